@@ -1,0 +1,102 @@
+//! `catm OUTPUT INPUT...`: concatenation, as mescc-tools 1.7.0 catm.
+//!
+//! The output is created with mode 0600 (before umask), or keeps its mode if it existed,
+//! and receives every input in order, each read to its end. An input that cannot be read is
+//! an error naming it, and the earlier OUTPUT is left untouched (the reference leaves a
+//! partial file). An input that is OUTPUT itself contributes what has been written so far,
+//! exactly as with the reference, which truncates OUTPUT first and appends as it goes.
+
+use std::ffi::OsString;
+use std::fs::File;
+use std::io::{Read, Write};
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+
+use crate::cli::{program_name, Streams, EXIT_FAILURE, EXIT_SUCCESS};
+use crate::diag::Diagnostic;
+use crate::output::OutputFile;
+
+/// Mode catm creates its output with (before umask).
+pub const OUTPUT_MODE: u32 = 0o600;
+
+const HELP: &str = "\
+Usage: catm OUTPUT [INPUT...]
+
+Writes the concatenation of the INPUTs to OUTPUT, as mescc-tools catm: OUTPUT comes
+first, is created with mode 0600 (less the umask) or keeps its mode if it exists, and
+is replaced only when every input was read. An INPUT naming OUTPUT itself adds what was
+written before it (the reference truncates OUTPUT first and appends as it goes). 'catm OUTPUT' writes an empty file.
+'--help' and '--version' are recognised only as the sole argument.
+
+Exit status: 0 success, 1 missing arguments, an unreadable input or an unwritable output
+(1, not 2, for a bad command line, as the reference).
+
+Example:
+  catm hex0.hex0 header.hex0 body.hex0 footer.hex0
+";
+
+/// Concatenates `inputs` into `output`; see the module documentation.
+pub fn concatenate(output: &Path, inputs: &[&Path]) -> Result<(), Diagnostic> {
+    let out = OutputFile::create(output, OUTPUT_MODE)
+        .map_err(|e| Diagnostic::io(output, "cannot create output", &e))?;
+    let output_id = std::fs::metadata(out.destination())
+        .ok()
+        .map(|m| (m.dev(), m.ino()));
+    let mut bytes = Vec::new();
+    for input in inputs {
+        let mut file =
+            File::open(input).map_err(|e| Diagnostic::io(input, "cannot open input", &e))?;
+        let meta = file
+            .metadata()
+            .map_err(|e| Diagnostic::io(input, "cannot read input", &e))?;
+        if meta.is_dir() {
+            return Err(Diagnostic::new("cannot read input: it is a directory")
+                .in_file(input.display().to_string()));
+        }
+        if Some((meta.dev(), meta.ino())) == output_id {
+            // The reference has truncated OUTPUT and appended to it so far: reading it
+            // back gives what was written up to here.
+            bytes.extend_from_within(..);
+            continue;
+        }
+        file.read_to_end(&mut bytes)
+            .map_err(|e| Diagnostic::io(input, "cannot read input", &e))?;
+    }
+    let mut out = out;
+    out.write_all(&bytes)
+        .and_then(|()| out.commit())
+        .map_err(|e| Diagnostic::io(output, "cannot write output", &e))
+}
+
+/// Runs `catm` with `args` (program name first).
+pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
+    let tool = program_name(args, "catm");
+    let rest = args.get(1..).unwrap_or(&[]);
+    match rest {
+        [] => {
+            io.usage_error(
+                &tool,
+                "catm requires 2 or more arguments: expected 'catm OUTPUT [INPUT...]'",
+            );
+            return EXIT_FAILURE;
+        }
+        [only] if only == "--help" || only == "-h" => {
+            let _ = io.stdout.write_all(HELP.as_bytes());
+            return EXIT_SUCCESS;
+        }
+        [only] if only == "--version" || only == "-V" => {
+            let _ = writeln!(io.stdout, "catm (hexroot) {}", env!("CARGO_PKG_VERSION"));
+            return EXIT_SUCCESS;
+        }
+        _ => {}
+    }
+    let output = Path::new(&rest[0]);
+    let inputs: Vec<&Path> = rest[1..].iter().map(Path::new).collect();
+    match concatenate(output, &inputs) {
+        Ok(()) => EXIT_SUCCESS,
+        Err(d) => {
+            io.error(&d);
+            EXIT_FAILURE
+        }
+    }
+}

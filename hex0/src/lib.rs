@@ -1,0 +1,34 @@
+//! # hex0: the hex0 language, catm, and the conventions every hexroot tool shares
+//!
+//! hex0 is the first language of a bootstrap: hex digit pairs become bytes, `#` and `;`
+//! start comments, everything else is skipped (full grammar in [`lang`]). This crate is
+//! the lowest of the workspace, so it also holds what every tool shares:
+//!
+//! - [`diag`]: the located error shape (`FILE:LINE:COL: error: ...`, expected, found, hint);
+//! - [`output`]: outputs written to a temporary file and renamed, never half-written;
+//! - [`args`]: the hand-written option parser (long and short forms, repeats, any order);
+//! - [`cli`]: exit statuses, the [`cli::Streams`] a tool writes to, and the `main` wrapper.
+//!
+//! The tools themselves are [`tool`] (`hex0 INPUT OUTPUT`) and [`catm`] (`catm OUTPUT
+//! INPUT...`); their binaries are one line each.
+//!
+//! ```
+//! // mov eax, 42; a known-answer example
+//! let src = b"B8 2A 00 00 00 # mov $42, %eax\n";
+//! assert_eq!(hex0::assemble(src, hex0::Dialect::Portable).unwrap(), [0xB8, 0x2A, 0, 0, 0]);
+//! ```
+//!
+//! Non-features: no labels (that is hex1 and hex2, in the `hex2` crate), no network, no
+//! state outside the files named on the command line.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod args;
+pub mod catm;
+pub mod cli;
+pub mod diag;
+pub mod lang;
+pub mod output;
+pub mod tool;
+
+pub use lang::{assemble, assemble_into, Dialect, Error, ErrorKind};
