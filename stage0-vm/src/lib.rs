@@ -44,6 +44,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod asm;
 pub mod devices;
 pub mod disasm;
 pub mod fault;

@@ -355,108 +355,119 @@ impl Machine {
         }
     }
 
-    #[cold]
-    fn mem_fault(&self, e: OutOfWorld, write: bool) -> Fault {
-        Fault::Outside {
-            steps: self.steps,
-            shown: e.shown,
-            second: e.second,
-            write,
-        }
-    }
-
     fn exec<const TRACE: bool>(&mut self, dev: &mut Devices, io: &mut Io) -> Result<Stop, Fault> {
         let limit = self.config.max_steps.unwrap_or(u64::MAX);
         let mut before = [0u32; 16];
+        // The hot state lives in locals (registers, ip, counter) and is written back to
+        // `self` whenever the run leaves the loop or calls out (HALCODE).
+        let mut r = self.regs;
+        let mut pc = self.ip;
+        let mut steps = self.steps;
         macro_rules! rd {
-            ($e:expr) => {
+            ($l:lifetime, $e:expr) => {
                 match $e {
                     Ok(v) => v,
-                    Err(e) => return Err(self.mem_fault(e, false)),
+                    Err(e) => break $l Err(mem_fault(steps, e, false)),
                 }
             };
         }
         macro_rules! wr {
-            ($e:expr) => {
+            ($l:lifetime, $e:expr) => {
                 match $e {
                     Ok(v) => v,
-                    Err(e) => return Err(self.mem_fault(e, true)),
+                    Err(e) => break $l Err(mem_fault(steps, e, true)),
                 }
             };
         }
-        loop {
-            if self.steps >= limit {
-                return Err(Fault::MaxSteps {
-                    steps: self.steps,
-                    ip: self.ip,
-                });
+        let result = 'run: loop {
+            if steps >= limit {
+                break 'run Err(Fault::MaxSteps { steps, ip: pc });
             }
-            let ip = self.ip;
+            let ip = pc;
             let d = match self.mem.cache.get(ip as usize) {
                 Some(d) if d.op != Op::Undecoded => *d,
                 _ => {
                     if ip >= self.mem.size() {
-                        return Err(Fault::FetchOutside {
-                            steps: self.steps,
-                            ip,
-                        });
+                        break 'run Err(Fault::FetchOutside { steps: steps, ip });
                     }
                     match self.mem.fill(ip) {
                         Ok(d) => d,
                         Err(_) => {
-                            return Err(Fault::FetchTruncated {
-                                steps: self.steps + 1,
+                            break 'run Err(Fault::FetchTruncated {
+                                steps: steps + 1,
                                 ip,
                             })
                         }
                     }
                 }
             };
-            self.steps += 1;
+            steps += 1;
             let next = ip.wrapping_add(u32::from(d.len));
-            self.ip = next;
+            pc = next;
             if TRACE {
-                before = self.regs;
+                before = r;
             }
-            let (a, b, c, dd) = (
-                usize::from(d.a & 15),
-                usize::from(d.b & 15),
-                usize::from(d.c & 15),
-                usize::from(d.d & 15),
-            );
             let imm = d.imm;
-            let r = &mut self.regs;
+            macro_rules! A {
+                () => {
+                    usize::from(d.a & 15)
+                };
+            }
+            macro_rules! B {
+                () => {
+                    usize::from(d.b & 15)
+                };
+            }
+            macro_rules! C {
+                () => {
+                    usize::from(d.c & 15)
+                };
+            }
+            macro_rules! D {
+                () => {
+                    usize::from(d.d & 15)
+                };
+            }
+
             match d.op {
                 Op::Nop => {}
                 Op::Halt => {
                     if TRACE {
-                        self.trace_line(ip, &d, &before, io);
+                        self.trace_line(ip, &d, &before, &r, io);
                     }
-                    return Ok(Stop::Halt);
+                    break 'run Ok(Stop::Halt);
                 }
                 Op::Undecoded | Op::Illegal => {
-                    return Err(Fault::Illegal {
-                        steps: self.steps,
+                    break 'run Err(Fault::Illegal {
+                        steps: steps,
                         ip,
                         word: self.mem.word(ip),
                     })
                 }
                 Op::Halcode => {
-                    if let Some(stop) = self.halcode(ip, imm, dev, io)? {
-                        if TRACE {
-                            self.trace_line(ip, &d, &before, io);
+                    self.regs = r;
+                    self.steps = steps;
+                    let done = self.halcode(ip, imm, dev, io);
+                    r = self.regs;
+                    match done {
+                        Ok(None) => {}
+                        Ok(Some(stop)) => {
+                            if TRACE {
+                                self.trace_line(ip, &d, &before, &r, io);
+                            }
+                            break 'run Ok(stop);
                         }
-                        return Ok(stop);
+                        Err(e) => break 'run Err(e),
                     }
                 }
                 // ---- 4OP
                 Op::AddCi | Op::AdduCi => {
-                    r[a] = r[b]
-                        .wrapping_add(r[c])
-                        .wrapping_add(u32::from(r[dd] & 0x20 != 0));
+                    r[A!()] = r[B!()]
+                        .wrapping_add(r[C!()])
+                        .wrapping_add(u32::from(r[D!()] & 0x20 != 0));
                 }
                 Op::AddCo | Op::AddCio | Op::AdduCo | Op::AdduCio => {
-                    let (vb, vc, vd) = (r[b], r[c], r[dd]);
+                    let (vb, vc, vd) = (r[B!()], r[C!()], r[D!()]);
                     let carry = match d.op {
                         Op::AddCo | Op::AddCio => {
                             i64::from(vb as i32) + i64::from(vc as i32) >= 1 << 31
@@ -467,16 +478,16 @@ impl Machine {
                         Op::AddCio | Op::AdduCio => u32::from(vd & 0x20 != 0),
                         _ => 0,
                     };
-                    r[dd] = if carry { vd | 0x20 } else { vd & !0x20 };
-                    r[a] = vb.wrapping_add(vc).wrapping_add(cin);
+                    r[D!()] = if carry { vd | 0x20 } else { vd & !0x20 };
+                    r[A!()] = vb.wrapping_add(vc).wrapping_add(cin);
                 }
                 Op::SubBi | Op::SubuBi => {
-                    r[a] = r[b]
-                        .wrapping_sub(r[c])
-                        .wrapping_sub(u32::from(r[dd] & 0x10 != 0));
+                    r[A!()] = r[B!()]
+                        .wrapping_sub(r[C!()])
+                        .wrapping_sub(u32::from(r[D!()] & 0x10 != 0));
                 }
                 Op::SubBo | Op::SubBio | Op::SubuBo | Op::SubuBio => {
-                    let (vb, vc, vd) = (r[b], r[c], r[dd]);
+                    let (vb, vc, vd) = (r[B!()], r[C!()], r[D!()]);
                     let borrow = match d.op {
                         Op::SubBo | Op::SubBio => vb & 0x8000_0000 != 0,
                         _ => vb < vc,
@@ -485,144 +496,144 @@ impl Machine {
                         Op::SubBio | Op::SubuBio => u32::from(vd & 0x10 != 0),
                         _ => 0,
                     };
-                    r[dd] = if borrow { vd | 0x10 } else { vd & !0x10 };
-                    r[a] = vb.wrapping_sub(vc).wrapping_sub(bin);
+                    r[D!()] = if borrow { vd | 0x10 } else { vd & !0x10 };
+                    r[A!()] = vb.wrapping_sub(vc).wrapping_sub(bin);
                 }
                 Op::Multiply => {
-                    let p = i64::from(r[c] as i32) * i64::from(r[dd] as i32);
-                    r[a] = p as u32;
-                    r[b] = (p / (1i64 << 32)) as u32;
+                    let p = i64::from(r[C!()] as i32) * i64::from(r[D!()] as i32);
+                    r[A!()] = p as u32;
+                    r[B!()] = (p / (1i64 << 32)) as u32;
                 }
                 Op::Multiplyu => {
-                    let p = u64::from(r[c]) * u64::from(r[dd]);
-                    r[a] = p as u32;
-                    r[b] = (p >> 32) as u32;
+                    let p = u64::from(r[C!()]) * u64::from(r[D!()]);
+                    r[A!()] = p as u32;
+                    r[B!()] = (p >> 32) as u32;
                 }
                 Op::Divide => {
-                    let (vc, vd) = (r[c] as i32, r[dd] as i32);
+                    let (vc, vd) = (r[C!()] as i32, r[D!()] as i32);
                     if vd == 0 {
-                        return Err(Fault::DivideByZero("DIVIDE"));
+                        break 'run Err(Fault::DivideByZero("DIVIDE"));
                     }
                     if vc == i32::MIN && vd == -1 {
-                        return Err(self.div_overflow("DIVIDE", ip));
+                        break 'run Err(div_overflow(steps, "DIVIDE", ip));
                     }
-                    r[a] = (vc / vd) as u32;
-                    r[b] = (vc % vd) as u32;
+                    r[A!()] = (vc / vd) as u32;
+                    r[B!()] = (vc % vd) as u32;
                 }
                 Op::Divideu => {
-                    let (vc, vd) = (r[c], r[dd]);
+                    let (vc, vd) = (r[C!()], r[D!()]);
                     if vd == 0 {
-                        return Err(Fault::DivideByZero("DIVIDEU"));
+                        break 'run Err(Fault::DivideByZero("DIVIDEU"));
                     }
-                    r[a] = vc / vd;
-                    r[b] = vc % vd;
+                    r[A!()] = vc / vd;
+                    r[B!()] = vc % vd;
                 }
-                Op::Mux => r[a] = (r[c] & !r[b]) | (r[dd] & r[b]),
-                Op::Nmux => r[a] = (r[c] & r[b]) | (r[dd] & !r[b]),
+                Op::Mux => r[A!()] = (r[C!()] & !r[B!()]) | (r[D!()] & r[B!()]),
+                Op::Nmux => r[A!()] = (r[C!()] & r[B!()]) | (r[D!()] & !r[B!()]),
                 Op::Sort | Op::Sortu => {
-                    let (vc, vd) = (r[c], r[dd]);
+                    let (vc, vd) = (r[C!()], r[D!()]);
                     let greater = if d.op == Op::Sort {
                         (vc as i32) > (vd as i32)
                     } else {
                         vc > vd
                     };
                     if greater {
-                        r[a] = vc;
-                        r[b] = vd;
+                        r[A!()] = vc;
+                        r[B!()] = vd;
                     } else {
-                        r[b] = vc;
-                        r[a] = vd;
+                        r[B!()] = vc;
+                        r[A!()] = vd;
                     }
                 }
                 // ---- 3OP
-                Op::Add | Op::Addu => r[a] = r[b].wrapping_add(r[c]),
-                Op::Sub | Op::Subu => r[a] = r[b].wrapping_sub(r[c]),
+                Op::Add | Op::Addu => r[A!()] = r[B!()].wrapping_add(r[C!()]),
+                Op::Sub | Op::Subu => r[A!()] = r[B!()].wrapping_sub(r[C!()]),
                 Op::Cmp => {
-                    let (x, y) = (r[b] as i32, r[c] as i32);
-                    r[a] = cmp_bits(x < y, x == y);
+                    let (x, y) = (r[B!()] as i32, r[C!()] as i32);
+                    r[A!()] = cmp_bits(x < y, x == y);
                 }
                 Op::Cmpu => {
-                    let (x, y) = (r[b], r[c]);
-                    r[a] = cmp_bits(x < y, x == y);
+                    let (x, y) = (r[B!()], r[C!()]);
+                    r[A!()] = cmp_bits(x < y, x == y);
                 }
-                Op::Mul | Op::Mulu => r[a] = r[b].wrapping_mul(r[c]),
-                Op::Mulh => r[a] = 0,
-                Op::Muluh => r[a] = ((u64::from(r[b]) * u64::from(r[c])) >> 32) as u32,
+                Op::Mul | Op::Mulu => r[A!()] = r[B!()].wrapping_mul(r[C!()]),
+                Op::Mulh => r[A!()] = 0,
+                Op::Muluh => r[A!()] = ((u64::from(r[B!()]) * u64::from(r[C!()])) >> 32) as u32,
                 Op::Div | Op::Mod => {
-                    let (x, y) = (r[b] as i32, r[c] as i32);
+                    let (x, y) = (r[B!()] as i32, r[C!()] as i32);
                     let name = if d.op == Op::Div { "DIV" } else { "MOD" };
                     if y == 0 {
-                        return Err(Fault::DivideByZero(name));
+                        break 'run Err(Fault::DivideByZero(name));
                     }
                     if x == i32::MIN && y == -1 {
-                        return Err(self.div_overflow(name, ip));
+                        break 'run Err(div_overflow(steps, name, ip));
                     }
-                    r[a] = if d.op == Op::Div { x / y } else { x % y } as u32;
+                    r[A!()] = if d.op == Op::Div { x / y } else { x % y } as u32;
                 }
                 Op::Divu | Op::Modu => {
-                    let (x, y) = (r[b], r[c]);
+                    let (x, y) = (r[B!()], r[C!()]);
                     if y == 0 {
-                        return Err(Fault::DivideByZero(if d.op == Op::Divu {
+                        break 'run Err(Fault::DivideByZero(if d.op == Op::Divu {
                             "DIVU"
                         } else {
                             "MODU"
                         }));
                     }
-                    r[a] = if d.op == Op::Divu { x / y } else { x % y };
+                    r[A!()] = if d.op == Op::Divu { x / y } else { x % y };
                 }
-                Op::Max => r[a] = (r[b] as i32).max(r[c] as i32) as u32,
-                Op::Maxu => r[a] = r[b].max(r[c]),
-                Op::Min => r[a] = (r[b] as i32).min(r[c] as i32) as u32,
-                Op::Minu => r[a] = r[b].min(r[c]),
-                Op::And => r[a] = r[b] & r[c],
-                Op::Or => r[a] = r[b] | r[c],
-                Op::Xor => r[a] = r[b] ^ r[c],
-                Op::Nand => r[a] = !(r[b] & r[c]),
-                Op::Nor => r[a] = !(r[b] | r[c]),
-                Op::Xnor => r[a] = !(r[b] ^ r[c]),
-                Op::Mpq => r[a] = !r[b] & r[c],
-                Op::Lpq => r[a] = r[b] & !r[c],
-                Op::Cpq => r[a] = !r[b] | r[c],
-                Op::Bpq => r[a] = r[b] | !r[c],
-                Op::Sal => r[a] = r[b] << (r[c] & 31),
-                Op::Sar => r[a] = r[b] >> (r[c] & 31),
-                Op::Sl0 => r[a] = sl0(r[b], r[c]),
-                Op::Sr0 => r[a] = sr0(r[b], r[c]),
-                Op::Sl1 => r[a] = sl1(r[b], r[c]),
-                Op::Sr1 => r[a] = sr1(r[b], r[c]),
-                Op::Rol => r[a] = r[b].rotate_right(r[c] & 31),
-                Op::Ror => r[a] = r[b].rotate_left(r[c] & 31),
+                Op::Max => r[A!()] = (r[B!()] as i32).max(r[C!()] as i32) as u32,
+                Op::Maxu => r[A!()] = r[B!()].max(r[C!()]),
+                Op::Min => r[A!()] = (r[B!()] as i32).min(r[C!()] as i32) as u32,
+                Op::Minu => r[A!()] = r[B!()].min(r[C!()]),
+                Op::And => r[A!()] = r[B!()] & r[C!()],
+                Op::Or => r[A!()] = r[B!()] | r[C!()],
+                Op::Xor => r[A!()] = r[B!()] ^ r[C!()],
+                Op::Nand => r[A!()] = !(r[B!()] & r[C!()]),
+                Op::Nor => r[A!()] = !(r[B!()] | r[C!()]),
+                Op::Xnor => r[A!()] = !(r[B!()] ^ r[C!()]),
+                Op::Mpq => r[A!()] = !r[B!()] & r[C!()],
+                Op::Lpq => r[A!()] = r[B!()] & !r[C!()],
+                Op::Cpq => r[A!()] = !r[B!()] | r[C!()],
+                Op::Bpq => r[A!()] = r[B!()] | !r[C!()],
+                Op::Sal => r[A!()] = r[B!()] << (r[C!()] & 31),
+                Op::Sar => r[A!()] = r[B!()] >> (r[C!()] & 31),
+                Op::Sl0 => r[A!()] = sl0(r[B!()], r[C!()]),
+                Op::Sr0 => r[A!()] = sr0(r[B!()], r[C!()]),
+                Op::Sl1 => r[A!()] = sl1(r[B!()], r[C!()]),
+                Op::Sr1 => r[A!()] = sr1(r[B!()], r[C!()]),
+                Op::Rol => r[A!()] = r[B!()].rotate_right(r[C!()] & 31),
+                Op::Ror => r[A!()] = r[B!()].rotate_left(r[C!()] & 31),
                 Op::Loadx | Op::Loadx32 | Op::Loadxu32 => {
-                    let addr = r[b].wrapping_add(r[c]);
-                    self.regs[a] = rd!(self.mem.load(addr, 4));
+                    let addr = r[B!()].wrapping_add(r[C!()]);
+                    r[A!()] = rd!('run, self.mem.load(addr, 4));
                 }
                 Op::Loadx8 => {
-                    let addr = r[b].wrapping_add(r[c]);
-                    self.regs[a] = rd!(self.mem.load(addr, 1)) as u8 as i8 as i32 as u32;
+                    let addr = r[B!()].wrapping_add(r[C!()]);
+                    r[A!()] = rd!('run, self.mem.load(addr, 1)) as u8 as i8 as i32 as u32;
                 }
                 Op::Loadxu8 => {
-                    let addr = r[b].wrapping_add(r[c]);
-                    self.regs[a] = rd!(self.mem.load(addr, 1));
+                    let addr = r[B!()].wrapping_add(r[C!()]);
+                    r[A!()] = rd!('run, self.mem.load(addr, 1));
                 }
                 Op::Loadx16 => {
-                    let addr = r[b].wrapping_add(r[c]);
-                    self.regs[a] = rd!(self.mem.load(addr, 2)) as u16 as i16 as i32 as u32;
+                    let addr = r[B!()].wrapping_add(r[C!()]);
+                    r[A!()] = rd!('run, self.mem.load(addr, 2)) as u16 as i16 as i32 as u32;
                 }
                 Op::Loadxu16 => {
-                    let addr = r[b].wrapping_add(r[c]);
-                    self.regs[a] = rd!(self.mem.load(addr, 2));
+                    let addr = r[B!()].wrapping_add(r[C!()]);
+                    r[A!()] = rd!('run, self.mem.load(addr, 2));
                 }
                 Op::Storex | Op::Storex32 => {
-                    let (v, addr) = (r[a], r[b].wrapping_add(r[c]));
-                    wr!(self.mem.store(addr, 4, v));
+                    let (v, addr) = (r[A!()], r[B!()].wrapping_add(r[C!()]));
+                    wr!('run, self.mem.store(addr, 4, v));
                 }
                 Op::Storex8 => {
-                    let (v, addr) = (r[a], r[b].wrapping_add(r[c]));
-                    wr!(self.mem.store(addr, 1, v));
+                    let (v, addr) = (r[A!()], r[B!()].wrapping_add(r[C!()]));
+                    wr!('run, self.mem.store(addr, 1, v));
                 }
                 Op::Storex16 => {
-                    let (v, addr) = (r[a], r[b].wrapping_add(r[c]));
-                    wr!(self.mem.store(addr, 2, v));
+                    let (v, addr) = (r[A!()], r[B!()].wrapping_add(r[C!()]));
+                    wr!('run, self.mem.store(addr, 2, v));
                 }
                 Op::CmpjumpG
                 | Op::CmpjumpGe
@@ -634,41 +645,41 @@ impl Machine {
                 | Op::CmpjumpuGe
                 | Op::CmpjumpuLe
                 | Op::CmpjumpuL => {
-                    if compare(d.op, r[a], r[b]) {
-                        self.ip = r[c];
+                    if compare(d.op, r[A!()], r[B!()]) {
+                        pc = r[C!()];
                     }
                 }
                 // ---- 2OP
-                Op::Neg => r[a] = r[b].wrapping_neg(),
+                Op::Neg => r[A!()] = r[B!()].wrapping_neg(),
                 Op::Abs => {
-                    let v = r[b];
-                    r[a] = if (v as i32) >= 0 { v } else { v.wrapping_neg() };
+                    let v = r[B!()];
+                    r[A!()] = if (v as i32) >= 0 { v } else { v.wrapping_neg() };
                 }
                 Op::Nabs => {
-                    let v = r[b];
-                    r[a] = if (v as i32) < 0 { v } else { v.wrapping_neg() };
+                    let v = r[B!()];
+                    r[A!()] = if (v as i32) < 0 { v } else { v.wrapping_neg() };
                 }
                 Op::Swap => {
-                    let (va, vb) = (r[a], r[b]);
-                    r[b] = va;
-                    r[a] = vb;
+                    let (va, vb) = (r[A!()], r[B!()]);
+                    r[B!()] = va;
+                    r[A!()] = vb;
                 }
-                Op::Copy => r[a] = r[b],
+                Op::Copy => r[A!()] = r[B!()],
                 Op::Move => {
-                    r[a] = r[b];
-                    r[b] = 0;
+                    r[A!()] = r[B!()];
+                    r[B!()] = 0;
                 }
-                Op::Not => r[a] = !r[b],
+                Op::Not => r[A!()] = !r[B!()],
                 Op::Branch => {
-                    let (target, at) = (r[a], r[b]);
-                    wr!(self.mem.store(at, 4, next));
-                    self.ip = target;
+                    let (target, at) = (r[A!()], r[B!()]);
+                    wr!('run, self.mem.store(at, 4, next));
+                    pc = target;
                 }
                 Op::Call => {
-                    let at = r[b];
-                    wr!(self.mem.store(at, 4, next));
-                    self.regs[b] = at.wrapping_add(4);
-                    self.ip = self.regs[a];
+                    let at = r[B!()];
+                    wr!('run, self.mem.store(at, 4, next));
+                    r[B!()] = at.wrapping_add(4);
+                    pc = r[A!()];
                 }
                 Op::Pushr | Op::Push32 | Op::Push8 | Op::Push16 => {
                     let n = match d.op {
@@ -676,9 +687,9 @@ impl Machine {
                         Op::Push16 => 2,
                         _ => 4,
                     };
-                    let (v, at) = (r[a], r[b]);
-                    wr!(self.mem.store(at, n, v));
-                    self.regs[b] = at.wrapping_add(n);
+                    let (v, at) = (r[A!()], r[B!()]);
+                    wr!('run, self.mem.store(at, n, v));
+                    r[B!()] = at.wrapping_add(n);
                 }
                 Op::Popr
                 | Op::Pop8
@@ -692,11 +703,11 @@ impl Machine {
                         Op::Pop16 | Op::Popu16 => 2,
                         _ => 4,
                     };
-                    let at = r[b].wrapping_sub(n);
-                    r[b] = at;
-                    let raw = rd!(self.mem.load(at, n));
-                    wr!(self.mem.store(at, n, 0));
-                    self.regs[a] = match d.op {
+                    let at = r[B!()].wrapping_sub(n);
+                    r[B!()] = at;
+                    let raw = rd!('run, self.mem.load(at, n));
+                    wr!('run, self.mem.store(at, n, 0));
+                    r[A!()] = match d.op {
                         Op::Pop8 => raw as u8 as i8 as i32 as u32,
                         Op::Pop16 => raw as u16 as i16 as i32 as u32,
                         _ => raw,
@@ -712,8 +723,11 @@ impl Machine {
                 | Op::CmpskipuGe
                 | Op::CmpskipuLe
                 | Op::CmpskipuL => {
-                    if compare(d.op, r[a], r[b]) {
-                        self.skip(next)?;
+                    if compare(d.op, r[A!()], r[B!()]) {
+                        match skip(&self.mem, next, steps) {
+                            Ok(to) => pc = to,
+                            Err(e) => break 'run Err(e),
+                        }
                     }
                 }
                 Op::CmpskipiG
@@ -726,33 +740,36 @@ impl Machine {
                 | Op::CmpskipuiGe
                 | Op::CmpskipuiLe
                 | Op::CmpskipuiL => {
-                    if compare(d.op, r[a], imm) {
-                        self.skip(next)?;
+                    if compare(d.op, r[A!()], imm) {
+                        match skip(&self.mem, next, steps) {
+                            Ok(to) => pc = to,
+                            Err(e) => break 'run Err(e),
+                        }
                     }
                 }
                 // ---- 1OP
-                Op::Readpc => r[a] = next,
-                Op::Readscid => r[a] = 2,
-                Op::False => r[a] = 0,
-                Op::True => r[a] = u32::MAX,
-                Op::JsrCoroutine => self.ip = r[a],
+                Op::Readpc => r[A!()] = next,
+                Op::Readscid => r[A!()] = 2,
+                Op::False => r[A!()] = 0,
+                Op::True => r[A!()] = u32::MAX,
+                Op::JsrCoroutine => pc = r[A!()],
                 Op::Ret | Op::Poppc => {
-                    let at = r[a].wrapping_sub(4);
-                    r[a] = at;
-                    let target = rd!(self.mem.load(at, 4));
-                    wr!(self.mem.store(at, 4, 0));
-                    self.ip = target;
+                    let at = r[A!()].wrapping_sub(4);
+                    r[A!()] = at;
+                    let target = rd!('run, self.mem.load(at, 4));
+                    wr!('run, self.mem.store(at, 4, 0));
+                    pc = target;
                 }
                 Op::Pushpc => {
-                    let at = r[a];
-                    wr!(self.mem.store(at, 4, next));
-                    self.regs[a] = at.wrapping_add(4);
+                    let at = r[A!()];
+                    wr!('run, self.mem.store(at, 4, next));
+                    r[A!()] = at.wrapping_add(4);
                 }
                 // ---- 0OPI
-                Op::Jump => self.ip = next.wrapping_add(imm),
+                Op::Jump => pc = next.wrapping_add(imm),
                 // ---- 2OPI
                 Op::SetG | Op::SetGe | Op::SetE | Op::SetNe | Op::SetLe | Op::SetL => {
-                    let f = r[a];
+                    let f = r[A!()];
                     let hit = match d.op {
                         Op::SetG => f & 4 != 0,
                         Op::SetGe => f & 6 != 0,
@@ -761,56 +778,56 @@ impl Machine {
                         Op::SetLe => f & 3 != 0,
                         _ => f & 1 != 0,
                     };
-                    r[b] = if hit { imm } else { 0 };
+                    r[B!()] = if hit { imm } else { 0 };
                 }
-                Op::Addi | Op::Addui => r[a] = r[b].wrapping_add(imm),
-                Op::Subi | Op::Subui => r[a] = r[b].wrapping_sub(imm),
+                Op::Addi | Op::Addui => r[A!()] = r[B!()].wrapping_add(imm),
+                Op::Subi | Op::Subui => r[A!()] = r[B!()].wrapping_sub(imm),
                 Op::Cmpi => {
-                    let (x, y) = (r[b] as i32, imm as i32);
-                    r[a] = cmp_bits(x < y, x == y);
+                    let (x, y) = (r[B!()] as i32, imm as i32);
+                    r[A!()] = cmp_bits(x < y, x == y);
                 }
                 Op::Cmpui => {
-                    let x = r[b];
-                    r[a] = cmp_bits(x < imm, x == imm);
+                    let x = r[B!()];
+                    r[A!()] = cmp_bits(x < imm, x == imm);
                 }
                 Op::Load | Op::Load32 | Op::Loadu32 => {
-                    let addr = r[b].wrapping_add(imm);
-                    self.regs[a] = rd!(self.mem.load(addr, 4));
+                    let addr = r[B!()].wrapping_add(imm);
+                    r[A!()] = rd!('run, self.mem.load(addr, 4));
                 }
                 Op::Load8 => {
-                    let addr = r[b].wrapping_add(imm);
-                    self.regs[a] = rd!(self.mem.load(addr, 1)) as u8 as i8 as i32 as u32;
+                    let addr = r[B!()].wrapping_add(imm);
+                    r[A!()] = rd!('run, self.mem.load(addr, 1)) as u8 as i8 as i32 as u32;
                 }
                 Op::Loadu8 => {
-                    let addr = r[b].wrapping_add(imm);
-                    self.regs[a] = rd!(self.mem.load(addr, 1));
+                    let addr = r[B!()].wrapping_add(imm);
+                    r[A!()] = rd!('run, self.mem.load(addr, 1));
                 }
                 Op::Load16 => {
-                    let addr = r[b].wrapping_add(imm);
-                    self.regs[a] = rd!(self.mem.load(addr, 2)) as u16 as i16 as i32 as u32;
+                    let addr = r[B!()].wrapping_add(imm);
+                    r[A!()] = rd!('run, self.mem.load(addr, 2)) as u16 as i16 as i32 as u32;
                 }
                 Op::Loadu16 => {
-                    let addr = r[b].wrapping_add(imm);
-                    self.regs[a] = rd!(self.mem.load(addr, 2));
+                    let addr = r[B!()].wrapping_add(imm);
+                    r[A!()] = rd!('run, self.mem.load(addr, 2));
                 }
                 Op::Store | Op::Store32 => {
-                    let (v, addr) = (r[a], r[b].wrapping_add(imm));
-                    wr!(self.mem.store(addr, 4, v));
+                    let (v, addr) = (r[A!()], r[B!()].wrapping_add(imm));
+                    wr!('run, self.mem.store(addr, 4, v));
                 }
                 Op::Store8 => {
-                    let (v, addr) = (r[a], r[b].wrapping_add(imm));
-                    wr!(self.mem.store(addr, 1, v));
+                    let (v, addr) = (r[A!()], r[B!()].wrapping_add(imm));
+                    wr!('run, self.mem.store(addr, 1, v));
                 }
                 Op::Store16 => {
-                    let (v, addr) = (r[a], r[b].wrapping_add(imm));
-                    wr!(self.mem.store(addr, 2, v));
+                    let (v, addr) = (r[A!()], r[B!()].wrapping_add(imm));
+                    wr!('run, self.mem.store(addr, 2, v));
                 }
-                Op::Andi => r[a] = r[b] & imm,
-                Op::Ori => r[a] = r[b] | imm,
-                Op::Xori => r[a] = r[b] ^ imm,
-                Op::Nandi => r[a] = !(r[b] & imm),
-                Op::Nori => r[a] = !(r[b] | imm),
-                Op::Xnori => r[a] = !(r[b] ^ imm),
+                Op::Andi => r[A!()] = r[B!()] & imm,
+                Op::Ori => r[A!()] = r[B!()] | imm,
+                Op::Xori => r[A!()] = r[B!()] ^ imm,
+                Op::Nandi => r[A!()] = !(r[B!()] & imm),
+                Op::Nori => r[A!()] = !(r[B!()] | imm),
+                Op::Xnori => r[A!()] = !(r[B!()] ^ imm),
                 Op::CmpjumpiG
                 | Op::CmpjumpiGe
                 | Op::CmpjumpiE
@@ -821,8 +838,8 @@ impl Machine {
                 | Op::CmpjumpuiGe
                 | Op::CmpjumpuiLe
                 | Op::CmpjumpuiL => {
-                    if compare(d.op, r[a], r[b]) {
-                        self.ip = next.wrapping_add(imm);
+                    if compare(d.op, r[A!()], r[B!()]) {
+                        pc = next.wrapping_add(imm);
                     }
                 }
                 // ---- 1OPI
@@ -839,7 +856,7 @@ impl Machine {
                 | Op::JumpNz
                 | Op::JumpP
                 | Op::JumpNp => {
-                    let f = r[a];
+                    let f = r[A!()];
                     let taken = match d.op {
                         Op::JumpC => f & 0x20 != 0,
                         Op::JumpB => f & 0x10 != 0,
@@ -856,80 +873,60 @@ impl Machine {
                         _ => (f as i32) < 0,
                     };
                     if taken {
-                        self.ip = next.wrapping_add(imm);
+                        pc = next.wrapping_add(imm);
                     }
                 }
                 Op::Calli => {
-                    let at = r[a];
-                    wr!(self.mem.store(at, 4, next));
-                    self.regs[a] = at.wrapping_add(4);
-                    self.ip = next.wrapping_add(imm);
+                    let at = r[A!()];
+                    wr!('run, self.mem.store(at, 4, next));
+                    r[A!()] = at.wrapping_add(4);
+                    pc = next.wrapping_add(imm);
                 }
-                Op::Loadi | Op::Loadui => r[a] = imm,
-                Op::Sali => r[a] <<= imm & 31,
-                Op::Sari => r[a] >>= imm & 31,
-                Op::Sl0i => r[a] = sl0(r[a], imm),
-                Op::Sr0i => r[a] = sr0(r[a], imm),
-                Op::Sl1i => r[a] = sl1(r[a], imm),
-                Op::Sr1i => r[a] = sr1(r[a], imm),
+                Op::Loadi | Op::Loadui => r[A!()] = imm,
+                Op::Sali => r[A!()] <<= imm & 31,
+                Op::Sari => r[A!()] >>= imm & 31,
+                Op::Sl0i => r[A!()] = sl0(r[A!()], imm),
+                Op::Sr0i => r[A!()] = sr0(r[A!()], imm),
+                Op::Sl1i => r[A!()] = sl1(r[A!()], imm),
+                Op::Sr1i => r[A!()] = sr1(r[A!()], imm),
                 Op::Loadr | Op::Loadr32 | Op::Loadru32 => {
-                    self.regs[a] = rd!(self.mem.load(next.wrapping_add(imm), 4));
+                    r[A!()] = rd!('run, self.mem.load(next.wrapping_add(imm), 4));
                 }
                 Op::Loadr8 => {
-                    self.regs[a] =
-                        rd!(self.mem.load(next.wrapping_add(imm), 1)) as u8 as i8 as i32 as u32;
+                    r[A!()] = rd!('run, self.mem.load(next.wrapping_add(imm), 1)) as u8 as i8 as i32
+                        as u32;
                 }
                 Op::Loadru8 => {
-                    self.regs[a] = rd!(self.mem.load(next.wrapping_add(imm), 1));
+                    r[A!()] = rd!('run, self.mem.load(next.wrapping_add(imm), 1));
                 }
                 Op::Loadr16 => {
-                    self.regs[a] =
-                        rd!(self.mem.load(next.wrapping_add(imm), 2)) as u16 as i16 as i32 as u32;
+                    r[A!()] = rd!('run, self.mem.load(next.wrapping_add(imm), 2)) as u16 as i16
+                        as i32 as u32;
                 }
                 Op::Loadru16 => {
-                    self.regs[a] = rd!(self.mem.load(next.wrapping_add(imm), 2));
+                    r[A!()] = rd!('run, self.mem.load(next.wrapping_add(imm), 2));
                 }
                 Op::Storer | Op::Storer32 => {
-                    let v = r[a];
-                    wr!(self.mem.store(next.wrapping_add(imm), 4, v));
+                    let v = r[A!()];
+                    wr!('run, self.mem.store(next.wrapping_add(imm), 4, v));
                 }
                 Op::Storer8 => {
-                    let v = r[a];
-                    wr!(self.mem.store(next.wrapping_add(imm), 1, v));
+                    let v = r[A!()];
+                    wr!('run, self.mem.store(next.wrapping_add(imm), 1, v));
                 }
                 Op::Storer16 => {
-                    let v = r[a];
-                    wr!(self.mem.store(next.wrapping_add(imm), 2, v));
+                    let v = r[A!()];
+                    wr!('run, self.mem.store(next.wrapping_add(imm), 2, v));
                 }
             }
             if TRACE {
-                self.trace_line(ip, &d, &before, io);
+                self.trace_line(ip, &d, &before, &r, io);
             }
-        }
-    }
-
-    #[cold]
-    fn div_overflow(&self, name: &'static str, ip: u32) -> Fault {
-        Fault::DivideOverflow {
-            name,
-            steps: self.steps,
-            ip,
-        }
-    }
-
-    /// CMPSKIP: skip the instruction at `next` (6 bytes if it starts with E0/E1, else 4).
-    #[inline(always)]
-    fn skip(&mut self, next: u32) -> Result<(), Fault> {
-        match self.mem.bytes.get(next as usize) {
-            Some(&b0) => {
-                self.ip = next.wrapping_add(Group::len_of_prefix(b0));
-                Ok(())
-            }
-            None => Err(Fault::SkipOutside {
-                steps: self.steps,
-                ip: next,
-            }),
-        }
+        };
+        self.regs = r;
+        self.ip = pc;
+        self.steps = steps;
+        result
     }
 
     /// Executes HALCODE `code`; `Some(stop)` ends the run (POSIX exit).
@@ -1014,7 +1011,7 @@ impl Machine {
     }
 
     #[cold]
-    fn trace_line(&self, ip: u32, d: &Decoded, before: &[u32; 16], io: &mut Io) {
+    fn trace_line(&self, ip: u32, d: &Decoded, before: &[u32; 16], regs: &[u32; 16], io: &mut Io) {
         let n = usize::from(d.len);
         let i = ip as usize;
         let bytes = self.mem.bytes.get(i..i + n).unwrap_or(&[]);
@@ -1027,7 +1024,7 @@ impl Machine {
         }
         line.push_str(&crate::disasm::render(bytes).unwrap_or_else(|| d.op.name().to_string()));
         let mut wrote = Vec::new();
-        for (k, (old, new)) in before.iter().zip(self.regs.iter()).enumerate() {
+        for (k, (old, new)) in before.iter().zip(regs.iter()).enumerate() {
             if old != new {
                 wrote.push(format!("R{k}={new:08X}"));
             }
@@ -1037,6 +1034,31 @@ impl Machine {
             line.push_str(&wrote.join(" "));
         }
         let _ = writeln!(io.stderr, "{line}");
+    }
+}
+
+#[cold]
+fn mem_fault(steps: u64, e: OutOfWorld, write: bool) -> Fault {
+    Fault::Outside {
+        steps,
+        shown: e.shown,
+        second: e.second,
+        write,
+    }
+}
+
+#[cold]
+fn div_overflow(steps: u64, name: &'static str, ip: u32) -> Fault {
+    Fault::DivideOverflow { name, steps, ip }
+}
+
+/// CMPSKIP: the address after skipping the instruction at `next` (6 bytes if it starts
+/// with E0/E1, else 4).
+#[inline(always)]
+fn skip(mem: &Mem, next: u32, steps: u64) -> Result<u32, Fault> {
+    match mem.bytes.get(next as usize) {
+        Some(&b0) => Ok(next.wrapping_add(Group::len_of_prefix(b0))),
+        None => Err(Fault::SkipOutside { steps, ip: next }),
     }
 }
 

@@ -1,0 +1,44 @@
+//! Knight VM speed: a hex0 decoder written in Knight code (`stage0_vm::asm::hex0_decoder`)
+//! turns 1 MiB of hex text on tape 1 into bytes on tape 2, in memory.
+//! Throughput is reported in executed instructions per second ("elements/s").
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use stage0_vm::{asm::hex0_decoder, run_with_tapes, Config};
+
+/// 1 MiB of hex text: lines of 32 hex pairs with spaces, and a comment every 16 lines.
+fn hex_text() -> Vec<u8> {
+    let mut out = Vec::with_capacity(1 << 20);
+    let mut x: u32 = 0x1234_5678;
+    let mut line = 0;
+    while out.len() < (1 << 20) {
+        for _ in 0..32 {
+            x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+            out.extend_from_slice(format!("{:02x} ", (x >> 16) as u8).as_bytes());
+        }
+        line += 1;
+        if line % 16 == 0 {
+            out.extend_from_slice(b"# a comment line\n");
+        } else {
+            out.push(b'\n');
+        }
+    }
+    out.truncate(1 << 20);
+    out
+}
+
+fn bench(c: &mut Criterion) {
+    let rom = hex0_decoder();
+    let tape = hex_text();
+    let config = Config::default();
+    let steps = run_with_tapes(&rom, &tape, &config).expect("runs").steps;
+    let mut g = c.benchmark_group("stage0_vm");
+    g.throughput(Throughput::Elements(steps));
+    g.sample_size(10);
+    g.bench_function("hex0_decoder_1MiB", |b| {
+        b.iter(|| run_with_tapes(&rom, &tape, &config).expect("runs"))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
