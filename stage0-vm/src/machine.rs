@@ -388,7 +388,7 @@ impl Machine {
                 Some(d) if d.op != Op::Undecoded => *d,
                 _ => {
                     if ip >= self.mem.size() {
-                        break 'run Err(Fault::FetchOutside { steps: steps, ip });
+                        break 'run Err(Fault::FetchOutside { steps, ip });
                     }
                     match self.mem.fill(ip) {
                         Ok(d) => d,
@@ -439,16 +439,21 @@ impl Machine {
                 }
                 Op::Undecoded | Op::Illegal => {
                     break 'run Err(Fault::Illegal {
-                        steps: steps,
+                        steps,
                         ip,
                         word: self.mem.word(ip),
                     })
                 }
                 Op::Halcode => {
-                    self.regs = r;
-                    self.steps = steps;
-                    let done = self.halcode(ip, imm, dev, io);
-                    r = self.regs;
+                    let done = if self.config.posix {
+                        self.regs = r;
+                        self.steps = steps;
+                        let done = self.posix_call(ip, imm, io);
+                        r = self.regs;
+                        done
+                    } else {
+                        native_halcode(&mut r, &self.mem, steps, ip, imm, dev, io)
+                    };
                     match done {
                         Ok(None) => {}
                         Ok(Some(stop)) => {
@@ -929,85 +934,13 @@ impl Machine {
         result
     }
 
-    /// Executes HALCODE `code`; `Some(stop)` ends the run (POSIX exit).
-    fn halcode(
-        &mut self,
-        ip: u32,
-        code: u32,
-        dev: &mut Devices,
-        io: &mut Io,
-    ) -> Result<Option<Stop>, Fault> {
-        if self.config.posix {
-            let known = crate::isa::POSIX_HALCODES.iter().any(|&(c, _)| c == code);
-            if !known {
-                return Err(self.invalid_halcode(ip));
-            }
-            return crate::posix::call(self, code, io);
+    /// Executes POSIX-mode HALCODE `code`; `Some(stop)` ends the run (exit).
+    fn posix_call(&mut self, ip: u32, code: u32, io: &mut Io) -> Result<Option<Stop>, Fault> {
+        let known = crate::isa::POSIX_HALCODES.iter().any(|&(c, _)| c == code);
+        if !known {
+            return Err(invalid_halcode(&self.mem, self.steps, ip));
         }
-        let dev_err = |e: DeviceError| match e {
-            DeviceError::NotValid(t, c) => Fault::TapeNotValid(t, c),
-            DeviceError::Missing(n) => Fault::TapeMissing(n),
-            DeviceError::Io(m) => Fault::Io(m),
-        };
-        let r = &mut self.regs;
-        match code {
-            0x100000 => {
-                if let Some(i) = tape_index(r[0]) {
-                    dev.open_read(i).map_err(dev_err)?;
-                }
-            }
-            0x100001 => {
-                if dev.fuzzing {
-                    r[0] = 0;
-                } else if let Some(i) = tape_index(r[0]) {
-                    dev.open_write(i).map_err(dev_err)?;
-                }
-            }
-            0x100002 => {
-                if let Some(i) = tape_index(r[0]) {
-                    dev.close(i).map_err(dev_err)?;
-                }
-            }
-            0x100003 => {
-                if let Some(i) = tape_index(r[0]) {
-                    dev.rewind(i).map_err(dev_err)?;
-                }
-            }
-            0x100100 => {
-                r[0] = if let Some(i) = tape_index(r[1]) {
-                    dev.getc(i).map_err(dev_err)?.map_or(u32::MAX, u32::from)
-                } else if r[1] == TTY {
-                    tty_getc(dev, io)
-                } else {
-                    u32::MAX
-                };
-            }
-            0x100200 => {
-                let byte = r[0] as u8;
-                if let Some(i) = tape_index(r[1]) {
-                    dev.putc(i, byte).map_err(dev_err)?;
-                } else if r[1] == TTY {
-                    let out: &mut dyn Write = match &mut dev.tty_out {
-                        Some(f) => f.as_mut(),
-                        None => io.stdout,
-                    };
-                    out.write_all(&[byte])
-                        .map_err(|e| Fault::Io(format!("cannot write the TTY: {e}")))?;
-                }
-            }
-            0x110000 => r[0] = self.mem.size(),
-            _ => return Err(self.invalid_halcode(ip)),
-        }
-        Ok(None)
-    }
-
-    #[cold]
-    fn invalid_halcode(&self, ip: u32) -> Fault {
-        Fault::InvalidHalcode {
-            steps: self.steps,
-            ip,
-            word: self.mem.word(ip),
-        }
+        crate::posix::call(self, code, io)
     }
 
     #[cold]
@@ -1034,6 +967,82 @@ impl Machine {
             line.push_str(&wrote.join(" "));
         }
         let _ = writeln!(io.stderr, "{line}");
+    }
+}
+
+/// Executes native HALCODE `code` (devices); never ends the run normally.
+#[inline(never)]
+fn native_halcode(
+    r: &mut [u32; 16],
+    mem: &Mem,
+    steps: u64,
+    ip: u32,
+    code: u32,
+    dev: &mut Devices,
+    io: &mut Io,
+) -> Result<Option<Stop>, Fault> {
+    let dev_err = |e: DeviceError| match e {
+        DeviceError::NotValid(t, c) => Fault::TapeNotValid(t, c),
+        DeviceError::Missing(n) => Fault::TapeMissing(n),
+        DeviceError::Io(m) => Fault::Io(m),
+    };
+    match code {
+        0x100000 => {
+            if let Some(i) = tape_index(r[0]) {
+                dev.open_read(i).map_err(dev_err)?;
+            }
+        }
+        0x100001 => {
+            if dev.fuzzing {
+                r[0] = 0;
+            } else if let Some(i) = tape_index(r[0]) {
+                dev.open_write(i).map_err(dev_err)?;
+            }
+        }
+        0x100002 => {
+            if let Some(i) = tape_index(r[0]) {
+                dev.close(i).map_err(dev_err)?;
+            }
+        }
+        0x100003 => {
+            if let Some(i) = tape_index(r[0]) {
+                dev.rewind(i).map_err(dev_err)?;
+            }
+        }
+        0x100100 => {
+            r[0] = if let Some(i) = tape_index(r[1]) {
+                dev.getc(i).map_err(dev_err)?.map_or(u32::MAX, u32::from)
+            } else if r[1] == TTY {
+                tty_getc(dev, io)
+            } else {
+                u32::MAX
+            };
+        }
+        0x100200 => {
+            let byte = r[0] as u8;
+            if let Some(i) = tape_index(r[1]) {
+                dev.putc(i, byte).map_err(dev_err)?;
+            } else if r[1] == TTY {
+                let out: &mut dyn Write = match &mut dev.tty_out {
+                    Some(f) => f.as_mut(),
+                    None => io.stdout,
+                };
+                out.write_all(&[byte])
+                    .map_err(|e| Fault::Io(format!("cannot write the TTY: {e}")))?;
+            }
+        }
+        0x110000 => r[0] = mem.size(),
+        _ => return Err(invalid_halcode(mem, steps, ip)),
+    }
+    Ok(None)
+}
+
+#[cold]
+fn invalid_halcode(mem: &Mem, steps: u64, ip: u32) -> Fault {
+    Fault::InvalidHalcode {
+        steps,
+        ip,
+        word: mem.word(ip),
     }
 }
 
@@ -1099,5 +1108,135 @@ fn tty_getc(dev: &mut Devices, io: &mut Io) -> u32 {
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(_) => return u32::MAX,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::asm::Builder;
+    use crate::isa::Op::*;
+    use crate::{run_with_tapes, Config, Fault, Stop};
+
+    fn run(b: &Builder, config: &Config) -> Result<crate::TapeRun, Fault> {
+        run_with_tapes(&b.finish().unwrap(), b"", config)
+    }
+
+    #[test]
+    fn max_steps_stops_a_runaway_loop() {
+        let mut b = Builder::new();
+        b.label("l").to(Jump, &[], "l");
+        let config = Config {
+            max_steps: Some(1000),
+            ..Config::default()
+        };
+        let f = run(&b, &config).unwrap_err();
+        assert_eq!(f, Fault::MaxSteps { steps: 1000, ip: 0 });
+        assert!(f.to_string().contains("--max-steps"));
+    }
+
+    #[test]
+    fn int_min_divided_by_minus_one_is_a_clean_fault() {
+        for op in [Div, Mod] {
+            let mut b = Builder::new();
+            b.op(Loadui, &[1], 0x7FFF) // R1 = 0x7FFF, then build 0x80000000
+                .op(Loadui, &[1], 1)
+                .op(Sali, &[1], 31)
+                .op(Loadi, &[2], -1)
+                .op(op, &[3, 1, 2], 0)
+                .op(Halt, &[], 0);
+            let f = run(&b, &Config::default()).unwrap_err();
+            assert!(
+                matches!(
+                    f,
+                    Fault::DivideOverflow {
+                        steps: 5,
+                        ip: 24,
+                        ..
+                    }
+                ),
+                "{f:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn self_modifying_store_invalidates_the_decoded_instruction() {
+        // The loop body's ADDI R1 R1 1 is executed once, then overwritten with HALT.
+        let mut b = Builder::new();
+        b.label("body")
+            .op(Addi, &[1, 1], 1)
+            .op(Loadr, &[2], 10) // R2 = the HALT word below
+            .op(Storer, &[2], -18) // over "body"
+            .to(Jump, &[], "body")
+            .op(Halt, &[], 0);
+        let run = run(&b, &Config::default()).unwrap();
+        assert_eq!(run.stop, Stop::Halt);
+        assert_eq!(run.steps, 5);
+    }
+
+    #[test]
+    fn posix_exit_status_and_write() {
+        // write(1, "hi", 2); exit(7)
+        let mut b = Builder::new();
+        b.op(Loadui, &[0], 1)
+            .op(Loadui, &[1], 0x40)
+            .op(Loadui, &[2], 2)
+            .op(Halcode, &[], 0x000001)
+            .op(Loadui, &[0], 0x107)
+            .op(Halcode, &[], 0x00003C);
+        while b.here() < 0x40 {
+            b.op(Nop, &[], 0);
+        }
+        b.bytes(b"hi");
+        let config = Config {
+            posix: true,
+            ..Config::default()
+        };
+        let run = run(&b, &config).unwrap();
+        assert_eq!(run.stop, Stop::Exit(7));
+        assert_eq!(run.tty_out, b"hi");
+    }
+
+    #[test]
+    fn sandbox_refuses_escapes() {
+        let dir = std::env::temp_dir().join(format!("hexroot-vm-sandbox-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut p = crate::posix::Posix::new(Some(dir.clone()));
+        assert!(p.resolve_for_test(b"../x").is_none());
+        assert!(p.resolve_for_test(b"a/../../x").is_none());
+        let inside = p.resolve_for_test(b"/etc/passwd").unwrap();
+        assert!(inside.starts_with(dir.canonicalize().unwrap()));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn quirks_mulh_sar_rol() {
+        let mut b = Builder::new();
+        b.op(Loadi, &[1], -2)
+            .op(Loadi, &[2], 3)
+            .op(Mulh, &[3, 1, 2], 0)
+            .op(Sar, &[4, 1, 2], 0)
+            .op(Loadi, &[5], 1)
+            .op(Rol, &[6, 5, 5], 0)
+            .op(Multiply, &[7, 8, 1, 2], 0)
+            .op(Halt, &[], 0);
+        let rom = b.finish().unwrap();
+        let mut m = crate::Machine::new(&rom, &Config::default()).unwrap();
+        let mut dev = crate::Devices::new(crate::TapeStore::Memory([None, None]));
+        let (mut i, mut o, mut e): (&[u8], Vec<u8>, Vec<u8>) = (&[], vec![], vec![]);
+        let mut io = crate::Io {
+            stdin: &mut i,
+            stdout: &mut o,
+            stderr: &mut e,
+        };
+        assert_eq!(m.run(&mut dev, &mut io), Ok(Stop::Halt));
+        assert_eq!(m.regs[3], 0, "MULH is always 0");
+        assert_eq!(m.regs[4], 0xFFFF_FFFE >> 3, "SAR is logical");
+        assert_eq!(m.regs[6], 0x8000_0000, "ROL rotates right");
+        assert_eq!(
+            (m.regs[7], m.regs[8]),
+            (0xFFFF_FFFA, 0),
+            "MULTIPLY high truncates"
+        );
     }
 }

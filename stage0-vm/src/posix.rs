@@ -313,3 +313,10 @@ pub(crate) fn call(m: &mut Machine, code: u32, io: &mut Io) -> Result<Option<Sto
     }
     Ok(None)
 }
+
+#[cfg(test)]
+impl Posix {
+    pub fn resolve_for_test(&mut self, p: &[u8]) -> Option<PathBuf> {
+        self.resolve(p)
+    }
+}
