@@ -80,6 +80,10 @@ pub(crate) struct Decoded {
     pub imm: u32,
 }
 
+/// Addresses below this many bytes have pre-decode cache slots (12 bytes each); code
+/// above it is decoded at every execution (correct, slower).
+const CACHE_LIMIT: usize = 1 << 21;
+
 /// Memory and its pre-decode cache (one slot per byte address).
 pub(crate) struct Mem {
     pub bytes: Vec<u8>,
@@ -100,7 +104,7 @@ impl Mem {
     fn new(size: usize) -> Mem {
         Mem {
             bytes: vec![0; size],
-            cache: Vec::new(),
+            cache: vec![Decoded::default(); size.min(CACHE_LIMIT)],
             code_end: 0,
         }
     }
@@ -160,12 +164,17 @@ impl Mem {
         }
     }
 
-    /// Decodes the instruction at `ip` (known `< size`) into the cache.
+    /// Decodes the instruction at `ip` (known `< cache.len()`) into the cache.
     #[cold]
-    fn fill(&mut self, ip: u32) -> Result<Decoded, DecodeError> {
-        if self.cache.len() != self.bytes.len() {
-            self.cache = vec![Decoded::default(); self.bytes.len()];
-        }
+    fn fill(&mut self, ip: u32) -> Result<(), DecodeError> {
+        let d = self.decode_at(ip)?;
+        self.cache[ip as usize] = d;
+        self.code_end = self.code_end.max(ip.saturating_add(6));
+        Ok(())
+    }
+
+    /// Decodes the instruction at `ip` (known `< size`).
+    fn decode_at(&self, ip: u32) -> Result<Decoded, DecodeError> {
         let i = ip as usize;
         let d = match decode(&self.bytes[i..]) {
             Ok(instr) => {
@@ -208,8 +217,6 @@ impl Mem {
                 }
             }
         };
-        self.cache[i] = d;
-        self.code_end = self.code_end.max(ip.saturating_add(6));
         Ok(d)
     }
 
@@ -384,13 +391,15 @@ impl Machine {
                 break 'run Err(Fault::MaxSteps { steps, ip: pc });
             }
             let ip = pc;
+            // An empty cache slot decodes as `Undecoded`, whose arm below fills it and
+            // retries: the common path has no extra test.
             let d = match self.mem.cache.get(ip as usize) {
-                Some(d) if d.op != Op::Undecoded => *d,
-                _ => {
+                Some(d) => *d,
+                None => {
                     if ip >= self.mem.size() {
                         break 'run Err(Fault::FetchOutside { steps, ip });
                     }
-                    match self.mem.fill(ip) {
+                    match self.mem.decode_at(ip) {
                         Ok(d) => d,
                         Err(_) => {
                             break 'run Err(Fault::FetchTruncated {
@@ -437,7 +446,18 @@ impl Machine {
                     }
                     break 'run Ok(Stop::Halt);
                 }
-                Op::Undecoded | Op::Illegal => {
+                Op::Undecoded => {
+                    steps -= 1;
+                    pc = ip;
+                    if self.mem.fill(ip).is_err() {
+                        break 'run Err(Fault::FetchTruncated {
+                            steps: steps + 1,
+                            ip,
+                        });
+                    }
+                    continue;
+                }
+                Op::Illegal => {
                     break 'run Err(Fault::Illegal {
                         steps,
                         ip,

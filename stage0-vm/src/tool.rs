@@ -373,3 +373,97 @@ mod tests {
         assert_eq!(parse_size("-1"), None);
     }
 }
+
+#[cfg(test)]
+mod cli_tests {
+    use std::ffi::OsString;
+
+    use hex0::cli::Streams;
+
+    fn run(dir: &std::path::Path, args: &[&str]) -> (i32, String, String) {
+        let mut argv: Vec<OsString> = vec!["stage0-vm".into()];
+        argv.extend(args.iter().map(|a| {
+            // The test's file names are made relative to its scratch directory.
+            if !matches!(*a, "rom" | "in" | "out") {
+                OsString::from(a)
+            } else {
+                dir.join(a).into_os_string()
+            }
+        }));
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let mut io = Streams {
+            stdout: &mut out,
+            stderr: &mut err,
+            stdout_is_terminal: false,
+        };
+        let status = super::main(&argv, &mut io);
+        (
+            status,
+            String::from_utf8_lossy(&out).into_owned(),
+            String::from_utf8_lossy(&err).into_owned(),
+        )
+    }
+
+    #[test]
+    fn trace_disassemble_and_max_steps() {
+        let dir = std::env::temp_dir().join(format!("hexroot-vm-cli-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("rom"), crate::asm::hex0_decoder()).unwrap();
+        std::fs::write(dir.join("in"), b"41 42 # c\n43\n").unwrap();
+
+        let (status, _, err) = run(
+            &dir,
+            &["--rom", "rom", "--tape_01", "in", "--tape_02", "out"],
+        );
+        assert_eq!(status, 0, "{err}");
+        assert!(err.starts_with("Computer Program has Halted\nAfter Executing "));
+        assert_eq!(std::fs::read(dir.join("out")).unwrap(), b"ABC");
+
+        let (status, _, err) = run(
+            &dir,
+            &[
+                "--rom",
+                "rom",
+                "--tape_01",
+                "in",
+                "--tape_02",
+                "out",
+                "--trace",
+            ],
+        );
+        assert_eq!(status, 0);
+        let first = err.lines().next().unwrap();
+        assert_eq!(
+            first,
+            "00000000  E0002D201100    LOADUI R0 4352  ; R0=00001100"
+        );
+
+        let (status, out, _) = run(&dir, &["--disassemble", "rom"]);
+        assert_eq!(status, 0);
+        assert!(out.contains("FGETC") && out.contains("HALT"));
+
+        let (status, _, err) = run(
+            &dir,
+            &[
+                "--rom",
+                "rom",
+                "--tape_01",
+                "in",
+                "--tape_02",
+                "out",
+                "--max-steps",
+                "10",
+            ],
+        );
+        assert_eq!(status, 1);
+        assert!(err.contains("stopped after 10 instructions"), "{err}");
+
+        let (status, _, err) = run(&dir, &["--rom"]);
+        assert_eq!(status, 1);
+        assert!(err.contains("needs a value"));
+        let (status, _, err) = run(&dir, &["--rom", "rom", "--memory", "2G"]);
+        assert_eq!(status, 1);
+        assert!(err.contains("not a usable size"));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
