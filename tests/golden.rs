@@ -463,14 +463,34 @@ fn run_knight_case(id: &str, case: &Path, tool: &str, scratch: &Path) -> Result<
         true => Stdio::from(fs::File::open(case.join("stdin")).map_err(|e| e.to_string())?),
         false => Stdio::null(),
     };
-    let out = Command::new(std::env::current_exe().map_err(|e| e.to_string())?)
+    let (stdout_path, stderr_path) = (scratch.join("stdout"), scratch.join("stderr"));
+    let mut child = Command::new(std::env::current_exe().map_err(|e| e.to_string())?)
         .args(cmd.split_whitespace())
         .current_dir(&work)
         .env_clear()
         .env("HEXROOT_GOLDEN_TOOL", tool)
         .stdin(stdin)
-        .output()
+        .stdout(fs::File::create(&stdout_path).map_err(|e| e.to_string())?)
+        .stderr(fs::File::create(&stderr_path).map_err(|e| e.to_string())?)
+        .spawn()
         .map_err(|e| format!("cannot start the tool: {e}"))?;
+    let start = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().map_err(|e| e.to_string())? {
+            break s;
+        }
+        if start.elapsed() > Duration::from_secs(120) {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err("the tool hung (killed after 120 s)".into());
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    };
+    let out = std::process::Output {
+        status,
+        stdout: fs::read(&stdout_path).unwrap_or_default(),
+        stderr: fs::read(&stderr_path).unwrap_or_default(),
+    };
     let got_stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     if let Some(sig) = out.status.signal() {
         return Err(format!("killed by signal {sig}; stderr:\n{got_stderr}"));

@@ -30,7 +30,9 @@ pub enum TapeStore {
 
 enum Sink {
     Host(BufWriter<File>),
-    Memory(Vec<u8>),
+    /// The bytes and the write position (REWIND moves it back to 0; later bytes
+    /// overwrite, as on a host file).
+    Memory(Vec<u8>, usize),
 }
 
 enum TapeState {
@@ -128,7 +130,7 @@ impl Devices {
                     DeviceError::Io(format!("cannot create {}: {e}", paths[i].display()))
                 })?,
             )),
-            TapeStore::Memory(_) => Sink::Memory(Vec::new()),
+            TapeStore::Memory(_) => Sink::Memory(Vec::new(), 0),
         };
         self.replace(i, TapeState::Writing(sink))?;
         Ok(true)
@@ -146,7 +148,7 @@ impl Devices {
             Sink::Host(mut w) => w
                 .flush()
                 .map_err(|e| DeviceError::Io(format!("cannot write {}: {e}", tape_name(i)))),
-            Sink::Memory(v) => {
+            Sink::Memory(v, _) => {
                 if let TapeStore::Memory(files) = &mut self.store {
                     files[i] = Some(v);
                 }
@@ -172,17 +174,15 @@ impl Devices {
                 *pos = 0;
                 Ok(())
             }
-            // Rewinding an output tape: later bytes overwrite from the start. Only in-memory
-            // tapes model it exactly; host tapes seek the file.
+            // Rewinding an output tape: later bytes overwrite from the start.
             TapeState::Writing(Sink::Host(w)) => {
                 use std::io::Seek;
                 w.seek(io::SeekFrom::Start(0))
                     .map(|_| ())
                     .map_err(|e| DeviceError::Io(format!("cannot rewind: {e}")))
             }
-            TapeState::Writing(Sink::Memory(v)) => {
-                // Keep it simple and exact for the common case (rewind before writing).
-                v.clear();
+            TapeState::Writing(Sink::Memory(_, pos)) => {
+                *pos = 0;
                 Ok(())
             }
         }
@@ -209,8 +209,12 @@ impl Devices {
     #[inline]
     pub fn putc(&mut self, i: usize, byte: u8) -> Result<(), DeviceError> {
         match &mut self.tapes[i] {
-            TapeState::Writing(Sink::Memory(v)) => {
-                v.push(byte);
+            TapeState::Writing(Sink::Memory(v, pos)) => {
+                match v.get_mut(*pos) {
+                    Some(slot) => *slot = byte,
+                    None => v.push(byte),
+                }
+                *pos += 1;
                 Ok(())
             }
             TapeState::Writing(Sink::Host(w)) => w
