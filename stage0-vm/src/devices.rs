@@ -132,6 +132,10 @@ impl Devices {
             )),
             TapeStore::Memory(_) => Sink::Memory(Vec::new(), 0),
         };
+        if let TapeStore::Memory(files) = &mut self.store {
+            // Like a host file: created (empty) when opened for writing.
+            files[i] = Some(Vec::new());
+        }
         self.replace(i, TapeState::Writing(sink))?;
         Ok(true)
     }

@@ -67,8 +67,8 @@ pub struct Io<'a> {
     pub stderr: &'a mut dyn Write,
 }
 
-/// One pre-decoded instruction: the operation, its registers, its length and its
-/// immediate already extended as the operation reads it.
+/// One pre-decoded instruction (8 bytes): the operation, its registers, its length and
+/// its raw 16-bit immediate (HALCODE re-reads its 24-bit code from memory).
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct Decoded {
     pub op: Op,
@@ -77,7 +77,7 @@ pub(crate) struct Decoded {
     pub c: u8,
     pub d: u8,
     pub len: u8,
-    pub imm: u32,
+    pub imm: i16,
 }
 
 /// Addresses below this many bytes have pre-decode cache slots (12 bytes each); code
@@ -177,28 +177,15 @@ impl Mem {
     fn decode_at(&self, ip: u32) -> Result<Decoded, DecodeError> {
         let i = ip as usize;
         let d = match decode(&self.bytes[i..]) {
-            Ok(instr) => {
-                let raw = instr.imm;
-                let imm = match instr.op {
-                    Op::Halcode
-                    | Op::CmpskipiE
-                    | Op::CmpskipiNe
-                    | Op::CmpskipuiG
-                    | Op::CmpskipuiGe
-                    | Op::CmpskipuiLe
-                    | Op::CmpskipuiL => raw,
-                    _ => instr.imm_signed(),
-                };
-                Decoded {
-                    op: instr.op,
-                    a: instr.regs[0] & 15,
-                    b: instr.regs[1] & 15,
-                    c: instr.regs[2] & 15,
-                    d: instr.regs[3] & 15,
-                    len: instr.byte_len() as u8,
-                    imm,
-                }
-            }
+            Ok(instr) => Decoded {
+                op: instr.op,
+                a: instr.regs[0] & 15,
+                b: instr.regs[1] & 15,
+                c: instr.regs[2] & 15,
+                d: instr.regs[3] & 15,
+                len: instr.byte_len() as u8,
+                imm: instr.imm as u16 as i16,
+            },
             Err(DecodeError::Illegal) => Decoded {
                 op: Op::Illegal,
                 len: 4,
@@ -416,7 +403,7 @@ impl Machine {
             if TRACE {
                 before = r;
             }
-            let imm = d.imm;
+            let imm = d.imm as i32 as u32;
             macro_rules! A {
                 () => {
                     usize::from(d.a & 15)
@@ -465,14 +452,15 @@ impl Machine {
                     })
                 }
                 Op::Halcode => {
+                    let code = self.mem.word(ip) & 0x00FF_FFFF;
                     let done = if self.config.posix {
                         self.regs = r;
                         self.steps = steps;
-                        let done = self.posix_call(ip, imm, io);
+                        let done = self.posix_call(ip, code, io);
                         r = self.regs;
                         done
                     } else {
-                        native_halcode(&mut r, &self.mem, steps, ip, imm, dev, io)
+                        native_halcode(&mut r, &self.mem, steps, ip, code, dev, io)
                     };
                     match done {
                         Ok(None) => {}
@@ -765,7 +753,12 @@ impl Machine {
                 | Op::CmpskipuiGe
                 | Op::CmpskipuiLe
                 | Op::CmpskipuiL => {
-                    if compare(d.op, r[A!()], imm) {
+                    // CMPSKIPI.E/NE and CMPSKIPUI.* compare with the zero-extended immediate.
+                    let y = match d.op {
+                        Op::CmpskipiG | Op::CmpskipiGe | Op::CmpskipiLe | Op::CmpskipiL => imm,
+                        _ => u32::from(d.imm as u16),
+                    };
+                    if compare(d.op, r[A!()], y) {
                         match skip(&self.mem, next, steps) {
                             Ok(to) => pc = to,
                             Err(e) => break 'run Err(e),
