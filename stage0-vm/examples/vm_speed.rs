@@ -12,7 +12,7 @@ fn main() {
     while tape.len() < (1 << 20) {
         x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
         tape.extend_from_slice(format!("{:02x} ", (x >> 16) as u8).as_bytes());
-        if x % 97 == 0 {
+        if (x >> 8) & 63 == 0 {
             tape.extend_from_slice(b"# comment\n");
         }
     }
