@@ -585,3 +585,48 @@ mod tests {
         }
     }
 }
+
+impl Op {
+    /// Which register fields the operation writes, as indices into [`Instr::regs`]
+    /// (0 = first field "a", 1 = "b", 3 = "d"); empty for stores, jumps, skips, NOP, HALT.
+    /// HALCODE writes depend on the service (R0 for FGETC, HAL_MEM and POSIX calls).
+    pub fn writes(self) -> &'static [usize] {
+        use Op::*;
+        match self {
+            AddCo | AddCio | AdduCo | AdduCio | SubBo | SubBio | SubuBo | SubuBio => &[3, 0],
+            Multiply | Multiplyu | Divide | Divideu | Sort | Sortu | Swap | Move => &[0, 1],
+            Popr | Pop8 | Popu8 | Pop16 | Popu16 | Pop32 | Popu32 => &[1, 0],
+            Call | Pushr | Push8 | Push16 | Push32 => &[1],
+            SetG | SetGe | SetE | SetNe | SetLe | SetL => &[1],
+            Undecoded | Illegal | Nop | Halt | Halcode | Branch | JsrCoroutine | Jump => &[],
+            Storex | Storex8 | Storex16 | Storex32 | Store | Store8 | Store16 | Store32 => &[],
+            Storer | Storer8 | Storer16 | Storer32 => &[],
+            CmpjumpG | CmpjumpGe | CmpjumpE | CmpjumpNe | CmpjumpLe | CmpjumpL | CmpjumpuG
+            | CmpjumpuGe | CmpjumpuLe | CmpjumpuL => &[],
+            CmpskipG | CmpskipGe | CmpskipE | CmpskipNe | CmpskipLe | CmpskipL | CmpskipuG
+            | CmpskipuGe | CmpskipuLe | CmpskipuL => &[],
+            CmpskipiG | CmpskipiGe | CmpskipiE | CmpskipiNe | CmpskipiLe | CmpskipiL
+            | CmpskipuiG | CmpskipuiGe | CmpskipuiLe | CmpskipuiL => &[],
+            CmpjumpiG | CmpjumpiGe | CmpjumpiE | CmpjumpiNe | CmpjumpiLe | CmpjumpiL
+            | CmpjumpuiG | CmpjumpuiGe | CmpjumpuiLe | CmpjumpuiL => &[],
+            JumpC | JumpB | JumpO | JumpG | JumpGe | JumpE | JumpNe | JumpLe | JumpL | JumpZ
+            | JumpNz | JumpP | JumpNp => &[],
+            _ => &[0],
+        }
+    }
+}
+
+#[cfg(test)]
+mod write_tests {
+    use super::*;
+
+    #[test]
+    fn writes_cover_the_obvious() {
+        assert_eq!(Op::Add.writes(), &[0]);
+        assert_eq!(Op::Store.writes(), &[] as &[usize]);
+        assert_eq!(Op::AddCo.writes(), &[3, 0]);
+        assert_eq!(Op::SetE.writes(), &[1]);
+        assert_eq!(Op::Calli.writes(), &[0]);
+        assert_eq!(Op::Ret.writes(), &[0]);
+    }
+}

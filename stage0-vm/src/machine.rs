@@ -31,7 +31,8 @@ pub struct Config {
     pub stack_size: u32,
     /// `--fuzzing`: FOPEN_WRITE opens nothing and sets R0 = 0.
     pub fuzzing: bool,
-    /// `--trace`: one line per executed instruction on the trace stream.
+    /// `--trace`: one line per executed instruction on stderr: address, bytes, mnemonic,
+    /// and the registers it wrote with their new values.
     pub trace: bool,
     /// `--sandbox DIR` (ours): POSIX-mode paths are confined to DIR.
     pub sandbox: Option<PathBuf>,
@@ -969,10 +970,23 @@ impl Machine {
             line.push(' ');
         }
         line.push_str(&crate::disasm::render(bytes).unwrap_or_else(|| d.op.name().to_string()));
+        // The registers the instruction writes (in write order), with their new values;
+        // for HALCODE, whose writes depend on the service, the registers it changed.
         let mut wrote = Vec::new();
-        for (k, (old, new)) in before.iter().zip(regs.iter()).enumerate() {
-            if old != new {
-                wrote.push(format!("R{k}={new:08X}"));
+        if d.op == Op::Halcode {
+            for (k, (old, new)) in before.iter().zip(regs.iter()).enumerate() {
+                if old != new {
+                    wrote.push(format!("R{k}={new:08X}"));
+                }
+            }
+        } else {
+            let fields = [d.a, d.b, d.c, d.d];
+            for &f in d.op.writes() {
+                let k = usize::from(fields[f] & 15);
+                let entry = format!("R{k}={:08X}", regs[k]);
+                if !wrote.contains(&entry) {
+                    wrote.push(entry);
+                }
             }
         }
         if !wrote.is_empty() {

@@ -41,7 +41,7 @@ Options (reference):
 Options (hexroot):
   --max-steps N                   stop with an error after N instructions
   --trace                         print every executed instruction on stderr: address,
-                                  bytes, mnemonic and the registers whose value changed
+                                  bytes, mnemonic and the registers it wrote (new values)
   --sandbox DIR                   POSIX mode: the guest's paths resolve inside DIR and
                                   may not leave it (by '..' or symbolic links)
   --disassemble ROM               print the disassembly of ROM and exit
