@@ -649,17 +649,64 @@ impl Machine {
                     let (v, addr) = (r[A!()], r[B!()].wrapping_add(r[C!()]));
                     wr!('run, self.mem.store(addr, 2, v));
                 }
-                Op::CmpjumpG
-                | Op::CmpjumpGe
-                | Op::CmpjumpE
-                | Op::CmpjumpNe
-                | Op::CmpjumpLe
-                | Op::CmpjumpL
-                | Op::CmpjumpuG
-                | Op::CmpjumpuGe
-                | Op::CmpjumpuLe
-                | Op::CmpjumpuL => {
-                    if compare(d.op, r[A!()], r[B!()]) {
+                // CMPJUMP*: one arm per condition, so no second dispatch.
+                Op::CmpjumpG => {
+                    let (x, y) = (r[A!()], r[B!()]);
+                    if (x as i32) > (y as i32) {
+                        pc = r[C!()];
+                    }
+                }
+                Op::CmpjumpGe => {
+                    let (x, y) = (r[A!()], r[B!()]);
+                    if (x as i32) >= (y as i32) {
+                        pc = r[C!()];
+                    }
+                }
+                Op::CmpjumpE => {
+                    let (x, y) = (r[A!()], r[B!()]);
+                    if x == y {
+                        pc = r[C!()];
+                    }
+                }
+                Op::CmpjumpNe => {
+                    let (x, y) = (r[A!()], r[B!()]);
+                    if x != y {
+                        pc = r[C!()];
+                    }
+                }
+                Op::CmpjumpLe => {
+                    let (x, y) = (r[A!()], r[B!()]);
+                    if (x as i32) <= (y as i32) {
+                        pc = r[C!()];
+                    }
+                }
+                Op::CmpjumpL => {
+                    let (x, y) = (r[A!()], r[B!()]);
+                    if (x as i32) < (y as i32) {
+                        pc = r[C!()];
+                    }
+                }
+                Op::CmpjumpuG => {
+                    let (x, y) = (r[A!()], r[B!()]);
+                    if x > y {
+                        pc = r[C!()];
+                    }
+                }
+                Op::CmpjumpuGe => {
+                    let (x, y) = (r[A!()], r[B!()]);
+                    if x >= y {
+                        pc = r[C!()];
+                    }
+                }
+                Op::CmpjumpuLe => {
+                    let (x, y) = (r[A!()], r[B!()]);
+                    if x <= y {
+                        pc = r[C!()];
+                    }
+                }
+                Op::CmpjumpuL => {
+                    let (x, y) = (r[A!()], r[B!()]);
+                    if x < y {
                         pc = r[C!()];
                     }
                 }
@@ -727,39 +774,183 @@ impl Machine {
                         _ => raw,
                     };
                 }
-                Op::CmpskipG
-                | Op::CmpskipGe
-                | Op::CmpskipE
-                | Op::CmpskipNe
-                | Op::CmpskipLe
-                | Op::CmpskipL
-                | Op::CmpskipuG
-                | Op::CmpskipuGe
-                | Op::CmpskipuLe
-                | Op::CmpskipuL => {
-                    if compare(d.op, r[A!()], r[B!()]) {
+                // CMPSKIP*
+                Op::CmpskipG => {
+                    let (x, y) = (r[A!()], r[B!()]);
+                    if (x as i32) > (y as i32) {
                         match skip(&self.mem, next, steps) {
                             Ok(to) => pc = to,
                             Err(e) => break 'run Err(e),
                         }
                     }
                 }
-                Op::CmpskipiG
-                | Op::CmpskipiGe
-                | Op::CmpskipiE
-                | Op::CmpskipiNe
-                | Op::CmpskipiLe
-                | Op::CmpskipiL
-                | Op::CmpskipuiG
-                | Op::CmpskipuiGe
-                | Op::CmpskipuiLe
-                | Op::CmpskipuiL => {
-                    // CMPSKIPI.E/NE and CMPSKIPUI.* compare with the zero-extended immediate.
-                    let y = match d.op {
-                        Op::CmpskipiG | Op::CmpskipiGe | Op::CmpskipiLe | Op::CmpskipiL => imm,
-                        _ => u32::from(d.imm as u16),
-                    };
-                    if compare(d.op, r[A!()], y) {
+                Op::CmpskipGe => {
+                    let (x, y) = (r[A!()], r[B!()]);
+                    if (x as i32) >= (y as i32) {
+                        match skip(&self.mem, next, steps) {
+                            Ok(to) => pc = to,
+                            Err(e) => break 'run Err(e),
+                        }
+                    }
+                }
+                Op::CmpskipE => {
+                    let (x, y) = (r[A!()], r[B!()]);
+                    if x == y {
+                        match skip(&self.mem, next, steps) {
+                            Ok(to) => pc = to,
+                            Err(e) => break 'run Err(e),
+                        }
+                    }
+                }
+                Op::CmpskipNe => {
+                    let (x, y) = (r[A!()], r[B!()]);
+                    if x != y {
+                        match skip(&self.mem, next, steps) {
+                            Ok(to) => pc = to,
+                            Err(e) => break 'run Err(e),
+                        }
+                    }
+                }
+                Op::CmpskipLe => {
+                    let (x, y) = (r[A!()], r[B!()]);
+                    if (x as i32) <= (y as i32) {
+                        match skip(&self.mem, next, steps) {
+                            Ok(to) => pc = to,
+                            Err(e) => break 'run Err(e),
+                        }
+                    }
+                }
+                Op::CmpskipL => {
+                    let (x, y) = (r[A!()], r[B!()]);
+                    if (x as i32) < (y as i32) {
+                        match skip(&self.mem, next, steps) {
+                            Ok(to) => pc = to,
+                            Err(e) => break 'run Err(e),
+                        }
+                    }
+                }
+                Op::CmpskipuG => {
+                    let (x, y) = (r[A!()], r[B!()]);
+                    if x > y {
+                        match skip(&self.mem, next, steps) {
+                            Ok(to) => pc = to,
+                            Err(e) => break 'run Err(e),
+                        }
+                    }
+                }
+                Op::CmpskipuGe => {
+                    let (x, y) = (r[A!()], r[B!()]);
+                    if x >= y {
+                        match skip(&self.mem, next, steps) {
+                            Ok(to) => pc = to,
+                            Err(e) => break 'run Err(e),
+                        }
+                    }
+                }
+                Op::CmpskipuLe => {
+                    let (x, y) = (r[A!()], r[B!()]);
+                    if x <= y {
+                        match skip(&self.mem, next, steps) {
+                            Ok(to) => pc = to,
+                            Err(e) => break 'run Err(e),
+                        }
+                    }
+                }
+                Op::CmpskipuL => {
+                    let (x, y) = (r[A!()], r[B!()]);
+                    if x < y {
+                        match skip(&self.mem, next, steps) {
+                            Ok(to) => pc = to,
+                            Err(e) => break 'run Err(e),
+                        }
+                    }
+                }
+                // CMPSKIPI*: E/NE compare with the zero-extended immediate
+                Op::CmpskipiG => {
+                    let (x, y) = (r[A!()], imm);
+                    if (x as i32) > (y as i32) {
+                        match skip(&self.mem, next, steps) {
+                            Ok(to) => pc = to,
+                            Err(e) => break 'run Err(e),
+                        }
+                    }
+                }
+                Op::CmpskipiGe => {
+                    let (x, y) = (r[A!()], imm);
+                    if (x as i32) >= (y as i32) {
+                        match skip(&self.mem, next, steps) {
+                            Ok(to) => pc = to,
+                            Err(e) => break 'run Err(e),
+                        }
+                    }
+                }
+                Op::CmpskipiE => {
+                    let (x, y) = (r[A!()], u32::from(d.imm as u16));
+                    if x == y {
+                        match skip(&self.mem, next, steps) {
+                            Ok(to) => pc = to,
+                            Err(e) => break 'run Err(e),
+                        }
+                    }
+                }
+                Op::CmpskipiNe => {
+                    let (x, y) = (r[A!()], u32::from(d.imm as u16));
+                    if x != y {
+                        match skip(&self.mem, next, steps) {
+                            Ok(to) => pc = to,
+                            Err(e) => break 'run Err(e),
+                        }
+                    }
+                }
+                Op::CmpskipiLe => {
+                    let (x, y) = (r[A!()], imm);
+                    if (x as i32) <= (y as i32) {
+                        match skip(&self.mem, next, steps) {
+                            Ok(to) => pc = to,
+                            Err(e) => break 'run Err(e),
+                        }
+                    }
+                }
+                Op::CmpskipiL => {
+                    let (x, y) = (r[A!()], imm);
+                    if (x as i32) < (y as i32) {
+                        match skip(&self.mem, next, steps) {
+                            Ok(to) => pc = to,
+                            Err(e) => break 'run Err(e),
+                        }
+                    }
+                }
+                // CMPSKIPUI*: zero-extended immediate, unsigned
+                Op::CmpskipuiG => {
+                    let (x, y) = (r[A!()], u32::from(d.imm as u16));
+                    if x > y {
+                        match skip(&self.mem, next, steps) {
+                            Ok(to) => pc = to,
+                            Err(e) => break 'run Err(e),
+                        }
+                    }
+                }
+                Op::CmpskipuiGe => {
+                    let (x, y) = (r[A!()], u32::from(d.imm as u16));
+                    if x >= y {
+                        match skip(&self.mem, next, steps) {
+                            Ok(to) => pc = to,
+                            Err(e) => break 'run Err(e),
+                        }
+                    }
+                }
+                Op::CmpskipuiLe => {
+                    let (x, y) = (r[A!()], u32::from(d.imm as u16));
+                    if x <= y {
+                        match skip(&self.mem, next, steps) {
+                            Ok(to) => pc = to,
+                            Err(e) => break 'run Err(e),
+                        }
+                    }
+                }
+                Op::CmpskipuiL => {
+                    let (x, y) = (r[A!()], u32::from(d.imm as u16));
+                    if x < y {
                         match skip(&self.mem, next, steps) {
                             Ok(to) => pc = to,
                             Err(e) => break 'run Err(e),
@@ -847,51 +1038,144 @@ impl Machine {
                 Op::Nandi => r[A!()] = !(r[B!()] & imm),
                 Op::Nori => r[A!()] = !(r[B!()] | imm),
                 Op::Xnori => r[A!()] = !(r[B!()] ^ imm),
-                Op::CmpjumpiG
-                | Op::CmpjumpiGe
-                | Op::CmpjumpiE
-                | Op::CmpjumpiNe
-                | Op::CmpjumpiLe
-                | Op::CmpjumpiL
-                | Op::CmpjumpuiG
-                | Op::CmpjumpuiGe
-                | Op::CmpjumpuiLe
-                | Op::CmpjumpuiL => {
-                    if compare(d.op, r[A!()], r[B!()]) {
+                // CMPJUMPI*
+                Op::CmpjumpiG => {
+                    let (x, y) = (r[A!()], r[B!()]);
+                    if (x as i32) > (y as i32) {
+                        pc = next.wrapping_add(imm);
+                    }
+                }
+                Op::CmpjumpiGe => {
+                    let (x, y) = (r[A!()], r[B!()]);
+                    if (x as i32) >= (y as i32) {
+                        pc = next.wrapping_add(imm);
+                    }
+                }
+                Op::CmpjumpiE => {
+                    let (x, y) = (r[A!()], r[B!()]);
+                    if x == y {
+                        pc = next.wrapping_add(imm);
+                    }
+                }
+                Op::CmpjumpiNe => {
+                    let (x, y) = (r[A!()], r[B!()]);
+                    if x != y {
+                        pc = next.wrapping_add(imm);
+                    }
+                }
+                Op::CmpjumpiLe => {
+                    let (x, y) = (r[A!()], r[B!()]);
+                    if (x as i32) <= (y as i32) {
+                        pc = next.wrapping_add(imm);
+                    }
+                }
+                Op::CmpjumpiL => {
+                    let (x, y) = (r[A!()], r[B!()]);
+                    if (x as i32) < (y as i32) {
+                        pc = next.wrapping_add(imm);
+                    }
+                }
+                Op::CmpjumpuiG => {
+                    let (x, y) = (r[A!()], r[B!()]);
+                    if x > y {
+                        pc = next.wrapping_add(imm);
+                    }
+                }
+                Op::CmpjumpuiGe => {
+                    let (x, y) = (r[A!()], r[B!()]);
+                    if x >= y {
+                        pc = next.wrapping_add(imm);
+                    }
+                }
+                Op::CmpjumpuiLe => {
+                    let (x, y) = (r[A!()], r[B!()]);
+                    if x <= y {
+                        pc = next.wrapping_add(imm);
+                    }
+                }
+                Op::CmpjumpuiL => {
+                    let (x, y) = (r[A!()], r[B!()]);
+                    if x < y {
                         pc = next.wrapping_add(imm);
                     }
                 }
                 // ---- 1OPI
-                Op::JumpC
-                | Op::JumpB
-                | Op::JumpO
-                | Op::JumpG
-                | Op::JumpGe
-                | Op::JumpE
-                | Op::JumpNe
-                | Op::JumpLe
-                | Op::JumpL
-                | Op::JumpZ
-                | Op::JumpNz
-                | Op::JumpP
-                | Op::JumpNp => {
+                // JUMP.*: one arm per condition.
+                Op::JumpC => {
                     let f = r[A!()];
-                    let taken = match d.op {
-                        Op::JumpC => f & 0x20 != 0,
-                        Op::JumpB => f & 0x10 != 0,
-                        Op::JumpO => f & 0x08 != 0,
-                        Op::JumpG => f & 4 != 0,
-                        Op::JumpGe => f & 6 != 0,
-                        Op::JumpE => f & 2 != 0,
-                        Op::JumpNe => f & 2 == 0,
-                        Op::JumpLe => f & 3 != 0,
-                        Op::JumpL => f & 1 != 0,
-                        Op::JumpZ => f == 0,
-                        Op::JumpNz => f != 0,
-                        Op::JumpP => (f as i32) >= 0,
-                        _ => (f as i32) < 0,
-                    };
-                    if taken {
+                    if f & 0x20 != 0 {
+                        pc = next.wrapping_add(imm);
+                    }
+                }
+                Op::JumpB => {
+                    let f = r[A!()];
+                    if f & 0x10 != 0 {
+                        pc = next.wrapping_add(imm);
+                    }
+                }
+                Op::JumpO => {
+                    let f = r[A!()];
+                    if f & 0x08 != 0 {
+                        pc = next.wrapping_add(imm);
+                    }
+                }
+                Op::JumpG => {
+                    let f = r[A!()];
+                    if f & 4 != 0 {
+                        pc = next.wrapping_add(imm);
+                    }
+                }
+                Op::JumpGe => {
+                    let f = r[A!()];
+                    if f & 6 != 0 {
+                        pc = next.wrapping_add(imm);
+                    }
+                }
+                Op::JumpE => {
+                    let f = r[A!()];
+                    if f & 2 != 0 {
+                        pc = next.wrapping_add(imm);
+                    }
+                }
+                Op::JumpNe => {
+                    let f = r[A!()];
+                    if f & 2 == 0 {
+                        pc = next.wrapping_add(imm);
+                    }
+                }
+                Op::JumpLe => {
+                    let f = r[A!()];
+                    if f & 3 != 0 {
+                        pc = next.wrapping_add(imm);
+                    }
+                }
+                Op::JumpL => {
+                    let f = r[A!()];
+                    if f & 1 != 0 {
+                        pc = next.wrapping_add(imm);
+                    }
+                }
+                Op::JumpZ => {
+                    let f = r[A!()];
+                    if f == 0 {
+                        pc = next.wrapping_add(imm);
+                    }
+                }
+                Op::JumpNz => {
+                    let f = r[A!()];
+                    if f != 0 {
+                        pc = next.wrapping_add(imm);
+                    }
+                }
+                Op::JumpP => {
+                    let f = r[A!()];
+                    if (f as i32) >= 0 {
+                        pc = next.wrapping_add(imm);
+                    }
+                }
+                Op::JumpNp => {
+                    let f = r[A!()];
+                    if (f as i32) < 0 {
                         pc = next.wrapping_add(imm);
                     }
                 }
@@ -1095,24 +1379,6 @@ fn skip(mem: &Mem, next: u32, steps: u64) -> Result<u32, Fault> {
     match mem.bytes.get(next as usize) {
         Some(&b0) => Ok(next.wrapping_add(Group::len_of_prefix(b0))),
         None => Err(Fault::SkipOutside { steps, ip: next }),
-    }
-}
-
-/// The comparison of a compare-and-branch/skip operation.
-#[inline(always)]
-fn compare(op: Op, x: u32, y: u32) -> bool {
-    let (sx, sy) = (x as i32, y as i32);
-    match op {
-        Op::CmpjumpG | Op::CmpskipG | Op::CmpskipiG | Op::CmpjumpiG => sx > sy,
-        Op::CmpjumpGe | Op::CmpskipGe | Op::CmpskipiGe | Op::CmpjumpiGe => sx >= sy,
-        Op::CmpjumpE | Op::CmpskipE | Op::CmpskipiE | Op::CmpjumpiE => x == y,
-        Op::CmpjumpNe | Op::CmpskipNe | Op::CmpskipiNe | Op::CmpjumpiNe => x != y,
-        Op::CmpjumpLe | Op::CmpskipLe | Op::CmpskipiLe | Op::CmpjumpiLe => sx <= sy,
-        Op::CmpjumpL | Op::CmpskipL | Op::CmpskipiL | Op::CmpjumpiL => sx < sy,
-        Op::CmpjumpuG | Op::CmpskipuG | Op::CmpskipuiG | Op::CmpjumpuiG => x > y,
-        Op::CmpjumpuGe | Op::CmpskipuGe | Op::CmpskipuiGe | Op::CmpjumpuiGe => x >= y,
-        Op::CmpjumpuLe | Op::CmpskipuLe | Op::CmpskipuiLe | Op::CmpjumpuiLe => x <= y,
-        _ => x < y,
     }
 }
 
