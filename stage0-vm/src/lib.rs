@@ -56,7 +56,7 @@ pub mod tool;
 pub use devices::{Devices, TapeStore};
 pub use disasm::disassemble;
 pub use fault::{Fault, Stop};
-pub use machine::{Config, Io, Machine};
+pub use machine::{Config, Io, LoadError, Machine};
 
 /// The result of [`run_with_tapes`].
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -73,13 +73,16 @@ pub struct TapeRun {
 
 /// Runs `rom` with `tape_01` as the input tape, entirely in memory (no host file is
 /// touched; TTY input is empty); returns tape 2's bytes and the step count. A ROM larger
-/// than memory is reported as a [`Fault::Io`].
+/// than memory, or a memory above [`machine::MAX_MEMORY`], is reported as a [`Fault::Io`].
 pub fn run_with_tapes(rom: &[u8], tape_01: &[u8], config: &Config) -> Result<TapeRun, Fault> {
-    let mut machine = Machine::new(rom, config).map_err(|e| {
-        Fault::Io(format!(
-            "the ROM is {} bytes large but only {} bytes of memory are configured",
-            e.rom, e.memory
-        ))
+    let mut machine = Machine::new(rom, config).map_err(|e| match e {
+        LoadError::RomTooLarge { rom, memory } => Fault::Io(format!(
+            "the ROM is {rom} bytes large but only {memory} bytes of memory are configured"
+        )),
+        LoadError::MemoryTooLarge { memory } => Fault::Io(format!(
+            "a memory of {memory} bytes is too large: the machine allows at most {} bytes",
+            machine::MAX_MEMORY
+        )),
     })?;
     let mut dev = Devices::new(TapeStore::Memory([Some(tape_01.to_vec()), None]));
     let mut stdout = Vec::new();

@@ -102,12 +102,16 @@ pub(crate) struct OutOfWorld {
 }
 
 impl Mem {
-    fn new(size: usize) -> Mem {
-        Mem {
-            bytes: vec![0; size],
+    /// Zeroed memory of `size` bytes; `None` if the host cannot allocate it.
+    fn new(size: usize) -> Option<Mem> {
+        let mut bytes = Vec::new();
+        bytes.try_reserve_exact(size).ok()?;
+        bytes.resize(size, 0);
+        Some(Mem {
+            bytes,
             cache: vec![Decoded::default(); size.min(CACHE_LIMIT)],
             code_end: 0,
-        }
+        })
     }
 
     #[inline(always)]
@@ -254,13 +258,24 @@ pub struct Machine {
     pub(crate) posix: Posix,
 }
 
-/// The ROM does not fit: the reference's "Program NAME is X bytes large..." case.
+/// The largest memory the 32-bit machine can have (the reference's C `int` limit).
+pub const MAX_MEMORY: usize = 0x7FFF_FFFF;
+
+/// Why a machine cannot be set up.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct RomTooLarge {
-    /// ROM size in bytes.
-    pub rom: usize,
-    /// Memory size in bytes.
-    pub memory: usize,
+pub enum LoadError {
+    /// The ROM does not fit: the reference's "Program NAME is X bytes large..." case.
+    RomTooLarge {
+        /// ROM size in bytes.
+        rom: usize,
+        /// Memory size in bytes.
+        memory: usize,
+    },
+    /// `memory_size` is above [`MAX_MEMORY`], or the host cannot allocate it.
+    MemoryTooLarge {
+        /// The requested size in bytes.
+        memory: usize,
+    },
 }
 
 #[inline(always)]
@@ -310,14 +325,21 @@ fn sr1(v: u32, n: u32) -> u32 {
 impl Machine {
     /// A machine with `rom` loaded at address 0, registers zero (POSIX mode: R15 = ROM
     /// size, R12 = ROM size + stack size), ip = 0.
-    pub fn new(rom: &[u8], config: &Config) -> Result<Machine, RomTooLarge> {
+    pub fn new(rom: &[u8], config: &Config) -> Result<Machine, LoadError> {
+        if config.memory_size > MAX_MEMORY {
+            return Err(LoadError::MemoryTooLarge {
+                memory: config.memory_size,
+            });
+        }
         if rom.len() > config.memory_size {
-            return Err(RomTooLarge {
+            return Err(LoadError::RomTooLarge {
                 rom: rom.len(),
                 memory: config.memory_size,
             });
         }
-        let mut mem = Mem::new(config.memory_size);
+        let mut mem = Mem::new(config.memory_size).ok_or(LoadError::MemoryTooLarge {
+            memory: config.memory_size,
+        })?;
         mem.bytes[..rom.len()].copy_from_slice(rom);
         let mut regs = [0u32; 16];
         if config.posix {

@@ -19,7 +19,7 @@ use hex0::cli::{Streams, EXIT_FAILURE, EXIT_SUCCESS};
 
 use crate::devices::{Devices, TapeStore};
 use crate::fault::halt_message;
-use crate::machine::{Config, Io, Machine, DEFAULT_MEMORY, DEFAULT_STACK};
+use crate::machine::{Config, Io, LoadError, Machine, DEFAULT_MEMORY, DEFAULT_STACK};
 
 const HELP: &str = "\
 Runs a Knight ROM on the 32-bit Knight machine of stage0, exactly as stage0's vm does:
@@ -314,11 +314,18 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
     };
     let mut machine = match Machine::new(&rom, &o.config) {
         Ok(m) => m,
-        Err(e) => {
+        Err(LoadError::RomTooLarge { rom, memory }) => {
             let _ = writeln!(
                 io.stderr,
-                "Program {shown} is {} bytes large but only {} bytes of memory have been allocated!",
-                e.rom, e.memory
+                "Program {shown} is {rom} bytes large but only {memory} bytes of memory have been allocated!"
+            );
+            return EXIT_FAILURE;
+        }
+        Err(LoadError::MemoryTooLarge { memory }) => {
+            // Unreachable from the command line (parse_size caps sizes); kept total.
+            let _ = writeln!(
+                io.stderr,
+                "{argv0}: error: memory of {memory} bytes is too large"
             );
             return EXIT_FAILURE;
         }
