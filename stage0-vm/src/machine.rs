@@ -102,13 +102,11 @@ pub(crate) struct OutOfWorld {
 }
 
 impl Mem {
-    /// Zeroed memory of `size` bytes; `None` if the host cannot allocate it.
+    /// Zeroed memory of `size` bytes (`vec!` of zeros: the host maps pages lazily, so a
+    /// large `--memory` costs only what the program touches).
     fn new(size: usize) -> Option<Mem> {
-        let mut bytes = Vec::new();
-        bytes.try_reserve_exact(size).ok()?;
-        bytes.resize(size, 0);
         Some(Mem {
-            bytes,
+            bytes: vec![0; size],
             cache: vec![Decoded::default(); size.min(CACHE_LIMIT)],
             code_end: 0,
         })
@@ -271,7 +269,7 @@ pub enum LoadError {
         /// Memory size in bytes.
         memory: usize,
     },
-    /// `memory_size` is above [`MAX_MEMORY`], or the host cannot allocate it.
+    /// `memory_size` is above [`MAX_MEMORY`].
     MemoryTooLarge {
         /// The requested size in bytes.
         memory: usize,
