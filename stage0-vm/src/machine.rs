@@ -104,12 +104,12 @@ pub(crate) struct OutOfWorld {
 impl Mem {
     /// Zeroed memory of `size` bytes (`vec!` of zeros: the host maps pages lazily, so a
     /// large `--memory` costs only what the program touches).
-    fn new(size: usize) -> Option<Mem> {
-        Some(Mem {
+    fn new(size: usize) -> Mem {
+        Mem {
             bytes: vec![0; size],
             cache: vec![Decoded::default(); size.min(CACHE_LIMIT)],
             code_end: 0,
-        })
+        }
     }
 
     #[inline(always)]
@@ -335,9 +335,7 @@ impl Machine {
                 memory: config.memory_size,
             });
         }
-        let mut mem = Mem::new(config.memory_size).ok_or(LoadError::MemoryTooLarge {
-            memory: config.memory_size,
-        })?;
+        let mut mem = Mem::new(config.memory_size);
         mem.bytes[..rom.len()].copy_from_slice(rom);
         let mut regs = [0u32; 16];
         if config.posix {
