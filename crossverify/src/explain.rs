@@ -154,7 +154,7 @@ pub fn elf_place(bytes: &[u8], offset: usize) -> Result<Option<ElfPlace>, String
             if name.is_empty() || sym.st_value > vaddr {
                 continue;
             }
-            if nearest.map_or(true, |(v, _)| sym.st_value > v) {
+            if !matches!(nearest, Some((v, _)) if sym.st_value <= v) {
                 nearest = Some((sym.st_value, name));
             }
         }
