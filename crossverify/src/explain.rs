@@ -496,12 +496,14 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
     let mut maps: Vec<OsString> = Vec::new();
     let mut files: Vec<OsString> = Vec::new();
     let mut big = None;
-    let mut expect_map = false;
+    // Positionals seen when the first --map came: with `--map A.map B.map`, the next
+    // positional is B's map.
+    let mut map_at = None;
     for arg in Parser::new(args.get(1..).unwrap_or(&[]), OPTS) {
         match arg {
             Ok(Arg::Opt(Id::Map, Some(v))) => {
                 maps.push(v.to_os_string());
-                expect_map = maps.len() == 1;
+                map_at.get_or_insert(files.len());
             }
             Ok(Arg::Opt(Id::BigEndian, _)) => big = Some(true),
             Ok(Arg::Opt(Id::LittleEndian, _)) => big = Some(false),
@@ -518,17 +520,15 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
                 return EXIT_SUCCESS;
             }
             Ok(Arg::Opt(_, None)) => unreachable!("the parser gives a value"),
-            // `--map A.map B.map`: the positional right after a single --map is B's map.
-            Ok(Arg::Positional(p)) if expect_map => {
-                maps.push(p.to_os_string());
-                expect_map = false;
-            }
             Ok(Arg::Positional(p)) => files.push(p.to_os_string()),
             Err(e) => {
                 io.usage_error(tool, &e.message);
                 return EXIT_USAGE;
             }
         }
+    }
+    if let (1, 3, Some(at)) = (maps.len(), files.len(), map_at) {
+        maps.push(files.remove(at));
     }
     if files.len() != 2 {
         io.usage_error(

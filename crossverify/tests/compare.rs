@@ -13,7 +13,10 @@ use crossverify::report::{self, Report};
 /// Writes `NAME.sha256` and its report in `dir`: files (name, contents, implementation)
 /// built on host `os/arch`. Returns the report's path.
 fn machine(dir: &Path, name: &str, os: &str, arch: &str, files: &[(&str, &str, &str)]) -> PathBuf {
-    let entries: Vec<Entry> = files.iter().map(|(n, c, _)| Entry::of(*n, c.as_bytes())).collect();
+    let entries: Vec<Entry> = files
+        .iter()
+        .map(|(n, c, _)| Entry::of(*n, c.as_bytes()))
+        .collect();
     let text = manifest::render(&entries);
     let mpath = dir.join(format!("{name}.sha256"));
     std::fs::write(&mpath, &text).unwrap();
@@ -25,7 +28,10 @@ fn machine(dir: &Path, name: &str, os: &str, arch: &str, files: &[(&str, &str, &
         arch: arch.into(),
         date: "2026-11-23T08:00:00Z".into(),
         tools: vec![("crossverify".into(), "0.1.0".into())],
-        built_by: files.iter().map(|(n, _, i)| (i.to_string(), n.as_bytes().to_vec())).collect(),
+        built_by: files
+            .iter()
+            .map(|(n, _, i)| (i.to_string(), n.as_bytes().to_vec()))
+            .collect(),
     };
     let rpath = report::path_for(&mpath);
     std::fs::write(&rpath, r.render()).unwrap();
@@ -50,8 +56,24 @@ fn cli(paths: &[PathBuf], extra: &[&str]) -> (i32, String, String) {
 #[test]
 fn agree_differ_missing_tie() {
     let d = scratch("compare-basic");
-    let a = machine(&d, "a", "linux", "x86_64", &[("hex0", "X", "hexroot"), ("hex2", "Y", "hexroot"), ("M1", "Z", "hexroot")]);
-    let b = machine(&d, "b", "linux", "x86_64", &[("hex0", "X", "hexroot"), ("hex2", "Y2", "hexroot")]);
+    let a = machine(
+        &d,
+        "a",
+        "linux",
+        "x86_64",
+        &[
+            ("hex0", "X", "hexroot"),
+            ("hex2", "Y", "hexroot"),
+            ("M1", "Z", "hexroot"),
+        ],
+    );
+    let b = machine(
+        &d,
+        "b",
+        "linux",
+        "x86_64",
+        &[("hex0", "X", "hexroot"), ("hex2", "Y2", "hexroot")],
+    );
     let v = verdicts(&[a.clone(), b.clone()], 2, false);
     assert_eq!(
         v,
@@ -64,7 +86,17 @@ fn agree_differ_missing_tie() {
     let (status, out, _) = cli(&[a.clone(), b.clone()], &[]);
     assert_eq!(status, 1, "{out}");
     assert!(out.contains("1 of 3 artifacts agree"), "{out}");
-    let c = machine(&d, "c", "linux", "x86_64", &[("hex0", "X", "hexroot"), ("hex2", "Y", "hexroot"), ("M1", "Z", "hexroot")]);
+    let c = machine(
+        &d,
+        "c",
+        "linux",
+        "x86_64",
+        &[
+            ("hex0", "X", "hexroot"),
+            ("hex2", "Y", "hexroot"),
+            ("M1", "Z", "hexroot"),
+        ],
+    );
     // Three reports, unanimity: hex2 has 2 vs 1 -> differ; M1 missing from b.
     let v = verdicts(&[a.clone(), b.clone(), c.clone()], 3, false);
     assert_eq!(v[0], ("M1".into(), Verdict::Missing));
@@ -107,13 +139,22 @@ fn diversity() {
         machine(&d, "a", "linux", "x86_64", &[("hex0", "X", "hexroot")]),
         machine(&d, "b", "linux", "aarch64", &[("hex0", "X", "hexroot")]),
     ];
-    assert_eq!(verdicts(&same_impl_two_hosts, 2, true)[0].1, Verdict::NotDiverse);
-    assert_eq!(verdicts(&same_impl_two_hosts, 2, false)[0].1, Verdict::Agree);
+    assert_eq!(
+        verdicts(&same_impl_two_hosts, 2, true)[0].1,
+        Verdict::NotDiverse
+    );
+    assert_eq!(
+        verdicts(&same_impl_two_hosts, 2, false)[0].1,
+        Verdict::Agree
+    );
     let two_impls_one_host = [
         machine(&d, "c", "linux", "x86_64", &[("hex0", "X", "hexroot")]),
         machine(&d, "e", "linux", "x86_64", &[("hex0", "X", "mescc-tools")]),
     ];
-    assert_eq!(verdicts(&two_impls_one_host, 2, true)[0].1, Verdict::NotDiverse);
+    assert_eq!(
+        verdicts(&two_impls_one_host, 2, true)[0].1,
+        Verdict::NotDiverse
+    );
     let unspecified = [
         machine(&d, "f", "linux", "x86_64", &[("hex0", "X", "unspecified")]),
         machine(&d, "g", "freebsd", "x86_64", &[("hex0", "X", "hexroot")]),
@@ -128,7 +169,13 @@ fn diversity() {
     assert_eq!(cli(&same_impl_two_hosts, &["--diverse"]).0, 1);
     // Diversity counts only the agreeing reports: a dissenter on another host does not help.
     let mut dissent = two_impls_one_host.to_vec();
-    dissent.push(machine(&d, "j", "linux", "aarch64", &[("hex0", "W", "other")]));
+    dissent.push(machine(
+        &d,
+        "j",
+        "linux",
+        "aarch64",
+        &[("hex0", "W", "other")],
+    ));
     assert_eq!(verdicts(&dissent, 2, true)[0].1, Verdict::NotDiverse);
 }
 
@@ -142,7 +189,10 @@ fn malformed_or_duplicated_reports_are_errors() {
     let (status, out, err) = cli(&[a.clone(), b.clone()], &[]);
     assert_eq!(status, 2);
     assert!(out.is_empty(), "no verdict on a malformed report: {out}");
-    assert!(err.contains("b.sha256.report:7:1: error: unexpected key 'when'"), "{err}");
+    assert!(
+        err.contains("b.sha256.report:7:1: error: unexpected key 'when'"),
+        "{err}"
+    );
     // Same report given twice votes once: an error, not agreement.
     let copy = d.join("copy");
     std::fs::create_dir_all(&copy).unwrap();

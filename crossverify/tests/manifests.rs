@@ -17,7 +17,19 @@ fn manifest_subcommand_round_trips_and_sha256sum_accepts_it() {
     let out = dir.join("out.sha256");
     let prev = std::env::current_dir().unwrap();
     // Names are listed as given: run from inside the directory, as users do.
-    let mut args = vec!["manifest", "-o", s(&out), "--tool", "M1=1.7.0", "-i", "hexroot", names[0], names[1], "-i", "mescc-tools"];
+    let mut args = vec![
+        "manifest",
+        "-o",
+        s(&out),
+        "--tool",
+        "M1=1.7.0",
+        "-i",
+        "hexroot",
+        names[0],
+        names[1],
+        "-i",
+        "mescc-tools",
+    ];
     args.extend_from_slice(&names[2..]);
     std::env::set_current_dir(&dir).unwrap();
     let (status, so, se) = run(manifest::main, &args);
@@ -45,13 +57,24 @@ fn manifest_subcommand_round_trips_and_sha256sum_accepts_it() {
     {
         Ok(o) => {
             assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-            assert!(o.stderr.is_empty(), "warnings: {}", String::from_utf8_lossy(&o.stderr));
-            assert_eq!(String::from_utf8_lossy(&o.stdout).matches(": OK").count(), 4);
+            assert!(
+                o.stderr.is_empty(),
+                "warnings: {}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+            assert_eq!(
+                String::from_utf8_lossy(&o.stdout).matches(": OK").count(),
+                4
+            );
         }
         Err(e) => println!("skipped: sha256sum not runnable here: {e}"),
     }
     // And it reads back what sha256sum itself writes.
-    if let Ok(o) = std::process::Command::new("sha256sum").args(names).current_dir(&dir).output() {
+    if let Ok(o) = std::process::Command::new("sha256sum")
+        .args(names)
+        .current_dir(&dir)
+        .output()
+    {
         let theirs = manifest::parse("sha256sum output", &o.stdout).unwrap();
         assert_eq!(theirs, loaded.entries);
         assert_eq!(manifest::render(&theirs), o.stdout);
@@ -62,7 +85,10 @@ fn manifest_subcommand_round_trips_and_sha256sum_accepts_it() {
 fn unreadable_file_writes_nothing() {
     let dir = scratch("manifest-unreadable");
     let out = dir.join("m.sha256");
-    let (status, _, err) = run(manifest::main, &["manifest", "-o", s(&out), s(&dir.join("nope"))]);
+    let (status, _, err) = run(
+        manifest::main,
+        &["manifest", "-o", s(&out), s(&dir.join("nope"))],
+    );
     assert_eq!(status, 1);
     assert!(err.contains("nope"), "{err}");
     assert!(!out.exists() && !report::path_for(&out).exists());
@@ -91,15 +117,36 @@ fn report_binding_and_strictness() {
     bad[0] = if bad[0] == b'0' { b'1' } else { b'0' };
     std::fs::write(&m, &bad).unwrap();
     let e = report::load(&rp).unwrap_err().to_string();
-    assert!(e.contains(":3:1: error: the manifest does not match the report"), "{e}");
+    assert!(
+        e.contains(":3:1: error: the manifest does not match the report"),
+        "{e}"
+    );
     std::fs::write(&m, &good).unwrap();
 
     for (edit, expect) in [
-        (text.replace("host ", "hostname "), ":4:1: error: unexpected key 'hostname'"),
-        (text.replace("built-by hexroot", "built-by hex root"), "does not say who built"),
-        (format!("{text}colour blue\n"), ":9:1: error: unknown or repeated key 'colour'"),
-        (text.replace("# hexroot crossverify report 1", "# something else"), ":1:1: error: not a crossverify report"),
-        (text.lines().filter(|l| !l.starts_with("built-by")).map(|l| format!("{l}\n")).collect(), "missing 'built-by'"),
+        (
+            text.replace("host ", "hostname "),
+            ":4:1: error: unexpected key 'hostname'",
+        ),
+        (
+            text.replace("built-by hexroot", "built-by hex root"),
+            "does not say who built",
+        ),
+        (
+            format!("{text}colour blue\n"),
+            ":9:1: error: unknown or repeated key 'colour'",
+        ),
+        (
+            text.replace("# hexroot crossverify report 1", "# something else"),
+            ":1:1: error: not a crossverify report",
+        ),
+        (
+            text.lines()
+                .filter(|l| !l.starts_with("built-by"))
+                .map(|l| format!("{l}\n"))
+                .collect(),
+            "missing 'built-by'",
+        ),
         (text.replace("\nos ", "\nos  "), "bad OS name"),
     ] {
         std::fs::write(&rp, &edit).unwrap();

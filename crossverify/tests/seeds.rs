@@ -41,7 +41,13 @@ fn every_available_path_agrees() {
                 .iter()
                 .find(|r| r.seed == *seed && r.path == path)
                 .unwrap();
-            assert_eq!(row.verdict, Verdict::Agrees, "{} by {}", seed.name(), path.name());
+            assert_eq!(
+                row.verdict,
+                Verdict::Agrees,
+                "{} by {}",
+                seed.name(),
+                path.name()
+            );
         }
     }
     for r in &rows {
@@ -75,9 +81,15 @@ fn subcommand_writes_a_manifest_sha256sum_accepts() {
         &["seeds", "--manifest", s(&manifest)],
     );
     assert_eq!(status, 0, "{out}{err}");
-    assert!(out.contains("hex0/x86/hex0-seed") || out.contains("x86/hex0-seed"), "{out}");
+    assert!(
+        out.contains("hex0/x86/hex0-seed") || out.contains("x86/hex0-seed"),
+        "{out}"
+    );
     let loaded = crossverify::report::load(&crossverify::report::path_for(&manifest)).unwrap();
-    assert!(loaded.entries.iter().any(|e| e.name == b"hex0/knight/hex0.rom"));
+    assert!(loaded
+        .entries
+        .iter()
+        .any(|e| e.name == b"hex0/knight/hex0.rom"));
     assert_eq!(
         loaded.report.implementation_of(b"hex0/knight/hex0.rom"),
         Some("hexroot-hex0")
@@ -97,7 +109,11 @@ fn tampered_source_differs_and_exits_1() {
         &["seeds", "-m", s(&dir.join("m.sha256")), s(&dir)],
     );
     assert_eq!(status, 1, "{out}");
-    assert!(out.lines().any(|l| l.starts_with("amd64/hex0-seed  hex0") && l.contains("DIFFERS")), "{out}");
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("amd64/hex0-seed  hex0") && l.contains("DIFFERS")),
+        "{out}"
+    );
 }
 
 #[test]
@@ -119,7 +135,11 @@ fn sums_without_a_seed_is_an_error() {
     let dir = scratch("seeds-sums");
     copy_bundled(&dir);
     let sums = std::fs::read_to_string(dir.join("SHA256SUMS")).unwrap();
-    let kept: String = sums.lines().filter(|l| !l.contains("knight")).map(|l| format!("{l}\n")).collect();
+    let kept: String = sums
+        .lines()
+        .filter(|l| !l.contains("knight"))
+        .map(|l| format!("{l}\n"))
+        .collect();
     std::fs::write(dir.join("SHA256SUMS"), kept).unwrap();
     let (status, _, err) = run(
         crossverify::seeds::main,
