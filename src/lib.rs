@@ -16,6 +16,7 @@ pub const TOOLS: &[(&str, ToolMain)] = &[
     ("hex0", hex0::tool::main),
     ("catm", hex0::catm::main),
     ("crossverify", crossverify::tool::main),
+    ("stage0-vm", stage0_vm::tool::main),
 ];
 
 /// The entry point of the tool called `name`.

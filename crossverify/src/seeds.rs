@@ -250,8 +250,26 @@ fn m1_hex2(_seed: &Seed, _files: &SeedFiles) -> Outcome {
     Outcome::NotAvailable("not in this build (the m1 and hex2 crates have not landed)".into())
 }
 
-fn seed_in_vm(_files: &SeedFiles) -> Outcome {
-    Outcome::NotAvailable("not in this build (the stage0-vm crate has not landed)".into())
+/// The most instructions the Knight seed may execute: its sources are a few KiB and it
+/// runs a bounded number of steps per input byte, so this is only a guard against a broken
+/// ROM looping forever.
+pub const KNIGHT_MAX_STEPS: u64 = 50_000_000;
+
+/// Runs the Knight ROM in hexroot's VM with tape_01 = its own hex0 source.
+fn seed_in_vm(files: &SeedFiles) -> Outcome {
+    let config = stage0_vm::Config {
+        memory_size: KNIGHT_MEMORY,
+        max_steps: Some(KNIGHT_MAX_STEPS),
+        ..stage0_vm::Config::default()
+    };
+    match stage0_vm::run_with_tapes(&files.binary, &files.hex0, &config) {
+        Ok(run) if run.stop == stage0_vm::Stop::Halt => Outcome::Built(run.tape_02),
+        Ok(run) => Outcome::Failed(format!(
+            "the ROM stopped with {:?} after {} steps instead of HALT",
+            run.stop, run.steps
+        )),
+        Err(fault) => Outcome::Failed(format!("the VM faulted: {fault}")),
+    }
 }
 
 /// A private scratch directory, removed on drop.
