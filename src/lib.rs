@@ -17,6 +17,8 @@ pub const TOOLS: &[(&str, ToolMain)] = &[
     ("catm", hex0::catm::main),
     ("crossverify", crossverify::tool::main),
     ("stage0-vm", stage0_vm::tool::main),
+    ("hex2", hex2::tool::main),
+    ("hex1", hex2::tool::hex1_main),
 ];
 
 /// The entry point of the tool called `name`.

@@ -68,6 +68,36 @@ const DIFFERENCES: &[(&str, &str)] = &[
     ("seed/riscv64/catm/missing-only", "the seed catm silently skips an unreadable input; hexroot names it and fails (as mescc-tools catm)"),
     // knight VM
     ("knight/div_int_min_by_minus_one", "the reference VM is killed by SIGFPE (exit 136, no message); hexroot reports the divide overflow as a fault (exit 1)"),
+    // hex2 (mescc-tools 1.7.0)
+    ("hex2/unknown-architecture-continues", "the reference prints a warning without a newline and silently links for knight; hexroot reports the unknown architecture (exit 1)"),
+    // seed hex1 and hex2-0
+    ("seed/x86/hex1/no-output-arg", "the seed exits 0 having written nothing when OUTPUT is missing; hexroot reports the bad command line"),
+    ("seed/x86/hex1/output-unopenable", "the seed exits 0 having written nothing when OUTPUT cannot be created; hexroot reports it"),
+    ("seed/x86/hex2-0/no-output-arg", "the seed exits 0 having written nothing when OUTPUT is missing; hexroot reports the bad command line"),
+    ("seed/x86/hex2-0/output-unopenable", "the seed exits 0 having written nothing when OUTPUT cannot be created; hexroot reports it"),
+    ("seed/amd64/hex1/no-output-arg", "the seed exits 0 having written nothing when OUTPUT is missing; hexroot reports the bad command line"),
+    ("seed/amd64/hex1/output-unopenable", "the seed exits 0 having written nothing when OUTPUT cannot be created; hexroot reports it"),
+    ("seed/amd64/hex2-0/no-output-arg", "the seed exits 0 having written nothing when OUTPUT is missing; hexroot reports the bad command line"),
+    ("seed/amd64/hex2-0/output-unopenable", "the seed exits 0 having written nothing when OUTPUT cannot be created; hexroot reports it"),
+    ("seed/aarch64/hex1/no-output-arg", "the seed exits 0 having written nothing when OUTPUT is missing; hexroot reports the bad command line"),
+    ("seed/aarch64/hex1/output-unopenable", "the seed exits 0 having written nothing when OUTPUT cannot be created; hexroot reports it"),
+    ("seed/aarch64/hex2-0/no-output-arg", "the seed exits 0 having written nothing when OUTPUT is missing; hexroot reports the bad command line"),
+    ("seed/aarch64/hex2-0/output-unopenable", "the seed exits 0 having written nothing when OUTPUT cannot be created; hexroot reports it"),
+    ("seed/riscv32/hex1/no-output-arg", "the seed exits 0 having written nothing when OUTPUT is missing; hexroot reports the bad command line"),
+    ("seed/riscv32/hex1/output-unopenable", "the seed exits 0 having written nothing when OUTPUT cannot be created; hexroot reports it"),
+    ("seed/riscv32/hex2-0/no-output-arg", "the seed exits 0 having written nothing when OUTPUT is missing; hexroot reports the bad command line"),
+    ("seed/riscv32/hex2-0/output-unopenable", "the seed exits 0 having written nothing when OUTPUT cannot be created; hexroot reports it"),
+    ("seed/riscv64/hex1/no-output-arg", "the seed exits 0 having written nothing when OUTPUT is missing; hexroot reports the bad command line"),
+    ("seed/riscv64/hex1/output-unopenable", "the seed exits 0 having written nothing when OUTPUT cannot be created; hexroot reports it"),
+    ("seed/riscv64/hex2-0/no-output-arg", "the seed exits 0 having written nothing when OUTPUT is missing; hexroot reports the bad command line"),
+    ("seed/riscv64/hex2-0/output-unopenable", "the seed exits 0 having written nothing when OUTPUT cannot be created; hexroot reports it"),
+    ("seed/x86/hex1/pct-undefined-label", "the seed hex1 silently reads an undefined label as address 0; hexroot reports the undefined label"),
+    ("seed/amd64/hex1/pct-undefined-label", "the seed hex1 silently reads an undefined label as address 0; hexroot reports the undefined label"),
+    ("seed/aarch64/hex1/amp-abs32", "the seed hex1 silently reads an undefined label as address 0; hexroot reports the undefined label"),
+    ("seed/aarch64/hex1/tilde-self-undefined", "the seed hex1 silently reads an undefined label as address 0; hexroot reports the undefined label"),
+    ("seed/riscv32/hex1/undefined-label", "the seed hex1 silently reads an undefined label as address 0; hexroot reports the undefined label"),
+    ("seed/riscv64/hex1/undefined-label", "the seed hex1 silently reads an undefined label as address 0; hexroot reports the undefined label"),
+    ("seed/aarch64/hex2-0/missing-input", "the aarch64 seed hex2-0 exits 0 with an empty output when INPUT cannot be opened; hexroot reports it"),
 ];
 
 /// How a suite's case folders are laid out.
@@ -102,11 +132,33 @@ fn suites() -> Vec<Suite> {
         prefix: vec![],
         layout: Layout::Lines,
     }];
+    s.push(Suite {
+        dir: "hex2".into(),
+        tool: "hex2",
+        prefix: vec![],
+        layout: Layout::Lines,
+    });
     for arch in SEED_ARCHES {
         s.push(Suite {
             dir: format!("seed/{arch}/hex0"),
             tool: "hex0",
             prefix: vec!["--architecture".into(), arch.to_string()],
+            layout: Layout::Lines,
+        });
+        s.push(Suite {
+            dir: format!("seed/{arch}/hex1"),
+            tool: "hex1",
+            prefix: vec!["--architecture".into(), arch.to_string()],
+            layout: Layout::Lines,
+        });
+        s.push(Suite {
+            dir: format!("seed/{arch}/hex2-0"),
+            tool: "hex2",
+            prefix: vec![
+                "--seed-hex2-0".into(),
+                "--architecture".into(),
+                arch.to_string(),
+            ],
             layout: Layout::Lines,
         });
         s.push(Suite {
