@@ -12,7 +12,13 @@
 pub use hex0::cli::ToolMain;
 
 /// Every hexroot binary by name, with the library function its `main` calls.
-pub const TOOLS: &[(&str, ToolMain)] = &[("hex0", hex0::tool::main), ("catm", hex0::catm::main)];
+pub const TOOLS: &[(&str, ToolMain)] = &[
+    ("hex0", hex0::tool::main),
+    ("catm", hex0::catm::main),
+    ("M1", m1::tool::main),
+    ("M0", m1::tool::m0_main),
+    ("blood-elf", m1::tool::blood_elf_main),
+];
 
 /// The entry point of the tool called `name`.
 pub fn tool(name: &str) -> Option<ToolMain> {

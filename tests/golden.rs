@@ -96,7 +96,25 @@ fn suites() -> Vec<Suite> {
         prefix: vec![],
         layout: Layout::Lines,
     }];
+    s.push(Suite {
+        dir: "m1".into(),
+        tool: "M1",
+        prefix: vec![],
+        layout: Layout::Lines,
+    });
+    s.push(Suite {
+        dir: "blood-elf".into(),
+        tool: "blood-elf",
+        prefix: vec![],
+        layout: Layout::Lines,
+    });
     for arch in SEED_ARCHES {
+        s.push(Suite {
+            dir: format!("seed/{arch}/M0"),
+            tool: "M0",
+            prefix: vec!["--architecture".into(), arch.to_string()],
+            layout: Layout::Lines,
+        });
         s.push(Suite {
             dir: format!("seed/{arch}/hex0"),
             tool: "hex0",
