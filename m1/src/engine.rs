@@ -331,26 +331,81 @@ pub(crate) struct Program<'a> {
     table: Table,
     /// DEFINE values: (global start, length), or `None` for a newline token.
     values: Vec<Option<(u32, u16)>>,
+    /// First bytes of DEFINE names: only tokens starting with one need a table lookup.
+    defined_first: [bool; 256],
+}
+
+/// First bytes of texts that may be expressible from their text alone.
+static FAST_FIRST: [bool; 256] = {
+    let mut t = [false; 256];
+    let chars = *b"!@$~%&:^<\"'";
+    let mut i = 0;
+    while i < chars.len() {
+        t[chars[i] as usize] = true;
+        i += 1;
+    }
+    t
+};
+
+/// Whether `text` is valid and its expression follows from the text alone: a string, an
+/// in-range number, a pass-through or a `<N` padding within limits.
+fn by_text(text: &[u8], arch: Arch) -> bool {
+    match text[0] {
+        b'"' | b'\'' => true,
+        b'<' => {
+            let n = strtoint(&text[1..]);
+            (0..=MAX_PADDING).contains(&n)
+        }
+        first => match number_of(text, arch) {
+            Some(r) => r.is_ok(),
+            None => matches!(first, b'!' | b'@' | b'$' | b'~' | b'%' | b'&' | b':' | b'^'),
+        },
+    }
 }
 
 /// Pass 1 and expression assignment; every error of the program is found here.
+///
+/// Tokens whose expression follows from their text alone (strings, valid numbers,
+/// pass-through, `<N`) are not interned, unless they are DEFINE names or values: only
+/// their validity matters, and it is checked on the spot. If one is invalid, the analysis
+/// restarts in `exact` mode, which interns every text so that the error reported is the one
+/// the reference's newest-first order picks (and a later DEFINE of that text can rescue it).
 pub(crate) fn analyse<'a>(
     sources: &[Source<'a>],
     config: &Config,
 ) -> Result<Program<'a>, Diagnostic> {
+    match analyse_in(sources, config, false)? {
+        Some(p) => Ok(p),
+        None => analyse_in(sources, config, true).map(|p| p.expect("exact mode completes")),
+    }
+}
+
+fn analyse_in<'a>(
+    sources: &[Source<'a>],
+    config: &Config,
+    exact: bool,
+) -> Result<Option<Program<'a>>, Diagnostic> {
     let inputs = Inputs::new(sources.iter().map(|s| s.text).collect())
         .ok_or_else(|| Diagnostic::new("the inputs together exceed 4 GiB, M1's limit"))?;
     let total: usize = sources.iter().map(|s| s.text.len()).sum();
-    let mut table = Table::with_capacity(total / 64 + 16);
+    let mut table = Table::with_capacity(if exact { total / 64 + 16 } else { 1024 });
     let mut values: Vec<Option<(u32, u16)>> = Vec::new();
     let mut any = false;
+    let mut defined_first = [false; 256];
     let text_of = |at: &At| at.tok.text(sources[at.file].text);
     for item in Expanded::new(sources) {
         any = true;
         match item? {
             Item::Newline => {}
             Item::Text(at) => {
-                let id = table.intern(&inputs, text_of(&at), inputs.global(at.file, at.tok.start));
+                let text = text_of(&at);
+                if !exact && FAST_FIRST[usize::from(text[0])] {
+                    if by_text(text, config.arch) {
+                        continue;
+                    }
+                    return Ok(None);
+                }
+                let id = table.intern(&inputs, text, inputs.global(at.file, at.tok.start));
                 table.records[id as usize].state |= USED;
             }
             Item::Define { name, value } => {
@@ -372,6 +427,7 @@ pub(crate) fn analyse<'a>(
                         text_of(&name),
                         inputs.global(name.file, name.tok.start),
                     );
+                    defined_first[usize::from(text_of(&name)[0])] = true;
                     let r = &mut table.records[id as usize];
                     r.state = (r.state & !KIND) | K_DEFINE;
                     r.payload = values.len() as u32;
@@ -389,9 +445,10 @@ pub(crate) fn analyse<'a>(
         inputs,
         table,
         values,
+        defined_first,
     };
     program.assign(sources, config)?;
-    Ok(program)
+    Ok(Some(program))
 }
 
 impl Program<'_> {
@@ -542,18 +599,11 @@ impl Program<'_> {
         let mut out_line: u64 = 1;
         let mut line_start: u64 = 0;
         // The previous token, waiting to learn whether a newline follows it.
-        let mut prev: Option<Option<(At, u32)>> = None;
+        let mut prev: Option<Option<At>> = None;
         let items = Expanded::new(sources).map(|i| i.expect("checked in pass 1"));
         let mut items = items.filter_map(|item| match item {
             Item::Newline => Some(None),
-            Item::Text(at) => {
-                let text = at.tok.text(sources[at.file].text);
-                let id = self
-                    .table
-                    .find(&self.inputs, text)
-                    .expect("interned in pass 1");
-                Some(Some((at, id)))
-            }
+            Item::Text(at) => Some(Some(at)),
             Item::Define { .. } => None,
         });
         loop {
@@ -570,13 +620,14 @@ impl Program<'_> {
                             }
                         }
                     }
-                    Some((at, id)) => {
+                    Some(at) => {
                         let before = buf.len();
                         if map.is_some() {
                             let col = flushed + before as u64 - line_start + 1;
                             map_line(&mut map_buf, out_line, col, sources, at);
                         }
-                        self.express(id as usize, config, &mut buf, &mut flushed, out)?;
+                        let text = at.tok.text(sources[at.file].text);
+                        self.express(text, config, &mut buf, &mut flushed, out)?;
                         if !next_is_newline {
                             buf.push(b' ');
                         }
@@ -616,43 +667,58 @@ impl Program<'_> {
         Ok(())
     }
 
-    /// Appends record `id`'s expression to `buf` (long paddings are flushed through `out`).
+    /// Appends the expression of the token `text` to `buf` (long paddings are flushed
+    /// through `out`). Pass 1 made sure it has one.
     fn express(
         &self,
-        id: usize,
+        text: &[u8],
         config: &Config,
         buf: &mut Vec<u8>,
         flushed: &mut u64,
         out: &mut dyn Write,
     ) -> std::io::Result<()> {
-        let text = self.text(id);
-        match self.kind(id) {
-            K_DEFINE => match self.values[self.table.records[id].payload as usize] {
-                Some((start, len)) => buf.extend_from_slice(self.inputs.bytes(start, len)),
-                None => buf.push(b'\n'),
-            },
-            K_STRING => express_string(text, config, buf),
-            K_NUMBER => {
-                if let Some(Ok(num)) = number_of(text, config.arch) {
-                    if num.dot {
-                        buf.push(b'.');
+        let first = text[0];
+        if first == b'"' || first == b'\'' {
+            express_string(text, config, buf);
+            return Ok(());
+        }
+        if self.defined_first[usize::from(first)] {
+            if let Some(id) = self.table.find(&self.inputs, text) {
+                let r = &self.table.records[id as usize];
+                if r.state & KIND == K_DEFINE {
+                    match self.values[r.payload as usize] {
+                        Some((start, len)) => buf.extend_from_slice(self.inputs.bytes(start, len)),
+                        None => buf.push(b'\n'),
                     }
-                    push_digits(buf, num.value, num.bytes, config.digits, config.endian);
+                    return Ok(());
                 }
             }
-            K_PAD => {
-                let mut zeros =
-                    strtoint(&text[1..]).max(0) as usize * digits_per_byte(config.digits);
-                while zeros > 0 {
-                    let chunk = zeros.min(1 << 16);
-                    buf.resize(buf.len() + chunk, b'0');
-                    zeros -= chunk;
-                    if buf.len() >= 1 << 17 {
-                        out.write_all(buf)?;
-                        *flushed += buf.len() as u64;
-                        buf.clear();
-                    }
+        }
+        if first == b'<' {
+            let n = strtoint(&text[1..]);
+            if n == 0 {
+                buf.extend_from_slice(text);
+                return Ok(());
+            }
+            let mut zeros = n.max(0) as usize * digits_per_byte(config.digits);
+            while zeros > 0 {
+                let chunk = zeros.min(1 << 16);
+                buf.resize(buf.len() + chunk, b'0');
+                zeros -= chunk;
+                if buf.len() >= 1 << 17 {
+                    out.write_all(buf)?;
+                    *flushed += buf.len() as u64;
+                    buf.clear();
                 }
+            }
+            return Ok(());
+        }
+        match number_of(text, config.arch) {
+            Some(Ok(num)) => {
+                if num.dot {
+                    buf.push(b'.');
+                }
+                push_digits(buf, num.value, num.bytes, config.digits, config.endian);
             }
             _ => buf.extend_from_slice(text),
         }

@@ -86,7 +86,7 @@ const EMPTY: u32 = u32::MAX;
 impl Table {
     /// An empty table sized for about `expected` records.
     pub fn with_capacity(expected: usize) -> Self {
-        let size = (expected.max(16) * 4 / 3).next_power_of_two();
+        let size = (expected.max(16) * 2).next_power_of_two();
         Table {
             records: Vec::with_capacity(expected),
             slots: vec![EMPTY; size],
@@ -122,7 +122,7 @@ impl Table {
             state: 0,
         });
         self.slots[i] = id;
-        if self.records.len() * 4 > self.slots.len() * 3 {
+        if self.records.len() * 2 > self.slots.len() {
             self.grow();
         }
         id
