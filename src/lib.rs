@@ -19,6 +19,9 @@ pub const TOOLS: &[(&str, ToolMain)] = &[
     ("stage0-vm", stage0_vm::tool::main),
     ("hex2", hex2::tool::main),
     ("hex1", hex2::tool::hex1_main),
+    ("M1", m1::tool::main),
+    ("M0", m1::tool::m0_main),
+    ("blood-elf", m1::tool::blood_elf_main),
 ];
 
 /// The entry point of the tool called `name`.

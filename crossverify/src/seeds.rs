@@ -57,7 +57,7 @@ pub struct Seed {
     /// Whether M1 and hex2 run big-endian.
     pub big_endian: bool,
     /// hex2's base address.
-    pub base_address: u64,
+    pub base_address: u32,
 }
 
 impl Seed {
@@ -246,8 +246,58 @@ pub fn rebuild(seed: &Seed, files: &SeedFiles, path: BuildPath) -> Outcome {
     }
 }
 
-fn m1_hex2(_seed: &Seed, _files: &SeedFiles) -> Outcome {
-    Outcome::NotAvailable("not in this build (the m1 and hex2 crates have not landed)".into())
+/// hexroot's M1 on `defs.M1` + `hex0.M1`, then hexroot's hex2 on the result.
+fn m1_hex2(seed: &Seed, files: &SeedFiles) -> Outcome {
+    let (m1_arch, hex2_arch) = match seed.arch {
+        Arch::Knight => (m1::Arch::Knight, hex2::Arch::KnightNative),
+        Arch::X86 => (m1::Arch::X86, hex2::Arch::X86),
+        Arch::Amd64 => (m1::Arch::Amd64, hex2::Arch::Amd64),
+    };
+    let defs = format!("{}/defs.M1", seed.dir);
+    let src = format!("{}/hex0.M1", seed.dir);
+    let m1_config = m1::Config {
+        arch: m1_arch,
+        endian: if seed.big_endian {
+            m1::Endian::Big
+        } else {
+            m1::Endian::Little
+        },
+        ..m1::Config::default()
+    };
+    let text = match m1::assemble(
+        &[
+            m1::Source {
+                name: &defs,
+                text: &files.defs,
+            },
+            m1::Source {
+                name: &src,
+                text: &files.m1,
+            },
+        ],
+        &m1_config,
+    ) {
+        Ok(t) => t,
+        Err(d) => return Outcome::Failed(format!("M1: {d}")),
+    };
+    let mut hex2_config = hex2::Config::new(hex2_arch);
+    hex2_config.endian = if seed.big_endian {
+        hex2::Endian::Big
+    } else {
+        hex2::Endian::Little
+    };
+    hex2_config.base_address = seed.base_address;
+    let name = format!("{}/hex0.hex2", seed.dir);
+    match hex2::link(
+        &[hex2::Source {
+            name: &name,
+            text: &text,
+        }],
+        &hex2_config,
+    ) {
+        Ok(linked) => Outcome::Built(linked.bytes),
+        Err(d) => Outcome::Failed(format!("hex2: {d}")),
+    }
 }
 
 /// The most instructions the Knight seed may execute: its sources are a few KiB and it

@@ -36,7 +36,7 @@ fn every_available_path_agrees() {
     let rows = seeds::run(&SeedSource::Bundled, &mut |_| {}).unwrap();
     println!("{}", seeds::table(&rows));
     for seed in &SEEDS {
-        for path in [BuildPath::Shipped, BuildPath::Hex0] {
+        for path in [BuildPath::Shipped, BuildPath::Hex0, BuildPath::M1Hex2] {
             let row = rows
                 .iter()
                 .find(|r| r.seed == *seed && r.path == path)
