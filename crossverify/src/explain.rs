@@ -208,14 +208,16 @@ pub fn parse_map(file: &str, text: &[u8]) -> Result<Vec<MapEntry>, Diagnostic> {
     for (n, line) in lines.enumerate() {
         let line_no = n + 2;
         let line = line.strip_suffix('\n').unwrap_or(line);
-        let mut f = line.splitn(5, ' ');
-        let (Some(o), Some(l), Some(a), Some(loc)) = (f.next(), f.next(), f.next(), f.next())
+        // FILE may hold spaces; TOKEN never does (hex2 escapes it), so it is after the last.
+        let mut f = line.splitn(4, ' ');
+        let (Some(o), Some(l), Some(a), Some(rest)) = (f.next(), f.next(), f.next(), f.next())
         else {
             return Err(err(line_no, "short map line")
                 .expected("OFFSET LENGTH ADDRESS FILE:LINE:COL TOKEN")
                 .found(format!("'{line}'")));
         };
-        let token = f.next().unwrap_or("").to_string();
+        let (loc, token) = rest.rsplit_once(' ').unwrap_or((rest, ""));
+        let token = token.to_string();
         let address = a
             .strip_prefix("0x")
             .and_then(|h| u64::from_str_radix(h, 16).ok());

@@ -273,3 +273,51 @@ fn map_names_the_source_token() {
     let (status, _, _) = run(explain::main, &["explain", s(&dir.join("a"))]);
     assert_eq!(status, 2);
 }
+
+#[test]
+fn real_hex2_maps_end_to_end() {
+    let dir = scratch("explain-hex2");
+    std::fs::write(dir.join("a.hex2"), "E9 %target\n90 90\n:target\nC3\n").unwrap();
+    std::fs::write(dir.join("b.hex2"), "E9 %target\n90 90 90\n:target\nC3\n").unwrap();
+    for side in ["a", "b"] {
+        let (status, _, err) = run(
+            hex2::tool::main,
+            &[
+                "hex2",
+                "--architecture",
+                "x86",
+                "--little-endian",
+                "--base-address",
+                "0x8048000",
+                "-f",
+                s(&dir.join(format!("{side}.hex2"))),
+                "-o",
+                s(&dir.join(side)),
+                "--map",
+                s(&dir.join(format!("{side}.map"))),
+            ],
+        );
+        assert_eq!(status, 0, "{err}");
+    }
+    let (status, out, err) = run(
+        explain::main,
+        &[
+            "explain",
+            "--map",
+            s(&dir.join("a.map")),
+            s(&dir.join("b.map")),
+            s(&dir.join("a")),
+            s(&dir.join("b")),
+        ],
+    );
+    assert_eq!(status, 1, "{err}");
+    assert!(
+        out.contains("first difference at offset 0x1 (1): 0x02 in A, 0x03 in B"),
+        "{out}"
+    );
+    let want = format!(
+        "source: {}:1:4 %target resolved to 0x2 here, 0x3 there",
+        s(&dir.join("a.hex2"))
+    );
+    assert!(out.contains(&want), "{out}");
+}
