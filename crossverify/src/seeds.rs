@@ -564,6 +564,7 @@ pub fn table(rows: &[Row]) -> String {
 #[derive(Clone, Copy)]
 enum Id {
     Manifest,
+    Out,
     Quiet,
     Help,
     Version,
@@ -574,6 +575,11 @@ const OPTS: &[Opt<Id>] = &[
         names: &["-m", "--manifest"],
         takes_value: true,
         id: Id::Manifest,
+    },
+    Opt {
+        names: &["-o", "--out"],
+        takes_value: true,
+        id: Id::Out,
     },
     Opt {
         names: &["-q", "--quiet"],
@@ -593,7 +599,7 @@ const OPTS: &[Opt<Id>] = &[
 ];
 
 const HELP: &str = "\
-Usage: crossverify seeds [--manifest FILE] [--quiet] [DIR]
+Usage: crossverify seeds [--manifest FILE] [--out OUTDIR] [--quiet] [DIR]
 
 Rebuilds each of hexroot's seeds (knight/hex0.rom, x86/hex0-seed, amd64/hex0-seed) by every
 independent path available on this host and checks every result against SHA256SUMS:
@@ -610,6 +616,9 @@ report, for exchanging with other machines ('crossverify compare').
 Options:
   -m, --manifest FILE  the manifest to write (default crossverify-seeds.sha256); its
                        report is FILE.report
+  -o, --out OUTDIR     also write every rebuilt binary to OUTDIR/PATH/SEED (mode 0644)
+                       and put the manifest there by default, so that
+                       'cd OUTDIR && sha256sum -c crossverify-seeds.sha256' checks them
   -q, --quiet          no progress on stderr (also off when stdout is not a terminal)
   -h, --help           print this help and exit
   -V, --version        print the version and exit
@@ -624,12 +633,14 @@ Example:
 /// Runs `crossverify seeds` with `args` (subcommand name first).
 pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
     let tool = "crossverify seeds";
-    let mut manifest_path = PathBuf::from("crossverify-seeds.sha256");
+    let mut manifest_path = None;
+    let mut out_dir: Option<PathBuf> = None;
     let mut quiet = false;
     let mut dirs = Vec::new();
     for arg in Parser::new(args.get(1..).unwrap_or(&[]), OPTS) {
         match arg {
-            Ok(Arg::Opt(Id::Manifest, Some(v))) => manifest_path = PathBuf::from(v),
+            Ok(Arg::Opt(Id::Manifest, Some(v))) => manifest_path = Some(PathBuf::from(v)),
+            Ok(Arg::Opt(Id::Out, Some(v))) => out_dir = Some(PathBuf::from(v)),
             Ok(Arg::Opt(Id::Quiet, _)) => quiet = true,
             Ok(Arg::Opt(Id::Help, _)) => {
                 let _ = io.stdout.write_all(HELP.as_bytes());
@@ -659,6 +670,12 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
             return EXIT_USAGE;
         }
     };
+    let manifest_path = manifest_path.unwrap_or_else(|| {
+        out_dir
+            .as_deref()
+            .unwrap_or(Path::new(""))
+            .join("crossverify-seeds.sha256")
+    });
     let show_progress = !quiet && io.stdout_is_terminal;
     let stderr = &mut *io.stderr;
     let mut progress = |what: &str| {
@@ -695,6 +712,26 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
                 bytes,
             ));
             built_by.push(r.path.implementation().to_string());
+        }
+    }
+    if let Some(dir) = &out_dir {
+        for (r, e) in rows
+            .iter()
+            .filter(|r| matches!(r.outcome, Outcome::Built(_)))
+            .zip(&entries)
+        {
+            let Outcome::Built(bytes) = &r.outcome else {
+                continue;
+            };
+            let dest = dir.join(std::ffi::OsStr::new(&e.display_name()));
+            let written = dest
+                .parent()
+                .map_or(Ok(()), std::fs::create_dir_all)
+                .and_then(|()| hex0::output::write_atomic(&dest, bytes, 0o644));
+            if let Err(err) = written {
+                io.error(&Diagnostic::io(&dest, "cannot write rebuilt seed", &err));
+                return EXIT_USAGE;
+            }
         }
     }
     let tools = vec![(

@@ -161,3 +161,31 @@ fn dispatch() {
     assert_eq!(status, 2);
     assert!(err.contains("unknown subcommand 'frobnicate'"), "{err}");
 }
+
+#[test]
+fn out_dir_holds_what_the_manifest_lists() {
+    let dir = scratch("seeds-out");
+    let (status, out, err) = run(
+        crossverify::seeds::main,
+        &["seeds", "--quiet", "--out", s(&dir)],
+    );
+    assert_eq!(status, 0, "{out}{err}");
+    let manifest = dir.join("crossverify-seeds.sha256");
+    let loaded = crossverify::report::load(&crossverify::report::path_for(&manifest)).unwrap();
+    for e in &loaded.entries {
+        let bytes = std::fs::read(dir.join(e.display_name())).unwrap();
+        assert_eq!(crossverify::sha256_hex(&bytes), e.sha256);
+    }
+    match std::process::Command::new("sha256sum")
+        .args(["-c", "--strict", "crossverify-seeds.sha256"])
+        .current_dir(&dir)
+        .output()
+    {
+        Ok(o) => assert!(
+            o.status.success() && o.stderr.is_empty(),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        ),
+        Err(e) => println!("skipped: sha256sum not runnable here: {e}"),
+    }
+}
