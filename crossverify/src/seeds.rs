@@ -16,7 +16,7 @@
 //!
 //! The seed files are embedded in the binary at build time (`build.rs`), or read from a
 //! directory of the same layout. This module owns the seed table, the paths and the
-//! table they produce; it is the only place in hexroot that spawns a process.
+//! table they produce. It spawns a process only for the native seeds.
 
 use std::ffi::OsString;
 use std::io::Write as _;

@@ -189,3 +189,31 @@ fn out_dir_holds_what_the_manifest_lists() {
         Err(e) => println!("skipped: sha256sum not runnable here: {e}"),
     }
 }
+
+#[test]
+fn a_binary_the_host_cannot_execute_is_not_available_never_agreement() {
+    let dir = scratch("seeds-noexec");
+    copy_bundled(&dir);
+    // Not an executable format for any kernel: execve fails with ENOEXEC.
+    std::fs::write(dir.join("x86/hex0-seed"), [0u8; 64]).unwrap();
+    let rows = seeds::run(&SeedSource::Dir(dir.clone()), &mut |_| {}).unwrap();
+    let native = rows
+        .iter()
+        .find(|r| r.seed.dir == "x86" && r.path == BuildPath::SeedNative)
+        .unwrap();
+    assert_eq!(
+        native.verdict,
+        Verdict::NotAvailable,
+        "{:?}",
+        native.outcome
+    );
+    match &native.outcome {
+        Outcome::NotAvailable(why) => assert!(why.contains("not available on this host"), "{why}"),
+        other => panic!("{other:?}"),
+    }
+    let shipped = rows
+        .iter()
+        .find(|r| r.seed.dir == "x86" && r.path == BuildPath::Shipped)
+        .unwrap();
+    assert_eq!(shipped.verdict, Verdict::Differs);
+}
