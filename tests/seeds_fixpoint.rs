@@ -98,6 +98,19 @@ fn sha256sums_lists_every_seed_and_matches() {
     );
 }
 
+#[test]
+fn readme_quotes_the_current_sizes_and_digests() {
+    let readme = String::from_utf8(read(&seeds_dir().join("README.md"))).unwrap();
+    for (arch, binary) in SEEDS {
+        let bytes = read(&seeds_dir().join(arch).join(binary));
+        let row = format!("| {} | `{}` |", bytes.len(), hex(&Sha256::digest(&bytes)));
+        assert!(
+            readme.contains(&row),
+            "seeds/README.md does not quote seeds/{arch}/{binary} as `{row}`"
+        );
+    }
+}
+
 /// A scratch directory under Cargo's per-target temp dir, fresh for each call.
 fn scratch(name: &str) -> PathBuf {
     static COUNTER: AtomicUsize = AtomicUsize::new(0);
