@@ -122,7 +122,7 @@ fn scratch(name: &str) -> PathBuf {
     dir
 }
 
-/// A native seed copied, executable, into `dir`, or why this host cannot run it.
+/// A native seed, copied (executable) into a scratch directory.
 struct Native {
     arch: &'static str,
     program: PathBuf,
