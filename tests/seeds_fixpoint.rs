@@ -98,6 +98,19 @@ fn sha256sums_lists_every_seed_and_matches() {
     );
 }
 
+#[test]
+fn readme_quotes_the_current_sizes_and_digests() {
+    let readme = String::from_utf8(read(&seeds_dir().join("README.md"))).unwrap();
+    for (arch, binary) in SEEDS {
+        let bytes = read(&seeds_dir().join(arch).join(binary));
+        let row = format!("| {} | `{}` |", bytes.len(), hex(&Sha256::digest(&bytes)));
+        assert!(
+            readme.contains(&row),
+            "seeds/README.md does not quote seeds/{arch}/{binary} as `{row}`"
+        );
+    }
+}
+
 /// A scratch directory under Cargo's per-target temp dir, fresh for each call.
 fn scratch(name: &str) -> PathBuf {
     static COUNTER: AtomicUsize = AtomicUsize::new(0);
@@ -109,7 +122,7 @@ fn scratch(name: &str) -> PathBuf {
     dir
 }
 
-/// A native seed copied, executable, into `dir`, or why this host cannot run it.
+/// A native seed, copied (executable) into a scratch directory.
 struct Native {
     arch: &'static str,
     program: PathBuf,
@@ -184,17 +197,32 @@ impl Native {
 }
 
 /// The native seeds this host can run; prints why the others are skipped.
-fn runnable(test: &str) -> Vec<Native> {
-    NATIVE
-        .iter()
-        .filter_map(|&arch| match Native::get(arch) {
-            Ok(n) => Some(n),
-            Err(reason) => {
-                eprintln!("{test}: skipping the {arch} seed: {reason}");
-                None
-            }
-        })
-        .collect()
+///
+/// The seeds are copied and probed once per test process, under a lock: copying an
+/// executable while another test thread forks can leave the copy's write descriptor open
+/// in the child for a moment, and executing the copy then fails with "text file busy".
+fn runnable(test: &str) -> &'static [Native] {
+    static SEEDS: std::sync::OnceLock<Vec<Native>> = std::sync::OnceLock::new();
+    let seeds = SEEDS.get_or_init(|| {
+        NATIVE
+            .iter()
+            .filter_map(|&arch| match Native::get(arch) {
+                Ok(n) => Some(n),
+                Err(reason) => {
+                    eprintln!("skipping the {arch} seed: {reason}");
+                    None
+                }
+            })
+            .collect()
+    });
+    if seeds.len() < NATIVE.len() {
+        eprintln!(
+            "{test}: runs {} of the {} native seeds",
+            seeds.len(),
+            NATIVE.len()
+        );
+    }
+    seeds
 }
 
 #[test]
@@ -302,7 +330,7 @@ fn native_seeds_agree_with_the_library_on_edge_cases_and_vector_inputs() {
         sources.len() > EDGE_CASES.len(),
         "no seed/*/hex0 vectors found"
     );
-    for seed in &seeds {
+    for seed in seeds {
         let mut compared = 0;
         for (name, source) in &sources {
             // The seeds skip G/g, which the portable dialect refuses.
@@ -343,16 +371,10 @@ proptest! {
     #[test]
     fn native_seeds_agree_with_the_library(source in prop::collection::vec(source_byte(), 0..200)) {
         let expected = assemble(&source, Dialect::Portable).unwrap();
-        for seed in runnable_once() {
+        for seed in runnable("native_seeds_agree_with_the_library") {
             let (status, output) = seed.run(&source);
             prop_assert!(status.success(), "{} seed: {}", seed.arch, status);
             prop_assert_eq!(&output, &expected, "{} seed", seed.arch);
         }
     }
-}
-
-/// [`runnable`], probed once per test process.
-fn runnable_once() -> &'static [Native] {
-    static SEEDS: std::sync::OnceLock<Vec<Native>> = std::sync::OnceLock::new();
-    SEEDS.get_or_init(|| runnable("native_seeds_agree_with_the_library"))
 }
