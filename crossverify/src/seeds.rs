@@ -734,10 +734,11 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
             }
         }
     }
-    let tools = vec![(
-        "crossverify".to_string(),
-        env!("CARGO_PKG_VERSION").to_string(),
-    )];
+    // The workspace shares one version: every path's tool is at crossverify's version.
+    let tools: Vec<(String, String)> = ["crossverify", "hex0", "M1", "hex2", "stage0-vm"]
+        .iter()
+        .map(|t| (t.to_string(), env!("CARGO_PKG_VERSION").to_string()))
+        .collect();
     match manifest::write_with_report(&manifest_path, &entries, &built_by, &tools) {
         Ok(report) => {
             let _ = writeln!(
