@@ -11,7 +11,7 @@
 //!   count) and two host kinds (`os/arch`);
 //! - **missing**: fewer than K agree and some report does not list the artifact;
 //! - **differ**: fewer than K agree because digests differ;
-//! - **tie**: two groups are equally large (never agreement, whatever K is);
+//! - **tie**: K reports agree, but another digest is listed as often (never agreement);
 //! - **not diverse**: the quorum agrees but does not span enough implementations or hosts.
 //!
 //! A malformed report, a manifest that does not match its report, or the same report given
@@ -101,14 +101,14 @@ pub fn judge(reports: &[Loaded], policy: Policy) -> Vec<Judgement> {
             groups.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then(a.0.cmp(&b.0)));
             let top = groups.first().map_or(0, |g| g.1.len());
             let tie = groups.get(1).is_some_and(|g| g.1.len() == top);
-            let verdict = if tie {
-                Verdict::Tie
-            } else if top < policy.quorum.max(1) {
+            let verdict = if top < policy.quorum.max(1) {
                 if missing.is_empty() {
                     Verdict::Differ
                 } else {
                     Verdict::Missing
                 }
+            } else if tie {
+                Verdict::Tie
             } else if policy.diverse && !is_diverse(reports, name, &groups[0].1) {
                 Verdict::NotDiverse
             } else {

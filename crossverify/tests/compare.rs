@@ -80,8 +80,13 @@ fn agree_differ_missing_tie() {
         [
             ("M1".into(), Verdict::Missing),
             ("hex0".into(), Verdict::Agree),
-            ("hex2".into(), Verdict::Tie),
+            ("hex2".into(), Verdict::Differ),
         ]
+    );
+    // With a quorum of one, a one-one split is a tie, never agreement.
+    assert_eq!(
+        verdicts(&[a.clone(), b.clone()], 1, false)[2],
+        ("hex2".into(), Verdict::Tie)
     );
     let (status, out, _) = cli(&[a.clone(), b.clone()], &[]);
     assert_eq!(status, 1, "{out}");
