@@ -217,3 +217,39 @@ fn a_binary_the_host_cannot_execute_is_not_available_never_agreement() {
         .unwrap();
     assert_eq!(shipped.verdict, Verdict::Differs);
 }
+
+#[test]
+fn progress_goes_to_stderr_only_on_a_terminal_and_not_with_quiet() {
+    let dir = scratch("seeds-progress");
+    let m = dir.join("m.sha256");
+    for (quiet, terminal, expect) in [
+        (false, true, true),
+        (true, true, false),
+        (false, false, false),
+    ] {
+        let mut args: Vec<std::ffi::OsString> = vec!["seeds".into(), "-m".into(), m.clone().into()];
+        if quiet {
+            args.push("--quiet".into());
+        }
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let status = crossverify::seeds::main(
+            &args,
+            &mut hex0::cli::Streams {
+                stdout: &mut out,
+                stderr: &mut err,
+                stdout_is_terminal: terminal,
+            },
+        );
+        assert_eq!(status, 0);
+        let err = String::from_utf8_lossy(&err);
+        assert_eq!(
+            err.contains("rebuilding knight/hex0.rom: seed-in-vm"),
+            expect,
+            "{err}"
+        );
+        assert!(
+            String::from_utf8_lossy(&out).starts_with("seed "),
+            "the table is on stdout"
+        );
+    }
+}
