@@ -47,6 +47,10 @@ proptest! {
         let _ = manifest::parse("m", &bytes);
         let _ = report::parse("r", &bytes);
         let _ = explain::parse_map("map", &bytes);
+        let _ = explain::parse_m1_map("m1map", &bytes);
+        let mut m1 = b"# hexroot M1 map 1\n".to_vec();
+        m1.extend_from_slice(&bytes);
+        let _ = explain::parse_m1_map("m1map", &m1);
         let mut with_magic = b"# hexroot crossverify report 1\n".to_vec();
         with_magic.extend_from_slice(&bytes);
         let _ = report::parse("r", &with_magic);

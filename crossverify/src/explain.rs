@@ -6,13 +6,17 @@
 //! (our outputs usually have no section headers, so program headers must suffice), the
 //! section when there are section headers, and the nearest symbol when there is a symbol
 //! table. With hex2 map files (`--map A.map B.map`) it names the source token that emitted
-//! the byte and, for a label reference, the value it resolved to on each side. It prints a
+//! the byte and, for a label reference, the value it resolved to on each side; with M1 maps
+//! as well (`--m1-map`, from `M1 --map`), the M1 source token behind that hex2 token. It prints a
 //! hex context of both sides. Offsets are absolute file offsets. This module owns the
 //! diagnosis only; it never decides agreement ([`crate::compare`] does).
 //!
 //! Map file grammar (written by `hex2 --map`): the first line is `# hexroot hex2 map 1`;
 //! every further line is `OFFSET LENGTH ADDRESS FILE:LINE:COL TOKEN`, OFFSET and LENGTH in
-//! decimal, ADDRESS as `0x` and eight or more hex digits, TOKEN the rest of the line.
+//! decimal, ADDRESS as `0x` and eight or more hex digits, TOKEN after the last space (hex2
+//! escapes spaces in tokens). M1 map grammar (written by `M1 --map`): the first line is
+//! `# hexroot M1 map 1`; every further line is `OUTLINE:OUTCOL FILE:LINE:COL TOKEN`, the
+//! position in M1's hex2 output where the source token at `FILE:LINE:COL` was printed.
 
 use std::ffi::OsString;
 use std::fmt::Write as _;
@@ -250,6 +254,99 @@ pub fn map_lookup(map: &[MapEntry], offset: u64) -> Option<&MapEntry> {
         .find(|e| e.length > 0 && offset < e.offset.saturating_add(e.length))
 }
 
+/// The first line of an M1 map file (`M1 --map`).
+pub const M1_MAP_MAGIC: &str = "# hexroot M1 map 1";
+
+/// One line of an M1 map: where M1 printed a token in its hex2 output, and the source
+/// token it came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct M1MapEntry {
+    /// 1-based line of the hex2 output.
+    pub out_line: u64,
+    /// 1-based column (bytes) of the hex2 output.
+    pub out_col: u64,
+    /// `FILE:LINE:COL` of the M1 source token.
+    pub location: String,
+    /// The M1 source token.
+    pub token: String,
+}
+
+/// `(line, col)` from the end of `FILE:LINE:COL`.
+fn split_line_col(location: &str) -> Option<(&str, u64, u64)> {
+    let mut parts = location.rsplitn(3, ':');
+    let col = parts.next()?.parse().ok()?;
+    let line = parts.next()?.parse().ok()?;
+    Some((parts.next()?, line, col))
+}
+
+/// Parses M1 map `text` read from `file`: the line `# hexroot M1 map 1`, then
+/// `OUTLINE:OUTCOL FILE:LINE:COL TOKEN` lines; entries sorted by output position.
+pub fn parse_m1_map(file: &str, text: &[u8]) -> Result<Vec<M1MapEntry>, Diagnostic> {
+    let text = String::from_utf8_lossy(text);
+    let err = |line: usize, msg: &str| {
+        Diagnostic::new(msg.to_string())
+            .in_file(file)
+            .at(hex0::diag::Position::LineCol {
+                line: line as u32,
+                col: 1,
+            })
+    };
+    let mut lines = text.lines();
+    if lines.next() != Some(M1_MAP_MAGIC) {
+        return Err(err(1, "not an M1 map file").expected(format!("'{M1_MAP_MAGIC}'")));
+    }
+    let mut entries = Vec::new();
+    for (n, line) in lines.enumerate() {
+        let bad = || {
+            err(n + 2, "bad M1 map line")
+                .expected("OUTLINE:OUTCOL FILE:LINE:COL TOKEN")
+                .found(format!("'{line}'"))
+        };
+        let (out, rest) = line.split_once(' ').ok_or_else(bad)?;
+        let (ol, oc) = out.split_once(':').ok_or_else(bad)?;
+        let (out_line, out_col) = match (ol.parse(), oc.parse()) {
+            (Ok(l), Ok(c)) => (l, c),
+            _ => return Err(bad()),
+        };
+        // The location ends at the first space after which `FILE:LINE:COL` parses; a
+        // token may hold spaces (strings), a file name rarely does.
+        let mut cut = None;
+        for (i, _) in rest.match_indices(' ') {
+            if split_line_col(&rest[..i]).is_some() {
+                cut = Some(i);
+                break;
+            }
+        }
+        let (location, token) = match cut {
+            Some(i) => (&rest[..i], &rest[i + 1..]),
+            None if split_line_col(rest).is_some() => (rest, ""),
+            None => return Err(bad()),
+        };
+        entries.push(M1MapEntry {
+            out_line,
+            out_col,
+            location: location.to_string(),
+            token: token.to_string(),
+        });
+    }
+    entries.sort_by_key(|e| (e.out_line, e.out_col));
+    Ok(entries)
+}
+
+/// The M1 token printed at or last before hex2 output position `line:col` on that line.
+pub fn m1_lookup(map: &[M1MapEntry], line: u64, col: u64) -> Option<&M1MapEntry> {
+    let end = map.partition_point(|e| (e.out_line, e.out_col) <= (line, col));
+    map[..end].last().filter(|e| e.out_line == line)
+}
+
+/// The M1 source of the byte at `offset`, through the hex2 map and then the M1 map.
+pub fn m1_source(hex2_map: &[MapEntry], m1_map: &[M1MapEntry], offset: u64) -> Option<String> {
+    let e = map_lookup(hex2_map, offset)?;
+    let (_, line, col) = split_line_col(&e.location)?;
+    let m = m1_lookup(m1_map, line, col)?;
+    Some(format!("{} {}", m.location, m.token))
+}
+
 fn value(bytes: &[u8], e: &MapEntry, little: bool) -> Option<u64> {
     let start = usize::try_from(e.offset).ok()?;
     let len = usize::try_from(e.length).ok()?;
@@ -425,6 +522,7 @@ pub fn explain(
 #[derive(Clone, Copy)]
 enum Id {
     Map,
+    M1Map,
     BigEndian,
     LittleEndian,
     Help,
@@ -436,6 +534,11 @@ const OPTS: &[Opt<Id>] = &[
         names: &["-m", "--map"],
         takes_value: true,
         id: Id::Map,
+    },
+    Opt {
+        names: &["--m1-map"],
+        takes_value: true,
+        id: Id::M1Map,
     },
     Opt {
         names: &["--big-endian"],
@@ -460,7 +563,8 @@ const OPTS: &[Opt<Id>] = &[
 ];
 
 const HELP: &str = "\
-Usage: crossverify explain [--map A.map B.map] [--big-endian|--little-endian] A B
+Usage: crossverify explain [--map A.map B.map [--m1-map A.m1map --m1-map B.m1map]]
+                           [--big-endian|--little-endian] A B
 
 Shows where the files A and B differ: the first differing byte (offset, both values), how
 many bytes differ, and, for ELF files, the program header segment and virtual address of
@@ -471,6 +575,8 @@ names the source token that emitted the byte, e.g.
 
 Options:
   -m, --map A.map B.map  hex2 map files of A and B (give --map twice, or its two values)
+  --m1-map FILE          M1 map of A's, then of B's hex2 input ('M1 --map'): also name
+                         the M1 source token behind the hex2 token (give it twice)
   --big-endian           read resolved values big-endian (default: the ELF header's
   --little-endian        endianness, little-endian for raw files)
   -h, --help             print this help and exit
@@ -498,6 +604,7 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
     let mut maps: Vec<OsString> = Vec::new();
     let mut files: Vec<OsString> = Vec::new();
     let mut big = None;
+    let mut m1_maps: Vec<OsString> = Vec::new();
     // Positionals seen when the first --map came: with `--map A.map B.map`, the next
     // positional is B's map.
     let mut map_at = None;
@@ -507,6 +614,7 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
                 maps.push(v.to_os_string());
                 map_at.get_or_insert(files.len());
             }
+            Ok(Arg::Opt(Id::M1Map, Some(v))) => m1_maps.push(v.to_os_string()),
             Ok(Arg::Opt(Id::BigEndian, _)) => big = Some(true),
             Ok(Arg::Opt(Id::LittleEndian, _)) => big = Some(false),
             Ok(Arg::Opt(Id::Help, _)) => {
@@ -546,6 +654,13 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
         );
         return EXIT_USAGE;
     }
+    if !m1_maps.is_empty() && (m1_maps.len() != 2 || maps.len() != 2) {
+        io.usage_error(
+            tool,
+            "--m1-map needs two M1 map files (A's, then B's) and the two hex2 maps (--map)",
+        );
+        return EXIT_USAGE;
+    }
     let (Some(a), Some(b)) = (
         read(Path::new(&files[0]), "cannot read A", io),
         read(Path::new(&files[1]), "cannot read B", io),
@@ -559,6 +674,19 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
         };
         match parse_map(&m.to_string_lossy(), &text) {
             Ok(p) => parsed.push(p),
+            Err(d) => {
+                io.error(&d);
+                return EXIT_USAGE;
+            }
+        }
+    }
+    let mut parsed_m1 = Vec::new();
+    for m in &m1_maps {
+        let Some(text) = read(Path::new(m), "cannot read M1 map", io) else {
+            return EXIT_USAGE;
+        };
+        match parse_m1_map(&m.to_string_lossy(), &text) {
+            Ok(p) => parsed_m1.push(p),
             Err(d) => {
                 io.error(&d);
                 return EXIT_USAGE;
@@ -582,7 +710,22 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
             );
             EXIT_SUCCESS
         }
-        Some(text) => {
+        Some(mut text) => {
+            if let ([ha, hb], [ma, mb], Some(d)) =
+                (parsed.as_slice(), parsed_m1.as_slice(), difference(&a, &b))
+            {
+                let off = d.first as u64;
+                let sa = m1_source(ha, ma, off);
+                let sb = m1_source(hb, mb, off);
+                let show =
+                    |s: &Option<String>| s.clone().unwrap_or_else(|| "(not in the M1 map)".into());
+                let mut lines = format!("M1 source: {}\n", show(&sa));
+                if sb != sa {
+                    lines.push_str(&format!("   B's M1 source: {}\n", show(&sb)));
+                }
+                let at = text.find("context:\n").unwrap_or(text.len());
+                text.insert_str(at, &lines);
+            }
             let _ = io.stdout.write_all(text.as_bytes());
             EXIT_FAILURE
         }

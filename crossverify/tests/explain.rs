@@ -321,3 +321,87 @@ fn real_hex2_maps_end_to_end() {
     );
     assert!(out.contains(&want), "{out}");
 }
+
+#[test]
+fn m1_maps_name_the_m1_source_token() {
+    let dir = scratch("explain-m1");
+    let defs = "DEFINE jmp E9\nDEFINE nop 90\nDEFINE ret C3\n";
+    std::fs::write(
+        dir.join("a.M1"),
+        format!("{defs}jmp %target\nnop nop\n:target\nret\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("b.M1"),
+        format!("{defs}jmp %target\nnop nop nop\n:target\nret\n"),
+    )
+    .unwrap();
+    for side in ["a", "b"] {
+        let p = |ext: &str| dir.join(format!("{side}{ext}"));
+        let (status, _, err) = run(
+            m1::tool::main,
+            &[
+                "M1",
+                "--architecture",
+                "x86",
+                "--little-endian",
+                "-f",
+                s(&p(".M1")),
+                "-o",
+                s(&p(".hex2")),
+                "--map",
+                s(&p(".m1map")),
+            ],
+        );
+        assert_eq!(status, 0, "{err}");
+        let (status, _, err) = run(
+            hex2::tool::main,
+            &[
+                "hex2",
+                "--architecture",
+                "x86",
+                "--little-endian",
+                "-f",
+                s(&p(".hex2")),
+                "-o",
+                s(&p("")),
+                "--map",
+                s(&p(".map")),
+            ],
+        );
+        assert_eq!(status, 0, "{err}");
+    }
+    let (status, out, err) = run(
+        explain::main,
+        &[
+            "explain",
+            "--map",
+            s(&dir.join("a.map")),
+            s(&dir.join("b.map")),
+            "--m1-map",
+            s(&dir.join("a.m1map")),
+            "--m1-map",
+            s(&dir.join("b.m1map")),
+            s(&dir.join("a")),
+            s(&dir.join("b")),
+        ],
+    );
+    assert_eq!(status, 1, "{err}");
+    assert!(out.contains("resolved to 0x2 here, 0x3 there"), "{out}");
+    let want = format!("M1 source: {}:4:5 %target", s(&dir.join("a.M1")));
+    assert!(out.contains(&want), "{out}");
+    // --m1-map without hex2 maps is a usage error.
+    let (status, _, _) = run(
+        explain::main,
+        &[
+            "explain",
+            "--m1-map",
+            s(&dir.join("a.m1map")),
+            "--m1-map",
+            s(&dir.join("b.m1map")),
+            s(&dir.join("a")),
+            s(&dir.join("b")),
+        ],
+    );
+    assert_eq!(status, 2);
+}
