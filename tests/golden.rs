@@ -68,6 +68,70 @@ const DIFFERENCES: &[(&str, &str)] = &[
     ("seed/riscv64/catm/missing-only", "the seed catm silently skips an unreadable input; hexroot names it and fails (as mescc-tools catm)"),
     // knight VM
     ("knight/div_int_min_by_minus_one", "the reference VM is killed by SIGFPE (exit 136, no message); hexroot reports the divide overflow as a fault (exit 1)"),
+    // hex2 (mescc-tools 1.7.0)
+    ("hex2/unknown-architecture-continues", "the reference prints a warning without a newline and silently links for knight; hexroot reports the unknown architecture (exit 1)"),
+    // seed hex1 and hex2-0
+    ("seed/x86/hex1/no-output-arg", "the seed exits 0 having written nothing when OUTPUT is missing; hexroot reports the bad command line"),
+    ("seed/x86/hex1/output-unopenable", "the seed exits 0 having written nothing when OUTPUT cannot be created; hexroot reports it"),
+    ("seed/x86/hex2-0/no-output-arg", "the seed exits 0 having written nothing when OUTPUT is missing; hexroot reports the bad command line"),
+    ("seed/x86/hex2-0/output-unopenable", "the seed exits 0 having written nothing when OUTPUT cannot be created; hexroot reports it"),
+    ("seed/amd64/hex1/no-output-arg", "the seed exits 0 having written nothing when OUTPUT is missing; hexroot reports the bad command line"),
+    ("seed/amd64/hex1/output-unopenable", "the seed exits 0 having written nothing when OUTPUT cannot be created; hexroot reports it"),
+    ("seed/amd64/hex2-0/no-output-arg", "the seed exits 0 having written nothing when OUTPUT is missing; hexroot reports the bad command line"),
+    ("seed/amd64/hex2-0/output-unopenable", "the seed exits 0 having written nothing when OUTPUT cannot be created; hexroot reports it"),
+    ("seed/aarch64/hex1/no-output-arg", "the seed exits 0 having written nothing when OUTPUT is missing; hexroot reports the bad command line"),
+    ("seed/aarch64/hex1/output-unopenable", "the seed exits 0 having written nothing when OUTPUT cannot be created; hexroot reports it"),
+    ("seed/aarch64/hex2-0/no-output-arg", "the seed exits 0 having written nothing when OUTPUT is missing; hexroot reports the bad command line"),
+    ("seed/aarch64/hex2-0/output-unopenable", "the seed exits 0 having written nothing when OUTPUT cannot be created; hexroot reports it"),
+    ("seed/riscv32/hex1/no-output-arg", "the seed exits 0 having written nothing when OUTPUT is missing; hexroot reports the bad command line"),
+    ("seed/riscv32/hex1/output-unopenable", "the seed exits 0 having written nothing when OUTPUT cannot be created; hexroot reports it"),
+    ("seed/riscv32/hex2-0/no-output-arg", "the seed exits 0 having written nothing when OUTPUT is missing; hexroot reports the bad command line"),
+    ("seed/riscv32/hex2-0/output-unopenable", "the seed exits 0 having written nothing when OUTPUT cannot be created; hexroot reports it"),
+    ("seed/riscv64/hex1/no-output-arg", "the seed exits 0 having written nothing when OUTPUT is missing; hexroot reports the bad command line"),
+    ("seed/riscv64/hex1/output-unopenable", "the seed exits 0 having written nothing when OUTPUT cannot be created; hexroot reports it"),
+    ("seed/riscv64/hex2-0/no-output-arg", "the seed exits 0 having written nothing when OUTPUT is missing; hexroot reports the bad command line"),
+    ("seed/riscv64/hex2-0/output-unopenable", "the seed exits 0 having written nothing when OUTPUT cannot be created; hexroot reports it"),
+    ("seed/x86/hex1/pct-undefined-label", "the seed hex1 silently reads an undefined label as address 0; hexroot reports the undefined label"),
+    ("seed/amd64/hex1/pct-undefined-label", "the seed hex1 silently reads an undefined label as address 0; hexroot reports the undefined label"),
+    ("seed/aarch64/hex1/amp-abs32", "the seed hex1 silently reads an undefined label as address 0; hexroot reports the undefined label"),
+    ("seed/aarch64/hex1/tilde-self-undefined", "the seed hex1 silently reads an undefined label as address 0; hexroot reports the undefined label"),
+    ("seed/riscv32/hex1/undefined-label", "the seed hex1 silently reads an undefined label as address 0; hexroot reports the undefined label"),
+    ("seed/riscv64/hex1/undefined-label", "the seed hex1 silently reads an undefined label as address 0; hexroot reports the undefined label"),
+    ("seed/aarch64/hex2-0/missing-input", "the aarch64 seed hex2-0 exits 0 with an empty output when INPUT cannot be opened; hexroot reports it"),
+    // seed M0: unknown words are errors in hexroot unless --pass-unknown
+    ("seed/x86/M0/crlf-tokens", "the seed M0 prints the unknown word 'X\\r' unchanged; hexroot's M0 rejects unknown words unless --pass-unknown"),
+    ("seed/x86/M0/define-redefined-late", "the uses before the DEFINEs are unknown words there, printed unchanged by the seed; hexroot's M0 rejects unknown words unless --pass-unknown"),
+    ("seed/x86/M0/extra-args-ignored", "the input is the unknown word X, printed unchanged by the seed; hexroot's M0 rejects unknown words unless --pass-unknown"),
+    ("seed/x86/M0/numbers-bare-tail", "the word 0y is unknown, printed unchanged by the seed; hexroot's M0 rejects unknown words unless --pass-unknown"),
+    ("seed/x86/M0/output-unopenable", "the seed exits 0 when OUTPUT cannot be created (writing to stdout or nowhere); hexroot reports the unwritable output"),
+    ("seed/x86/M0/passthrough", "the words Some, words, HERE, xyz are unknown, printed unchanged by the seed; hexroot's M0 rejects unknown words unless --pass-unknown"),
+    ("seed/x86/M0/whitespace", "the input is the unknown words X and Y, printed unchanged by the seed; hexroot's M0 rejects unknown words unless --pass-unknown"),
+    ("seed/amd64/M0/crlf-tokens", "the seed M0 prints the unknown word 'X\\r' unchanged; hexroot's M0 rejects unknown words unless --pass-unknown"),
+    ("seed/amd64/M0/define-redefined-late", "the uses before the DEFINEs are unknown words there, printed unchanged by the seed; hexroot's M0 rejects unknown words unless --pass-unknown"),
+    ("seed/amd64/M0/extra-args-ignored", "the input is the unknown word X, printed unchanged by the seed; hexroot's M0 rejects unknown words unless --pass-unknown"),
+    ("seed/amd64/M0/numbers-bare-tail", "the word 0y is unknown, printed unchanged by the seed; hexroot's M0 rejects unknown words unless --pass-unknown"),
+    ("seed/amd64/M0/output-unopenable", "the seed exits 0 when OUTPUT cannot be created (writing to stdout or nowhere); hexroot reports the unwritable output"),
+    ("seed/amd64/M0/passthrough", "the words Some, words, HERE, xyz are unknown, printed unchanged by the seed; hexroot's M0 rejects unknown words unless --pass-unknown"),
+    ("seed/amd64/M0/whitespace", "the input is the unknown words X and Y, printed unchanged by the seed; hexroot's M0 rejects unknown words unless --pass-unknown"),
+    ("seed/aarch64/M0/crlf-tokens", "the seed M0 prints the unknown word 'X\\r' unchanged; hexroot's M0 rejects unknown words unless --pass-unknown"),
+    ("seed/aarch64/M0/define-redefined-late", "the uses before the DEFINEs are unknown words there, printed unchanged by the seed; hexroot's M0 rejects unknown words unless --pass-unknown"),
+    ("seed/aarch64/M0/extra-args-ignored", "the input is the unknown word X, printed unchanged by the seed; hexroot's M0 rejects unknown words unless --pass-unknown"),
+    ("seed/aarch64/M0/numbers-bare-tail", "the word 0y is unknown, printed unchanged by the seed; hexroot's M0 rejects unknown words unless --pass-unknown"),
+    ("seed/aarch64/M0/output-unopenable", "the seed exits 0 when OUTPUT cannot be created (writing to stdout or nowhere); hexroot reports the unwritable output"),
+    ("seed/aarch64/M0/passthrough", "the words Some, words, HERE, xyz are unknown, printed unchanged by the seed; hexroot's M0 rejects unknown words unless --pass-unknown"),
+    ("seed/aarch64/M0/whitespace", "the input is the unknown words X and Y, printed unchanged by the seed; hexroot's M0 rejects unknown words unless --pass-unknown"),
+    ("seed/riscv32/M0/crlf-tokens", "the seed M0 prints the unknown word 'X\\r' unchanged; hexroot's M0 rejects unknown words unless --pass-unknown"),
+    ("seed/riscv32/M0/define-redefined-late", "the uses before the DEFINEs are unknown words there, printed unchanged by the seed; hexroot's M0 rejects unknown words unless --pass-unknown"),
+    ("seed/riscv32/M0/extra-args-ignored", "the input is the unknown word X, printed unchanged by the seed; hexroot's M0 rejects unknown words unless --pass-unknown"),
+    ("seed/riscv32/M0/output-unopenable", "the seed exits 0 when OUTPUT cannot be created (writing to stdout or nowhere); hexroot reports the unwritable output"),
+    ("seed/riscv32/M0/passthrough", "the words Some, words, HERE, xyz are unknown, printed unchanged by the seed; hexroot's M0 rejects unknown words unless --pass-unknown"),
+    ("seed/riscv32/M0/whitespace", "the input is the unknown words X and Y, printed unchanged by the seed; hexroot's M0 rejects unknown words unless --pass-unknown"),
+    ("seed/riscv64/M0/crlf-tokens", "the seed M0 prints the unknown word 'X\\r' unchanged; hexroot's M0 rejects unknown words unless --pass-unknown"),
+    ("seed/riscv64/M0/define-redefined-late", "the uses before the DEFINEs are unknown words there, printed unchanged by the seed; hexroot's M0 rejects unknown words unless --pass-unknown"),
+    ("seed/riscv64/M0/extra-args-ignored", "the input is the unknown word X, printed unchanged by the seed; hexroot's M0 rejects unknown words unless --pass-unknown"),
+    ("seed/riscv64/M0/output-unopenable", "the seed exits 0 when OUTPUT cannot be created (writing to stdout or nowhere); hexroot reports the unwritable output"),
+    ("seed/riscv64/M0/passthrough", "the words Some, words, HERE, xyz are unknown, printed unchanged by the seed; hexroot's M0 rejects unknown words unless --pass-unknown"),
+    ("seed/riscv64/M0/whitespace", "the input is the unknown words X and Y, printed unchanged by the seed; hexroot's M0 rejects unknown words unless --pass-unknown"),
 ];
 
 /// How a suite's case folders are laid out.
@@ -102,11 +166,51 @@ fn suites() -> Vec<Suite> {
         prefix: vec![],
         layout: Layout::Lines,
     }];
+    s.push(Suite {
+        dir: "hex2".into(),
+        tool: "hex2",
+        prefix: vec![],
+        layout: Layout::Lines,
+    });
+    s.push(Suite {
+        dir: "m1".into(),
+        tool: "M1",
+        prefix: vec![],
+        layout: Layout::Lines,
+    });
+    s.push(Suite {
+        dir: "blood-elf".into(),
+        tool: "blood-elf",
+        prefix: vec![],
+        layout: Layout::Lines,
+    });
     for arch in SEED_ARCHES {
+        s.push(Suite {
+            dir: format!("seed/{arch}/M0"),
+            tool: "M0",
+            prefix: vec!["--architecture".into(), arch.to_string()],
+            layout: Layout::Lines,
+        });
         s.push(Suite {
             dir: format!("seed/{arch}/hex0"),
             tool: "hex0",
             prefix: vec!["--architecture".into(), arch.to_string()],
+            layout: Layout::Lines,
+        });
+        s.push(Suite {
+            dir: format!("seed/{arch}/hex1"),
+            tool: "hex1",
+            prefix: vec!["--architecture".into(), arch.to_string()],
+            layout: Layout::Lines,
+        });
+        s.push(Suite {
+            dir: format!("seed/{arch}/hex2-0"),
+            tool: "hex2",
+            prefix: vec![
+                "--seed-hex2-0".into(),
+                "--architecture".into(),
+                arch.to_string(),
+            ],
             layout: Layout::Lines,
         });
         s.push(Suite {
