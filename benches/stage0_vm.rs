@@ -1,5 +1,6 @@
-//! Knight VM speed: a hex0 decoder written in Knight code (`stage0_vm::asm::hex0_decoder`)
-//! turns 1 MiB of hex text on tape 1 into bytes on tape 2, in memory.
+//! Knight VM speed: hex0 decoders written in Knight code turn 1 MiB of hex text on tape 1
+//! into bytes on tape 2, in memory: `stage0_vm::asm::hex0_decoder` and hexroot's own
+//! Knight hex0 seed (`seeds/knight/hex0.rom`).
 //! Throughput is reported in executed instructions per second ("elements/s").
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
@@ -37,6 +38,14 @@ fn bench(c: &mut Criterion) {
     g.bench_function("hex0_decoder_1MiB", |b| {
         b.iter(|| run_with_tapes(&rom, &tape, &config).expect("runs"))
     });
+    let seed_path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("seeds/knight/hex0.rom");
+    if let Ok(seed) = std::fs::read(seed_path) {
+        let steps = run_with_tapes(&seed, &tape, &config).expect("runs").steps;
+        g.throughput(Throughput::Elements(steps));
+        g.bench_function("knight_hex0_seed_1MiB", |b| {
+            b.iter(|| run_with_tapes(&seed, &tape, &config).expect("runs"))
+        });
+    }
     g.finish();
 }
 

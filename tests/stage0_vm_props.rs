@@ -100,3 +100,18 @@ fn opcode_table_has_every_spec_opcode() {
     assert_eq!(NATIVE_HALCODES.len(), 7);
     assert_eq!(POSIX_HALCODES.len(), 12);
 }
+
+#[test]
+fn knight_hex0_seed_is_a_fixpoint_on_the_vm() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("seeds/knight");
+    let rom = std::fs::read(dir.join("hex0.rom")).expect("seeds/knight/hex0.rom");
+    let src = std::fs::read(dir.join("hex0.hex0")).expect("seeds/knight/hex0.hex0");
+    let run = run_with_tapes(&rom, &src, &Config::default()).expect("the seed halts");
+    assert_eq!(run.stop, stage0_vm::Stop::Halt);
+    assert_eq!(run.tape_02, rom, "the seed rebuilds itself");
+    // Cross-check with the library hex0 assembler on the same text.
+    assert_eq!(
+        hex0::lang::assemble(&src, hex0::lang::Dialect::Portable).ok(),
+        Some(rom)
+    );
+}
