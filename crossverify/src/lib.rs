@@ -5,3 +5,6 @@
 //! two artifacts differ, and replaying a bootstrap chain's kaem scripts with hexroot's
 //! tools. It is not written yet (issues 7 and 8).
 #![forbid(unsafe_code)]
+
+pub mod kaem;
+pub mod replay;
