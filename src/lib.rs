@@ -12,7 +12,11 @@
 pub use hex0::cli::ToolMain;
 
 /// Every hexroot binary by name, with the library function its `main` calls.
-pub const TOOLS: &[(&str, ToolMain)] = &[("hex0", hex0::tool::main), ("catm", hex0::catm::main)];
+pub const TOOLS: &[(&str, ToolMain)] = &[
+    ("hex0", hex0::tool::main),
+    ("catm", hex0::catm::main),
+    ("crossverify", crossverify::tool::main),
+];
 
 /// The entry point of the tool called `name`.
 pub fn tool(name: &str) -> Option<ToolMain> {

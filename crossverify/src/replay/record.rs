@@ -11,7 +11,6 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use sha2::{Digest, Sha256};
 
 /// Which implementation ran a step.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -89,15 +88,7 @@ pub struct StepRecord {
     pub spawned: BTreeMap<String, (usize, Duration)>,
 }
 
-/// The sha256 of `bytes` in lower-case hex.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    let digest = Sha256::digest(bytes);
-    let mut s = String::with_capacity(64);
-    for b in digest {
-        let _ = write!(s, "{b:02x}");
-    }
-    s
-}
+pub use crate::sha256_hex;
 
 /// The sha256 of the file at `path`, or `None` when it cannot be read.
 pub fn hash_file(path: &Path) -> Option<String> {
