@@ -17,3 +17,6 @@ pub mod syntax;
 pub use expand::{expand_joined, expand_words, Vars};
 pub use shell::{Frame, Host, Shell, Step};
 pub use syntax::{parse, Command, Dialect, ParseError, ParseErrorKind, Part, Word};
+
+#[cfg(test)]
+mod tests;

@@ -11,7 +11,6 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-
 /// Which implementation ran a step.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Implementation {
