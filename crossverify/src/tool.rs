@@ -6,7 +6,6 @@
 //! a subcommand directly.
 
 use std::ffi::OsString;
-use std::io::Write;
 
 use hex0::cli::{program_name, Streams, ToolMain, EXIT_SUCCESS, EXIT_USAGE};
 

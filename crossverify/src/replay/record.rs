@@ -201,11 +201,12 @@ pub fn explain_difference(theirs: &[u8], ours: &[u8]) -> Option<String> {
     let start = first.saturating_sub(8) & !7;
     for (who, bytes) in [("theirs", theirs), ("ours  ", ours)] {
         let _ = write!(s, "\n    {who} {start:#010x}:");
-        for i in start..(start + 24).min(bytes.len()) {
+        let end = (start + 24).min(bytes.len());
+        for (i, b) in bytes.iter().enumerate().take(end).skip(start) {
             if i == first {
-                let _ = write!(s, " [{:02x}]", bytes[i]);
+                let _ = write!(s, " [{b:02x}]");
             } else {
-                let _ = write!(s, " {:02x}", bytes[i]);
+                let _ = write!(s, " {b:02x}");
             }
         }
         if first >= bytes.len() {
@@ -309,7 +310,14 @@ impl Report {
     pub fn render(&self) -> String {
         let mut o = String::new();
         o.push_str("crossverify replay report\n");
+        let bad_answers = self.answers.as_ref().map_or(0, |a| a.mismatched.len());
         match &self.failure {
+            None if bad_answers > 0 => {
+                let _ = writeln!(
+                    o,
+                    "status: complete, but FAILED: {bad_answers} answer(s) did not match"
+                );
+            }
             None => o.push_str("status: complete\n"),
             Some(why) => {
                 let _ = writeln!(
