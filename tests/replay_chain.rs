@@ -113,6 +113,7 @@ fn make_root(name: &str) -> Option<PathBuf> {
         "kaem.amd64",
         "AMD64/chain.kaem",
         "AMD64/hello.hex1",
+        "AMD64/driver.sh",
         "AMD64/answers",
         "AMD64/answers.seed",
     ] {
@@ -254,6 +255,13 @@ fn chain(mode: &str) -> Result<(), String> {
         check(
             got == seed,
             &format!("AMD64/artifact/{a} is not the seed"),
+            &run,
+        )?;
+    }
+    if mode == "ours" && complete_build() {
+        check(
+            report.contains("spawned through PATH: hex2 x1"),
+            "driver.sh must have found our hex2 first on PATH",
             &run,
         )?;
     }
