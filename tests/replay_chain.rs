@@ -179,7 +179,9 @@ fn replay(root: &Path, extra: &[&str]) -> Run {
         status,
         stdout: String::from_utf8_lossy(&out).into_owned(),
         stderr: String::from_utf8_lossy(&err).into_owned(),
-        report: fs::read_to_string(&report).ok(),
+        report: fs::read_to_string(&report).ok().inspect(|_| {
+            let _ = fs::remove_file(&report);
+        }),
     }
 }
 
@@ -257,6 +259,32 @@ fn chain(mode: &str) -> Result<(), String> {
             &format!("AMD64/artifact/{a} is not the seed"),
             &run,
         )?;
+    }
+    if complete_build() {
+        for a in [
+            "hex0-driver",
+            "hex0-rebuilt",
+            "hex0-m0.hex2",
+            "hex0-footer.M1",
+        ] {
+            check(
+                report.contains(&format!("  AMD64/artifact/{a}\n")),
+                &format!("the manifest must list AMD64/artifact/{a}"),
+                &run,
+            )?;
+        }
+        // the answers file is exactly GNU sha256sum's format
+        if let Ok(out) = std::process::Command::new("sha256sum")
+            .args(["--strict", "-c", "AMD64/answers"])
+            .current_dir(&root)
+            .output()
+        {
+            check(
+                out.status.success(),
+                "sha256sum -c AMD64/answers failed",
+                &run,
+            )?;
+        }
     }
     if mode == "ours" && complete_build() {
         check(

@@ -624,19 +624,21 @@ impl Runner<'_, '_> {
     }
 
     fn run_external(&mut self, n: usize, step: &Step) -> Result<i32, Diagnostic> {
-        let positions: Vec<(usize, Role)> = {
-            let mut p = file_args(None, &step.argv);
-            for (i, a) in step.argv.iter().enumerate().skip(1) {
-                if p.iter().any(|(j, _)| *j == i) {
-                    continue;
-                }
-                if kaem_path(step.cwd, a).is_file() {
-                    p.push((i, Role::Input));
-                }
+        // Files named by `-o`/`--output` are outputs; any other argument naming a file
+        // is an input, unless the program creates or changes it (found out afterwards).
+        let mut positions = file_args(None, &step.argv);
+        let mut before = Vec::new();
+        for (i, a) in step.argv.iter().enumerate().skip(1) {
+            if positions.iter().any(|(j, _)| *j == i) || a.as_bytes().starts_with(b"-") {
+                continue;
             }
-            p.sort();
-            p
-        };
+            let p = kaem_path(step.cwd, a);
+            if p.is_file() {
+                positions.push((i, Role::Input));
+            }
+            before.push((i, p.exists().then(|| hash_file(&p)).flatten()));
+        }
+        positions.sort();
         let output_name = positions
             .iter()
             .find(|(_, r)| *r == Role::Output)
@@ -647,7 +649,20 @@ impl Runner<'_, '_> {
             .map(|f| f.to_string_lossy().into_owned())
             .unwrap_or_default();
         self.progress(n, &format!("{name} [external]"), output_name.as_deref());
-        let inputs = self.hashes(step.cwd, &step.argv, &positions, Role::Input);
+        let inputs: Vec<(usize, FileHash)> = positions
+            .iter()
+            .filter(|(_, r)| *r == Role::Input)
+            .map(|(i, _)| {
+                let p = kaem_path(step.cwd, &step.argv[*i]);
+                (
+                    *i,
+                    FileHash {
+                        path: relative(&self.root, &p),
+                        sha256: hash_file(&p),
+                    },
+                )
+            })
+            .collect();
         let scratch = self.scratch.clone();
         let (prefix, log) = match (&scratch, self.mode) {
             (Some(s), Mode::Ours) => (Some(s.join("bin")), Some(s.join(format!("spawn-{n}.log")))),
@@ -655,6 +670,25 @@ impl Runner<'_, '_> {
         };
         let ran = self.run_process(step, prefix.as_deref(), log.as_deref())?;
         self.forward(&ran);
+        for (i, old) in before {
+            let now = hash_file(&kaem_path(step.cwd, &step.argv[i]));
+            if now.is_some() && now != old {
+                positions.retain(|(j, _)| *j != i);
+                positions.push((i, Role::Output));
+            }
+        }
+        positions.sort();
+        // An argument the program changed was not (only) an input.
+        let input_positions: Vec<usize> = positions
+            .iter()
+            .filter(|(_, r)| *r == Role::Input)
+            .map(|(i, _)| *i)
+            .collect();
+        let inputs: Vec<FileHash> = inputs
+            .into_iter()
+            .filter(|(i, _)| input_positions.contains(i))
+            .map(|(_, f)| f)
+            .collect();
         let mut spawned: BTreeMap<String, (usize, Duration)> = BTreeMap::new();
         if let Some(log) = &log {
             if let Ok(text) = std::fs::read_to_string(log) {
