@@ -286,10 +286,16 @@ fn chain(mode: &str) -> Result<(), String> {
             )?;
         }
     }
-    if mode == "ours" && complete_build() {
+    if mode != "theirs" && complete_build() {
         check(
             report.contains("spawned through PATH: hex2 x1"),
             "driver.sh must have found our hex2 first on PATH",
+            &run,
+        )?;
+        let agreed = if mode == "both" { 1 } else { 0 };
+        check(
+            report.contains(&format!("spawned tool runs 1 (agreed {agreed})")),
+            "the spawned run must be counted (and compared in both mode)",
             &run,
         )?;
     }

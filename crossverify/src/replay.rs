@@ -43,7 +43,10 @@ use record::{
     explain_difference, hash_file, parse_answers, AnswersCheck, FileHash, Implementation, Report,
     StepRecord, Verdict,
 };
-use tools::{file_args, our_command, recognise, Role, Tool, LOG_ENV, PATH_TOOLS};
+use tools::{
+    file_args, our_command, recognise, Role, SpawnedRun, Tool, LOG_ENV, MODE_ENV, PATH_TOOLS,
+    SHIM_ENV,
+};
 
 /// Which implementation runs the steps that are our tools.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -299,7 +302,7 @@ fn make_scratch(config: &Config) -> Result<Option<PathBuf>, Diagnostic> {
     std::fs::create_dir_all(dir.join("bin"))
         .and_then(|()| std::fs::create_dir_all(dir.join("out")))
         .map_err(|e| Diagnostic::io(&dir, "cannot create the replay's temporary directory", &e))?;
-    if config.mode == Mode::Ours {
+    if config.mode != Mode::Theirs {
         if let Some(exe) = &config.multicall {
             for t in PATH_TOOLS {
                 std::os::unix::fs::symlink(exe, dir.join("bin").join(t)).map_err(|e| {
@@ -471,6 +474,7 @@ impl Runner<'_, '_> {
                 path.extend_from_slice(old);
             }
             cmd.env("PATH", std::ffi::OsStr::from_bytes(&path));
+            cmd.env(SHIM_ENV, prefix).env(MODE_ENV, self.mode.name());
         }
         if let Some(log) = log {
             cmd.env(LOG_ENV, log);
@@ -543,6 +547,7 @@ impl Runner<'_, '_> {
             theirs_time: None,
             verdict: Verdict::Ran,
             spawned: BTreeMap::new(),
+            spawned_agreed: 0,
         };
         let status = match self.mode {
             Mode::Ours => {
@@ -665,7 +670,9 @@ impl Runner<'_, '_> {
             .collect();
         let scratch = self.scratch.clone();
         let (prefix, log) = match (&scratch, self.mode) {
-            (Some(s), Mode::Ours) => (Some(s.join("bin")), Some(s.join(format!("spawn-{n}.log")))),
+            (Some(s), Mode::Ours | Mode::Both) if s.join("bin").join("M1").exists() => {
+                (Some(s.join("bin")), Some(s.join(format!("spawn-{n}.log"))))
+            }
             _ => (None, None),
         };
         let ran = self.run_process(step, prefix.as_deref(), log.as_deref())?;
@@ -690,17 +697,18 @@ impl Runner<'_, '_> {
             .map(|(_, f)| f)
             .collect();
         let mut spawned: BTreeMap<String, (usize, Duration)> = BTreeMap::new();
+        let mut spawned_agreed = 0;
+        let mut disagreement = None;
         if let Some(log) = &log {
-            if let Ok(text) = std::fs::read_to_string(log) {
-                for line in text.lines() {
-                    let mut f = line.split('\t');
-                    let (Some(kind), Some(_status), Some(micros)) = (f.next(), f.next(), f.next())
-                    else {
-                        continue;
-                    };
-                    let e = spawned.entry(kind.to_string()).or_default();
-                    e.0 += 1;
-                    e.1 += Duration::from_micros(micros.parse().unwrap_or(0));
+            let text = std::fs::read_to_string(log).unwrap_or_default();
+            for run in text.lines().filter_map(SpawnedRun::parse) {
+                let e = spawned.entry(run.kind.clone()).or_default();
+                e.0 += 1;
+                e.1 += Duration::from_micros(run.ours_us);
+                if run.verdict == "agreed" {
+                    spawned_agreed += 1;
+                } else if run.verdict.starts_with("differed") && disagreement.is_none() {
+                    disagreement = Some(run);
                 }
             }
         }
@@ -715,14 +723,25 @@ impl Runner<'_, '_> {
             outputs: self.hashes(step.cwd, &step.argv, &positions, Role::Output),
             ours_time: None,
             theirs_time: Some(ran.time),
-            verdict: if ran.status == 0 {
-                Verdict::Ran
-            } else {
-                Verdict::Failed(ran.status)
+            verdict: match &disagreement {
+                Some(d) => Verdict::Differed(format!("spawned {}: {}", d.kind, d.verdict)),
+                None if ran.status == 0 => Verdict::Ran,
+                None => Verdict::Failed(ran.status),
             },
             spawned,
+            spawned_agreed,
         };
         self.record(rec, step.cwd, &step.argv, &positions);
+        if let Some(d) = disagreement {
+            return Err(Diagnostic::new(format!(
+                "step {n}: a {} run started by '{name}' through PATH: our {} and the original disagree",
+                d.kind, d.kind
+            ))
+            .in_file(step.location())
+            .note(format!("run: {}", d.command))
+            .note(d.verdict)
+            .hint("crossverify explain THEIRS OURS shows the difference in detail"));
+        }
         Ok(ran.status)
     }
 }

@@ -85,6 +85,9 @@ pub struct StepRecord {
     pub verdict: Verdict,
     /// Tool runs made through our PATH directory by this (external) step, by kind.
     pub spawned: BTreeMap<String, (usize, Duration)>,
+    /// How many of those runs were also run by the original, with identical outputs
+    /// (`both` mode).
+    pub spawned_agreed: usize,
 }
 
 pub use crate::sha256_hex;
@@ -259,6 +262,8 @@ pub struct Summary {
     pub external: usize,
     /// Tool runs spawned by external programs through our PATH directory.
     pub spawned: usize,
+    /// Those of them that both implementations ran with identical outputs.
+    pub spawned_agreed: usize,
     /// Total wall time of our in-process tool runs (steps and spawned runs).
     pub ours_time: Duration,
     /// Total wall time of their tool processes (not external programs).
@@ -281,6 +286,7 @@ impl Report {
                 (_, Verdict::Differed(_)) => s.differed += 1,
                 _ => {}
             }
+            s.spawned_agreed += r.spawned_agreed;
             for (n, t) in r.spawned.values() {
                 s.spawned += n;
                 s.ours_time += *t;
@@ -294,13 +300,14 @@ impl Report {
         let s = self.summary();
         let kinds: Vec<String> = s.per_kind.iter().map(|(k, n)| format!("{k} {n}")).collect();
         format!(
-            "{} steps ({}); agreed {}, differed {}, external {}, spawned tool runs {}; our tools {:.1} ms, their tools {:.1} ms",
+            "{} steps ({}); agreed {}, differed {}, external {}, spawned tool runs {} (agreed {}); our tools {:.1} ms, their tools {:.1} ms",
             self.steps.len(),
             kinds.join(", "),
             s.agreed,
             s.differed,
             s.external,
             s.spawned,
+            s.spawned_agreed,
             ms(s.ours_time),
             ms(s.theirs_time)
         )

@@ -12,6 +12,7 @@
 use std::ffi::{OsStr, OsString};
 use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
+use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::time::Instant;
 
@@ -229,42 +230,222 @@ pub fn file_args(kind: Option<Kind>, argv: &[OsString]) -> Vec<(usize, Role)> {
 }
 
 /// Environment variable naming a log file: each tool run by [`multicall`] appends one line
-/// to it (`kind<TAB>status<TAB>microseconds<TAB>cwd<TAB>args`), so the replay can count the
-/// tool runs that a program it started made through PATH.
+/// to it, a [`SpawnedRun`] (`kind<TAB>status<TAB>ours_us<TAB>theirs_us<TAB>verdict<TAB>cwd<TAB>args`),
+/// so the replay can account for the tool runs that a program it started made through
+/// PATH.
 pub const LOG_ENV: &str = "HEXROOT_REPLAY_LOG";
 
+/// Environment variable set to `both` when [`multicall`] must run the original tool (the
+/// next one of that name on PATH after [`SHIM_ENV`]'s directory) as well as ours, and
+/// compare their outputs.
+pub const MODE_ENV: &str = "HEXROOT_REPLAY_MODE";
+
+/// Environment variable naming the replay's directory of links to our tools.
+pub const SHIM_ENV: &str = "HEXROOT_REPLAY_SHIM";
+
+/// One tool run made through PATH by a program the replay started.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SpawnedRun {
+    /// The tool kind's name.
+    pub kind: String,
+    /// Exit status reported to the program.
+    pub status: i32,
+    /// Our run's wall time in microseconds.
+    pub ours_us: u64,
+    /// Their run's wall time in microseconds (0 when only ours ran).
+    pub theirs_us: u64,
+    /// `ours` (only ours ran), `agreed`, or `differed: ...`.
+    pub verdict: String,
+    /// The rest of the line: working directory and command line.
+    pub command: String,
+}
+
+impl SpawnedRun {
+    /// Parses one log line.
+    pub fn parse(line: &str) -> Option<SpawnedRun> {
+        let mut f = line.splitn(6, '\t');
+        Some(SpawnedRun {
+            kind: f.next()?.to_string(),
+            status: f.next()?.parse().ok()?,
+            ours_us: f.next()?.parse().ok()?,
+            theirs_us: f.next()?.parse().ok()?,
+            verdict: f.next()?.to_string(),
+            command: f.next().unwrap_or("").replace('\t', " "),
+        })
+    }
+}
+
 /// Runs our tool named by `args[0]`'s file name (as a symlink `M1 -> crossverify` is run),
-/// or returns `None` when that name is not one of our tools.
+/// or returns `None` when that name is not one of our tools. With [`MODE_ENV`] `both`, runs
+/// the original as well and fails (exit 1, with an explain-style message) when they differ.
 pub fn multicall(args: &[OsString], io: &mut Streams) -> Option<i32> {
     let program = Path::new(args.first()?);
     let tool = recognise(program)?;
-    let status = match our_command(tool, args) {
-        Ok((main, argv)) => {
-            let start = Instant::now();
-            let status = main(&argv, io);
+    let both = std::env::var_os(MODE_ENV).is_some_and(|m| m == "both");
+    let run = if both {
+        run_both(tool, args, io)
+    } else {
+        run_ours(tool, args, io).map(|(status, us)| (status, us, 0, "ours".to_string()))
+    };
+    let status = match run {
+        Ok((status, ours_us, theirs_us, verdict)) => {
             if let Some(log) = std::env::var_os(LOG_ENV) {
-                log_run(Path::new(&log), tool.kind, status, start, args);
+                log_run(
+                    Path::new(&log),
+                    tool.kind,
+                    status,
+                    ours_us,
+                    theirs_us,
+                    &verdict,
+                    args,
+                );
             }
-            status
+            if verdict.starts_with("differed") {
+                let _ = writeln!(
+                    io.stderr,
+                    "{}: error: hexroot's {} and the original disagree: {verdict}",
+                    program.display(),
+                    tool.kind.name()
+                );
+                EXIT_FAILURE
+            } else {
+                status
+            }
         }
         Err(why) => {
-            let _ = writeln!(
-                io.stderr,
-                "{}: error: cannot run our implementation: {why}",
-                program.display()
-            );
+            let _ = writeln!(io.stderr, "{}: error: {why}", program.display());
             EXIT_FAILURE
         }
     };
     Some(status)
 }
 
-fn log_run(log: &Path, kind: Kind, status: i32, start: Instant, args: &[OsString]) {
-    let micros = start.elapsed().as_micros();
+fn run_ours(tool: Tool, args: &[OsString], io: &mut Streams) -> Result<(i32, u64), String> {
+    let (main, argv) =
+        our_command(tool, args).map_err(|why| format!("cannot run our implementation: {why}"))?;
+    let start = Instant::now();
+    let status = main(&argv, io);
+    Ok((status, micros(start)))
+}
+
+fn micros(start: Instant) -> u64 {
+    u64::try_from(start.elapsed().as_micros()).unwrap_or(u64::MAX)
+}
+
+/// The original `name`: the first executable of that name on PATH outside `shim`.
+fn find_original(name: &OsStr, shim: Option<&Path>) -> Option<std::path::PathBuf> {
+    let shim = shim.and_then(|s| std::fs::canonicalize(s).ok());
+    let path = std::env::var_os("PATH")?;
+    for dir in std::env::split_paths(&path) {
+        let dir = if dir.as_os_str().is_empty() {
+            std::path::PathBuf::from(".")
+        } else {
+            dir
+        };
+        if shim.is_some() && std::fs::canonicalize(&dir).ok() == shim {
+            continue;
+        }
+        let candidate = dir.join(name);
+        if std::fs::metadata(&candidate).is_ok_and(|m| {
+            use std::os::unix::fs::PermissionsExt;
+            m.is_file() && m.permissions().mode() & 0o111 != 0
+        }) {
+            return Some(candidate);
+        }
+    }
+    None
+}
+
+/// Runs the original (its outputs are the real ones) and ours (into temporary files),
+/// then compares every output.
+fn run_both(
+    tool: Tool,
+    args: &[OsString],
+    io: &mut Streams,
+) -> Result<(i32, u64, u64, String), String> {
+    let name = Path::new(&args[0])
+        .file_name()
+        .unwrap_or_default()
+        .to_os_string();
+    let shim = std::env::var_os(SHIM_ENV).map(std::path::PathBuf::from);
+    let original = find_original(&name, shim.as_deref()).ok_or_else(|| {
+        format!(
+            "no original '{}' on PATH after hexroot's directory, so nothing to compare with",
+            name.to_string_lossy()
+        )
+    })?;
+    let start = Instant::now();
+    let theirs = std::process::Command::new(&original)
+        .arg0(&args[0])
+        .args(&args[1..])
+        .env_remove(MODE_ENV)
+        .env_remove(LOG_ENV)
+        .status()
+        .map_err(|e| format!("cannot run {}: {e}", original.display()))?;
+    let theirs_us = micros(start);
+    let theirs_status = theirs.code().unwrap_or(128);
+    let positions = file_args(Some(tool.kind), args);
+    let mut argv = args.to_vec();
+    let mut pairs = Vec::new();
+    for (k, (i, role)) in positions.iter().enumerate() {
+        if *role == Role::Output {
+            let mine = std::env::temp_dir()
+                .join(format!("hexroot-replay-ours-{}-{k}", std::process::id()));
+            let _ = std::fs::remove_file(&mine);
+            pairs.push((Path::new(&args[*i]).to_path_buf(), mine.clone()));
+            argv[*i] = mine.into_os_string();
+        }
+    }
+    let mut sink_out = Vec::new();
+    let mut sink_err = Vec::new();
+    let (ours_status, ours_us) = {
+        let mut quiet = Streams {
+            stdout: &mut sink_out,
+            stderr: &mut sink_err,
+            stdout_is_terminal: false,
+        };
+        run_ours(tool, &argv, &mut quiet)?
+    };
+    let mut verdict = "agreed".to_string();
+    if ours_status != theirs_status {
+        verdict = format!("differed: exit status theirs {theirs_status}, ours {ours_status}");
+        let _ = io.stderr.write_all(&sink_err);
+    } else if theirs_status == 0 {
+        for (real, mine) in &pairs {
+            let a = std::fs::read(real).unwrap_or_default();
+            let b = std::fs::read(mine).unwrap_or_default();
+            if let Some(why) = super::record::explain_difference(&a, &b) {
+                verdict = format!("differed: {}: {}", real.display(), why.replace('\n', " |"));
+                break;
+            }
+        }
+    }
+    for (_, mine) in &pairs {
+        let _ = std::fs::remove_file(mine);
+    }
+    Ok((theirs_status, ours_us, theirs_us, verdict))
+}
+
+fn log_run(
+    log: &Path,
+    kind: Kind,
+    status: i32,
+    ours_us: u64,
+    theirs_us: u64,
+    verdict: &str,
+    args: &[OsString],
+) {
     let cwd = std::env::current_dir().unwrap_or_default();
-    let mut line = format!("{}\t{status}\t{micros}\t{}\t", kind.name(), cwd.display()).into_bytes();
+    let mut line = format!(
+        "{}\t{status}\t{ours_us}\t{theirs_us}\t{}\t{}: ",
+        kind.name(),
+        verdict.replace(['\t', '\n'], " "),
+        cwd.display()
+    )
+    .into_bytes();
     let joined: Vec<&[u8]> = args.iter().map(|a| OsStr::as_bytes(a)).collect();
     line.extend(joined.join(&b' '));
+    line.retain(|&b| b != b'\n');
     line.push(b'\n');
     if let Ok(mut f) = std::fs::OpenOptions::new()
         .append(true)
