@@ -43,6 +43,7 @@ fn main() {
         ("missing_input_file", missing_input_file),
         ("failing_tool", failing_tool),
         ("differing_output_in_both_mode", differing_output),
+        ("spawned_tool_differs_in_both_mode", spawned_differs),
         ("malformed_script", malformed_script),
         ("answers_mismatch", answers_mismatch),
         ("bad_command_lines", bad_command_lines),
@@ -399,6 +400,45 @@ fn differing_output() -> Result<(), String> {
     check(
         run.report.as_deref().unwrap_or("").contains("DIFFERED"),
         "the report must show the differing step",
+        &run,
+    )?;
+    let _ = fs::remove_dir_all(&root);
+    Ok(())
+}
+
+fn spawned_differs() -> Result<(), String> {
+    if !native_seed_runs() {
+        return skip("the amd64 seed runs natively only on x86-64 Linux");
+    }
+    if !complete_build() {
+        return skip("needs the hex2 and m1 crates");
+    }
+    let Some(root) = make_root("spawned") else {
+        return skip("seeds/amd64 is not in this tree yet");
+    };
+    // "their" hex2 is right, except when the driver script links hex0-driver
+    let real = root.join("AMD64/real");
+    fs::create_dir_all(&real).unwrap();
+    std::os::unix::fs::symlink(std::env::current_exe().unwrap(), real.join("hex2")).unwrap();
+    let hex2 = root.join("AMD64/bin/hex2");
+    fs::remove_file(&hex2).unwrap();
+    fs::write(
+        &hex2,
+        format!(
+            "#!/bin/sh\ncase \"$*\" in\n*hex0-driver*) printf x > ./AMD64/artifact/hex0-driver ;;\n*) exec {} \"$@\" ;;\nesac\n",
+            real.join("hex2").display()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(&hex2, fs::Permissions::from_mode(0o755)).unwrap();
+    let run = replay(&root, &["--tools", "both", "--quiet"]);
+    incomplete(&run)?;
+    check(
+        run.stderr.contains(
+            "a hex2 run started by 'driver.sh' through PATH: our hex2 and the original disagree",
+        ) && run.stderr.contains("first difference at offset 0x0"),
+        "the spawned disagreement must be reported",
         &run,
     )?;
     let _ = fs::remove_dir_all(&root);
