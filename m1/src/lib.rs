@@ -1,7 +1,195 @@
 //! # m1: the M1 and M0 macro assemblers and blood-elf
 //!
-//! This crate will own the M1 language (DEFINE macros, strings, numbers, labels) as a
-//! library that turns M1 source into hex2 text, the seed M0 layout on the same engine, and
-//! blood-elf's symbol footer, with the `M1`, `M0` and `blood-elf` binaries over it.
-//! It is not written yet (issue 5).
+//! M1 turns macro-assembly source into hex2 text, byte for byte as mescc-tools 1.7.0's `M1`
+//! does (spec `hex2-m1.md` section 2). The language:
+//!
+//! - tokens are separated by spaces and tabs; `\n` ends a line; `#` or `;` at the start of
+//!   a token comments out the rest of the line; `"text"` is a string printed as hex bytes
+//!   plus a NUL, `'text'` is printed raw; anything else is an atom;
+//! - `DEFINE NAME VALUE` makes every occurrence of NAME, before or after, print VALUE as
+//!   written (the last DEFINE of a name wins everywhere);
+//! - `!N` `@N` `$N` `~N` `%N` `&N` are numbers of 1, 2, 2, 3, 4 and 4 bytes in the chosen
+//!   endianness (on RISC-V `!` `@` `~` are I, S and U immediates written as `.` words,
+//!   on knight bare numbers are 2-byte values); numbers take `0x`, `0b`, leading-`0` octal,
+//!   `-` and `_` as the reference's `strtoint`;
+//! - `:label`, `&label`, `%label`, `!label`, `@label`, `$label`, `~label`, `^...` pass
+//!   through to hex2, and `<N` becomes N zero bytes (`<` and `<0` pass through);
+//! - anything else is an error ("unknown token", with the closest DEFINE suggested).
+//!
+//! The output keeps the source's line structure, with single spaces between tokens
+//! (spec 2.6). [`m0`] is the seed M0's one-token-per-line dialect on the same lexer, and
+//! [`blood_elf`] writes blood-elf's symbol-table footer. [`tool`] holds the command lines.
+//!
+//! ```
+//! let src = b"DEFINE mov_eax, B8\n:_start\nmov_eax, %42 \"hi\"\n";
+//! let config = m1::Config { arch: m1::Arch::X86, endian: m1::Endian::Little, ..Default::default() };
+//! let text = m1::assemble(&[m1::Source { name: "a.M1", text: src }], &config).unwrap();
+//! assert_eq!(text, b"\n:_start\nB8 2A000000 68 69 00 \n");
+//! ```
+//!
+//! Non-features: no address arithmetic (that is hex2's), no syntax beyond the reference's,
+//! no reading of files (the [`tool`] module does that), no network.
 #![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+use std::io::Write;
+
+use hex0::diag::Diagnostic;
+
+pub mod blood_elf;
+pub(crate) mod engine;
+pub mod intern;
+pub mod lexer;
+pub mod m0;
+pub mod number;
+pub mod tool;
+
+/// The instruction sets M1 knows; they differ in number encoding and string padding.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Arch {
+    /// knight-native / knight-posix (the reference's default): bare numbers, padded strings.
+    #[default]
+    Knight,
+    /// 32-bit x86.
+    X86,
+    /// x86-64.
+    Amd64,
+    /// 32-bit ARM.
+    Armv7l,
+    /// 64-bit ARM.
+    Aarch64,
+    /// 64-bit little-endian POWER.
+    Ppc64le,
+    /// 32-bit RISC-V.
+    Riscv32,
+    /// 64-bit RISC-V.
+    Riscv64,
+}
+
+impl Arch {
+    /// Every `--architecture` name the reference accepts, with its architecture.
+    pub const NAMES: &'static [(&'static str, Arch)] = &[
+        ("knight-native", Arch::Knight),
+        ("knight-posix", Arch::Knight),
+        ("x86", Arch::X86),
+        ("amd64", Arch::Amd64),
+        ("armv7l", Arch::Armv7l),
+        ("aarch64", Arch::Aarch64),
+        ("ppc64le", Arch::Ppc64le),
+        ("riscv32", Arch::Riscv32),
+        ("riscv64", Arch::Riscv64),
+    ];
+
+    /// The architecture called `name` (exact, case-sensitive, as the reference).
+    pub fn from_name(name: &str) -> Option<Arch> {
+        Self::NAMES
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|&(_, a)| a)
+    }
+
+    /// The architecture's usual name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Arch::Knight => "knight-native",
+            Arch::X86 => "x86",
+            Arch::Amd64 => "amd64",
+            Arch::Armv7l => "armv7l",
+            Arch::Aarch64 => "aarch64",
+            Arch::Ppc64le => "ppc64le",
+            Arch::Riscv32 => "riscv32",
+            Arch::Riscv64 => "riscv64",
+        }
+    }
+
+    /// RISC-V encodes `!` `@` `~` as instruction words.
+    pub fn is_riscv(self) -> bool {
+        matches!(self, Arch::Riscv32 | Arch::Riscv64)
+    }
+}
+
+/// Byte order of numbers in the output text.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Endian {
+    /// Most significant byte first (the reference's default).
+    #[default]
+    Big,
+    /// Least significant byte first.
+    Little,
+}
+
+/// How bytes are written in the output text (hex2's `-O` and `-b` read the other two).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum DigitStyle {
+    /// Two hex digits per byte (default).
+    #[default]
+    Hex,
+    /// Three octal digits per byte (numbers: per whole value, as the reference).
+    Octal,
+    /// Eight binary digits per byte.
+    Binary,
+}
+
+/// What to assemble for.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Config {
+    /// Instruction set.
+    pub arch: Arch,
+    /// Byte order of numbers.
+    pub endian: Endian,
+    /// Output digit style.
+    pub digits: DigitStyle,
+}
+
+/// One input: its name (for messages and the map) and its bytes.
+#[derive(Clone, Copy, Debug)]
+pub struct Source<'a> {
+    /// The name shown in messages, usually the path given.
+    pub name: &'a str,
+    /// The source text.
+    pub text: &'a [u8],
+}
+
+/// Assembles `sources` (in order, as one program) into hex2 text.
+pub fn assemble(sources: &[Source<'_>], config: &Config) -> Result<Vec<u8>, Diagnostic> {
+    let mut out = Vec::new();
+    assemble_to(sources, config, &mut out)?;
+    Ok(out)
+}
+
+/// Assembles `sources` and streams the hex2 text to `out`. Every error is found before the
+/// first byte is written, so on `Err` nothing was written (except on a write failure).
+pub fn assemble_to(
+    sources: &[Source<'_>],
+    config: &Config,
+    out: &mut dyn Write,
+) -> Result<(), Diagnostic> {
+    let program = engine::analyse(sources, config)?;
+    program
+        .print(sources, config, out, None)
+        .map_err(|e| write_error(&e))
+}
+
+/// As [`assemble_to`], and also writes the map to `map`: a first line
+/// `# hexroot M1 map 1`, then per printed token `OUTLINE:OUTCOL FILE:LINE:COL TOKEN`
+/// (1-based; TOKEN as in the source, with `\n`, `\r`, `\t`, `\\` and other control or
+/// non-ASCII bytes escaped).
+pub fn assemble_with_map(
+    sources: &[Source<'_>],
+    config: &Config,
+    out: &mut dyn Write,
+    map: &mut dyn Write,
+) -> Result<(), Diagnostic> {
+    let program = engine::analyse(sources, config)?;
+    program
+        .print(sources, config, out, Some(map))
+        .map_err(|e| write_error(&e))
+}
+
+#[cold]
+pub(crate) fn write_error(e: &std::io::Error) -> Diagnostic {
+    Diagnostic::new(format!(
+        "cannot write output: {}",
+        hex0::diag::describe_io_error(e)
+    ))
+}

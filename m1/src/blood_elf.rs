@@ -1,0 +1,287 @@
+//! blood-elf: the M1 footer that gives a `-debug` ELF its `.symtab` and `.strtab`.
+//!
+//! It owns the label scan (spec `hex2-m1.md` section 3: a `:` anywhere outside comments and
+//! double-quoted strings starts a name running to a space, tab, `\n`, `>` or the end) and
+//! the exact text mescc-tools 1.7.0's blood-elf writes for both ELF classes, endiannesses
+//! and digit styles. It does not read files or parse command lines ([`crate::tool`] does).
+
+use crate::number::push_digits;
+use crate::{DigitStyle, Endian, Source};
+
+/// How to write the footer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Options {
+    /// The 64-bit ELF layout (`--64`).
+    pub elf64: bool,
+    /// Byte order of the constants.
+    pub endian: Endian,
+    /// Digit style of the constants.
+    pub digits: DigitStyle,
+}
+
+/// The labels defined in `text`, in order (duplicates kept).
+pub fn labels(text: &[u8]) -> Vec<&[u8]> {
+    let mut found = Vec::new();
+    let mut i = 0;
+    while i < text.len() {
+        match text[i] {
+            b'#' | b';' => {
+                i = text[i..]
+                    .iter()
+                    .position(|&c| c == b'\n')
+                    .map_or(text.len(), |p| i + p);
+            }
+            b'"' => {
+                i = text[i + 1..]
+                    .iter()
+                    .position(|&c| c == b'"')
+                    .map_or(text.len(), |p| i + 1 + p + 1);
+            }
+            b':' => {
+                let start = i + 1;
+                let end = text[start..]
+                    .iter()
+                    .position(|&c| matches!(c, b' ' | b'\t' | b'\n' | b'>'))
+                    .map_or(text.len(), |p| start + p);
+                found.push(&text[start..end]);
+                i = end;
+            }
+            _ => i += 1,
+        }
+    }
+    found
+}
+
+/// The footer for the labels of `sources` plus the `entries` (`--entry` names, which come
+/// first).
+pub fn footer(sources: &[Source<'_>], entries: &[&[u8]], options: &Options) -> Vec<u8> {
+    let mut symbols: Vec<&[u8]> = entries.to_vec();
+    for s in sources {
+        symbols.extend(labels(s.text));
+    }
+    let last_entry = entries.last().copied();
+    let mut o = Vec::new();
+    let q = |o: &mut Vec<u8>, value: i32, bytes: usize| {
+        o.push(b'\'');
+        push_digits(o, value, bytes, options.digits, options.endian);
+        o.push(b'\'');
+    };
+    // A word that is 8 bytes in the 64-bit layout: the value then a zero word.
+    let wide = |o: &mut Vec<u8>, value: i32| {
+        q(o, value, 4);
+        if options.elf64 {
+            o.push(b' ');
+            q(o, 0, 4);
+        }
+    };
+    let pad = |o: &mut Vec<u8>| {
+        if options.elf64 {
+            o.push(b' ');
+            q(o, 0, 4);
+        }
+    };
+    let line = |o: &mut Vec<u8>, s: &str| o.extend_from_slice(s.as_bytes());
+
+    line(&mut o, "# Generated sections\n:ELF_shstr\n");
+    q(&mut o, 0, 1);
+    line(
+        &mut o,
+        "\t# NULL\n:ELF_shstr__text\n\".text\"\n:ELF_shstr__shstr\n\".shstrtab\"\n:ELF_shstr__sym\n\".symtab\"\n:ELF_shstr__str\n\".strtab\"\n\n",
+    );
+
+    line(&mut o, ":ELF_section_headers\n");
+    for (v, w, name) in [
+        (0, false, "sh_name"),
+        (0, false, "sh_type"),
+        (0, true, "sh_flags"),
+        (0, true, "sh_addr"),
+        (0, true, "sh_offset"),
+        (0, true, "sh_size"),
+        (0, false, "sh_link"),
+        (0, false, "sh_info"),
+        (1, true, "sh_addralign"),
+        (0, true, "sh_entsize"),
+    ] {
+        if w {
+            wide(&mut o, v);
+        } else {
+            q(&mut o, v, 4);
+        }
+        line(&mut o, &format!("\t#{name}\n"));
+    }
+    line(&mut o, "\n");
+
+    let count = (symbols.len() + 1) as i32;
+    let entsize = if options.elf64 { 0x18 } else { 0x10 };
+    let headers: [(&str, &str, i32, i32, &str, &str, &str, i32, i32, i32); 4] = [
+        (
+            "text",
+            "text",
+            1,
+            6,
+            "ELF_text",
+            "ELF_text>ELF_base",
+            "ELF_data>ELF_text",
+            0,
+            0,
+            0,
+        ),
+        (
+            "shstr",
+            "shstr",
+            3,
+            0,
+            "ELF_shstr",
+            "ELF_shstr>ELF_base",
+            "ELF_section_headers>ELF_shstr",
+            0,
+            0,
+            0,
+        ),
+        (
+            "str",
+            "str",
+            3,
+            0,
+            "ELF_str",
+            "ELF_str>ELF_base",
+            "ELF_sym>ELF_str",
+            0,
+            0,
+            0,
+        ),
+        (
+            "sym",
+            "sym",
+            2,
+            0,
+            "ELF_sym",
+            "ELF_sym>ELF_base",
+            "ELF_end>ELF_sym",
+            3,
+            count,
+            entsize,
+        ),
+    ];
+    for (label, shstr, ty, flags, addr, offset, size, link, info, ent) in headers {
+        line(
+            &mut o,
+            &format!(":ELF_section_header_{label}\n%ELF_shstr__{shstr}>ELF_shstr\t#sh_name\n"),
+        );
+        q(&mut o, ty, 4);
+        line(&mut o, "\t#sh_type\n");
+        wide(&mut o, flags);
+        line(&mut o, &format!("\t#sh_flags\n&{addr}"));
+        pad(&mut o);
+        line(&mut o, &format!("\t#sh_addr\n%{offset}"));
+        pad(&mut o);
+        line(&mut o, &format!("\t#sh_offset\n%{size}"));
+        pad(&mut o);
+        line(&mut o, "\t#sh_size\n");
+        q(&mut o, link, 4);
+        line(&mut o, "\t#sh_link\n");
+        q(&mut o, info, 4);
+        line(&mut o, "\t#sh_info\n");
+        wide(&mut o, 1);
+        line(&mut o, "\t#sh_addralign\n");
+        wide(&mut o, ent);
+        line(&mut o, "\t#sh_entsize\n\n");
+    }
+
+    line(&mut o, "# Generated string table\n:ELF_str\n");
+    q(&mut o, 0, 1);
+    line(&mut o, "\t# NULL string\n");
+    for s in &symbols {
+        o.extend_from_slice(b":ELF_str_");
+        o.extend_from_slice(s);
+        o.extend_from_slice(b"\t\"");
+        o.extend_from_slice(s);
+        o.extend_from_slice(b"\"\n");
+    }
+    line(&mut o, "# END Generated string table\n\n\n");
+
+    line(
+        &mut o,
+        "# Generated symbol table\n:ELF_sym\n# Required NULL symbol entry\n",
+    );
+    if options.elf64 {
+        q(&mut o, 0, 4);
+        line(&mut o, "\t# st_name\n");
+        q(&mut o, 0, 1);
+        line(&mut o, "\t# st_info\n");
+        q(&mut o, 0, 1);
+        line(&mut o, "\t# st_other\n");
+        q(&mut o, 1, 2);
+        line(&mut o, "\t# st_shndx\n");
+        wide(&mut o, 0);
+        line(&mut o, "\t# st_value\n");
+        wide(&mut o, 0);
+        line(&mut o, "\t# st_size\n\n");
+    } else {
+        q(&mut o, 0, 4);
+        line(&mut o, "\t# st_name\n");
+        q(&mut o, 0, 4);
+        line(&mut o, "\t# st_value\n");
+        q(&mut o, 0, 4);
+        line(&mut o, "\t# st_size\n");
+        q(&mut o, 0, 1);
+        line(&mut o, "\t# st_info\n");
+        q(&mut o, 0, 1);
+        line(&mut o, "\t# st_other\n");
+        q(&mut o, 1, 2);
+        line(&mut o, "\t# st_shndx\n\n");
+    }
+    for s in &symbols {
+        let hidden = s.first() == Some(&b'_') && Some(*s) != last_entry;
+        o.extend_from_slice(b"%ELF_str_");
+        o.extend_from_slice(s);
+        o.extend_from_slice(b">ELF_str\t# st_name\n");
+        let other = |o: &mut Vec<u8>| {
+            q(o, 2, 1);
+            o.extend_from_slice(b"\t# st_info (FUNC)\n");
+            q(o, if hidden { 2 } else { 0 }, 1);
+            let name = match (hidden, options.elf64) {
+                (true, _) => "hidden",
+                (false, false) => "default",
+                (false, true) => "other",
+            };
+            o.extend_from_slice(format!("\t# st_other ({name})\n").as_bytes());
+            q(o, 1, 2);
+            o.extend_from_slice(b"\t# st_shndx\n");
+        };
+        if options.elf64 {
+            other(&mut o);
+            o.push(b'&');
+            o.extend_from_slice(s);
+            pad(&mut o);
+            line(&mut o, "\t# st_value\n");
+            wide(&mut o, 0);
+            line(&mut o, "\t# st_size (unknown size)\n\n");
+        } else {
+            o.push(b'&');
+            o.extend_from_slice(s);
+            line(&mut o, "\t#st_value\n");
+            q(&mut o, 0, 4);
+            line(&mut o, "\t# st_size (unknown size)\n");
+            other(&mut o);
+            o.push(b'\n');
+        }
+    }
+    line(&mut o, "# END Generated symbol table\n\n:ELF_end\n");
+    o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn label_scan_follows_the_reference() {
+        let src = b":_start ; entry\n:main \"a : not\" '3A :sq' mid:token\n# :no\n:x>y";
+        let got: Vec<_> = labels(src)
+            .into_iter()
+            .map(|l| String::from_utf8_lossy(l).into_owned())
+            .collect();
+        assert_eq!(got, ["_start", "main", "sq'", "token", "x"]);
+    }
+}

@@ -1,0 +1,889 @@
+//! The M1 engine: token stream, DEFINE expansion, expression assignment and printing.
+//!
+//! It owns the semantics of spec `hex2-m1.md` 2.2-2.6 over the [`crate::lexer`] tokens:
+//! newline collapsing across files, DEFINE's whole-program last-one-wins rule, the three
+//! assignment steps (strings, numbers in the reference's newest-first order, pass-through
+//! and `<N` padding), the "invalid other" check in token order, and the exact output
+//! spacing. It works in two passes over the inputs, which it never copies: pass 1 interns
+//! every distinct text ([`crate::intern`]) and records DEFINEs; then every error is found
+//! before pass 2 writes a single byte, so a failed run writes nothing. Expressions are not
+//! stored (except DEFINE values, which are slices of the input): numbers and strings are
+//! re-expressed from their text as they are printed. It does not parse command lines.
+
+use std::io::Write;
+
+use hex0::diag::{Diagnostic, Position};
+
+use crate::intern::{Inputs, Table};
+use crate::lexer::{Lexer, Token, TokenKind};
+use crate::number::{digits_per_byte, push_byte, push_digits, strtoint};
+use crate::{Arch, Config, DigitStyle, Source};
+
+/// Largest `<N` padding hexroot expands, in bytes (the reference has no limit; no real
+/// program pads by more than a few bytes).
+pub const MAX_PADDING: i32 = 1 << 24;
+
+// Record kinds, stored in `Record::state` above the USED bit.
+const USED: u8 = 1;
+const K_NONE: u8 = 0;
+const K_DEFINE: u8 = 1 << 1;
+const K_STRING: u8 = 2 << 1;
+const K_NUMBER: u8 = 3 << 1;
+const K_PASS: u8 = 4 << 1;
+const K_PAD: u8 = 5 << 1;
+const KIND: u8 = 7 << 1;
+
+/// A token of the collapsed token list: which source it is in, and the token.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct At {
+    pub file: usize,
+    pub tok: Token,
+}
+
+/// The token list of all sources, newlines collapsed as the reference's list builder does.
+pub(crate) struct Collapsed<'s, 'a> {
+    sources: &'s [Source<'a>],
+    file: usize,
+    lexer: Option<Lexer<'a>>,
+    last_was_newline: bool,
+}
+
+impl<'s, 'a> Collapsed<'s, 'a> {
+    pub fn new(sources: &'s [Source<'a>]) -> Self {
+        Collapsed {
+            sources,
+            file: 0,
+            lexer: sources.first().map(|s| Lexer::new(s.text)),
+            last_was_newline: true,
+        }
+    }
+}
+
+impl Iterator for Collapsed<'_, '_> {
+    type Item = At;
+
+    fn next(&mut self) -> Option<At> {
+        loop {
+            let lexer = self.lexer.as_mut()?;
+            match lexer.next() {
+                Some(tok) => {
+                    let nl = matches!(tok.kind, TokenKind::Newline(_));
+                    if nl && self.last_was_newline {
+                        continue;
+                    }
+                    self.last_was_newline = nl;
+                    return Some(At {
+                        file: self.file,
+                        tok,
+                    });
+                }
+                None => {
+                    self.file += 1;
+                    self.lexer = self.sources.get(self.file).map(|s| Lexer::new(s.text));
+                }
+            }
+        }
+    }
+}
+
+/// One item of the token list after DEFINE processing.
+pub(crate) enum Item {
+    /// A newline token (including a `DEFINE` turned into one).
+    Newline,
+    /// A printed token.
+    Text(At),
+    /// `DEFINE NAME VALUE` (NAME is `None` when it was a newline token).
+    Define { name: Option<At>, value: At },
+}
+
+/// The token list with DEFINE directives taken out, as the reference's expansion walk.
+pub(crate) struct Expanded<'s, 'a> {
+    tokens: Collapsed<'s, 'a>,
+    sources: &'s [Source<'a>],
+    pending: Option<At>,
+}
+
+impl<'s, 'a> Expanded<'s, 'a> {
+    pub fn new(sources: &'s [Source<'a>]) -> Self {
+        Expanded {
+            tokens: Collapsed::new(sources),
+            sources,
+            pending: None,
+        }
+    }
+
+    fn checked(&mut self) -> Option<Result<At, Diagnostic>> {
+        let at = self.tokens.next()?;
+        Some(check_token(self.sources, at).map(|()| at))
+    }
+}
+
+impl Iterator for Expanded<'_, '_> {
+    type Item = Result<Item, Diagnostic>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if let Some(define) = self.pending.take() {
+            let name = match self.checked() {
+                Some(Ok(at)) => at,
+                Some(Err(e)) => return Some(Err(e)),
+                None => return Some(Err(missing_value(self.sources, define))),
+            };
+            let value = match self.checked() {
+                Some(Ok(at)) => at,
+                Some(Err(e)) => return Some(Err(e)),
+                None => return Some(Err(missing_value(self.sources, define))),
+            };
+            let name = (!matches!(name.tok.kind, TokenKind::Newline(_))).then_some(name);
+            return Some(Ok(Item::Define { name, value }));
+        }
+        let at = match self.checked()? {
+            Ok(at) => at,
+            Err(e) => return Some(Err(e)),
+        };
+        Some(Ok(match at.tok.kind {
+            TokenKind::Newline(_) => Item::Newline,
+            TokenKind::Atom if at.tok.text(self.sources[at.file].text) == b"DEFINE" => {
+                self.pending = Some(at);
+                Item::Newline
+            }
+            _ => Item::Text(at),
+        }))
+    }
+}
+
+fn located(sources: &[Source<'_>], at: At, message: String) -> Diagnostic {
+    Diagnostic::new(message)
+        .in_file(sources[at.file].name)
+        .at(Position::LineCol {
+            line: at.tok.line,
+            col: at.tok.col,
+        })
+}
+
+#[cold]
+fn missing_value(sources: &[Source<'_>], define: At) -> Diagnostic {
+    located(sources, define, "DEFINE without a value".into())
+        .expected("DEFINE NAME VALUE")
+        .found("the end of the input")
+}
+
+fn check_token(sources: &[Source<'_>], at: At) -> Result<(), Diagnostic> {
+    match at.tok.kind {
+        TokenKind::Str {
+            quote,
+            terminated: false,
+        } => Err(unterminated(sources, at, quote)),
+        TokenKind::Atom | TokenKind::Str { .. } if at.tok.too_long() => Err(too_long(sources, at)),
+        _ => Ok(()),
+    }
+}
+
+#[cold]
+fn unterminated(sources: &[Source<'_>], at: At, quote: u8) -> Diagnostic {
+    let q = quote as char;
+    located(sources, at, format!("unterminated string: no closing {q}"))
+        .expected(format!("a {q} closing the string that starts here"))
+        .found("the end of the file")
+        .hint(format!(
+            "add the missing {q}; strings may span lines but not files"
+        ))
+}
+
+#[cold]
+fn too_long(sources: &[Source<'_>], at: At) -> Diagnostic {
+    let len = at.tok.end - at.tok.start;
+    match at.tok.kind {
+        TokenKind::Str { .. } => located(
+            sources,
+            at,
+            format!("string of {} bytes is too long", len - 1),
+        )
+        .expected(format!(
+            "at most {} bytes between the quotes (M1's limit)",
+            crate::lexer::MAX_STRING
+        ))
+        .hint("split it into several strings"),
+        _ => located(sources, at, format!("token of {len} bytes is too long"))
+            .expected(format!(
+                "at most {} bytes (M1's limit)",
+                crate::lexer::MAX_ATOM
+            ))
+            .hint("is a space missing between two tokens?"),
+    }
+}
+
+/// A number token, ready to print: the value (masked or encoded), its width, and whether
+/// it is a RISC-V instruction word (printed with a leading `.`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Num {
+    pub value: i32,
+    pub bytes: usize,
+    pub dot: bool,
+}
+
+/// A number out of its sigil's range.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct RangeError {
+    pub value: i32,
+    pub bytes: usize,
+    pub lo: i64,
+    pub hi: i64,
+}
+
+fn mask(value: i32, bytes: usize) -> i32 {
+    if bytes >= 4 {
+        value
+    } else {
+        value & ((1i32 << (8 * bytes)) - 1)
+    }
+}
+
+fn ranged(value: i32, bytes: usize, lo: i64, hi: i64) -> Result<Num, RangeError> {
+    if i64::from(value) < lo || i64::from(value) > hi {
+        return Err(RangeError {
+            value,
+            bytes,
+            lo,
+            hi,
+        });
+    }
+    Ok(Num {
+        value: mask(value, bytes),
+        bytes,
+        dot: false,
+    })
+}
+
+/// Step B of the reference for one text: `None` when it is not a number on `arch`.
+pub(crate) fn number_of(text: &[u8], arch: Arch) -> Option<Result<Num, RangeError>> {
+    let (&first, rest) = text.split_first()?;
+    let is_number = |rest: &[u8], v: i32| rest.first() == Some(&b'0') || v != 0;
+    if arch.is_riscv() {
+        if !matches!(first, b'!' | b'@' | b'$' | b'~' | b'%') {
+            return None;
+        }
+        let v = strtoint(rest);
+        if !is_number(rest, v) {
+            return None;
+        }
+        let word = |w: u32| {
+            Some(Ok(Num {
+                value: w as i32,
+                bytes: 4,
+                dot: true,
+            }))
+        };
+        let u = v as u32;
+        return match first {
+            b'!' => word((u & 0xFFF) << 20),
+            b'@' => word(((u & 0x1F) << 7) | ((u & 0xFE0) << 20)),
+            b'~' => {
+                let mut w = u & 0xFFFF_F000;
+                if u & 0xFFF >= 0x800 {
+                    w = w.wrapping_add(0x1000);
+                }
+                word(w)
+            }
+            b'$' => Some(Ok(Num {
+                value: v & 0xFFFF,
+                bytes: 2,
+                dot: false,
+            })),
+            _ => Some(Ok(Num {
+                value: v,
+                bytes: 4,
+                dot: false,
+            })),
+        };
+    }
+    let sigil = match first {
+        b'!' => Some((1, -129, 256)),
+        b'@' => Some((2, -32769, 32768)),
+        b'$' => Some((2, -32769, 65536)),
+        b'~' => Some((3, -8_388_609, 8_388_608)),
+        b'%' | b'&' => Some((4, i64::MIN, i64::MAX)),
+        _ => None,
+    };
+    if let Some((bytes, lo, hi)) = sigil {
+        let v = strtoint(rest);
+        if !is_number(rest, v) {
+            return None;
+        }
+        return Some(ranged(v, bytes, lo, hi));
+    }
+    if arch != Arch::Knight {
+        return None;
+    }
+    let v = strtoint(text);
+    if !is_number(text, v) || v > 65536 {
+        return None;
+    }
+    if v > 32767 {
+        Some(ranged(v, 2, -32769, 65536))
+    } else {
+        Some(ranged(v, 2, -32769, 32768))
+    }
+}
+
+/// Everything pass 1 learnt, with expressions assigned.
+pub(crate) struct Program<'a> {
+    inputs: Inputs<'a>,
+    table: Table,
+    /// DEFINE values: (global start, length), or `None` for a newline token.
+    values: Vec<Option<(u32, u16)>>,
+    /// First bytes of DEFINE names: only tokens starting with one need a table lookup.
+    defined_first: [bool; 256],
+}
+
+/// First bytes of texts that may be expressible from their text alone.
+static FAST_FIRST: [bool; 256] = {
+    let mut t = [false; 256];
+    let chars = *b"!@$~%&:^<\"'";
+    let mut i = 0;
+    while i < chars.len() {
+        t[chars[i] as usize] = true;
+        i += 1;
+    }
+    t
+};
+
+/// Whether `text` is valid and its expression follows from the text alone: a string, an
+/// in-range number, a pass-through or a `<N` padding within limits.
+fn by_text(text: &[u8], arch: Arch) -> bool {
+    match text[0] {
+        b'"' | b'\'' => true,
+        b'<' => {
+            let n = strtoint(&text[1..]);
+            (0..=MAX_PADDING).contains(&n)
+        }
+        first => match number_of(text, arch) {
+            Some(r) => r.is_ok(),
+            None => matches!(first, b'!' | b'@' | b'$' | b'~' | b'%' | b'&' | b':' | b'^'),
+        },
+    }
+}
+
+/// Pass 1 and expression assignment; every error of the program is found here.
+///
+/// Tokens whose expression follows from their text alone (strings, valid numbers,
+/// pass-through, `<N`) are not interned, unless they are DEFINE names or values: only
+/// their validity matters, and it is checked on the spot. If one is invalid, the analysis
+/// restarts in `exact` mode, which interns every text so that the error reported is the one
+/// the reference's newest-first order picks (and a later DEFINE of that text can rescue it).
+pub(crate) fn analyse<'a>(
+    sources: &[Source<'a>],
+    config: &Config,
+) -> Result<Program<'a>, Diagnostic> {
+    match analyse_in(sources, config, false)? {
+        Some(p) => Ok(p),
+        None => analyse_in(sources, config, true).map(|p| p.expect("exact mode completes")),
+    }
+}
+
+fn analyse_in<'a>(
+    sources: &[Source<'a>],
+    config: &Config,
+    exact: bool,
+) -> Result<Option<Program<'a>>, Diagnostic> {
+    let inputs = Inputs::new(sources.iter().map(|s| s.text).collect())
+        .ok_or_else(|| Diagnostic::new("the inputs together exceed 4 GiB, M1's limit"))?;
+    let total: usize = sources.iter().map(|s| s.text.len()).sum();
+    let mut table = Table::with_capacity(if exact { total / 64 + 16 } else { 1024 });
+    let mut values: Vec<Option<(u32, u16)>> = Vec::new();
+    let mut any = false;
+    let mut defined_first = [false; 256];
+    let text_of = |at: &At| at.tok.text(sources[at.file].text);
+    for item in Expanded::new(sources) {
+        any = true;
+        match item? {
+            Item::Newline => {}
+            Item::Text(at) => {
+                let text = text_of(&at);
+                if !exact && FAST_FIRST[usize::from(text[0])] {
+                    if by_text(text, config.arch) {
+                        continue;
+                    }
+                    return Ok(None);
+                }
+                let id = table.intern(&inputs, text, inputs.global(at.file, at.tok.start));
+                table.records[id as usize].state |= USED;
+            }
+            Item::Define { name, value } => {
+                let v = match value.tok.kind {
+                    TokenKind::Newline(_) => None,
+                    kind => {
+                        let text = text_of(&value);
+                        table.intern(&inputs, text, inputs.global(value.file, value.tok.start));
+                        let skip = usize::from(matches!(kind, TokenKind::Str { .. }));
+                        Some((
+                            inputs.global(value.file, value.tok.start + skip),
+                            (text.len() - skip) as u16,
+                        ))
+                    }
+                };
+                if let Some(name) = name {
+                    let id = table.intern(
+                        &inputs,
+                        text_of(&name),
+                        inputs.global(name.file, name.tok.start),
+                    );
+                    defined_first[usize::from(text_of(&name)[0])] = true;
+                    let r = &mut table.records[id as usize];
+                    r.state = (r.state & !KIND) | K_DEFINE;
+                    r.payload = values.len() as u32;
+                    values.push(v);
+                }
+            }
+        }
+    }
+    if !any {
+        return Err(Diagnostic::new("no input: the input files hold no tokens")
+            .expected("M1 source files given with -f")
+            .found("nothing but blank lines and comments, or no files"));
+    }
+    let mut program = Program {
+        inputs,
+        table,
+        values,
+        defined_first,
+    };
+    program.assign(sources, config)?;
+    Ok(Some(program))
+}
+
+impl Program<'_> {
+    fn text(&self, id: usize) -> &[u8] {
+        let r = &self.table.records[id];
+        self.inputs.bytes(r.start, r.len)
+    }
+
+    fn set_kind(&mut self, id: usize, kind: u8) {
+        let r = &mut self.table.records[id];
+        r.state = (r.state & !KIND) | kind;
+    }
+
+    fn kind(&self, id: usize) -> u8 {
+        self.table.records[id].state & KIND
+    }
+
+    /// Steps A, B and C of the reference, then the invalid-other check.
+    fn assign(&mut self, sources: &[Source<'_>], config: &Config) -> Result<(), Diagnostic> {
+        let n = self.table.records.len();
+        for id in 0..n {
+            if matches!(self.text(id).first(), Some(b'"' | b'\'')) {
+                self.set_kind(id, K_STRING);
+            }
+        }
+        for id in (0..n).rev() {
+            if self.kind(id) != K_NONE || self.text(id).first() == Some(&b'<') {
+                continue;
+            }
+            match number_of(self.text(id), config.arch) {
+                Some(Ok(_)) => self.set_kind(id, K_NUMBER),
+                Some(Err(e)) => return Err(range_error(sources, self.text(id), e)),
+                None => {}
+            }
+        }
+        for id in (0..n).rev() {
+            if self.kind(id) != K_NONE {
+                continue;
+            }
+            let text = self.text(id);
+            match text[0] {
+                b'!' | b'@' | b'$' | b'~' | b'%' | b'&' | b':' | b'^' => self.set_kind(id, K_PASS),
+                b'<' => {
+                    let n = strtoint(&text[1..]);
+                    if n == 0 {
+                        self.set_kind(id, K_PASS);
+                    } else if n < 0 {
+                        return Err(padding_error(sources, text, n));
+                    } else if n > MAX_PADDING {
+                        return Err(padding_error(sources, text, n));
+                    } else {
+                        self.set_kind(id, K_PAD);
+                    }
+                }
+                _ => {}
+            }
+        }
+        let unknown = self
+            .table
+            .records
+            .iter()
+            .any(|r| r.state & USED != 0 && r.state & KIND == K_NONE);
+        if unknown {
+            return Err(self.invalid_other(sources, config));
+        }
+        Ok(())
+    }
+
+    #[cold]
+    fn invalid_other(&self, sources: &[Source<'_>], config: &Config) -> Diagnostic {
+        for item in Expanded::new(sources).flatten() {
+            let Item::Text(at) = item else { continue };
+            let text = at.tok.text(sources[at.file].text);
+            let Some(id) = self.table.find(&self.inputs, text) else {
+                continue;
+            };
+            if self.kind(id as usize) == K_NONE {
+                return self.unknown_token(sources, at, text, config);
+            }
+        }
+        Diagnostic::new("internal error: an unknown token vanished")
+    }
+
+    #[cold]
+    fn unknown_token(
+        &self,
+        sources: &[Source<'_>],
+        at: At,
+        text: &[u8],
+        config: &Config,
+    ) -> Diagnostic {
+        let shown = String::from_utf8_lossy(text);
+        let mut d = located(
+            sources,
+            at,
+            format!("unknown token '{}'", shown.escape_debug()),
+        );
+        let defines: Vec<&[u8]> = (0..self.table.records.len())
+            .filter(|&id| self.kind(id) == K_DEFINE)
+            .map(|id| self.text(id))
+            .collect();
+        if let Some(best) = closest(text, &defines) {
+            d.message = format!(
+                "unknown token '{}'; did you mean '{}'?",
+                shown.escape_debug(),
+                String::from_utf8_lossy(best).escape_debug()
+            );
+        }
+        d = d
+            .expected("a DEFINEd name, a number such as %42 or !-1, a string, a label :name or a reference &name")
+            .found(format!("'{}', which is none of these", shown.escape_debug()));
+        if text.last() == Some(&b'\r') {
+            d = d.hint(
+                "the token ends with a carriage return: convert the file's CRLF line endings to LF",
+            );
+        } else if config.arch == Arch::Knight
+            && number_of(text, config.arch).is_none()
+            && strtoint(text) > 65536
+        {
+            d = d.hint("knight bare numbers must be at most 65536; use %N for a 4-byte value");
+        } else if text.iter().all(u8::is_ascii_hexdigit) {
+            d = d.hint(format!(
+                "bare hex is only accepted in DEFINE values on {}; write '{}' (single quotes) or DEFINE a name for it",
+                config.arch.name(),
+                shown
+            ));
+        } else {
+            d = d.hint(format!("define it: DEFINE {shown} VALUE"));
+        }
+        d
+    }
+
+    /// Pass 2: prints the hex2 text (and the map, when asked for).
+    pub fn print(
+        &self,
+        sources: &[Source<'_>],
+        config: &Config,
+        out: &mut dyn Write,
+        mut map: Option<&mut dyn Write>,
+    ) -> std::io::Result<()> {
+        const FLUSH_AT: usize = 1 << 16;
+        let mut buf: Vec<u8> = Vec::with_capacity(FLUSH_AT + 8192);
+        let mut map_buf: Vec<u8> = Vec::new();
+        if map.is_some() {
+            map_buf.extend_from_slice(b"# hexroot M1 map 1\n");
+        }
+        let mut flushed: u64 = 0;
+        let mut out_line: u64 = 1;
+        let mut line_start: u64 = 0;
+        // The previous token, waiting to learn whether a newline follows it.
+        let mut prev: Option<Option<At>> = None;
+        let items = Expanded::new(sources).map(|i| i.expect("checked in pass 1"));
+        let mut items = items.filter_map(|item| match item {
+            Item::Newline => Some(None),
+            Item::Text(at) => Some(Some(at)),
+            Item::Define { .. } => None,
+        });
+        loop {
+            let next = items.next();
+            if let Some(p) = prev {
+                let next_is_newline = matches!(next, None | Some(None));
+                match p {
+                    None => {
+                        if next.is_none() || !next_is_newline {
+                            buf.push(b'\n');
+                            if map.is_some() {
+                                out_line += 1;
+                                line_start = flushed + buf.len() as u64;
+                            }
+                        }
+                    }
+                    Some(at) => {
+                        let before = buf.len();
+                        if map.is_some() {
+                            let col = flushed + before as u64 - line_start + 1;
+                            map_line(&mut map_buf, out_line, col, sources, at);
+                        }
+                        let text = at.tok.text(sources[at.file].text);
+                        self.express(text, config, &mut buf, &mut flushed, out)?;
+                        if !next_is_newline {
+                            buf.push(b' ');
+                        }
+                        if map.is_some() {
+                            // Expressions may hold newlines (DEFINE values, '..' strings).
+                            let start = before.min(buf.len());
+                            for (i, &b) in buf[start..].iter().enumerate() {
+                                if b == b'\n' {
+                                    out_line += 1;
+                                    line_start = flushed + (start + i + 1) as u64;
+                                }
+                            }
+                        }
+                    }
+                }
+                if buf.len() >= FLUSH_AT {
+                    out.write_all(&buf)?;
+                    flushed += buf.len() as u64;
+                    buf.clear();
+                }
+                if let Some(m) = map.as_mut() {
+                    if map_buf.len() >= FLUSH_AT {
+                        m.write_all(&map_buf)?;
+                        map_buf.clear();
+                    }
+                }
+            }
+            match next {
+                Some(n) => prev = Some(n),
+                None => break,
+            }
+        }
+        out.write_all(&buf)?;
+        if let Some(m) = map.as_mut() {
+            m.write_all(&map_buf)?;
+        }
+        Ok(())
+    }
+
+    /// Appends the expression of the token `text` to `buf` (long paddings are flushed
+    /// through `out`). Pass 1 made sure it has one.
+    fn express(
+        &self,
+        text: &[u8],
+        config: &Config,
+        buf: &mut Vec<u8>,
+        flushed: &mut u64,
+        out: &mut dyn Write,
+    ) -> std::io::Result<()> {
+        let first = text[0];
+        if first == b'"' || first == b'\'' {
+            express_string(text, config, buf);
+            return Ok(());
+        }
+        if self.defined_first[usize::from(first)] {
+            if let Some(id) = self.table.find(&self.inputs, text) {
+                let r = &self.table.records[id as usize];
+                if r.state & KIND == K_DEFINE {
+                    match self.values[r.payload as usize] {
+                        Some((start, len)) => buf.extend_from_slice(self.inputs.bytes(start, len)),
+                        None => buf.push(b'\n'),
+                    }
+                    return Ok(());
+                }
+            }
+        }
+        if first == b'<' {
+            let n = strtoint(&text[1..]);
+            if n == 0 {
+                buf.extend_from_slice(text);
+                return Ok(());
+            }
+            let mut zeros = n.max(0) as usize * digits_per_byte(config.digits);
+            while zeros > 0 {
+                let chunk = zeros.min(1 << 16);
+                buf.resize(buf.len() + chunk, b'0');
+                zeros -= chunk;
+                if buf.len() >= 1 << 17 {
+                    out.write_all(buf)?;
+                    *flushed += buf.len() as u64;
+                    buf.clear();
+                }
+            }
+            return Ok(());
+        }
+        match number_of(text, config.arch) {
+            Some(Ok(num)) => {
+                if num.dot {
+                    buf.push(b'.');
+                }
+                push_digits(buf, num.value, num.bytes, config.digits, config.endian);
+            }
+            _ => buf.extend_from_slice(text),
+        }
+        Ok(())
+    }
+}
+
+/// Step A for one string record (the text keeps its opening quote).
+pub(crate) fn express_string(text: &[u8], config: &Config, buf: &mut Vec<u8>) {
+    let (quote, body) = (text[0], &text[1..]);
+    if quote == b'\'' {
+        buf.extend_from_slice(body);
+        return;
+    }
+    for &b in body.iter().chain(std::iter::once(&0u8)) {
+        push_byte(buf, b, config.digits);
+        buf.push(b' ');
+    }
+    if config.arch == Arch::Knight && config.digits == DigitStyle::Hex {
+        let pad = 6 - 2 * (body.len() % 4);
+        buf.resize(buf.len() + pad, b'0');
+    }
+}
+
+fn map_line(map: &mut Vec<u8>, out_line: u64, out_col: u64, sources: &[Source<'_>], at: At) {
+    use std::fmt::Write as _;
+    let src = sources[at.file].text;
+    let mut s = String::new();
+    let _ = write!(
+        s,
+        "{out_line}:{out_col} {}:{}:{} ",
+        sources[at.file].name, at.tok.line, at.tok.col
+    );
+    map.extend_from_slice(s.as_bytes());
+    let mut end = at.tok.end;
+    if let TokenKind::Str {
+        terminated: true, ..
+    } = at.tok.kind
+    {
+        end += 1;
+    }
+    for &b in &src[at.tok.start..end] {
+        match b {
+            b'\n' => map.extend_from_slice(b"\\n"),
+            b'\r' => map.extend_from_slice(b"\\r"),
+            b'\t' => map.extend_from_slice(b"\\t"),
+            b'\\' => map.extend_from_slice(b"\\\\"),
+            0x20..=0x7E => map.push(b),
+            _ => {
+                let _ = write!(s, "");
+                map.extend_from_slice(format!("\\x{b:02x}").as_bytes());
+            }
+        }
+    }
+    map.push(b'\n');
+}
+
+/// Where `text` first occurs as a token (for errors about records).
+#[cold]
+fn locate(sources: &[Source<'_>], text: &[u8]) -> Option<At> {
+    Collapsed::new(sources).find(|at| {
+        !matches!(at.tok.kind, TokenKind::Newline(_)) && at.tok.text(sources[at.file].text) == text
+    })
+}
+
+#[cold]
+fn range_error(sources: &[Source<'_>], text: &[u8], e: RangeError) -> Diagnostic {
+    let shown = String::from_utf8_lossy(text);
+    let mut d = Diagnostic::new(format!(
+        "number {shown} ({}) does not fit in {} byte{}",
+        e.value,
+        e.bytes,
+        if e.bytes == 1 { "" } else { "s" }
+    ))
+    .expected(format!("a value from {} to {}", e.lo, e.hi))
+    .found(e.value.to_string())
+    .hint("use a wider sigil (! 1 byte, @ and $ 2, ~ 3, % and & 4)");
+    if let Some(at) = locate(sources, text) {
+        d = d.in_file(sources[at.file].name).at(Position::LineCol {
+            line: at.tok.line,
+            col: at.tok.col,
+        });
+    }
+    d
+}
+
+#[cold]
+fn padding_error(sources: &[Source<'_>], text: &[u8], n: i32) -> Diagnostic {
+    let shown = String::from_utf8_lossy(text);
+    let mut d = if n < 0 {
+        Diagnostic::new(format!("negative padding '{shown}'"))
+            .expected("<N with N a count of zero bytes, 0 or more")
+            .found(n.to_string())
+    } else {
+        Diagnostic::new(format!("padding '{shown}' is too large"))
+            .expected(format!(
+                "at most {MAX_PADDING} bytes of padding (hexroot's limit)"
+            ))
+            .found(n.to_string())
+    };
+    if let Some(at) = locate(sources, text) {
+        d = d.in_file(sources[at.file].name).at(Position::LineCol {
+            line: at.tok.line,
+            col: at.tok.col,
+        });
+    }
+    d
+}
+
+/// The DEFINE name closest to `text` by edit distance, if close enough to be a likely typo.
+pub(crate) fn closest<'d>(text: &[u8], names: &[&'d [u8]]) -> Option<&'d [u8]> {
+    let limit = (text.len() / 3).max(1);
+    names
+        .iter()
+        .filter(|n| n.len().abs_diff(text.len()) <= limit)
+        .map(|n| (edit_distance(text, n), *n))
+        .filter(|(d, _)| *d <= limit)
+        .min_by_key(|(d, n)| (*d, *n))
+        .map(|(_, n)| n)
+}
+
+/// Levenshtein distance in bytes.
+pub(crate) fn edit_distance(a: &[u8], b: &[u8]) -> usize {
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, &ca) in a.iter().enumerate() {
+        let mut diag = row[0];
+        row[0] = i + 1;
+        for (j, &cb) in b.iter().enumerate() {
+            let up = row[j + 1];
+            row[j + 1] = (diag + usize::from(ca != cb)).min(row[j] + 1).min(up + 1);
+            diag = up;
+        }
+    }
+    row[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn edit_distance_and_closest() {
+        assert_eq!(edit_distance(b"kitten", b"sitting"), 3);
+        let names: Vec<&[u8]> = vec![b"mov_eax,", b"mov_ebx,", b"ret"];
+        assert_eq!(closest(b"mov_eaxx", &names), Some(&b"mov_eax,"[..]));
+        assert_eq!(closest(b"zzz", &names), None);
+    }
+
+    #[test]
+    fn numbers_by_architecture() {
+        assert_eq!(
+            number_of(b"!256", Arch::X86),
+            Some(Ok(Num {
+                value: 0,
+                bytes: 1,
+                dot: false
+            }))
+        );
+        assert!(matches!(number_of(b"!257", Arch::X86), Some(Err(_))));
+        assert_eq!(number_of(b"90", Arch::X86), None);
+        assert!(number_of(b"16", Arch::Knight).is_some());
+        assert_eq!(number_of(b"&42", Arch::Riscv32), None);
+        assert_eq!(
+            number_of(b"@-1", Arch::Riscv32).unwrap().unwrap().value as u32,
+            0xFE00_0F80
+        );
+    }
+}

@@ -1,0 +1,253 @@
+//! The M1 tokenizer: a pure function from the bytes of one file to tokens.
+//!
+//! It owns the lexical rules of mescc-tools M1 (spec `hex2-m1.md` 2.2): space and tab
+//! separate tokens and nothing else is whitespace (`\r` belongs to tokens); `\n` ends a
+//! line; `#` or `;` at the start of a token is a comment through the next `\n` or `\r`;
+//! `"` or `'` at the start of a token is a string through the next same quote; anything
+//! else is an atom running to a space, tab or `\n`. Problems (an unterminated string, a
+//! token over the reference's length limits) are flags on tokens; turning them into errors,
+//! collapsing newlines and interpreting texts is left to the engines ([`crate::engine`],
+//! [`crate::m0`]). It allocates nothing.
+
+/// Longest atom the reference accepts, in bytes.
+pub const MAX_ATOM: usize = 4095;
+/// Longest string content (quotes excluded) the reference accepts, in bytes.
+pub const MAX_STRING: usize = 4094;
+
+/// Why a line ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LineEnd {
+    /// A `\n` byte.
+    LineFeed,
+    /// A `#` or `;` comment (it ends the line it is on).
+    Comment,
+    /// The end of the file.
+    EndOfFile,
+}
+
+/// What a token is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TokenKind {
+    /// The end of a line (the engines collapse runs of these).
+    Newline(LineEnd),
+    /// A run of bytes up to a space, tab or `\n`.
+    Atom,
+    /// A quoted string; the token text keeps the opening quote and drops the closing one.
+    Str {
+        /// `"` or `'`.
+        quote: u8,
+        /// False when the file ended before the closing quote.
+        terminated: bool,
+    },
+}
+
+/// One token: its kind, its text as a byte range of the file, and where it starts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Token {
+    /// What it is.
+    pub kind: TokenKind,
+    /// Offset of its first byte (the opening quote of a string).
+    pub start: usize,
+    /// Offset just past its text (a string's closing quote is not part of the text).
+    pub end: usize,
+    /// 1-based line of its first byte.
+    pub line: u32,
+    /// 1-based column (in bytes) of its first byte.
+    pub col: u32,
+}
+
+impl Token {
+    /// The token's text in `src`: the atom, or a string's opening quote and content.
+    pub fn text<'a>(&self, src: &'a [u8]) -> &'a [u8] {
+        &src[self.start..self.end]
+    }
+
+    /// Whether it is over the reference's length limit (4095 bytes for an atom, 4094
+    /// bytes of content for a string).
+    pub fn too_long(&self) -> bool {
+        match self.kind {
+            TokenKind::Atom => self.end - self.start > MAX_ATOM,
+            TokenKind::Str { .. } => self.end - self.start - 1 > MAX_STRING,
+            TokenKind::Newline(_) => false,
+        }
+    }
+}
+
+/// Bytes that end an atom.
+const fn atom_end_table() -> [bool; 256] {
+    let mut t = [false; 256];
+    t[b' ' as usize] = true;
+    t[b'\t' as usize] = true;
+    t[b'\n' as usize] = true;
+    t
+}
+static ATOM_END: [bool; 256] = atom_end_table();
+
+/// The tokens of one file, in order, ending with one `Newline(EndOfFile)`.
+pub struct Lexer<'a> {
+    src: &'a [u8],
+    pos: usize,
+    line: u32,
+    line_start: usize,
+    finished: bool,
+}
+
+impl<'a> Lexer<'a> {
+    /// A lexer at the start of `src`, line 1.
+    pub fn new(src: &'a [u8]) -> Self {
+        Lexer {
+            src,
+            pos: 0,
+            line: 1,
+            line_start: 0,
+            finished: false,
+        }
+    }
+
+    fn token(&self, kind: TokenKind, start: usize, end: usize) -> Token {
+        Token {
+            kind,
+            start,
+            end,
+            line: self.line,
+            col: col_of(start, self.line_start),
+        }
+    }
+}
+
+fn col_of(pos: usize, line_start: usize) -> u32 {
+    u32::try_from(pos - line_start + 1).unwrap_or(u32::MAX)
+}
+
+impl Iterator for Lexer<'_> {
+    type Item = Token;
+
+    fn next(&mut self) -> Option<Token> {
+        let src = self.src;
+        loop {
+            let Some(&b) = src.get(self.pos) else {
+                if self.finished {
+                    return None;
+                }
+                self.finished = true;
+                return Some(self.token(
+                    TokenKind::Newline(LineEnd::EndOfFile),
+                    self.pos,
+                    self.pos,
+                ));
+            };
+            match b {
+                b' ' | b'\t' => self.pos += 1,
+                b'\n' => {
+                    let t = self.token(TokenKind::Newline(LineEnd::LineFeed), self.pos, self.pos);
+                    self.pos += 1;
+                    self.line = self.line.saturating_add(1);
+                    self.line_start = self.pos;
+                    return Some(t);
+                }
+                b'#' | b';' => {
+                    let t = self.token(TokenKind::Newline(LineEnd::Comment), self.pos, self.pos);
+                    let rest = &src[self.pos..];
+                    match rest.iter().position(|&c| c == b'\n' || c == b'\r') {
+                        Some(i) => self.pos += i + 1,
+                        None => self.pos = src.len(),
+                    }
+                    self.line = self.line.saturating_add(1);
+                    self.line_start = self.pos;
+                    return Some(t);
+                }
+                b'"' | b'\'' => {
+                    let start = self.pos;
+                    let line = self.line;
+                    let col = col_of(start, self.line_start);
+                    let body = &src[start + 1..];
+                    let (end, terminated) = match body.iter().position(|&c| c == b) {
+                        Some(i) => (start + 1 + i, true),
+                        None => (src.len(), false),
+                    };
+                    for (i, &c) in src[start + 1..end].iter().enumerate() {
+                        if c == b'\n' {
+                            self.line = self.line.saturating_add(1);
+                            self.line_start = start + 1 + i + 1;
+                        }
+                    }
+                    self.pos = if terminated { end + 1 } else { end };
+                    return Some(Token {
+                        kind: TokenKind::Str {
+                            quote: b,
+                            terminated,
+                        },
+                        start,
+                        end,
+                        line,
+                        col,
+                    });
+                }
+                _ => {
+                    let start = self.pos;
+                    let mut end = start + 1;
+                    while end < src.len() && !ATOM_END[src[end] as usize] {
+                        end += 1;
+                    }
+                    self.pos = end;
+                    return Some(self.token(TokenKind::Atom, start, end));
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dump(src: &[u8]) -> Vec<String> {
+        Lexer::new(src)
+            .map(|t| match t.kind {
+                TokenKind::Newline(e) => format!("NL({e:?})@{}:{}", t.line, t.col),
+                _ => format!(
+                    "{}@{}:{}",
+                    String::from_utf8_lossy(t.text(src)),
+                    t.line,
+                    t.col
+                ),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn atoms_strings_comments() {
+        assert_eq!(
+            dump(b"a#b \"q\"z ; c\r\n'x y'"),
+            [
+                "a#b@1:1",
+                "\"q@1:5",
+                "z@1:8",
+                "NL(Comment)@1:10",
+                "NL(LineFeed)@2:1",
+                "'x y@3:1",
+                "NL(EndOfFile)@3:6"
+            ]
+        );
+    }
+
+    #[test]
+    fn unterminated_string_is_flagged() {
+        let t: Vec<_> = Lexer::new(b"\"abc").collect();
+        assert_eq!(
+            t[0].kind,
+            TokenKind::Str {
+                quote: b'"',
+                terminated: false
+            }
+        );
+    }
+
+    #[test]
+    fn length_limits() {
+        let ok = vec![b'A'; MAX_ATOM];
+        assert!(!Lexer::new(&ok).next().unwrap().too_long());
+        let bad = vec![b'A'; MAX_ATOM + 1];
+        assert!(Lexer::new(&bad).next().unwrap().too_long());
+    }
+}

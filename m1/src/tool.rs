@@ -1,0 +1,412 @@
+//! The command lines: `M1` (mescc-tools 1.7.0's, plus `--map`), `M0` (the seed's
+//! `M0 INPUT OUTPUT`, plus `--architecture` and `--pass-unknown`) and `blood-elf`
+//! (mescc-tools 1.7.0's).
+//!
+//! This module owns argument handling, file reading and reporting only: options are taken
+//! in command-line order as the reference does (`-f` files are read when met, so an
+//! unreadable file stops the run before later options), and outputs go through
+//! [`hex0::output::OutputFile`], so a failed run never creates or changes an output.
+//! Where the reference pins a text (`--help` and `--version` of M1, blood-elf's version,
+//! exit status 1 for a bad command line) it is reproduced exactly.
+
+use std::ffi::{OsStr, OsString};
+use std::io::Write;
+
+use hex0::args::{Arg, Opt, Parser};
+use hex0::cli::{program_name, Streams, EXIT_FAILURE, EXIT_SUCCESS, EXIT_USAGE};
+use hex0::diag::Diagnostic;
+use hex0::output::OutputFile;
+
+use crate::{blood_elf, m0, Arch, Config, DigitStyle, Endian, Source};
+
+/// Mode M1 and blood-elf create their outputs with (before umask), as `fopen(.., "w")`.
+pub const OUTPUT_MODE: u32 = 0o666;
+/// Mode the seed M0 creates its output with (before umask).
+pub const M0_OUTPUT_MODE: u32 = 0o600;
+
+#[derive(Clone, Copy)]
+enum Id {
+    File,
+    Output,
+    Arch,
+    Big,
+    Little,
+    Hex,
+    Octal,
+    Binary,
+    Help,
+    Version,
+    Map,
+    Elf64,
+    Entry,
+    PassUnknown,
+}
+
+const fn opt(names: &'static [&'static str], takes_value: bool, id: Id) -> Opt<Id> {
+    Opt {
+        names,
+        takes_value,
+        id,
+    }
+}
+
+const M1_OPTS: &[Opt<Id>] = &[
+    opt(&["-f", "--file"], true, Id::File),
+    opt(&["-o", "--output"], true, Id::Output),
+    opt(&["-A", "--architecture"], true, Id::Arch),
+    opt(&["--big-endian"], false, Id::Big),
+    opt(&["--little-endian"], false, Id::Little),
+    opt(&["-O", "--octal"], false, Id::Octal),
+    opt(&["-b", "--binary"], false, Id::Binary),
+    opt(&["-h", "--help"], false, Id::Help),
+    opt(&["-V", "--version"], false, Id::Version),
+    opt(&["--map"], true, Id::Map),
+];
+
+/// The reference's M1 usage text, byte for byte (vector `m1/help`).
+const M1_HELP: &str = "\
+Usage: M1 --file FILENAME1 {-f FILENAME2} (--big-endian|--little-endian) [--architecture name]
+Architectures: knight-native, knight-posix, x86, amd64, armv7, riscv32 and riscv64
+To leverage octal or binary output: --octal, --binary
+";
+
+const ARCH_LIST: &str =
+    "knight-native, knight-posix, x86, amd64, armv7l, aarch64, ppc64le, riscv32 and riscv64";
+
+/// A command-line problem: mescc-tools exits 1 for these.
+fn bad_usage(io: &mut Streams, tool: &str, message: &str) -> i32 {
+    io.usage_error(tool, message);
+    EXIT_FAILURE
+}
+
+fn read_input(path: &OsStr) -> Result<(String, Vec<u8>), Diagnostic> {
+    let name = path.to_string_lossy().into_owned();
+    std::fs::read(path)
+        .map(|bytes| (name, bytes))
+        .map_err(|e| Diagnostic::io(path, "cannot open input", &e))
+}
+
+fn value(v: Option<&OsStr>) -> &OsStr {
+    v.unwrap_or_default()
+}
+
+/// Writes through `write` into the file `path` (created with `mode`) or stdout.
+fn emit(
+    io: &mut Streams,
+    path: Option<&OsStr>,
+    mode: u32,
+    write: impl FnOnce(&mut dyn Write) -> Result<(), Diagnostic>,
+) -> Result<(), Diagnostic> {
+    match path {
+        None => write(io.stdout),
+        Some(path) => {
+            let mut file = OutputFile::create(path, mode)
+                .map_err(|e| Diagnostic::io(path, "cannot open output", &e))?;
+            write(&mut file)?;
+            file.commit()
+                .map_err(|e| Diagnostic::io(path, "cannot write output", &e))
+        }
+    }
+}
+
+/// Runs `M1` with `args` (program name first).
+pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
+    let tool = program_name(args, "M1");
+    let mut files: Vec<(String, Vec<u8>)> = Vec::new();
+    let mut output: Option<&OsStr> = None;
+    let mut map: Option<&OsStr> = None;
+    let mut config = Config::default();
+    for arg in Parser::new(args.get(1..).unwrap_or(&[]), M1_OPTS) {
+        match arg {
+            Ok(Arg::Opt(Id::File, v)) => match read_input(value(v)) {
+                Ok(f) => files.push(f),
+                Err(d) => {
+                    io.error(&d);
+                    return EXIT_FAILURE;
+                }
+            },
+            Ok(Arg::Opt(Id::Output, v)) => output = v,
+            Ok(Arg::Opt(Id::Map, v)) => map = v,
+            Ok(Arg::Opt(Id::Arch, v)) => {
+                let name = value(v).to_string_lossy();
+                match Arch::from_name(&name) {
+                    Some(a) => config.arch = a,
+                    None => {
+                        return bad_usage(
+                            io,
+                            &tool,
+                            &format!("unknown architecture '{name}'; expected one of {ARCH_LIST}"),
+                        )
+                    }
+                }
+            }
+            Ok(Arg::Opt(Id::Big, _)) => config.endian = Endian::Big,
+            Ok(Arg::Opt(Id::Little, _)) => config.endian = Endian::Little,
+            Ok(Arg::Opt(Id::Octal, _)) => config.digits = DigitStyle::Octal,
+            Ok(Arg::Opt(Id::Binary, _)) => config.digits = DigitStyle::Binary,
+            Ok(Arg::Opt(Id::Help, _)) => {
+                let _ = io.stderr.write_all(M1_HELP.as_bytes());
+                return EXIT_SUCCESS;
+            }
+            Ok(Arg::Opt(Id::Version, _)) => {
+                let _ = io.stdout.write_all(b"M1 1.7.0\n");
+                return EXIT_SUCCESS;
+            }
+            Ok(Arg::Opt(..)) => unreachable!("not in the M1 table"),
+            Ok(Arg::Positional(p)) => {
+                return bad_usage(
+                    io,
+                    &tool,
+                    &format!(
+                        "unexpected argument '{}': input files are given with -f FILE",
+                        p.to_string_lossy()
+                    ),
+                )
+            }
+            Err(e) => return bad_usage(io, &tool, &e.message),
+        }
+    }
+    let sources: Vec<Source<'_>> = files
+        .iter()
+        .map(|(name, text)| Source { name, text })
+        .collect();
+    let result = emit(io, output, OUTPUT_MODE, |out| match map {
+        None => crate::assemble_to(&sources, &config, out),
+        Some(map_path) => {
+            let mut map_file = OutputFile::create(map_path, OUTPUT_MODE)
+                .map_err(|e| Diagnostic::io(map_path, "cannot open map", &e))?;
+            crate::assemble_with_map(&sources, &config, out, &mut map_file)?;
+            map_file
+                .commit()
+                .map_err(|e| Diagnostic::io(map_path, "cannot write map", &e))
+        }
+    });
+    match result {
+        Ok(()) => EXIT_SUCCESS,
+        Err(d) => {
+            io.error(&d);
+            EXIT_FAILURE
+        }
+    }
+}
+
+const M0_OPTS: &[Opt<Id>] = &[
+    opt(&["-A", "--architecture"], true, Id::Arch),
+    opt(&["--pass-unknown"], false, Id::PassUnknown),
+    opt(&["-h", "--help"], false, Id::Help),
+    opt(&["-V", "--version"], false, Id::Version),
+];
+
+const M0_HELP: &str = "\
+Usage: M0 [--architecture ARCH] [--pass-unknown] INPUT [OUTPUT]
+
+Expands the M0 macro source INPUT into hex2 text, one token per line, as the
+stage0-posix seed M0 of ARCH does: DEFINE NAME VALUE applies to the tokens after it,
+\"text\" becomes hex bytes plus 00, 'text' is copied, numbers (!N @N %N, and on riscv
+the ~N U-type and I/S-type words) are written little endian. OUTPUT is created with
+mode 0600 (less the umask) and written only if the whole input is good; without
+OUTPUT the text goes to standard output. Arguments after OUTPUT are ignored.
+
+Options:
+  -A, --architecture ARCH  x86 (default), amd64, aarch64, riscv32 or riscv64
+      --pass-unknown       print unknown words unchanged, as the seed does (by
+                           default an unknown word is an error naming it)
+  -h, --help               print this help and exit
+  -V, --version            print the version and exit
+
+Exit status: 0 success, 1 unreadable input, bad input or unwritable output,
+2 bad command line.
+
+Example:
+  M0 --architecture amd64 hex2.M1 hex2.hex2
+";
+
+/// Runs `M0` with `args` (program name first).
+pub fn m0_main(args: &[OsString], io: &mut Streams) -> i32 {
+    let tool = program_name(args, "M0");
+    let mut options = m0::Options {
+        arch: Arch::X86,
+        pass_unknown: false,
+    };
+    let mut files = Vec::new();
+    for arg in Parser::new(args.get(1..).unwrap_or(&[]), M0_OPTS) {
+        match arg {
+            Ok(Arg::Opt(Id::Arch, v)) => {
+                let name = value(v).to_string_lossy();
+                match Arch::from_name(&name) {
+                    Some(
+                        a @ (Arch::X86
+                        | Arch::Amd64
+                        | Arch::Aarch64
+                        | Arch::Riscv32
+                        | Arch::Riscv64),
+                    ) => options.arch = a,
+                    _ => {
+                        io.usage_error(
+                            &tool,
+                            &format!("unknown architecture '{name}'; expected one of x86, amd64, aarch64, riscv32, riscv64 (the arches with a seed M0)"),
+                        );
+                        return EXIT_USAGE;
+                    }
+                }
+            }
+            Ok(Arg::Opt(Id::PassUnknown, _)) => options.pass_unknown = true,
+            Ok(Arg::Opt(Id::Help, _)) => {
+                let _ = io.stdout.write_all(M0_HELP.as_bytes());
+                return EXIT_SUCCESS;
+            }
+            Ok(Arg::Opt(Id::Version, _)) => {
+                let _ = writeln!(io.stdout, "M0 (hexroot) {}", env!("CARGO_PKG_VERSION"));
+                return EXIT_SUCCESS;
+            }
+            Ok(Arg::Opt(..)) => unreachable!("not in the M0 table"),
+            Ok(Arg::Positional(p)) => files.push(p),
+            Err(e) => {
+                io.usage_error(&tool, &e.message);
+                return EXIT_USAGE;
+            }
+        }
+    }
+    let Some(input) = files.first() else {
+        io.usage_error(&tool, "missing INPUT: expected 'M0 INPUT OUTPUT'");
+        return EXIT_USAGE;
+    };
+    let result = read_input(input).and_then(|(name, text)| {
+        let bytes = m0::assemble_with(
+            &Source {
+                name: &name,
+                text: &text,
+            },
+            &options,
+        )?;
+        emit(io, files.get(1).copied(), M0_OUTPUT_MODE, |out| {
+            out.write_all(&bytes).map_err(|e| crate::write_error(&e))
+        })
+    });
+    match result {
+        Ok(()) => EXIT_SUCCESS,
+        Err(d) => {
+            io.error(&d);
+            EXIT_FAILURE
+        }
+    }
+}
+
+const BLOOD_ELF_OPTS: &[Opt<Id>] = &[
+    opt(&["-f", "--file"], true, Id::File),
+    opt(&["-o", "--output"], true, Id::Output),
+    opt(&["--64"], false, Id::Elf64),
+    opt(&["--big-endian"], false, Id::Big),
+    opt(&["--little-endian"], false, Id::Little),
+    opt(&["-X", "--hex"], false, Id::Hex),
+    opt(&["-O", "--octal"], false, Id::Octal),
+    opt(&["-b", "--binary"], false, Id::Binary),
+    opt(&["--entry"], true, Id::Entry),
+    opt(&["-h", "--help"], false, Id::Help),
+    opt(&["-V", "--version"], false, Id::Version),
+];
+
+const BLOOD_ELF_HELP: &str = "\
+Usage: blood-elf --file FILE [--file FILE...] (--little-endian|--big-endian) [options]
+
+Writes the M1 footer that, linked after the program with a -debug ELF header, gives
+the ELF a .symtab and .strtab listing every label (:name) of the FILEs, as
+mescc-tools blood-elf 2.0.1.
+
+Options:
+  -f, --file FILE      read FILE for labels (repeatable, in order)
+  -o, --output FILE    write the footer to FILE (default: standard output)
+      --64             64-bit ELF layout (default 32-bit)
+      --little-endian  constants least significant byte first (this or the next
+      --big-endian     is required)
+  -X, --hex            hex constants (default); -O, --octal; -b, --binary
+      --entry NAME     add NAME first (repeatable); the last one is not hidden
+  -h, --help           print this help and exit
+  -V, --version        print the version and exit
+
+Exit status: 0 success, 1 bad command line, unreadable input or unwritable output.
+
+Example:
+  blood-elf --64 --little-endian -f hello.M1 --entry _start -o hello-footer.M1
+";
+
+/// Runs `blood-elf` with `args` (program name first).
+pub fn blood_elf_main(args: &[OsString], io: &mut Streams) -> i32 {
+    let tool = program_name(args, "blood-elf");
+    let mut files: Vec<(String, Vec<u8>)> = Vec::new();
+    let mut output: Option<&OsStr> = None;
+    let mut entries: Vec<Vec<u8>> = Vec::new();
+    let mut endian: Option<Endian> = None;
+    let mut options = blood_elf::Options {
+        elf64: false,
+        endian: Endian::Little,
+        digits: DigitStyle::Hex,
+    };
+    for arg in Parser::new(args.get(1..).unwrap_or(&[]), BLOOD_ELF_OPTS) {
+        match arg {
+            Ok(Arg::Opt(Id::File, v)) => match read_input(value(v)) {
+                Ok(f) => files.push(f),
+                Err(d) => {
+                    io.error(&d);
+                    return EXIT_FAILURE;
+                }
+            },
+            Ok(Arg::Opt(Id::Output, v)) => output = v,
+            Ok(Arg::Opt(Id::Elf64, _)) => options.elf64 = true,
+            Ok(Arg::Opt(Id::Big, _)) => endian = Some(Endian::Big),
+            Ok(Arg::Opt(Id::Little, _)) => endian = Some(Endian::Little),
+            Ok(Arg::Opt(Id::Hex, _)) => options.digits = DigitStyle::Hex,
+            Ok(Arg::Opt(Id::Octal, _)) => options.digits = DigitStyle::Octal,
+            Ok(Arg::Opt(Id::Binary, _)) => options.digits = DigitStyle::Binary,
+            Ok(Arg::Opt(Id::Entry, v)) => entries.push(value(v).as_encoded_bytes().to_vec()),
+            Ok(Arg::Opt(Id::Help, _)) => {
+                let _ = io.stderr.write_all(BLOOD_ELF_HELP.as_bytes());
+                return EXIT_SUCCESS;
+            }
+            Ok(Arg::Opt(Id::Version, _)) => {
+                let _ = io.stdout.write_all(
+                    b"blood-elf 2.0.1\n(Basically Launches Odd Object Dump ExecutabLe Files\n",
+                );
+                return EXIT_SUCCESS;
+            }
+            Ok(Arg::Opt(..)) => unreachable!("not in the blood-elf table"),
+            Ok(Arg::Positional(p)) => {
+                return bad_usage(
+                    io,
+                    &tool,
+                    &format!(
+                        "unexpected argument '{}': input files are given with -f FILE",
+                        p.to_string_lossy()
+                    ),
+                )
+            }
+            Err(e) => return bad_usage(io, &tool, &e.message),
+        }
+    }
+    if files.is_empty() {
+        return bad_usage(io, &tool, "no input: give the M1 sources with -f FILE");
+    }
+    let Some(endian) = endian else {
+        let _ = writeln!(
+            io.stderr,
+            "either --little-endian or --big-endian MUST be set"
+        );
+        return EXIT_FAILURE;
+    };
+    options.endian = endian;
+    let sources: Vec<Source<'_>> = files
+        .iter()
+        .map(|(name, text)| Source { name, text })
+        .collect();
+    let entry_refs: Vec<&[u8]> = entries.iter().map(Vec::as_slice).collect();
+    let text = blood_elf::footer(&sources, &entry_refs, &options);
+    match emit(io, output, OUTPUT_MODE, |out| {
+        out.write_all(&text).map_err(|e| crate::write_error(&e))
+    }) {
+        Ok(()) => EXIT_SUCCESS,
+        Err(d) => {
+            io.error(&d);
+            EXIT_FAILURE
+        }
+    }
+}
