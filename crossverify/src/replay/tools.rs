@@ -128,7 +128,11 @@ pub fn entry(kind: Kind) -> Option<ToolMain> {
     match kind {
         Kind::Hex0 => Some(hex0::tool::main),
         Kind::Catm => Some(hex0::catm::main),
-        _ => None,
+        Kind::Hex1 => Some(hex2::tool::hex1_main),
+        Kind::Hex2Seed | Kind::Hex2 => Some(hex2::tool::main),
+        Kind::M0 => Some(m1::tool::m0_main),
+        Kind::M1 => Some(m1::tool::main),
+        Kind::BloodElf => Some(m1::tool::blood_elf_main),
     }
 }
 
@@ -172,6 +176,13 @@ pub fn our_command(
         }
         Kind::Hex1 | Kind::M0 | Kind::Hex2Seed => {
             let a = tool.arch.ok_or(Unavailable::NoArch(tool.kind))?;
+            match tool.kind {
+                // hex2's seed form: fixed base address of ARCH, positional files.
+                Kind::Hex2Seed => out = vec!["hex2".into(), "--seed-hex2-0".into()],
+                // The seed M0 passes unknown words through; so does ours when asked.
+                Kind::M0 => out.push("--pass-unknown".into()),
+                _ => {}
+            }
             out.extend(["--architecture".into(), a.into()]);
             out.extend(rest.iter().cloned());
         }
