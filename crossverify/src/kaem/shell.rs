@@ -12,7 +12,8 @@
 //!
 //! Semantics kept from kaem: variables are all exported; a failing command stops a
 //! `--strict` run (kaem-0 is always strict and always echoes ` +> ` and the command);
-//! without `--strict` the run goes on after a warning; `exec CMD` runs CMD and ends the
+//! with `--non-strict` (or `set +e`) the run goes on after a warning, and a nested kaem
+//! without either is taken as strict, the safe reading for a verification; `exec CMD` runs CMD and ends the
 //! script with its status; `set -e`/`+e` toggles strict, `set -x`/`+x` verbose, `-a` is
 //! always on; `alias NAME="text"` makes `NAME args` run `text args`.
 
@@ -520,7 +521,9 @@ impl Shell<'_> {
                 vars: frame.vars.clone(),
                 aliases: BTreeMap::new(),
                 verbose: false,
-                strict: false,
+                // A replay is a verification: a nested kaem stops at the first failure
+                // unless the script says --non-strict.
+                strict: true,
                 depth: frame.depth + 1,
             };
             parse_kaem_args(&args[1..], &mut child).map_err(Fail::Here)?;
