@@ -596,6 +596,10 @@ impl Runner<'_, '_> {
                             differences.push(format!("{}: {why}", relative(&self.root, real)));
                         }
                     }
+                    // A tool without -o writes its result to standard output.
+                    if let Some(why) = explain_difference(&theirs.stdout, &ours.stdout) {
+                        differences.push(format!("standard output: {why}"));
+                    }
                 }
                 for (_, mine) in &pairs {
                     let _ = std::fs::remove_file(mine);
