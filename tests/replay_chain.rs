@@ -40,6 +40,9 @@ fn main() {
         ("chain_replays_in_ours_mode", || chain("ours")),
         ("chain_replays_in_theirs_mode", || chain("theirs")),
         ("chain_replays_in_both_mode", || chain("both")),
+        ("x86_chain_replays_in_ours_mode", || x86_chain("ours")),
+        ("x86_chain_replays_in_theirs_mode", || x86_chain("theirs")),
+        ("x86_chain_replays_in_both_mode", || x86_chain("both")),
         ("missing_input_file", missing_input_file),
         ("failing_tool", failing_tool),
         ("differing_output_in_both_mode", differing_output),
@@ -319,6 +322,123 @@ fn chain(mode: &str) -> Result<(), String> {
     {
         println!("    {l}");
     }
+    let _ = fs::remove_dir_all(&root);
+    Ok(())
+}
+
+/// Lays out a replay root for the stage0-posix-shaped x86 chain (`kaem.x86` → kaem-0
+/// `x86/mini.kaem` → `kaem --file x86/kaem.run` → `exec kaem --file x86/after.kaem`).
+fn make_x86_root(name: &str) -> PathBuf {
+    let root = std::env::temp_dir().join(format!(
+        "hexroot-replay-chain-x86-{name}-{}",
+        std::process::id()
+    ));
+    let _ = fs::remove_dir_all(&root);
+    for d in ["x86/artifact", "x86/bin", "bootstrap-seeds/POSIX/x86"] {
+        fs::create_dir_all(root.join(d)).unwrap();
+    }
+    let chain = repo().join("seeds/chain");
+    fs::copy(chain.join("kaem.x86"), root.join("kaem.x86")).unwrap();
+    for f in ["mini.kaem", "kaem.run", "after.kaem", "answers"] {
+        fs::copy(chain.join("x86").join(f), root.join("x86").join(f)).unwrap();
+    }
+    let seeds = repo().join("seeds/x86");
+    for f in ["hex0.hex0", "hex0.M1", "defs.M1"] {
+        fs::copy(seeds.join(f), root.join("x86").join(f)).unwrap();
+    }
+    let seed = root.join("bootstrap-seeds/POSIX/x86/hex0-seed");
+    fs::copy(seeds.join("hex0-seed"), &seed).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(&seed, fs::Permissions::from_mode(0o755)).unwrap();
+    let exe = std::env::current_exe().unwrap();
+    for t in ["catm", "M0", "hex2-0", "M1-0", "blood-elf-0", "hex2-1"] {
+        std::os::unix::fs::symlink(&exe, root.join("x86/artifact").join(t)).unwrap();
+    }
+    root
+}
+
+/// Whether the i386 seed runs here (an x86-64 Linux kernel with 32-bit support).
+fn x86_seed_runs() -> bool {
+    let root = make_x86_root("probe");
+    let ok = std::process::Command::new(root.join("bootstrap-seeds/POSIX/x86/hex0-seed"))
+        .args(["x86/hex0.hex0", "probe.bin"])
+        .current_dir(&root)
+        .output()
+        .is_ok_and(|o| o.status.success());
+    let _ = fs::remove_dir_all(&root);
+    ok
+}
+
+fn x86_chain(mode: &str) -> Result<(), String> {
+    if !complete_build() {
+        return skip("needs the hex2 and m1 crates");
+    }
+    if mode != "ours" && !x86_seed_runs() {
+        return skip("the i386 seed does not run natively here");
+    }
+    let root = make_x86_root(mode);
+    let report_path = root.with_extension("report.txt");
+    let mut args: Vec<OsString> = vec!["replay".into(), "kaem.x86".into(), "--root".into()];
+    args.extend([root.clone().into(), "--tools".into(), mode.into()]);
+    args.extend(["--answers".into(), "x86/answers".into(), "--report".into()]);
+    args.push(report_path.clone().into());
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let status = {
+        let mut io = hex0::cli::Streams {
+            stdout: &mut out,
+            stderr: &mut err,
+            stdout_is_terminal: false,
+        };
+        crossverify::replay::main(&args, &mut io)
+    };
+    let run = Run {
+        status,
+        stdout: String::from_utf8_lossy(&out).into_owned(),
+        stderr: String::from_utf8_lossy(&err).into_owned(),
+        report: fs::read_to_string(&report_path).ok(),
+    };
+    let _ = fs::remove_file(&report_path);
+    check(run.status == 0, "the x86 replay failed", &run)?;
+    let report = run.report.clone().unwrap_or_default();
+    check(
+        report.starts_with("crossverify replay report\nstatus: complete\n"),
+        "report not complete",
+        &run,
+    )?;
+    check(
+        run.stderr.contains("hex2-0 (x86, base 0x8048000)")
+            && run
+                .stderr
+                .contains("entering kaem script ./x86/mini.kaem (depth 1)")
+            && run
+                .stderr
+                .contains("entering kaem script ./x86/after.kaem (depth 3)"),
+        "the x86 seed tools and the nested scripts must be recognised",
+        &run,
+    )?;
+    check(
+        run.stdout.ends_with("x86 test chain done\n"),
+        "exec into after.kaem expected",
+        &run,
+    )?;
+    check(
+        report.contains("answers: ") && report.contains("8 matched, 0 did not"),
+        "answers",
+        &run,
+    )?;
+    if mode == "both" {
+        check(
+            report.contains("agreed 8, differed 0"),
+            "every step must agree",
+            &run,
+        )?;
+    }
+    let summary = run
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("replay: ok: "))
+        .unwrap_or("");
+    println!("  x86 {mode}: {summary}");
     let _ = fs::remove_dir_all(&root);
     Ok(())
 }
