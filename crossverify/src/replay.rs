@@ -271,21 +271,24 @@ fn replay_inner(config: &Config, io: &mut Streams) -> Result<Report, (Report, Di
     if let Some(answers) = answers {
         match check_answers(&root, &answers) {
             Ok(check) => {
-                let bad = !check.mismatched.is_empty();
+                let more = check.mismatched.len().saturating_sub(1);
                 let first = check.mismatched.first().cloned();
                 report.answers = Some(check);
                 if let Some((p, want, got)) = first {
-                    let d = Diagnostic::new(format!(
+                    let mut d = Diagnostic::new(format!(
                         "the answers file does not match: {p} has {}",
                         got.as_deref().unwrap_or("no file")
                     ))
                     .in_file(answers.display().to_string())
                     .expected(want);
-                    if bad {
-                        // The replay itself ran to its end; the report is complete and
-                        // says which answers failed.
-                        return Err((report, d));
+                    if more > 0 {
+                        d = d.note(format!(
+                            "{more} more answer(s) do not match; the report lists them"
+                        ));
                     }
+                    // The replay itself ran to its end; the report is complete and says
+                    // which answers failed.
+                    return Err((report, d));
                 }
             }
             Err(d) => return fail(report, d),
