@@ -215,7 +215,47 @@ fn chain(mode: &str) -> Result<(), String> {
     let Some(root) = make_root(mode) else {
         return skip("seeds/amd64 is not in this tree yet");
     };
-    let run = replay(&root, &["--tools", mode, "--answers", "AMD64/answers"]);
+    let manifest = root.with_extension("sha256");
+    let manifest_arg = manifest.to_string_lossy().into_owned();
+    let run = replay(
+        &root,
+        &[
+            "--tools",
+            mode,
+            "--answers",
+            "AMD64/answers",
+            "--manifest",
+            &manifest_arg,
+        ],
+    );
+    let manifest_text = fs::read_to_string(&manifest).unwrap_or_default();
+    let _ = fs::remove_file(&manifest);
+    check(
+        manifest_text.contains("  AMD64/artifact/hex0\n") && !manifest_text.contains('#'),
+        "the --manifest file must list the artifacts in sha256sum format",
+        &run,
+    )?;
+    if let Ok(out) = std::process::Command::new("sha256sum")
+        .args(["--strict", "-c", "-"])
+        .current_dir(&root)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .and_then(|mut c| {
+            use std::io::Write;
+            c.stdin
+                .take()
+                .unwrap()
+                .write_all(manifest_text.as_bytes())?;
+            c.wait()
+        })
+    {
+        check(
+            out.success(),
+            "sha256sum -c of the --manifest file failed",
+            &run,
+        )?;
+    }
     check(run.status == 0, "the replay failed", &run)?;
     let report = run.report.clone().unwrap_or_default();
     check(
@@ -459,8 +499,16 @@ fn missing_input_file() -> Result<(), String> {
         return skip("seeds/amd64 is not in this tree yet");
     };
     fs::remove_file(root.join("AMD64/defs.M1")).unwrap();
-    let run = replay(&root, &["--tools", "ours", "--quiet"]);
+    let manifest = root.with_extension("sha256");
+    let _ = fs::remove_file(&manifest);
+    let m = manifest.to_string_lossy().into_owned();
+    let run = replay(&root, &["--tools", "ours", "--quiet", "--manifest", &m]);
     incomplete(&run)?;
+    check(
+        !manifest.exists(),
+        "no manifest may be written for an incomplete replay",
+        &run,
+    )?;
     check(
         run.stderr.contains("AMD64/defs.M1") && run.stderr.contains("./AMD64/chain.kaem:"),
         "message must name the file and the step",

@@ -799,6 +799,7 @@ enum Id {
     Tools,
     Answers,
     Report,
+    Manifest,
     Quiet,
     Dialect,
     Help,
@@ -826,6 +827,11 @@ const OPTS: &[Opt<Id>] = &[
         id: Id::Report,
     },
     Opt {
+        names: &["--manifest", "-m"],
+        takes_value: true,
+        id: Id::Manifest,
+    },
+    Opt {
         names: &["--quiet", "-q"],
         takes_value: false,
         id: Id::Quiet,
@@ -845,7 +851,7 @@ const OPTS: &[Opt<Id>] = &[
 /// Help text of `crossverify replay`.
 pub const HELP: &str = "\
 Usage: crossverify replay SCRIPT --root DIR [--tools ours|theirs|both] [--answers FILE]
-                          [--report OUT] [--quiet] [--dialect minimal|full]
+                          [--report OUT] [--manifest OUT] [--quiet] [--dialect minimal|full]
 
 Runs the kaem script SCRIPT of a bootstrap chain from DIR, as kaem would, and runs every
 hex0, hex1, hex2-0, M0, catm, M1, hex2 and blood-elf step (recognised by program name:
@@ -869,6 +875,9 @@ Options:
                          sha256 of inputs and outputs and wall time, a summary, the
                          manifest of artifacts and the answers check. Written when the
                          run ends; a run that stopped early writes 'status: incomplete'
+  -m, --manifest OUT     write the final sha256 of every artifact the steps wrote, in GNU
+                         sha256sum format relative to DIR (only when the run reached
+                         its end), for 'sha256sum -c' or 'crossverify compare'
   -q, --quiet            no progress on stderr and no ' +> ' command trace
       --dialect D        read SCRIPT as the seeds' minimal kaem or as full kaem
                          (default: minimal for kaem.ARCH, full otherwise)
@@ -892,6 +901,7 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
     let mut mode = Mode::Both;
     let mut answers = None;
     let mut report = None;
+    let mut manifest = None;
     let mut quiet = false;
     let mut dialect = None;
     for arg in Parser::new(args.get(1..).unwrap_or(&[]), OPTS) {
@@ -905,6 +915,7 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
                 Id::Root => root = Some(PathBuf::from(v)),
                 Id::Answers => answers = Some(PathBuf::from(v)),
                 Id::Report => report = Some(PathBuf::from(v)),
+                Id::Manifest => manifest = Some(PathBuf::from(v)),
                 Id::Tools => {
                     mode = match v.as_bytes() {
                         b"ours" => Mode::Ours,
@@ -976,6 +987,7 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
     };
     // Resolve the report path now: the replay changes directory.
     let report_path = report.map(|r| absolute(&r));
+    let manifest_path = manifest.map(|m| absolute(&m));
     let mut config = Config::new(script, root, mode);
     config.answers = answers;
     config.quiet = quiet;
@@ -987,6 +999,13 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
     if let Some(path) = &report_path {
         if let Err(e) = hex0::output::write_atomic(path, report.render().as_bytes(), 0o644) {
             io.error(&Diagnostic::io(path, "cannot write the report", &e));
+            return EXIT_FAILURE;
+        }
+    }
+    // The manifest is written only for a replay that reached its end.
+    if let (Some(path), None) = (&manifest_path, &report.failure) {
+        if let Err(e) = hex0::output::write_atomic(path, report.manifest_text().as_bytes(), 0o644) {
+            io.error(&Diagnostic::io(path, "cannot write the manifest", &e));
             return EXIT_FAILURE;
         }
     }

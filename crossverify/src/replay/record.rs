@@ -313,6 +313,18 @@ impl Report {
         )
     }
 
+    /// The manifest alone, as a GNU `sha256sum` file (paths relative to the root; files
+    /// that no longer exist are left out).
+    pub fn manifest_text(&self) -> String {
+        let mut o = String::new();
+        for (path, hash) in &self.manifest {
+            if let Some(h) = hash {
+                o.push_str(&sha256sum_line(h, path));
+            }
+        }
+        o
+    }
+
     /// The report's full text.
     pub fn render(&self) -> String {
         let mut o = String::new();
