@@ -184,11 +184,27 @@ impl Host for Recorder {
     }
 }
 
-fn scratch(name: &str) -> PathBuf {
+/// A scratch directory removed when the test ends.
+struct Scratch(PathBuf);
+
+impl std::ops::Deref for Scratch {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn scratch(name: &str) -> Scratch {
     let d = std::env::temp_dir().join(format!("hexroot-kaem-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap();
-    d
+    Scratch(d)
 }
 
 fn run(
@@ -360,7 +376,7 @@ fn nested_kaem_runs_in_process() {
     );
     // the nested cd stays in the nested script
     assert_eq!(h.steps[1].1, dir.join("x86"));
-    assert_eq!(h.steps[2].1, dir);
+    assert_eq!(h.steps[2].1, dir.to_path_buf());
     assert_eq!(h.steps[1].0, "./x86/run.kaem:3:1");
     assert_eq!(
         h.entered,
