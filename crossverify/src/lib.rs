@@ -38,7 +38,9 @@
 
 pub mod compare;
 pub mod explain;
+pub mod kaem;
 pub mod manifest;
+pub mod replay;
 pub mod report;
 pub mod seeds;
 pub mod tool;

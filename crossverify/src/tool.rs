@@ -31,8 +31,11 @@ pub const SUBCOMMANDS: &[(&str, ToolMain, &str)] = &[
         crate::explain::main,
         "show where two artifacts differ",
     ),
-    // REPLAY: the `replay` subcommand (issue 8) plugs in here, as
-    // ("replay", crate::replay::main, "replay a bootstrap's kaem scripts with hexroot's tools"),
+    (
+        "replay",
+        crate::replay::main,
+        "replay a bootstrap's kaem scripts with hexroot's tools",
+    ),
 ];
 
 const HELP: &str = "\
@@ -58,11 +61,15 @@ Example:
 
 /// Runs `crossverify` with `args` (program name first).
 pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
+    // Started as `M1`, `hex2`, ... (a link in replay's PATH directory): act as that tool.
+    if let Some(status) = crate::replay::tools::multicall(args, io) {
+        return status;
+    }
     let tool = program_name(args, "crossverify");
     let Some(first) = args.get(1) else {
         io.usage_error(
             &tool,
-            "missing SUBCOMMAND: expected one of seeds, manifest, compare, explain",
+            "missing SUBCOMMAND: expected one of seeds, manifest, compare, explain, replay",
         );
         return EXIT_USAGE;
     };

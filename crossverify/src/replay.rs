@@ -1,0 +1,1033 @@
+//! `crossverify replay`: runs a bootstrap chain's kaem scripts, executing every hex0, hex1,
+//! hex2-0, M0, catm, M1, hex2 and blood-elf step with hexroot's implementation, the
+//! chain's own program, or both with their outputs compared byte for byte.
+//!
+//! This module owns the run: the [`crate::kaem`] interpreter walks the scripts and hands
+//! each program to the [`Runner`] (the kaem host), which recognises our tools
+//! ([`tools`]), runs them in-process or as processes, hashes inputs and outputs, stops at
+//! the first disagreement, and keeps the records ([`record`]) from which the report,
+//! manifest and answers check are made. Everything that is not one of our tools (C
+//! compilers, `sha256sum`, the programs the chain builds) runs as a process; programs that
+//! start tools through PATH (M2-Mesoplanet) find ours first in `ours` mode, through a
+//! temporary directory of symbolic links to the running executable, which acts as the
+//! tool its name says ([`tools::multicall`]).
+//!
+//! The replay is sequential and changes the process's working directory to each step's
+//! directory before running one of our tools in-process (our tools resolve their file
+//! names against it, like the originals), restoring it at the end; so a program must not
+//! run two replays at once on different threads.
+
+// A `Diagnostic` is built only on the cold error path; boxing it would cost an allocation
+// per reported error for no measurable gain (as in the hex0 crate).
+#![allow(clippy::result_large_err)]
+
+pub mod record;
+pub mod tools;
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::io::Write;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use hex0::args::{Arg, Opt, Parser};
+use hex0::cli::{program_name, Streams, EXIT_FAILURE, EXIT_SUCCESS, EXIT_USAGE};
+use hex0::diag::Diagnostic;
+
+use crate::kaem::shell::{minimal_dialect, Finished, Frame, Host, Shell, Step};
+use crate::kaem::{Dialect, Vars};
+use record::{
+    explain_difference, hash_file, parse_answers, AnswersCheck, FileHash, Implementation, Report,
+    StepRecord, Verdict,
+};
+use tools::{
+    file_args, our_command, recognise, Role, SpawnedRun, Tool, LOG_ENV, MODE_ENV, PATH_TOOLS,
+    SHIM_ENV,
+};
+
+/// Which implementation runs the steps that are our tools.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// hexroot's, in-process.
+    Ours,
+    /// The programs the script names.
+    Theirs,
+    /// Both, outputs compared; the chain continues with theirs.
+    Both,
+}
+
+impl Mode {
+    /// `ours`, `theirs` or `both`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Ours => "ours",
+            Mode::Theirs => "theirs",
+            Mode::Both => "both",
+        }
+    }
+}
+
+/// What to replay and how.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// The kaem script (absolute, or relative to `root`).
+    pub script: PathBuf,
+    /// The directory the script runs from.
+    pub root: PathBuf,
+    /// Who runs our tools' steps.
+    pub mode: Mode,
+    /// A `sha256sum` file to check at the end (absolute, or relative to `root`).
+    pub answers: Option<PathBuf>,
+    /// No progress lines and no ` +> ` trace.
+    pub quiet: bool,
+    /// The dialect of the top-level script; `None` picks the minimal kaem for a script
+    /// named `kaem.ARCH` (what `kaem-optional-seed` reads) and full kaem otherwise.
+    pub dialect: Option<Dialect>,
+    /// An executable that acts as our tools when started under their names (normally the
+    /// running `crossverify`); used for the PATH directory in `ours` mode.
+    pub multicall: Option<PathBuf>,
+    /// The variables the script starts with (kaem inherits its environment).
+    pub vars: Vars,
+}
+
+impl Config {
+    /// A configuration with the process environment as the starting variables and the
+    /// running executable as the multi-call tool.
+    pub fn new(script: PathBuf, root: PathBuf, mode: Mode) -> Config {
+        Config {
+            script,
+            root,
+            mode,
+            answers: None,
+            quiet: false,
+            dialect: None,
+            multicall: std::env::current_exe().ok(),
+            vars: std::env::vars_os()
+                .map(|(k, v)| (k.into_vec(), v.into_vec()))
+                .collect(),
+        }
+    }
+}
+
+/// The dialect `kaem-optional-seed` would read `script` in, if it is named `kaem.ARCH`.
+pub fn default_dialect(script: &Path) -> Dialect {
+    let name = script.file_name().map(|n| n.as_bytes()).unwrap_or_default();
+    let arch = match name {
+        b"kaem.x86" => Some("x86"),
+        b"kaem.amd64" => Some("amd64"),
+        b"kaem.aarch64" => Some("aarch64"),
+        b"kaem.riscv32" => Some("riscv32"),
+        b"kaem.riscv64" => Some("riscv64"),
+        _ => None,
+    };
+    match arch {
+        Some(a) => minimal_dialect(Some(a)),
+        None => Dialect::Full,
+    }
+}
+
+/// The kaem host that runs a replay's steps.
+pub struct Runner<'a, 'io> {
+    io: &'a mut Streams<'io>,
+    mode: Mode,
+    quiet: bool,
+    root: PathBuf,
+    /// The temporary directory: our PATH tools, scratch outputs, the spawn log.
+    scratch: Option<PathBuf>,
+    estimate: usize,
+    /// Every step so far.
+    pub steps: Vec<StepRecord>,
+    /// Every output path written (absolute).
+    outputs: Vec<PathBuf>,
+    sink: std::io::Sink,
+}
+
+/// Runs a replay. The report is returned in both cases; on failure, with its `failure`
+/// set and the diagnostic that stopped the run.
+pub fn replay(config: &Config, io: &mut Streams) -> Result<Report, (Report, Diagnostic)> {
+    let original_cwd = std::env::current_dir().ok();
+    let result = replay_inner(config, io);
+    if let Some(cwd) = original_cwd {
+        let _ = std::env::set_current_dir(cwd);
+    }
+    result
+}
+
+fn absolute(p: &Path) -> PathBuf {
+    if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        std::env::current_dir().unwrap_or_default().join(p)
+    }
+}
+
+fn under_root(root: &Path, p: &Path) -> PathBuf {
+    if p.is_absolute() {
+        return p.to_path_buf();
+    }
+    let in_root = root.join(p);
+    if in_root.exists() || !p.exists() {
+        in_root
+    } else {
+        absolute(p)
+    }
+}
+
+fn replay_inner(config: &Config, io: &mut Streams) -> Result<Report, (Report, Diagnostic)> {
+    let mut report = Report {
+        script: config.script.display().to_string(),
+        root: config.root.clone(),
+        mode: config.mode.name().to_string(),
+        ..Report::default()
+    };
+    let fail = |mut report: Report, d: Diagnostic| {
+        report.failure = Some(d.to_string());
+        Err((report, d))
+    };
+    let root = match std::fs::canonicalize(&config.root) {
+        Ok(r) if r.is_dir() => r,
+        Ok(_) => {
+            return fail(
+                report,
+                Diagnostic::new("the replay root is not a directory")
+                    .in_file(config.root.display().to_string()),
+            )
+        }
+        Err(e) => {
+            return fail(
+                report,
+                Diagnostic::io(&config.root, "cannot use the replay root", &e)
+                    .hint("--root names the checkout the script runs from"),
+            )
+        }
+    };
+    report.root = root.clone();
+    let answers = config.answers.as_ref().map(|a| under_root(&root, a));
+    let script_path = under_root(&root, &config.script);
+    let script_name = if config.script.is_absolute() || !root.join(&config.script).exists() {
+        script_path.clone()
+    } else {
+        config.script.clone()
+    };
+    let dialect = config
+        .dialect
+        .unwrap_or_else(|| default_dialect(&script_path));
+    let mut frame = Frame::new(
+        script_name.clone(),
+        dialect,
+        root.clone(),
+        config.vars.clone(),
+    );
+    if dialect == Dialect::Full {
+        // Like `kaem --verbose --strict`: a replay stops at the first failure.
+        frame.verbose = true;
+        frame.strict = true;
+    }
+    let estimate = estimate_steps(&frame);
+    let scratch = make_scratch(config).map_err(|d| (report.clone(), d));
+    let scratch = match scratch {
+        Ok(s) => s,
+        Err((r, d)) => return fail(r, d),
+    };
+    let mut runner = Runner {
+        io,
+        mode: config.mode,
+        quiet: config.quiet,
+        root: root.clone(),
+        scratch: scratch.clone(),
+        estimate,
+        steps: Vec::new(),
+        outputs: Vec::new(),
+        sink: std::io::sink(),
+    };
+    let result = {
+        let mut shell = Shell { host: &mut runner };
+        shell.run_file(&mut frame)
+    };
+    let outputs = std::mem::take(&mut runner.outputs);
+    report.steps = std::mem::take(&mut runner.steps);
+    drop(runner);
+    if let Some(s) = &scratch {
+        let _ = std::fs::remove_dir_all(s);
+    }
+    for o in outputs {
+        let rel = relative(&root, &o);
+        report.manifest.insert(rel, hash_file(&o));
+    }
+    match result {
+        Err(d) => return fail(report, d),
+        Ok(Finished { status }) if status != 0 => {
+            return fail(
+                report,
+                Diagnostic::new(format!("the script ended with exit status {status}"))
+                    .in_file(script_name.display().to_string()),
+            )
+        }
+        Ok(_) => {}
+    }
+    if let Some(answers) = answers {
+        match check_answers(&root, &answers) {
+            Ok(check) => {
+                let more = check.mismatched.len().saturating_sub(1);
+                let first = check.mismatched.first().cloned();
+                report.answers = Some(check);
+                if let Some((p, want, got)) = first {
+                    let mut d = Diagnostic::new(format!(
+                        "the answers file does not match: {p} has {}",
+                        got.as_deref().unwrap_or("no file")
+                    ))
+                    .in_file(answers.display().to_string())
+                    .expected(want);
+                    if more > 0 {
+                        d = d.note(format!(
+                            "{more} more answer(s) do not match; the report lists them"
+                        ));
+                    }
+                    // The replay itself ran to its end; the report is complete and says
+                    // which answers failed.
+                    return Err((report, d));
+                }
+            }
+            Err(d) => return fail(report, d),
+        }
+    }
+    Ok(report)
+}
+
+fn make_scratch(config: &Config) -> Result<Option<PathBuf>, Diagnostic> {
+    static SERIAL: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = SERIAL.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("hexroot-replay-{}-{n}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("bin"))
+        .and_then(|()| std::fs::create_dir_all(dir.join("out")))
+        .map_err(|e| Diagnostic::io(&dir, "cannot create the replay's temporary directory", &e))?;
+    if config.mode != Mode::Theirs {
+        if let Some(exe) = &config.multicall {
+            for t in PATH_TOOLS {
+                std::os::unix::fs::symlink(exe, dir.join("bin").join(t)).map_err(|e| {
+                    Diagnostic::io(dir.join("bin").join(t), "cannot link our tool", &e)
+                })?;
+            }
+        }
+    }
+    Ok(Some(dir))
+}
+
+/// Counts the steps a script will run, by a dry run that starts nothing (nested scripts
+/// are followed when they exist already; the count is a progress estimate only).
+fn estimate_steps(frame: &Frame) -> usize {
+    struct Dry(usize, std::io::Sink);
+    impl Host for Dry {
+        fn run(&mut self, _step: &Step) -> Result<i32, Diagnostic> {
+            self.0 += 1;
+            Ok(0)
+        }
+        fn stdout(&mut self) -> &mut dyn Write {
+            &mut self.1
+        }
+        fn stderr(&mut self) -> &mut dyn Write {
+            &mut self.1
+        }
+    }
+    let mut dry = Dry(0, std::io::sink());
+    let mut f = frame.clone();
+    let _ = Shell { host: &mut dry }.run_file(&mut f);
+    dry.0
+}
+
+fn relative(root: &Path, p: &Path) -> String {
+    match p.strip_prefix(root) {
+        Ok(r) => r.display().to_string(),
+        Err(_) => p.display().to_string(),
+    }
+}
+
+fn check_answers(root: &Path, answers: &Path) -> Result<AnswersCheck, Diagnostic> {
+    let text = std::fs::read(answers)
+        .map_err(|e| Diagnostic::io(answers, "cannot read the answers file", &e))?;
+    let text = String::from_utf8_lossy(&text);
+    let entries = parse_answers(&text).map_err(|(line, found)| {
+        Diagnostic::new("malformed line in the answers file")
+            .in_file(answers.display().to_string())
+            .at(hex0::diag::Position::LineCol {
+                line: line as u32,
+                col: 1,
+            })
+            .expected("sha256sum format: 64 hex digits, two spaces, a path")
+            .found(format!("'{found}'"))
+    })?;
+    let mut check = AnswersCheck {
+        file: answers.display().to_string(),
+        ..AnswersCheck::default()
+    };
+    for a in entries {
+        let got = hash_file(&root.join(&a.path));
+        if got.as_deref() == Some(a.sha256.as_str()) {
+            check.matched += 1;
+        } else {
+            check.mismatched.push((a.path, a.sha256, got));
+        }
+    }
+    Ok(check)
+}
+
+/// What one run of a program produced.
+struct Ran {
+    status: i32,
+    time: Duration,
+    stdout: Vec<u8>,
+    stderr: Vec<u8>,
+}
+
+impl Runner<'_, '_> {
+    fn progress(&mut self, n: usize, what: &str, output: Option<&str>) {
+        if self.quiet {
+            return;
+        }
+        let about = self.estimate.max(n);
+        let _ = writeln!(
+            self.io.stderr,
+            "replay: step {n} of about {about}: {what}{}",
+            output.map(|o| format!(" -> {o}")).unwrap_or_default()
+        );
+    }
+
+    fn forward(&mut self, ran: &Ran) {
+        let _ = self.io.stdout.write_all(&ran.stdout);
+        let _ = self.io.stderr.write_all(&ran.stderr);
+    }
+
+    fn hashes(
+        &self,
+        cwd: &Path,
+        argv: &[OsString],
+        positions: &[(usize, Role)],
+        role: Role,
+    ) -> Vec<FileHash> {
+        positions
+            .iter()
+            .filter(|(_, r)| *r == role)
+            .map(|(i, _)| {
+                let p = kaem_path(cwd, &argv[*i]);
+                FileHash {
+                    path: relative(&self.root, &p),
+                    sha256: hash_file(&p),
+                }
+            })
+            .collect()
+    }
+
+    fn run_ours(&mut self, tool: Tool, step: &Step, argv: &[OsString]) -> Result<Ran, Diagnostic> {
+        let (main, args) = our_command(tool, argv).map_err(|why| {
+            Diagnostic::new(format!(
+                "cannot run our implementation of '{}': {why}",
+                step.command_line()
+            ))
+            .in_file(step.location())
+            .hint("run this chain with --tools theirs, or use a hexroot build with every tool")
+        })?;
+        std::env::set_current_dir(step.cwd).map_err(|e| {
+            Diagnostic::io(step.cwd, "cannot enter the step's directory", &e).note(step.location())
+        })?;
+        let mut out = Vec::new();
+        let mut err = Vec::new();
+        let start = Instant::now();
+        let status = {
+            let mut streams = Streams {
+                stdout: &mut out,
+                stderr: &mut err,
+                stdout_is_terminal: false,
+            };
+            main(&args, &mut streams)
+        };
+        Ok(Ran {
+            status,
+            time: start.elapsed(),
+            stdout: out,
+            stderr: err,
+        })
+    }
+
+    fn run_process(
+        &mut self,
+        step: &Step,
+        path_prefix: Option<&Path>,
+        log: Option<&Path>,
+    ) -> Result<Ran, Diagnostic> {
+        let mut cmd = std::process::Command::new(&step.program);
+        cmd.arg0(&step.argv[0])
+            .args(&step.argv[1..])
+            .current_dir(step.cwd)
+            .env_clear()
+            .stdin(Stdio::null());
+        for (k, v) in step.vars {
+            cmd.env(
+                std::ffi::OsStr::from_bytes(k),
+                std::ffi::OsStr::from_bytes(v),
+            );
+        }
+        if let Some(prefix) = path_prefix {
+            let mut path = prefix.as_os_str().as_bytes().to_vec();
+            if let Some(old) = step.vars.get(b"PATH".as_slice()) {
+                path.push(b':');
+                path.extend_from_slice(old);
+            }
+            cmd.env("PATH", std::ffi::OsStr::from_bytes(&path));
+            cmd.env(SHIM_ENV, prefix).env(MODE_ENV, self.mode.name());
+        }
+        if let Some(log) = log {
+            cmd.env(LOG_ENV, log);
+        }
+        let start = Instant::now();
+        let output = cmd.output().map_err(|e| {
+            Diagnostic::io(&step.program, "cannot run the program", &e).note(format!(
+                "step at {}: {}",
+                step.location(),
+                step.command_line()
+            ))
+        })?;
+        let status = match output.status.code() {
+            Some(c) => c,
+            None => 128 + output.status.signal().unwrap_or(0),
+        };
+        Ok(Ran {
+            status,
+            time: start.elapsed(),
+            stdout: output.stdout,
+            stderr: output.stderr,
+        })
+    }
+
+    fn record(
+        &mut self,
+        rec: StepRecord,
+        cwd: &Path,
+        argv: &[OsString],
+        positions: &[(usize, Role)],
+    ) {
+        for (i, r) in positions {
+            if *r == Role::Output {
+                let p = kaem_path(cwd, &argv[*i]);
+                if !self.outputs.contains(&p) {
+                    self.outputs.push(p);
+                }
+            }
+        }
+        self.steps.push(rec);
+    }
+
+    fn run_tool(&mut self, n: usize, tool: Tool, step: &Step) -> Result<i32, Diagnostic> {
+        let positions = file_args(Some(tool.kind), &step.argv);
+        let output_name = positions
+            .iter()
+            .find(|(_, r)| *r == Role::Output)
+            .map(|(i, _)| step.argv[*i].to_string_lossy().into_owned());
+        let implementation = match self.mode {
+            Mode::Ours => Implementation::Ours,
+            Mode::Theirs => Implementation::Theirs,
+            Mode::Both => Implementation::Both,
+        };
+        self.progress(
+            n,
+            &format!("{} [{}]", tool.describe(), implementation.name()),
+            output_name.as_deref(),
+        );
+        let inputs = self.hashes(step.cwd, &step.argv, &positions, Role::Input);
+        let mut rec = StepRecord {
+            number: n,
+            location: step.location(),
+            command: step.command_line(),
+            tool: Some(tool.describe()),
+            kind: Some(tool.kind.name()),
+            implementation,
+            inputs,
+            outputs: Vec::new(),
+            ours_time: None,
+            theirs_time: None,
+            verdict: Verdict::Ran,
+            spawned: BTreeMap::new(),
+            spawned_agreed: 0,
+        };
+        let status = match self.mode {
+            Mode::Ours => {
+                let ran = self.run_ours(tool, step, &step.argv)?;
+                self.forward(&ran);
+                rec.ours_time = Some(ran.time);
+                ran.status
+            }
+            Mode::Theirs => {
+                let ran = self.run_process(step, None, None)?;
+                self.forward(&ran);
+                rec.theirs_time = Some(ran.time);
+                ran.status
+            }
+            Mode::Both => {
+                let theirs = self.run_process(step, None, None)?;
+                self.forward(&theirs);
+                rec.theirs_time = Some(theirs.time);
+                // Ours writes every output into the scratch directory instead.
+                let scratch = self.scratch.clone().unwrap_or_default().join("out");
+                let mut argv = step.argv.clone();
+                let mut pairs = Vec::new();
+                for (k, (i, r)) in positions.iter().enumerate() {
+                    if *r == Role::Output {
+                        let real = kaem_path(step.cwd, &argv[*i]);
+                        let mine = scratch.join(format!("step{n}-{k}"));
+                        let _ = std::fs::remove_file(&mine);
+                        argv[*i] = mine.clone().into_os_string();
+                        pairs.push((real, mine));
+                    }
+                }
+                let ours = self.run_ours(tool, step, &argv)?;
+                rec.ours_time = Some(ours.time);
+                let mut differences = Vec::new();
+                if ours.status != theirs.status {
+                    differences.push(format!(
+                        "exit status: theirs {}, ours {}",
+                        theirs.status, ours.status
+                    ));
+                    let _ = self.io.stderr.write_all(&ours.stderr);
+                } else if theirs.status == 0 {
+                    for (real, mine) in &pairs {
+                        let a = std::fs::read(real).unwrap_or_default();
+                        let b = std::fs::read(mine).unwrap_or_default();
+                        if let Some(why) = explain_difference(&a, &b) {
+                            differences.push(format!("{}: {why}", relative(&self.root, real)));
+                        }
+                    }
+                    // A tool without -o writes its result to standard output.
+                    if let Some(why) = explain_difference(&theirs.stdout, &ours.stdout) {
+                        differences.push(format!("standard output: {why}"));
+                    }
+                }
+                for (_, mine) in &pairs {
+                    let _ = std::fs::remove_file(mine);
+                }
+                if !differences.is_empty() {
+                    let text = differences.join("\n  ");
+                    rec.verdict = Verdict::Differed(text.clone());
+                    rec.outputs = self.hashes(step.cwd, &step.argv, &positions, Role::Output);
+                    self.record(rec, step.cwd, &step.argv, &positions);
+                    return Err(Diagnostic::new(format!(
+                        "step {n}: our {} and theirs disagree",
+                        tool.kind.name()
+                    ))
+                    .in_file(step.location())
+                    .note(format!("command: {}", step.command_line()))
+                    .note(text)
+                    .hint("crossverify explain THEIRS OURS shows the difference in detail; rerun with --tools theirs to continue past it"));
+                }
+                if theirs.status == 0 {
+                    rec.verdict = Verdict::Agreed;
+                }
+                theirs.status
+            }
+        };
+        rec.outputs = self.hashes(step.cwd, &step.argv, &positions, Role::Output);
+        if status != 0 {
+            rec.verdict = Verdict::Failed(status);
+        }
+        self.record(rec, step.cwd, &step.argv, &positions);
+        Ok(status)
+    }
+
+    fn run_external(&mut self, n: usize, step: &Step) -> Result<i32, Diagnostic> {
+        // Files named by `-o`/`--output` are outputs; any other argument naming a file
+        // is an input, unless the program creates or changes it (found out afterwards).
+        let mut positions = file_args(None, &step.argv);
+        let mut before = Vec::new();
+        for (i, a) in step.argv.iter().enumerate().skip(1) {
+            if positions.iter().any(|(j, _)| *j == i) || a.as_bytes().starts_with(b"-") {
+                continue;
+            }
+            let p = kaem_path(step.cwd, a);
+            if p.is_file() {
+                positions.push((i, Role::Input));
+            }
+            before.push((i, p.exists().then(|| hash_file(&p)).flatten()));
+        }
+        positions.sort();
+        let output_name = positions
+            .iter()
+            .find(|(_, r)| *r == Role::Output)
+            .map(|(i, _)| step.argv[*i].to_string_lossy().into_owned());
+        let name = step
+            .program
+            .file_name()
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        self.progress(n, &format!("{name} [external]"), output_name.as_deref());
+        let inputs: Vec<(usize, FileHash)> = positions
+            .iter()
+            .filter(|(_, r)| *r == Role::Input)
+            .map(|(i, _)| {
+                let p = kaem_path(step.cwd, &step.argv[*i]);
+                (
+                    *i,
+                    FileHash {
+                        path: relative(&self.root, &p),
+                        sha256: hash_file(&p),
+                    },
+                )
+            })
+            .collect();
+        let scratch = self.scratch.clone();
+        let (prefix, log) = match (&scratch, self.mode) {
+            (Some(s), Mode::Ours | Mode::Both) if s.join("bin").join("M1").exists() => {
+                (Some(s.join("bin")), Some(s.join(format!("spawn-{n}.log"))))
+            }
+            _ => (None, None),
+        };
+        let ran = self.run_process(step, prefix.as_deref(), log.as_deref())?;
+        self.forward(&ran);
+        for (i, old) in before {
+            let now = hash_file(&kaem_path(step.cwd, &step.argv[i]));
+            if now.is_some() && now != old {
+                positions.retain(|(j, _)| *j != i);
+                positions.push((i, Role::Output));
+            }
+        }
+        positions.sort();
+        // An argument the program changed was not (only) an input.
+        let input_positions: Vec<usize> = positions
+            .iter()
+            .filter(|(_, r)| *r == Role::Input)
+            .map(|(i, _)| *i)
+            .collect();
+        let inputs: Vec<FileHash> = inputs
+            .into_iter()
+            .filter(|(i, _)| input_positions.contains(i))
+            .map(|(_, f)| f)
+            .collect();
+        let mut spawned: BTreeMap<String, (usize, Duration)> = BTreeMap::new();
+        let mut spawned_agreed = 0;
+        let mut disagreement = None;
+        if let Some(log) = &log {
+            let text = std::fs::read_to_string(log).unwrap_or_default();
+            for run in text.lines().filter_map(SpawnedRun::parse) {
+                let e = spawned.entry(run.kind.clone()).or_default();
+                e.0 += 1;
+                e.1 += Duration::from_micros(run.ours_us);
+                if run.verdict == "agreed" {
+                    spawned_agreed += 1;
+                } else if run.verdict.starts_with("differed") && disagreement.is_none() {
+                    disagreement = Some(run);
+                }
+            }
+        }
+        let rec = StepRecord {
+            number: n,
+            location: step.location(),
+            command: step.command_line(),
+            tool: None,
+            kind: None,
+            implementation: Implementation::External,
+            inputs,
+            outputs: self.hashes(step.cwd, &step.argv, &positions, Role::Output),
+            ours_time: None,
+            theirs_time: Some(ran.time),
+            verdict: match &disagreement {
+                Some(d) => Verdict::Differed(format!("spawned {}: {}", d.kind, d.verdict)),
+                None if ran.status == 0 => Verdict::Ran,
+                None => Verdict::Failed(ran.status),
+            },
+            spawned,
+            spawned_agreed,
+        };
+        self.record(rec, step.cwd, &step.argv, &positions);
+        if let Some(d) = disagreement {
+            return Err(Diagnostic::new(format!(
+                "step {n}: a {} run started by '{name}' through PATH: our {} and the original disagree",
+                d.kind, d.kind
+            ))
+            .in_file(step.location())
+            .note(format!("run: {}", d.command))
+            .note(d.verdict)
+            .hint("crossverify explain THEIRS OURS shows the difference in detail"));
+        }
+        Ok(ran.status)
+    }
+}
+
+/// A file argument of a step, resolved against its directory.
+fn kaem_path(cwd: &Path, arg: &OsString) -> PathBuf {
+    crate::kaem::shell::normalize(&cwd.join(arg))
+}
+
+impl Host for Runner<'_, '_> {
+    fn run(&mut self, step: &Step) -> Result<i32, Diagnostic> {
+        let n = self.steps.len() + 1;
+        match recognise(&step.program) {
+            Some(tool) => self.run_tool(n, tool, step),
+            None => self.run_external(n, step),
+        }
+    }
+
+    fn enter_script(&mut self, script: &Path, depth: usize) {
+        if !self.quiet {
+            let _ = writeln!(
+                self.io.stderr,
+                "replay: entering kaem script {} (depth {depth})",
+                script.display()
+            );
+        }
+    }
+
+    fn stdout(&mut self) -> &mut dyn Write {
+        &mut *self.io.stdout
+    }
+
+    fn trace(&mut self) -> &mut dyn Write {
+        if self.quiet {
+            return &mut self.sink;
+        }
+        &mut *self.io.stdout
+    }
+
+    fn stderr(&mut self) -> &mut dyn Write {
+        &mut *self.io.stderr
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Id {
+    Root,
+    Tools,
+    Answers,
+    Report,
+    Manifest,
+    Quiet,
+    Dialect,
+    Help,
+}
+
+const OPTS: &[Opt<Id>] = &[
+    Opt {
+        names: &["--root", "-C"],
+        takes_value: true,
+        id: Id::Root,
+    },
+    Opt {
+        names: &["--tools", "-t"],
+        takes_value: true,
+        id: Id::Tools,
+    },
+    Opt {
+        names: &["--answers", "-a"],
+        takes_value: true,
+        id: Id::Answers,
+    },
+    Opt {
+        names: &["--report", "-r"],
+        takes_value: true,
+        id: Id::Report,
+    },
+    Opt {
+        names: &["--manifest", "-m"],
+        takes_value: true,
+        id: Id::Manifest,
+    },
+    Opt {
+        names: &["--quiet", "-q"],
+        takes_value: false,
+        id: Id::Quiet,
+    },
+    Opt {
+        names: &["--dialect"],
+        takes_value: true,
+        id: Id::Dialect,
+    },
+    Opt {
+        names: &["--help", "-h"],
+        takes_value: false,
+        id: Id::Help,
+    },
+];
+
+/// Help text of `crossverify replay`.
+pub const HELP: &str = "\
+Usage: crossverify replay SCRIPT --root DIR [--tools ours|theirs|both] [--answers FILE]
+                          [--report OUT] [--manifest OUT] [--quiet] [--dialect minimal|full]
+
+Runs the kaem script SCRIPT of a bootstrap chain from DIR, as kaem would, and runs every
+hex0, hex1, hex2-0, M0, catm, M1, hex2 and blood-elf step (recognised by program name:
+hex0-seed, hex0, hex1, hex2-0, catm, M0, M1, M1-0, hex2, hex2-1, blood-elf, blood-elf-0;
+a seed tool's architecture and base address come from the x86/AMD64/AArch64/riscv32/
+riscv64 directory it sits in) with:
+  ours    hexroot's implementation, in-process (programs the chain starts that run tools
+          through PATH, such as M2-Mesoplanet, find ours first);
+  theirs  the program the script names;
+  both    both, comparing every output byte for byte and stopping at the first
+          difference with the offset, the count of differing bytes and hex context.
+Nested kaem scripts (kaem --file S, kaem-0 S, kaem-optional-seed S) are interpreted in
+the same run; every other program (C compilers, sha256sum, ...) runs as a process.
+
+Options:
+  -C, --root DIR         the directory the script runs from (required)
+  -t, --tools MODE       ours, theirs or both (default both)
+  -a, --answers FILE     a sha256sum file checked at the end (relative to DIR if it
+                         exists there)
+  -r, --report OUT       write the report: every step's command line, implementation,
+                         sha256 of inputs and outputs and wall time, a summary, the
+                         manifest of artifacts and the answers check. Written when the
+                         run ends; a run that stopped early writes 'status: incomplete'
+  -m, --manifest OUT     write the final sha256 of every artifact the steps wrote, in GNU
+                         sha256sum format relative to DIR (only when the run reached
+                         its end), for 'sha256sum -c' or 'crossverify compare'
+  -q, --quiet            no progress on stderr and no ' +> ' command trace
+      --dialect D        read SCRIPT as the seeds' minimal kaem or as full kaem
+                         (default: minimal for kaem.ARCH, full otherwise)
+  -h, --help             print this help and exit
+
+Exit status: 0 every step ran (and agreed) and every answer matched; 1 a step failed,
+implementations disagreed, a file was missing, the script is malformed or an answer did
+not match; 2 bad command line.
+
+Examples:
+  cd stage0-posix && crossverify replay kaem.x86 --root . --tools both \\
+      --answers x86/x86.answers --report x86-replay.txt
+  crossverify replay kaem.amd64 --root stage0-posix --tools ours --quiet
+";
+
+/// Runs `crossverify replay` with `args` (`args[0]` is the subcommand's name).
+pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
+    let tool = format!("crossverify {}", program_name(args, "replay"));
+    let mut script = None;
+    let mut root = None;
+    let mut mode = Mode::Both;
+    let mut answers = None;
+    let mut report = None;
+    let mut manifest = None;
+    let mut quiet = false;
+    let mut dialect = None;
+    for arg in Parser::new(args.get(1..).unwrap_or(&[]), OPTS) {
+        match arg {
+            Ok(Arg::Opt(Id::Help, _)) => {
+                let _ = io.stdout.write_all(HELP.as_bytes());
+                return EXIT_SUCCESS;
+            }
+            Ok(Arg::Opt(Id::Quiet, _)) => quiet = true,
+            Ok(Arg::Opt(id, Some(v))) => match id {
+                Id::Root => root = Some(PathBuf::from(v)),
+                Id::Answers => answers = Some(PathBuf::from(v)),
+                Id::Report => report = Some(PathBuf::from(v)),
+                Id::Manifest => manifest = Some(PathBuf::from(v)),
+                Id::Tools => {
+                    mode = match v.as_bytes() {
+                        b"ours" => Mode::Ours,
+                        b"theirs" => Mode::Theirs,
+                        b"both" => Mode::Both,
+                        _ => {
+                            io.usage_error(
+                                &tool,
+                                &format!(
+                                    "unknown --tools '{}'; expected ours, theirs or both",
+                                    v.to_string_lossy()
+                                ),
+                            );
+                            return EXIT_USAGE;
+                        }
+                    }
+                }
+                Id::Dialect => {
+                    dialect = match v.as_bytes() {
+                        b"minimal" => Some(minimal_dialect(None)),
+                        b"full" => Some(Dialect::Full),
+                        _ => {
+                            io.usage_error(
+                                &tool,
+                                &format!(
+                                    "unknown --dialect '{}'; expected minimal or full",
+                                    v.to_string_lossy()
+                                ),
+                            );
+                            return EXIT_USAGE;
+                        }
+                    }
+                }
+                Id::Quiet | Id::Help => {}
+            },
+            Ok(Arg::Opt(_, None)) => {}
+            Ok(Arg::Positional(p)) => {
+                if script.is_some() {
+                    io.usage_error(
+                        &tool,
+                        &format!(
+                            "unexpected argument '{}': only one SCRIPT is replayed",
+                            p.to_string_lossy()
+                        ),
+                    );
+                    return EXIT_USAGE;
+                }
+                script = Some(PathBuf::from(p));
+            }
+            Err(e) => {
+                io.usage_error(&tool, &e.message);
+                return EXIT_USAGE;
+            }
+        }
+    }
+    let Some(script) = script else {
+        io.usage_error(
+            &tool,
+            "missing SCRIPT: expected 'crossverify replay SCRIPT --root DIR'",
+        );
+        return EXIT_USAGE;
+    };
+    let Some(root) = root else {
+        io.usage_error(
+            &tool,
+            "missing --root DIR: the directory the script runs from (e.g. --root .)",
+        );
+        return EXIT_USAGE;
+    };
+    // Resolve the report path now: the replay changes directory.
+    let report_path = report.map(|r| absolute(&r));
+    let manifest_path = manifest.map(|m| absolute(&m));
+    let mut config = Config::new(script, root, mode);
+    config.answers = answers;
+    config.quiet = quiet;
+    config.dialect = dialect;
+    let (report, error) = match replay(&config, io) {
+        Ok(r) => (r, None),
+        Err((r, d)) => (r, Some(d)),
+    };
+    if let Some(path) = &report_path {
+        if let Err(e) = hex0::output::write_atomic(path, report.render().as_bytes(), 0o644) {
+            io.error(&Diagnostic::io(path, "cannot write the report", &e));
+            return EXIT_FAILURE;
+        }
+    }
+    // The manifest is written only for a replay that reached its end.
+    if let (Some(path), None) = (&manifest_path, &report.failure) {
+        if let Err(e) = hex0::output::write_atomic(path, report.manifest_text().as_bytes(), 0o644) {
+            io.error(&Diagnostic::io(path, "cannot write the manifest", &e));
+            return EXIT_FAILURE;
+        }
+    }
+    if !quiet || error.is_some() {
+        let _ = writeln!(
+            io.stderr,
+            "replay: {}: {}",
+            if error.is_some() { "FAILED" } else { "ok" },
+            report.summary_line()
+        );
+    }
+    match error {
+        Some(d) => {
+            io.error(&d);
+            if report.failure.is_some() && report_path.is_some() {
+                let _ = writeln!(
+                    io.stderr,
+                    "replay: the report is marked 'status: incomplete'"
+                );
+            }
+            EXIT_FAILURE
+        }
+        None => EXIT_SUCCESS,
+    }
+}

@@ -1,0 +1,475 @@
+//! What a replay records and reports: per-step records, the summary, the manifest of
+//! artifacts, the answers check, and the report text.
+//!
+//! This module owns the record shapes, hashing (sha256 of files, GNU `sha256sum` lines with
+//! its escaping), reading an answers file, the explain-style description of two outputs
+//! that differ, and the report's text. It runs nothing and decides nothing about how a
+//! step runs.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Which implementation ran a step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Implementation {
+    /// hexroot's, in-process.
+    Ours,
+    /// The program the script names, as a process.
+    Theirs,
+    /// Both, outputs compared.
+    Both,
+    /// Not a tool we implement: run as a process.
+    External,
+}
+
+impl Implementation {
+    /// `ours`, `theirs`, `both`, `external`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Implementation::Ours => "ours",
+            Implementation::Theirs => "theirs",
+            Implementation::Both => "both",
+            Implementation::External => "external",
+        }
+    }
+}
+
+/// How a step turned out.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// It ran and exited 0 (one implementation).
+    Ran,
+    /// Both implementations ran and every output is identical.
+    Agreed,
+    /// Both ran and they disagree (outputs or statuses); the text says where.
+    Differed(String),
+    /// It exited with this non-zero status.
+    Failed(i32),
+}
+
+/// One file a step read or wrote, with its sha256 (`None`: missing or unreadable).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileHash {
+    /// The path, relative to the replay root when it is inside it.
+    pub path: String,
+    /// Lower-case hex sha256.
+    pub sha256: Option<String>,
+}
+
+/// Everything recorded about one step.
+#[derive(Clone, Debug)]
+pub struct StepRecord {
+    /// 1-based step number.
+    pub number: usize,
+    /// `SCRIPT:LINE:COL`.
+    pub location: String,
+    /// The command line as the script gave it (after expansion).
+    pub command: String,
+    /// The tool, e.g. `hex2-0 (x86, base 0x8048000)`, or `None` for an external program.
+    pub tool: Option<String>,
+    /// The tool kind's name (`hex2-0`), for the summary.
+    pub kind: Option<&'static str>,
+    /// Who ran it.
+    pub implementation: Implementation,
+    /// Inputs, hashed before the step.
+    pub inputs: Vec<FileHash>,
+    /// Outputs, hashed after the step.
+    pub outputs: Vec<FileHash>,
+    /// Wall time of our in-process run.
+    pub ours_time: Option<Duration>,
+    /// Wall time of their (or the external) process.
+    pub theirs_time: Option<Duration>,
+    /// How it ended.
+    pub verdict: Verdict,
+    /// Tool runs made through our PATH directory by this (external) step, by kind.
+    pub spawned: BTreeMap<String, (usize, Duration)>,
+    /// How many of those runs were also run by the original, with identical outputs
+    /// (`both` mode).
+    pub spawned_agreed: usize,
+}
+
+pub use crate::sha256_hex;
+
+/// The sha256 of the file at `path`, or `None` when it cannot be read.
+pub fn hash_file(path: &Path) -> Option<String> {
+    std::fs::read(path).ok().map(|b| sha256_hex(&b))
+}
+
+/// One GNU `sha256sum` line for `path` (with GNU's escaping of `\` and newlines).
+pub fn sha256sum_line(hash: &str, path: &str) -> String {
+    if path.contains('\\') || path.contains('\n') || path.contains('\r') {
+        let escaped = path
+            .replace('\\', "\\\\")
+            .replace('\n', "\\n")
+            .replace('\r', "\\r");
+        format!("\\{hash}  {escaped}\n")
+    } else {
+        format!("{hash}  {path}\n")
+    }
+}
+
+/// One entry of an answers file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Answer {
+    /// 1-based line number in the answers file.
+    pub line: usize,
+    /// Expected lower-case hex sha256.
+    pub sha256: String,
+    /// The path as written (unescaped).
+    pub path: String,
+}
+
+/// Parses a `sha256sum` file (`HASH  PATH`, `HASH *PATH`, GNU escapes); `Err` names the
+/// first malformed line.
+pub fn parse_answers(text: &str) -> Result<Vec<Answer>, (usize, String)> {
+    let mut out = Vec::new();
+    for (i, raw) in text.lines().enumerate() {
+        let line = i + 1;
+        if raw.trim().is_empty() || raw.starts_with('#') {
+            continue;
+        }
+        let (escaped, body) = match raw.strip_prefix('\\') {
+            Some(rest) => (true, rest),
+            None => (false, raw),
+        };
+        let bad = || (line, raw.to_string());
+        if body.len() < 66 || !body.is_char_boundary(64) {
+            return Err(bad());
+        }
+        let (hash, rest) = body.split_at(64);
+        if !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(bad());
+        }
+        let path = rest
+            .strip_prefix("  ")
+            .or_else(|| rest.strip_prefix(" *"))
+            .ok_or_else(bad)?;
+        let path = if escaped {
+            unescape(path).ok_or_else(bad)?
+        } else {
+            path.to_string()
+        };
+        out.push(Answer {
+            line,
+            sha256: hash.to_ascii_lowercase(),
+            path,
+        });
+    }
+    Ok(out)
+}
+
+fn unescape(s: &str) -> Option<String> {
+    let mut out = String::new();
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            match chars.next()? {
+                '\\' => out.push('\\'),
+                'n' => out.push('\n'),
+                'r' => out.push('\r'),
+                _ => return None,
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    Some(out)
+}
+
+/// An explain-style account of two outputs that differ, or `None` when they are equal:
+/// the first differing offset, how many bytes differ, and hex context around it.
+pub fn explain_difference(theirs: &[u8], ours: &[u8]) -> Option<String> {
+    if theirs == ours {
+        return None;
+    }
+    let common = theirs.len().min(ours.len());
+    let first = (0..common)
+        .find(|&i| theirs[i] != ours[i])
+        .unwrap_or(common);
+    let differing = (0..common).filter(|&i| theirs[i] != ours[i]).count();
+    let mut s = format!(
+        "first difference at offset {first:#x} ({first}); theirs {} bytes, ours {} bytes; {differing} of the {common} common bytes differ",
+        theirs.len(),
+        ours.len()
+    );
+    if theirs.len() != ours.len() {
+        let _ = write!(
+            s,
+            "; lengths differ by {}",
+            theirs.len().abs_diff(ours.len())
+        );
+    }
+    let start = first.saturating_sub(8) & !7;
+    for (who, bytes) in [("theirs", theirs), ("ours  ", ours)] {
+        let _ = write!(s, "\n    {who} {start:#010x}:");
+        let end = (start + 24).min(bytes.len());
+        for (i, b) in bytes.iter().enumerate().take(end).skip(start) {
+            if i == first {
+                let _ = write!(s, " [{b:02x}]");
+            } else {
+                let _ = write!(s, " {b:02x}");
+            }
+        }
+        if first >= bytes.len() {
+            s.push_str(" [end]");
+        }
+    }
+    Some(s)
+}
+
+/// The result of checking an answers file.
+#[derive(Clone, Debug, Default)]
+pub struct AnswersCheck {
+    /// The answers file, as named.
+    pub file: String,
+    /// Entries whose file matched.
+    pub matched: usize,
+    /// Entries that did not: path, expected, found (`None`: missing).
+    pub mismatched: Vec<(String, String, Option<String>)>,
+}
+
+/// Everything the report says.
+#[derive(Clone, Debug, Default)]
+pub struct Report {
+    /// The script, as named.
+    pub script: String,
+    /// The root directory.
+    pub root: PathBuf,
+    /// `ours`, `theirs` or `both`.
+    pub mode: String,
+    /// Every step, in order.
+    pub steps: Vec<StepRecord>,
+    /// Final hashes of every artifact the steps wrote (path relative to the root).
+    pub manifest: BTreeMap<String, Option<String>>,
+    /// The answers check, when asked for.
+    pub answers: Option<AnswersCheck>,
+    /// `None` when the replay completed; otherwise why it stopped.
+    pub failure: Option<String>,
+}
+
+/// The summary counts of a report.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Summary {
+    /// Steps per tool kind (name to count).
+    pub per_kind: BTreeMap<String, usize>,
+    /// Steps run by both implementations with identical outputs.
+    pub agreed: usize,
+    /// Steps where the two disagreed.
+    pub differed: usize,
+    /// Steps run as external programs.
+    pub external: usize,
+    /// Tool runs spawned by external programs through our PATH directory.
+    pub spawned: usize,
+    /// Those of them that both implementations ran with identical outputs.
+    pub spawned_agreed: usize,
+    /// Total wall time of our in-process tool runs (steps and spawned runs).
+    pub ours_time: Duration,
+    /// Total wall time of their tool processes (not external programs).
+    pub theirs_time: Duration,
+}
+
+impl Report {
+    /// Counts per kind, agreement and time.
+    pub fn summary(&self) -> Summary {
+        let mut s = Summary::default();
+        for r in &self.steps {
+            if let Some(k) = r.kind {
+                *s.per_kind.entry(k.to_string()).or_default() += 1;
+                s.theirs_time += r.theirs_time.unwrap_or_default();
+            }
+            s.ours_time += r.ours_time.unwrap_or_default();
+            match (&r.implementation, &r.verdict) {
+                (Implementation::External, _) => s.external += 1,
+                (_, Verdict::Agreed) => s.agreed += 1,
+                (_, Verdict::Differed(_)) => s.differed += 1,
+                _ => {}
+            }
+            s.spawned_agreed += r.spawned_agreed;
+            for (n, t) in r.spawned.values() {
+                s.spawned += n;
+                s.ours_time += *t;
+            }
+        }
+        s
+    }
+
+    /// The one-line summary printed at the end of a run.
+    pub fn summary_line(&self) -> String {
+        let s = self.summary();
+        let kinds: Vec<String> = s.per_kind.iter().map(|(k, n)| format!("{k} {n}")).collect();
+        format!(
+            "{} steps ({}); agreed {}, differed {}, external {}, spawned tool runs {} (agreed {}); our tools {:.1} ms, their tools {:.1} ms",
+            self.steps.len(),
+            kinds.join(", "),
+            s.agreed,
+            s.differed,
+            s.external,
+            s.spawned,
+            s.spawned_agreed,
+            ms(s.ours_time),
+            ms(s.theirs_time)
+        )
+    }
+
+    /// The manifest alone, as a GNU `sha256sum` file (paths relative to the root; files
+    /// that no longer exist are left out).
+    pub fn manifest_text(&self) -> String {
+        let mut o = String::new();
+        for (path, hash) in &self.manifest {
+            if let Some(h) = hash {
+                o.push_str(&sha256sum_line(h, path));
+            }
+        }
+        o
+    }
+
+    /// The report's full text.
+    pub fn render(&self) -> String {
+        let mut o = String::new();
+        o.push_str("crossverify replay report\n");
+        let bad_answers = self.answers.as_ref().map_or(0, |a| a.mismatched.len());
+        match &self.failure {
+            None if bad_answers > 0 => {
+                let _ = writeln!(
+                    o,
+                    "status: complete, but FAILED: {bad_answers} answer(s) did not match"
+                );
+            }
+            None => o.push_str("status: complete\n"),
+            Some(why) => {
+                let _ = writeln!(
+                    o,
+                    "status: incomplete - the replay stopped before the end; nothing below is a verdict on the whole chain"
+                );
+                for l in why.lines() {
+                    let _ = writeln!(o, "stopped: {l}");
+                }
+            }
+        }
+        let _ = writeln!(o, "script: {}", self.script);
+        let _ = writeln!(o, "root: {}", self.root.display());
+        let _ = writeln!(o, "tools: {}", self.mode);
+        let _ = writeln!(o, "summary: {}", self.summary_line());
+        o.push('\n');
+        for r in &self.steps {
+            let _ = writeln!(o, "step {}: {}", r.number, r.command);
+            let _ = writeln!(o, "  at: {}", r.location);
+            let _ = writeln!(
+                o,
+                "  tool: {}; implementation: {}",
+                r.tool.as_deref().unwrap_or("external program"),
+                r.implementation.name()
+            );
+            let mut times = Vec::new();
+            if let Some(t) = r.ours_time {
+                times.push(format!("ours {:.3} ms", ms(t)));
+            }
+            if let Some(t) = r.theirs_time {
+                times.push(format!(
+                    "{} {:.3} ms",
+                    if r.implementation == Implementation::External {
+                        "process"
+                    } else {
+                        "theirs"
+                    },
+                    ms(t)
+                ));
+            }
+            let _ = writeln!(o, "  wall time: {}", times.join(", "));
+            let verdict = match &r.verdict {
+                Verdict::Ran => "ok".to_string(),
+                Verdict::Agreed => "agreed (every output identical)".to_string(),
+                Verdict::Differed(why) => format!("DIFFERED: {why}"),
+                Verdict::Failed(s) => format!("failed with exit status {s}"),
+            };
+            let _ = writeln!(o, "  result: {verdict}");
+            for (label, files) in [("in ", &r.inputs), ("out", &r.outputs)] {
+                for f in files {
+                    let _ = writeln!(
+                        o,
+                        "  {label} {}  {}",
+                        f.sha256.as_deref().unwrap_or("(missing)"),
+                        f.path
+                    );
+                }
+            }
+            for (k, (n, t)) in &r.spawned {
+                let _ = writeln!(o, "  spawned through PATH: {k} x{n}, ours {:.3} ms", ms(*t));
+            }
+        }
+        o.push_str("\nmanifest (sha256sum format, paths relative to the root):\n");
+        for (path, hash) in &self.manifest {
+            match hash {
+                Some(h) => o.push_str(&sha256sum_line(h, path)),
+                None => {
+                    let _ = writeln!(o, "# {path}: no longer exists");
+                }
+            }
+        }
+        if let Some(a) = &self.answers {
+            let _ = writeln!(
+                o,
+                "\nanswers: {}: {} matched, {} did not",
+                a.file,
+                a.matched,
+                a.mismatched.len()
+            );
+            for (p, want, got) in &a.mismatched {
+                let _ = writeln!(
+                    o,
+                    "  MISMATCH {p}: expected {want}, found {}",
+                    got.as_deref().unwrap_or("no such file")
+                );
+            }
+        }
+        o
+    }
+}
+
+/// A duration in milliseconds.
+pub fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_digest_and_sha256sum_lines() {
+        let h = sha256_hex(b"abc");
+        assert_eq!(
+            h,
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert_eq!(sha256sum_line(&h, "a b"), format!("{h}  a b\n"));
+        assert_eq!(sha256sum_line(&h, "a\\b"), format!("\\{h}  a\\\\b\n"));
+    }
+
+    #[test]
+    fn answers_round_trip_and_errors() {
+        let h = sha256_hex(b"x");
+        let text = format!("{h}  ./x86/bin/M1\n{h} *bin\n\\{h}  a\\nb\n");
+        let a = parse_answers(&text).unwrap();
+        assert_eq!(a.len(), 3);
+        assert_eq!(a[0].path, "./x86/bin/M1");
+        assert_eq!(a[1].path, "bin");
+        assert_eq!(a[2].path, "a\nb");
+        assert_eq!(parse_answers("zz  file\n").unwrap_err().0, 1);
+    }
+
+    #[test]
+    fn difference_is_explained_with_offset_and_context() {
+        assert!(explain_difference(b"same", b"same").is_none());
+        let d = explain_difference(b"abcdefghijkl", b"abcdefgXijkl").unwrap();
+        assert!(d.starts_with("first difference at offset 0x7 (7)"), "{d}");
+        assert!(d.contains("[68]") && d.contains("[58]"), "{d}");
+        let d = explain_difference(b"abc", b"abcd").unwrap();
+        assert!(
+            d.contains("lengths differ by 1") && d.contains("[end]"),
+            "{d}"
+        );
+    }
+}

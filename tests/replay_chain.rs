@@ -1,0 +1,691 @@
+//! `crossverify replay` on hexroot's own test chain (`seeds/chain/`), in `ours`, `theirs`
+//! and `both` modes, and every kind of failure.
+//!
+//! The chain starts from our amd64 hex0 seed (run natively in `theirs` and `both` mode on
+//! an x86-64 Linux host) and builds hex0 three more ways plus a hex1 program. The "their"
+//! binaries the script names (`AMD64/artifact/hex1`, `AMD64/bin/M1`, ...) are symbolic
+//! links to this test executable, which acts as the tool its name says (argv[0] dispatch
+//! through `crossverify::replay::tools::multicall`, as the `crossverify` binary does), so
+//! the test needs no separately built binaries. Until the hex2 and m1 crates are part of
+//! the build, the chain is cut at its marker line and checked against `answers.seed`.
+//!
+//! harness = false: the replay changes the process's working directory, so the cases run
+//! one after another in `main`. `cargo test --test replay_chain` prints each mode's summary
+//! line and our tools' time per step.
+
+use std::ffi::OsString;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use crossverify::replay::tools::{entry, recognise, Kind};
+
+/// One test case: its name and its body.
+type Case = (&'static str, fn() -> Result<(), String>);
+
+const MARKER: &str = "# --- everything below needs";
+
+fn main() {
+    let args: Vec<OsString> = std::env::args_os().collect();
+    if args
+        .first()
+        .is_some_and(|a| recognise(Path::new(a)).is_some())
+    {
+        hex0::cli::run_main(|a, io| crossverify::replay::tools::multicall(a, io).unwrap_or(2));
+    }
+    let filter = args
+        .iter()
+        .skip(1)
+        .find(|a| !a.to_string_lossy().starts_with('-'));
+    let cases: &[Case] = &[
+        ("chain_replays_in_ours_mode", || chain("ours")),
+        ("chain_replays_in_theirs_mode", || chain("theirs")),
+        ("chain_replays_in_both_mode", || chain("both")),
+        ("x86_chain_replays_in_ours_mode", || x86_chain("ours")),
+        ("x86_chain_replays_in_theirs_mode", || x86_chain("theirs")),
+        ("x86_chain_replays_in_both_mode", || x86_chain("both")),
+        ("missing_input_file", missing_input_file),
+        ("failing_tool", failing_tool),
+        ("differing_output_in_both_mode", differing_output),
+        ("spawned_tool_differs_in_both_mode", spawned_differs),
+        ("malformed_script", malformed_script),
+        ("answers_mismatch", answers_mismatch),
+        ("bad_command_lines", bad_command_lines),
+    ];
+    let mut failed = 0;
+    let mut ran = 0;
+    for (name, case) in cases {
+        if let Some(f) = filter {
+            if !name.contains(&*f.to_string_lossy()) {
+                continue;
+            }
+        }
+        ran += 1;
+        match case() {
+            Ok(()) => println!("test {name} ... ok"),
+            Err(e) => {
+                failed += 1;
+                println!("test {name} ... FAILED\n{e}");
+            }
+        }
+    }
+    println!(
+        "\ntest result: {}. {} passed; {failed} failed",
+        if failed == 0 { "ok" } else { "FAILED" },
+        ran - failed
+    );
+    std::process::exit(if failed == 0 { 0 } else { 1 });
+}
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Whether this build has every tool the whole chain needs.
+fn complete_build() -> bool {
+    [
+        Kind::Hex1,
+        Kind::Hex2Seed,
+        Kind::M0,
+        Kind::M1,
+        Kind::Hex2,
+        Kind::BloodElf,
+    ]
+    .iter()
+    .all(|k| entry(*k).is_some())
+}
+
+fn native_seed_runs() -> bool {
+    cfg!(all(target_arch = "x86_64", target_os = "linux"))
+}
+
+/// Lays out a replay root for the test chain; `None` when the seeds are not in the tree.
+fn make_root(name: &str) -> Option<PathBuf> {
+    let seeds = repo().join("seeds/amd64");
+    if !seeds.join("hex0-seed").exists() {
+        return None;
+    }
+    let root = std::env::temp_dir().join(format!(
+        "hexroot-replay-chain-{name}-{}",
+        std::process::id()
+    ));
+    let _ = fs::remove_dir_all(&root);
+    let chain = repo().join("seeds/chain");
+    for d in ["AMD64/artifact", "AMD64/bin", "bootstrap-seeds/POSIX/AMD64"] {
+        fs::create_dir_all(root.join(d)).unwrap();
+    }
+    for f in [
+        "kaem.amd64",
+        "AMD64/chain.kaem",
+        "AMD64/hello.hex1",
+        "AMD64/driver.sh",
+        "AMD64/answers",
+        "AMD64/answers.seed",
+    ] {
+        fs::copy(chain.join(f), root.join(f)).unwrap();
+    }
+    for f in ["hex0.hex0", "hex0.M1", "defs.M1"] {
+        fs::copy(seeds.join(f), root.join("AMD64").join(f)).unwrap();
+    }
+    let seed = root.join("bootstrap-seeds/POSIX/AMD64/hex0-seed");
+    fs::copy(seeds.join("hex0-seed"), &seed).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(&seed, fs::Permissions::from_mode(0o755)).unwrap();
+    let exe = std::env::current_exe().unwrap();
+    for t in [
+        "AMD64/artifact/catm",
+        "AMD64/artifact/hex1",
+        "AMD64/artifact/hex2-0",
+        "AMD64/artifact/M0",
+        "AMD64/bin/M1",
+        "AMD64/bin/hex2",
+        "AMD64/bin/blood-elf",
+    ] {
+        std::os::unix::fs::symlink(&exe, root.join(t)).unwrap();
+    }
+    if !complete_build() {
+        let kaem = fs::read_to_string(root.join("AMD64/chain.kaem")).unwrap();
+        let cut = kaem.find(MARKER).unwrap();
+        fs::write(root.join("AMD64/chain.kaem"), &kaem[..cut]).unwrap();
+        fs::copy(root.join("AMD64/answers.seed"), root.join("AMD64/answers")).unwrap();
+    }
+    Some(root)
+}
+
+struct Run {
+    status: i32,
+    stdout: String,
+    stderr: String,
+    report: Option<String>,
+}
+
+fn replay(root: &Path, extra: &[&str]) -> Run {
+    let report = root.with_extension("report.txt");
+    let _ = fs::remove_file(&report);
+    let mut args: Vec<OsString> = vec![
+        "replay".into(),
+        "kaem.amd64".into(),
+        "--root".into(),
+        root.into(),
+    ];
+    args.extend(extra.iter().map(OsString::from));
+    args.extend(["--report".into(), report.clone().into()]);
+    let mut out = Vec::new();
+    let mut err = Vec::new();
+    let status = {
+        let mut io = hex0::cli::Streams {
+            stdout: &mut out,
+            stderr: &mut err,
+            stdout_is_terminal: false,
+        };
+        crossverify::replay::main(&args, &mut io)
+    };
+    Run {
+        status,
+        stdout: String::from_utf8_lossy(&out).into_owned(),
+        stderr: String::from_utf8_lossy(&err).into_owned(),
+        report: fs::read_to_string(&report).ok().inspect(|_| {
+            let _ = fs::remove_file(&report);
+        }),
+    }
+}
+
+fn check(cond: bool, what: &str, run: &Run) -> Result<(), String> {
+    if cond {
+        Ok(())
+    } else {
+        Err(format!(
+            "{what}\n--- status {}\n--- stdout\n{}\n--- stderr\n{}\n--- report\n{}",
+            run.status,
+            run.stdout,
+            run.stderr,
+            run.report.as_deref().unwrap_or("(none)")
+        ))
+    }
+}
+
+fn skip(why: &str) -> Result<(), String> {
+    println!("  skipped: {why}");
+    Ok(())
+}
+
+fn chain(mode: &str) -> Result<(), String> {
+    if mode != "ours" && !native_seed_runs() {
+        return skip("the amd64 seed runs natively only on x86-64 Linux");
+    }
+    let Some(root) = make_root(mode) else {
+        return skip("seeds/amd64 is not in this tree yet");
+    };
+    let manifest = root.with_extension("sha256");
+    let manifest_arg = manifest.to_string_lossy().into_owned();
+    let run = replay(
+        &root,
+        &[
+            "--tools",
+            mode,
+            "--answers",
+            "AMD64/answers",
+            "--manifest",
+            &manifest_arg,
+        ],
+    );
+    let manifest_text = fs::read_to_string(&manifest).unwrap_or_default();
+    let _ = fs::remove_file(&manifest);
+    check(
+        manifest_text.contains("  AMD64/artifact/hex0\n") && !manifest_text.contains('#'),
+        "the --manifest file must list the artifacts in sha256sum format",
+        &run,
+    )?;
+    if let Ok(out) = std::process::Command::new("sha256sum")
+        .args(["--strict", "-c", "-"])
+        .current_dir(&root)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .and_then(|mut c| {
+            use std::io::Write;
+            c.stdin
+                .take()
+                .unwrap()
+                .write_all(manifest_text.as_bytes())?;
+            c.wait()
+        })
+    {
+        check(
+            out.success(),
+            "sha256sum -c of the --manifest file failed",
+            &run,
+        )?;
+    }
+    check(run.status == 0, "the replay failed", &run)?;
+    let report = run.report.clone().unwrap_or_default();
+    check(
+        report.starts_with("crossverify replay report\nstatus: complete\n"),
+        "report not complete",
+        &run,
+    )?;
+    check(
+        run.stdout.contains(
+            " +> ./bootstrap-seeds/POSIX/AMD64/hex0-seed ./AMD64/hex0.hex0 ./AMD64/artifact/hex0\n",
+        ),
+        "no kaem trace",
+        &run,
+    )?;
+    check(
+        run.stderr.contains("replay: step 1 of about "),
+        "no progress",
+        &run,
+    )?;
+    check(
+        report.contains("answers: ") && report.contains(" did not") && !report.contains("MISMATCH"),
+        "answers not checked",
+        &run,
+    )?;
+    let seed = fs::read(root.join("bootstrap-seeds/POSIX/AMD64/hex0-seed")).unwrap();
+    let mut same = vec!["hex0", "hex0-self"];
+    if complete_build() {
+        same.extend(["hex0-m0", "hex0-m1", "hex0-rebuilt"]);
+        check(
+            run.stdout.contains("hello from hex1\n"),
+            "the hex1 program did not run",
+            &run,
+        )?;
+        check(
+            run.stdout
+                .contains("test chain done for amd64 (no surprises)\n"),
+            "echo missing",
+            &run,
+        )?;
+    }
+    for a in same {
+        let got = fs::read(root.join("AMD64/artifact").join(a)).unwrap_or_default();
+        check(
+            got == seed,
+            &format!("AMD64/artifact/{a} is not the seed"),
+            &run,
+        )?;
+    }
+    if complete_build() {
+        for a in [
+            "hex0-driver",
+            "hex0-rebuilt",
+            "hex0-m0.hex2",
+            "hex0-footer.M1",
+        ] {
+            check(
+                report.contains(&format!("  AMD64/artifact/{a}\n")),
+                &format!("the manifest must list AMD64/artifact/{a}"),
+                &run,
+            )?;
+        }
+        // the answers file is exactly GNU sha256sum's format
+        if let Ok(out) = std::process::Command::new("sha256sum")
+            .args(["--strict", "-c", "AMD64/answers"])
+            .current_dir(&root)
+            .output()
+        {
+            check(
+                out.status.success(),
+                "sha256sum -c AMD64/answers failed",
+                &run,
+            )?;
+        }
+    }
+    if mode != "theirs" && complete_build() {
+        check(
+            report.contains("spawned through PATH: hex2 x1"),
+            "driver.sh must have found our hex2 first on PATH",
+            &run,
+        )?;
+        let agreed = if mode == "both" { 1 } else { 0 };
+        check(
+            report.contains(&format!("spawned tool runs 1 (agreed {agreed})")),
+            "the spawned run must be counted (and compared in both mode)",
+            &run,
+        )?;
+    }
+    if mode == "both" {
+        check(
+            report.contains("differed 0") && !report.contains("agreed 0,"),
+            "nothing agreed",
+            &run,
+        )?;
+    }
+    let summary = run
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("replay: ok: "))
+        .unwrap_or("");
+    println!("  {mode}: {summary}");
+    for l in report
+        .lines()
+        .filter(|l| l.starts_with("step ") || l.starts_with("  wall time"))
+    {
+        println!("    {l}");
+    }
+    let _ = fs::remove_dir_all(&root);
+    Ok(())
+}
+
+/// Lays out a replay root for the stage0-posix-shaped x86 chain (`kaem.x86` → kaem-0
+/// `x86/mini.kaem` → `kaem --file x86/kaem.run` → `exec kaem --file x86/after.kaem`).
+fn make_x86_root(name: &str) -> PathBuf {
+    let root = std::env::temp_dir().join(format!(
+        "hexroot-replay-chain-x86-{name}-{}",
+        std::process::id()
+    ));
+    let _ = fs::remove_dir_all(&root);
+    for d in ["x86/artifact", "x86/bin", "bootstrap-seeds/POSIX/x86"] {
+        fs::create_dir_all(root.join(d)).unwrap();
+    }
+    let chain = repo().join("seeds/chain");
+    fs::copy(chain.join("kaem.x86"), root.join("kaem.x86")).unwrap();
+    for f in ["mini.kaem", "kaem.run", "after.kaem", "answers"] {
+        fs::copy(chain.join("x86").join(f), root.join("x86").join(f)).unwrap();
+    }
+    let seeds = repo().join("seeds/x86");
+    for f in ["hex0.hex0", "hex0.M1", "defs.M1"] {
+        fs::copy(seeds.join(f), root.join("x86").join(f)).unwrap();
+    }
+    let seed = root.join("bootstrap-seeds/POSIX/x86/hex0-seed");
+    fs::copy(seeds.join("hex0-seed"), &seed).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(&seed, fs::Permissions::from_mode(0o755)).unwrap();
+    let exe = std::env::current_exe().unwrap();
+    for t in ["catm", "M0", "hex2-0", "M1-0", "blood-elf-0", "hex2-1"] {
+        std::os::unix::fs::symlink(&exe, root.join("x86/artifact").join(t)).unwrap();
+    }
+    root
+}
+
+/// Whether the i386 seed runs here (an x86-64 Linux kernel with 32-bit support).
+fn x86_seed_runs() -> bool {
+    let root = make_x86_root("probe");
+    let ok = std::process::Command::new(root.join("bootstrap-seeds/POSIX/x86/hex0-seed"))
+        .args(["x86/hex0.hex0", "probe.bin"])
+        .current_dir(&root)
+        .output()
+        .is_ok_and(|o| o.status.success());
+    let _ = fs::remove_dir_all(&root);
+    ok
+}
+
+fn x86_chain(mode: &str) -> Result<(), String> {
+    if !complete_build() {
+        return skip("needs the hex2 and m1 crates");
+    }
+    if mode != "ours" && !x86_seed_runs() {
+        return skip("the i386 seed does not run natively here");
+    }
+    let root = make_x86_root(mode);
+    let report_path = root.with_extension("report.txt");
+    let mut args: Vec<OsString> = vec!["replay".into(), "kaem.x86".into(), "--root".into()];
+    args.extend([root.clone().into(), "--tools".into(), mode.into()]);
+    args.extend(["--answers".into(), "x86/answers".into(), "--report".into()]);
+    args.push(report_path.clone().into());
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let status = {
+        let mut io = hex0::cli::Streams {
+            stdout: &mut out,
+            stderr: &mut err,
+            stdout_is_terminal: false,
+        };
+        crossverify::replay::main(&args, &mut io)
+    };
+    let run = Run {
+        status,
+        stdout: String::from_utf8_lossy(&out).into_owned(),
+        stderr: String::from_utf8_lossy(&err).into_owned(),
+        report: fs::read_to_string(&report_path).ok(),
+    };
+    let _ = fs::remove_file(&report_path);
+    check(run.status == 0, "the x86 replay failed", &run)?;
+    let report = run.report.clone().unwrap_or_default();
+    check(
+        report.starts_with("crossverify replay report\nstatus: complete\n"),
+        "report not complete",
+        &run,
+    )?;
+    check(
+        run.stderr.contains("hex2-0 (x86, base 0x8048000)")
+            && run
+                .stderr
+                .contains("entering kaem script ./x86/mini.kaem (depth 1)")
+            && run
+                .stderr
+                .contains("entering kaem script ./x86/after.kaem (depth 3)"),
+        "the x86 seed tools and the nested scripts must be recognised",
+        &run,
+    )?;
+    check(
+        run.stdout.ends_with("x86 test chain done\n"),
+        "exec into after.kaem expected",
+        &run,
+    )?;
+    check(
+        report.contains("answers: ") && report.contains("8 matched, 0 did not"),
+        "answers",
+        &run,
+    )?;
+    if mode == "both" {
+        check(
+            report.contains("agreed 8, differed 0"),
+            "every step must agree",
+            &run,
+        )?;
+    }
+    let summary = run
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("replay: ok: "))
+        .unwrap_or("");
+    println!("  x86 {mode}: {summary}");
+    let _ = fs::remove_dir_all(&root);
+    Ok(())
+}
+
+fn incomplete(run: &Run) -> Result<(), String> {
+    check(run.status == 1, "expected exit status 1", run)?;
+    check(
+        run.report
+            .as_deref()
+            .is_some_and(|r| r.starts_with("crossverify replay report\nstatus: incomplete")),
+        "the report must say 'status: incomplete'",
+        run,
+    )
+}
+
+fn missing_input_file() -> Result<(), String> {
+    let Some(root) = make_root("missing") else {
+        return skip("seeds/amd64 is not in this tree yet");
+    };
+    fs::remove_file(root.join("AMD64/defs.M1")).unwrap();
+    let manifest = root.with_extension("sha256");
+    let _ = fs::remove_file(&manifest);
+    let m = manifest.to_string_lossy().into_owned();
+    let run = replay(&root, &["--tools", "ours", "--quiet", "--manifest", &m]);
+    incomplete(&run)?;
+    check(
+        !manifest.exists(),
+        "no manifest may be written for an incomplete replay",
+        &run,
+    )?;
+    check(
+        run.stderr.contains("AMD64/defs.M1") && run.stderr.contains("./AMD64/chain.kaem:"),
+        "message must name the file and the step",
+        &run,
+    )?;
+    let _ = fs::remove_dir_all(&root);
+    Ok(())
+}
+
+fn failing_tool() -> Result<(), String> {
+    let Some(root) = make_root("failing") else {
+        return skip("seeds/amd64 is not in this tree yet");
+    };
+    // our hex0 refuses a G outside a comment (the seeds skip it)
+    let path = root.join("AMD64/hex0.hex0");
+    let mut src = fs::read(&path).unwrap();
+    src.extend_from_slice(b"G\n");
+    fs::write(&path, src).unwrap();
+    let run = replay(&root, &["--tools", "ours", "--quiet"]);
+    incomplete(&run)?;
+    check(run.stderr.contains("AMD64/hex0.hex0:") && run.stderr.contains("kaem.amd64:12:1: error: './bootstrap-seeds/POSIX/AMD64/hex0-seed' failed with exit status 1"), "message must say which tool failed where", &run)?;
+    check(
+        !root.join("AMD64/artifact/hex0").exists(),
+        "a failed step must leave no output",
+        &run,
+    )?;
+    let _ = fs::remove_dir_all(&root);
+    Ok(())
+}
+
+fn differing_output() -> Result<(), String> {
+    if !native_seed_runs() {
+        return skip("the amd64 seed runs natively only on x86-64 Linux");
+    }
+    let Some(root) = make_root("differ") else {
+        return skip("seeds/amd64 is not in this tree yet");
+    };
+    // "their" catm drops the last byte of its output
+    let catm = root.join("AMD64/artifact/catm");
+    fs::remove_file(&catm).unwrap();
+    fs::write(
+        &catm,
+        "#!/bin/sh\nout=$1; shift; cat \"$@\" | head -c -1 > \"$out\"\n",
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(&catm, fs::Permissions::from_mode(0o755)).unwrap();
+    let run = replay(&root, &["--tools", "both", "--quiet"]);
+    incomplete(&run)?;
+    check(
+        run.stderr.contains("our catm and theirs disagree")
+            && run.stderr.contains("first difference at offset")
+            && run.stderr.contains("[end]"),
+        "explain-style message expected",
+        &run,
+    )?;
+    check(
+        run.report.as_deref().unwrap_or("").contains("DIFFERED"),
+        "the report must show the differing step",
+        &run,
+    )?;
+    let _ = fs::remove_dir_all(&root);
+    Ok(())
+}
+
+fn spawned_differs() -> Result<(), String> {
+    if !native_seed_runs() {
+        return skip("the amd64 seed runs natively only on x86-64 Linux");
+    }
+    if !complete_build() {
+        return skip("needs the hex2 and m1 crates");
+    }
+    let Some(root) = make_root("spawned") else {
+        return skip("seeds/amd64 is not in this tree yet");
+    };
+    // "their" hex2 is right, except when the driver script links hex0-driver
+    let real = root.join("AMD64/real");
+    fs::create_dir_all(&real).unwrap();
+    std::os::unix::fs::symlink(std::env::current_exe().unwrap(), real.join("hex2")).unwrap();
+    let hex2 = root.join("AMD64/bin/hex2");
+    fs::remove_file(&hex2).unwrap();
+    fs::write(
+        &hex2,
+        format!(
+            "#!/bin/sh\ncase \"$*\" in\n*hex0-driver*) printf x > ./AMD64/artifact/hex0-driver ;;\n*) exec {} \"$@\" ;;\nesac\n",
+            real.join("hex2").display()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(&hex2, fs::Permissions::from_mode(0o755)).unwrap();
+    let run = replay(&root, &["--tools", "both", "--quiet"]);
+    incomplete(&run)?;
+    check(
+        run.stderr.contains(
+            "a hex2 run started by 'driver.sh' through PATH: our hex2 and the original disagree",
+        ) && run.stderr.contains("first difference at offset 0x0"),
+        "the spawned disagreement must be reported",
+        &run,
+    )?;
+    let _ = fs::remove_dir_all(&root);
+    Ok(())
+}
+
+fn malformed_script() -> Result<(), String> {
+    let Some(root) = make_root("malformed") else {
+        return skip("seeds/amd64 is not in this tree yet");
+    };
+    let path = root.join("AMD64/chain.kaem");
+    let mut s = fs::read_to_string(&path).unwrap();
+    s.push_str("echo \"unterminated\n");
+    fs::write(&path, &s).unwrap();
+    let line = s.lines().count();
+    let run = replay(&root, &["--tools", "ours", "--quiet"]);
+    incomplete(&run)?;
+    check(
+        run.stderr.contains(&format!(
+            "./AMD64/chain.kaem:{line}:6: error: unterminated string"
+        )),
+        "located parse error expected",
+        &run,
+    )?;
+    let _ = fs::remove_dir_all(&root);
+    Ok(())
+}
+
+fn answers_mismatch() -> Result<(), String> {
+    let Some(root) = make_root("answers") else {
+        return skip("seeds/amd64 is not in this tree yet");
+    };
+    let path = root.join("AMD64/answers");
+    let a = fs::read_to_string(&path).unwrap();
+    fs::write(
+        &path,
+        a.replacen(&a[..1], if &a[..1] == "0" { "1" } else { "0" }, 1),
+    )
+    .unwrap();
+    let run = replay(
+        &root,
+        &["--tools", "ours", "--quiet", "--answers", "AMD64/answers"],
+    );
+    check(run.status == 1, "expected exit status 1", &run)?;
+    let report = run.report.clone().unwrap_or_default();
+    check(
+        report.contains("status: complete, but FAILED") && report.contains("MISMATCH"),
+        "the report must show the mismatch",
+        &run,
+    )?;
+    check(
+        run.stderr.contains("the answers file does not match"),
+        "message expected",
+        &run,
+    )?;
+    let _ = fs::remove_dir_all(&root);
+    Ok(())
+}
+
+fn bad_command_lines() -> Result<(), String> {
+    let root =
+        std::env::temp_dir().join(format!("hexroot-replay-chain-cli-{}", std::process::id()));
+    fs::create_dir_all(&root).unwrap();
+    let run = replay(&root, &["--tools", "mine"]);
+    check(
+        run.status == 2 && run.report.is_none(),
+        "bad --tools is a usage error",
+        &run,
+    )?;
+    let run = replay(&root.join("nonexistent"), &[]);
+    incomplete(&run)?;
+    let run = replay(&root, &[]);
+    incomplete(&run)?;
+    check(
+        run.stderr
+            .contains("kaem.amd64: error: cannot read kaem script"),
+        "missing script named",
+        &run,
+    )?;
+    let _ = fs::remove_dir_all(&root);
+    Ok(())
+}
