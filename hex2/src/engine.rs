@@ -20,18 +20,16 @@ pub enum Pass {
     Two,
 }
 
-/// What a byte means where a token may start.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Class {
-    Ignore,
-    Newline,
-    Digit(u8),
-    Comment,
-    Colon,
-    Sigil,
-    Pad,
-    Caret,
-    Dot,
+/// What a byte means where a token may start: a digit's value (0..=15) or one of these.
+mod class {
+    pub const IGNORE: u8 = 16;
+    pub const NEWLINE: u8 = 17;
+    pub const COMMENT: u8 = 18;
+    pub const COLON: u8 = 19;
+    pub const SIGIL: u8 = 20;
+    pub const PAD: u8 = 21;
+    pub const CARET: u8 = 22;
+    pub const DOT: u8 = 23;
 }
 
 /// How a pointer's value is computed.
@@ -71,11 +69,12 @@ const MAX_USES: usize = 64;
 /// [`Linker::finish`].
 pub struct Linker {
     config: Config,
-    class: [Class; 256],
+    class: [u8; 256],
     digit_bits: u32,
     digits_per_byte: u8,
     comment_ends_at_cr: bool,
-    pads: bool,
+    fast_hex: bool,
+    hexval: [u8; 256],
     caret_rule: bool,
     labels: LabelTable,
     files: Vec<String>,
@@ -116,7 +115,7 @@ impl Linker {
             ByteMode::Octal => (3, 3),
             ByteMode::Binary => (1, 8),
         };
-        let mut class = [Class::Ignore; 256];
+        let mut class = [class::IGNORE; 256];
         for b in 0..=255u8 {
             let d = match config.byte_mode {
                 ByteMode::Hex => (b as char).to_digit(16),
@@ -124,13 +123,13 @@ impl Linker {
                 ByteMode::Binary => (b as char).to_digit(2),
             };
             if let Some(d) = d {
-                class[b as usize] = Class::Digit(d as u8);
+                class[b as usize] = d as u8;
             }
         }
-        class[b'\n' as usize] = Class::Newline;
-        class[b'#' as usize] = Class::Comment;
-        class[b';' as usize] = Class::Comment;
-        class[b':' as usize] = Class::Colon;
+        class[b'\n' as usize] = class::NEWLINE;
+        class[b'#' as usize] = class::COMMENT;
+        class[b';' as usize] = class::COMMENT;
+        class[b':' as usize] = class::COLON;
         let sigils: &[u8] = match config.dialect {
             Dialect::Full => b"!@$~%&",
             Dialect::SeedHex2 => match arch {
@@ -145,7 +144,7 @@ impl Linker {
             },
         };
         for &s in sigils {
-            class[s as usize] = Class::Sigil;
+            class[s as usize] = class::SIGIL;
         }
         let (pads, caret, caret_rule, dot) = match config.dialect {
             Dialect::Full => {
@@ -157,22 +156,30 @@ impl Linker {
             Dialect::SeedHex1 => (false, false, false, false),
         };
         if pads {
-            class[b'<' as usize] = Class::Pad;
+            class[b'<' as usize] = class::PAD;
         }
         if caret {
-            class[b'^' as usize] = Class::Caret;
+            class[b'^' as usize] = class::CARET;
         }
         if dot {
-            class[b'.' as usize] = Class::Dot;
+            class[b'.' as usize] = class::DOT;
         }
         let comment_ends_at_cr = !(config.dialect == Dialect::SeedHex1 && arch == Arch::Aarch64);
+        let mut hexval = [0xFFu8; 256];
+        for b in 0..=255u8 {
+            if let Some(d) = (b as char).to_digit(16) {
+                hexval[b as usize] = d as u8;
+            }
+        }
         Linker {
+            fast_hex: config.byte_mode == ByteMode::Hex && !config.map,
+            hexval,
             config,
             class,
             digit_bits,
             digits_per_byte,
             comment_ends_at_cr,
-            pads,
+
             caret_rule,
             labels: LabelTable::default(),
             files: Vec::new(),
@@ -224,8 +231,6 @@ impl Linker {
         if self.pass == Pass::One {
             self.files.push(name.to_string());
             self.file = (self.files.len() - 1) as u32;
-        } else if self.file_offset != usize::MAX {
-            // the first file of pass 2 is index 0; later ones follow
         }
         self.line = 1;
         self.line_start = 0;
@@ -346,47 +351,62 @@ impl Linker {
         let mut i = 0;
         while i < len {
             let b = chunk[i];
-            match self.class[b as usize] {
-                Class::Ignore => i += 1,
-                Class::Newline => {
+            let c = self.class[b as usize];
+            // The common bytes first: separators and digits (most of any real input).
+            if c == class::IGNORE {
+                i += 1;
+                continue;
+            }
+            if c < 16 {
+                let d = c;
+                if self.fast_hex && self.xor == 0 && self.dot_left == 0 {
+                    i = self.hex_run(chunk, i);
+                } else {
+                    self.digit(d, b, i);
+                    i += 1;
+                }
+                continue;
+            }
+            match c {
+                class::NEWLINE => {
                     i += 1;
                     self.line += 1;
                     self.line_start = self.file_offset + i;
                 }
-                Class::Digit(d) => {
-                    self.digit(d, b, chunk, i);
+                class::COMMENT => {
                     i += 1;
-                }
-                Class::Comment => {
-                    i += 1;
-                    while i < len {
-                        let c = chunk[i];
-                        if c == b'\n' || (c == b'\r' && self.comment_ends_at_cr) {
-                            break;
+                    let stop_cr = self.comment_ends_at_cr;
+                    match chunk[i..]
+                        .iter()
+                        .position(|&c| c == b'\n' || (c == b'\r' && stop_cr))
+                    {
+                        Some(p) => {
+                            i += p;
+                            if chunk[i] == b'\r' {
+                                i += 1;
+                            }
                         }
-                        i += 1;
-                    }
-                    if i < len && chunk[i] == b'\r' {
-                        i += 1;
+                        None => i = len,
                     }
                     // a terminating '\n' is left to the Newline arm
                 }
-                Class::Colon => i = self.label(chunk, i)?,
-                Class::Sigil => i = self.pointer(chunk, i)?,
-                Class::Pad => {
+                class::COLON => i = self.label(chunk, i)?,
+                class::SIGIL => i = self.pointer(chunk, i)?,
+                class::PAD => {
                     self.pad(chunk, i);
                     i += 1;
                 }
-                Class::Caret => {
+                class::CARET => {
                     self.aligned = true;
                     i += 1;
                 }
-                Class::Dot => {
+                class::DOT => {
                     self.dot_at = self.loc(i);
                     self.dot_left = 4;
                     self.dot_value = 0;
                     i += 1;
                 }
+                _ => i += 1,
             }
         }
         self.file_offset += len;
@@ -833,11 +853,57 @@ impl Linker {
             self.out.resize(self.out.len() + n as usize, 0);
         }
         self.ip = self.ip.wrapping_add(n);
-        let _ = self.pads;
     }
 
-    #[inline]
-    fn digit(&mut self, d: u8, c: u8, chunk: &[u8], i: usize) {
+    /// Plain hex digits from `i` on, in bulk (hex mode, no map, no pending XOR or `.`
+    /// word: the common case). Returns where the run of digits ends.
+    #[inline(always)]
+    fn hex_run(&mut self, chunk: &[u8], i: usize) -> usize {
+        let mut j = i;
+        let len = chunk.len();
+        if self.pass == Pass::One {
+            while j < len && self.hexval[chunk[j] as usize] != 0xFF {
+                j += 1;
+            }
+            let total = u32::from(self.ndig) + (j - i) as u32;
+            self.ip = self.ip.wrapping_add(total / 2);
+            self.ndig = (total % 2) as u8;
+            // the value of a pending nibble does not matter in pass 1
+            return j;
+        }
+        if self.ndig == 1 {
+            let v = self.hexval[chunk[j] as usize];
+            self.acc = (self.acc << 4) | u32::from(v);
+            self.ndig = 0;
+            self.out.push(self.acc as u8);
+            self.acc = 0;
+            self.ip = self.ip.wrapping_add(1);
+            j += 1;
+        }
+        let start_len = self.out.len();
+        while j + 1 < len {
+            let hi = self.hexval[chunk[j] as usize];
+            let lo = self.hexval[chunk[j + 1] as usize];
+            if hi == 0xFF || lo == 0xFF {
+                break;
+            }
+            self.out.push((hi << 4) | lo);
+            j += 2;
+        }
+        self.ip = self.ip.wrapping_add((self.out.len() - start_len) as u32);
+        if j < len {
+            let v = self.hexval[chunk[j] as usize];
+            if v != 0xFF {
+                self.acc = u32::from(v);
+                self.ndig = 1;
+                j += 1;
+            }
+        }
+        j
+    }
+
+    #[inline(always)]
+    fn digit(&mut self, d: u8, c: u8, i: usize) {
         if self.ndig == 0 && self.config.map && self.pass == Pass::Two {
             self.nib_at = self.loc(i);
         }
@@ -852,7 +918,6 @@ impl Linker {
         let v = self.acc;
         self.acc = 0;
         self.ndig = 0;
-        let _ = chunk;
         if self.dot_left > 0 {
             self.dot_value = (self.dot_value << 8) | (v & 0xFF);
             self.dot_left -= 1;
