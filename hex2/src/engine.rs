@@ -303,7 +303,12 @@ impl Linker {
             }
             return Err(d.hint("check the spelling, or add the file that defines it with -f"));
         }
+        let warnings = match self.config.dialect {
+            Dialect::Full => crate::reference_warnings(&self.config),
+            _ => String::new(),
+        };
         Ok(Linked {
+            warnings,
             bytes: self.out,
             labels: self.labels,
             map: self.map,

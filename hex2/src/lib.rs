@@ -49,7 +49,7 @@ pub mod map;
 pub mod number;
 pub mod tool;
 
-pub use engine::Linker;
+pub use engine::{Linker, Pass};
 pub use labels::{LabelDef, LabelTable};
 pub use map::MapEntry;
 pub use number::strtoint;
@@ -244,6 +244,9 @@ pub struct Linked {
     pub map: Vec<MapEntry>,
     /// The file names, indexed by [`Loc::file`].
     pub files: Vec<String>,
+    /// The warnings mescc-tools hex2 prints for this configuration, in its exact text
+    /// (empty for the seed dialects); see [`reference_warnings`].
+    pub warnings: String,
 }
 
 impl Linked {
@@ -257,7 +260,7 @@ impl Linked {
 /// Links `sources` (in order) into bytes: pass 1 assigns label addresses, pass 2 writes.
 pub fn link(sources: &[Source<'_>], config: &Config) -> Result<Linked, Diagnostic> {
     let mut linker = Linker::new(*config);
-    for pass in [engine::Pass::One, engine::Pass::Two] {
+    for pass in [Pass::One, Pass::Two] {
         linker.begin_pass(pass);
         for s in sources {
             linker.begin_file(s.name);
@@ -366,7 +369,7 @@ mod tests {
             c.base_address = 0x401;
             let whole = one(text, &c).unwrap().bytes;
             let mut l = Linker::new(c);
-            for pass in [engine::Pass::One, engine::Pass::Two] {
+            for pass in [Pass::One, Pass::Two] {
                 l.begin_pass(pass);
                 l.begin_file("t.hex2");
                 for line in text.split_inclusive(|&b| b == b'\n') {
