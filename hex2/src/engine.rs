@@ -58,6 +58,22 @@ struct Spec {
     how: How,
 }
 
+/// The value of each hex digit, 0xFF for other bytes.
+const HEXVAL: [u8; 256] = {
+    let mut t = [0xFFu8; 256];
+    let mut b = 0;
+    while b < 256 {
+        t[b] = match b as u8 {
+            c @ b'0'..=b'9' => c - b'0',
+            c @ b'a'..=b'f' => c - b'a' + 10,
+            c @ b'A'..=b'F' => c - b'A' + 10,
+            _ => 0xFF,
+        };
+        b += 1;
+    }
+    t
+};
+
 /// The longest name full hex2 accepts (a 4096th byte is an error).
 const MAX_NAME: usize = 4095;
 /// How many use sites of an undefined label are listed.
@@ -74,7 +90,6 @@ pub struct Linker {
     digits_per_byte: u8,
     comment_ends_at_cr: bool,
     fast_hex: bool,
-    hexval: [u8; 256],
     caret_rule: bool,
     labels: LabelTable,
     files: Vec<String>,
@@ -165,15 +180,8 @@ impl Linker {
             class[b'.' as usize] = class::DOT;
         }
         let comment_ends_at_cr = !(config.dialect == Dialect::SeedHex1 && arch == Arch::Aarch64);
-        let mut hexval = [0xFFu8; 256];
-        for b in 0..=255u8 {
-            if let Some(d) = (b as char).to_digit(16) {
-                hexval[b as usize] = d as u8;
-            }
-        }
         Linker {
             fast_hex: config.byte_mode == ByteMode::Hex && !config.map,
-            hexval,
             config,
             class,
             digit_bits,
@@ -353,10 +361,12 @@ impl Linker {
     /// with `\n` (tokens never span chunks).
     pub fn feed(&mut self, chunk: &[u8]) -> Result<(), Diagnostic> {
         let len = chunk.len();
+        // A local copy: the compiler then knows output writes cannot change it.
+        let table = self.class;
         let mut i = 0;
         while i < len {
             let b = chunk[i];
-            let c = self.class[b as usize];
+            let c = table[b as usize];
             // The common bytes first: separators and digits (most of any real input).
             if c == class::IGNORE {
                 i += 1;
@@ -866,8 +876,9 @@ impl Linker {
     fn hex_run(&mut self, chunk: &[u8], i: usize) -> usize {
         let mut j = i;
         let len = chunk.len();
+        let hexval = &HEXVAL;
         if self.pass == Pass::One {
-            while j < len && self.hexval[chunk[j] as usize] != 0xFF {
+            while j < len && hexval[chunk[j] as usize] != 0xFF {
                 j += 1;
             }
             let total = u32::from(self.ndig) + (j - i) as u32;
@@ -877,7 +888,7 @@ impl Linker {
             return j;
         }
         if self.ndig == 1 {
-            let v = self.hexval[chunk[j] as usize];
+            let v = hexval[chunk[j] as usize];
             self.acc = (self.acc << 4) | u32::from(v);
             self.ndig = 0;
             self.out.push(self.acc as u8);
@@ -887,8 +898,8 @@ impl Linker {
         }
         let start_len = self.out.len();
         while j + 1 < len {
-            let hi = self.hexval[chunk[j] as usize];
-            let lo = self.hexval[chunk[j + 1] as usize];
+            let hi = hexval[chunk[j] as usize];
+            let lo = hexval[chunk[j + 1] as usize];
             if hi == 0xFF || lo == 0xFF {
                 break;
             }
@@ -897,7 +908,7 @@ impl Linker {
         }
         self.ip = self.ip.wrapping_add((self.out.len() - start_len) as u32);
         if j < len {
-            let v = self.hexval[chunk[j] as usize];
+            let v = hexval[chunk[j] as usize];
             if v != 0xFF {
                 self.acc = u32::from(v);
                 self.ndig = 1;
