@@ -39,6 +39,12 @@ proptest! {
             map,
         };
         let sources = [Source { name: "a.hex2", text: &text }, Source { name: "b.hex2", text: &second }];
+        // the map switches the engine off its bulk digit path: both must agree
+        let other = link(&sources, &Config { map: !map, ..config });
+        if let (Ok(a), Ok(b)) = (link(&sources, &config), &other) {
+            prop_assert_eq!(&a.bytes, &b.bytes);
+        }
+        prop_assert_eq!(link(&sources, &config).is_ok(), other.is_ok());
         if let Ok(linked) = link(&sources, &config) {
             if map {
                 let mapped: u64 = linked.map.iter().map(|e| u64::from(e.len)).sum();

@@ -58,22 +58,6 @@ struct Spec {
     how: How,
 }
 
-/// The value of each hex digit, 0xFF for other bytes.
-const HEXVAL: [u8; 256] = {
-    let mut t = [0xFFu8; 256];
-    let mut b = 0;
-    while b < 256 {
-        t[b] = match b as u8 {
-            c @ b'0'..=b'9' => c - b'0',
-            c @ b'a'..=b'f' => c - b'a' + 10,
-            c @ b'A'..=b'F' => c - b'A' + 10,
-            _ => 0xFF,
-        };
-        b += 1;
-    }
-    t
-};
-
 /// The longest name full hex2 accepts (a 4096th byte is an error).
 const MAX_NAME: usize = 4095;
 /// How many use sites of an undefined label are listed.
@@ -375,7 +359,7 @@ impl Linker {
             if c < 16 {
                 let d = c;
                 if self.fast_hex && self.xor == 0 && self.dot_left == 0 {
-                    i = self.hex_run(chunk, i);
+                    i = self.plain_run(chunk, i, &table);
                 } else {
                     self.digit(d, b, i);
                     i += 1;
@@ -487,10 +471,10 @@ impl Linker {
         Ok(next)
     }
 
+    /// Size and kind of the pointer `sigil` (RISC-V word mode turns `! @ $ ~` into
+    /// immediates in every dialect; which sigils exist at all is the class table's job).
     fn spec(&self, sigil: u8) -> Spec {
-        let (dialect, arch) = (self.config.dialect, self.config.arch);
-        let _ = dialect;
-        let word = arch.is_riscv();
+        let word = self.config.arch.is_riscv();
         let size_rel = |s| Spec {
             size: s,
             how: How::Rel,
@@ -870,51 +854,57 @@ impl Linker {
         self.ip = self.ip.wrapping_add(n);
     }
 
-    /// Plain hex digits from `i` on, in bulk (hex mode, no map, no pending XOR or `.`
-    /// word: the common case). Returns where the run of digits ends.
+    /// Plain hex digits, separators and newlines from `i` on, in bulk (hex mode, no map,
+    /// no pending XOR or `.` word: the common case). Returns where the run ends, at the
+    /// first byte of any other class.
     #[inline(always)]
-    fn hex_run(&mut self, chunk: &[u8], i: usize) -> usize {
+    fn plain_run(&mut self, chunk: &[u8], i: usize, table: &[u8; 256]) -> usize {
         let mut j = i;
         let len = chunk.len();
-        let hexval = &HEXVAL;
         if self.pass == Pass::One {
-            while j < len && hexval[chunk[j] as usize] != 0xFF {
+            // nibbles pair across separators, so only the number of digits matters
+            let mut digits = 0u32;
+            while j < len {
+                let c = table[chunk[j] as usize];
+                if c < 16 {
+                    digits += 1;
+                } else if c == class::NEWLINE {
+                    self.line += 1;
+                    self.line_start = self.file_offset + j + 1;
+                } else if c != class::IGNORE {
+                    break;
+                }
                 j += 1;
             }
-            let total = u32::from(self.ndig) + (j - i) as u32;
+            let total = u32::from(self.ndig) + digits;
             self.ip = self.ip.wrapping_add(total / 2);
             self.ndig = (total % 2) as u8;
             // the value of a pending nibble does not matter in pass 1
             return j;
         }
-        if self.ndig == 1 {
-            let v = hexval[chunk[j] as usize];
-            self.acc = (self.acc << 4) | u32::from(v);
-            self.ndig = 0;
-            self.out.push(self.acc as u8);
-            self.acc = 0;
-            self.ip = self.ip.wrapping_add(1);
-            j += 1;
-        }
+        let mut acc = self.acc as u8;
+        let mut pending = self.ndig == 1;
         let start_len = self.out.len();
-        while j + 1 < len {
-            let hi = hexval[chunk[j] as usize];
-            let lo = hexval[chunk[j + 1] as usize];
-            if hi == 0xFF || lo == 0xFF {
+        while j < len {
+            let c = table[chunk[j] as usize];
+            if c < 16 {
+                if pending {
+                    self.out.push((acc << 4) | c);
+                } else {
+                    acc = c;
+                }
+                pending = !pending;
+            } else if c == class::NEWLINE {
+                self.line += 1;
+                self.line_start = self.file_offset + j + 1;
+            } else if c != class::IGNORE {
                 break;
             }
-            self.out.push((hi << 4) | lo);
-            j += 2;
+            j += 1;
         }
         self.ip = self.ip.wrapping_add((self.out.len() - start_len) as u32);
-        if j < len {
-            let v = hexval[chunk[j] as usize];
-            if v != 0xFF {
-                self.acc = u32::from(v);
-                self.ndig = 1;
-                j += 1;
-            }
-        }
+        self.acc = u32::from(acc);
+        self.ndig = u8::from(pending);
         j
     }
 
