@@ -20,18 +20,16 @@ pub enum Pass {
     Two,
 }
 
-/// What a byte means where a token may start.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Class {
-    Ignore,
-    Newline,
-    Digit(u8),
-    Comment,
-    Colon,
-    Sigil,
-    Pad,
-    Caret,
-    Dot,
+/// What a byte means where a token may start: a digit's value (0..=15) or one of these.
+mod class {
+    pub const IGNORE: u8 = 16;
+    pub const NEWLINE: u8 = 17;
+    pub const COMMENT: u8 = 18;
+    pub const COLON: u8 = 19;
+    pub const SIGIL: u8 = 20;
+    pub const PAD: u8 = 21;
+    pub const CARET: u8 = 22;
+    pub const DOT: u8 = 23;
 }
 
 /// How a pointer's value is computed.
@@ -71,11 +69,11 @@ const MAX_USES: usize = 64;
 /// [`Linker::finish`].
 pub struct Linker {
     config: Config,
-    class: [Class; 256],
+    class: [u8; 256],
     digit_bits: u32,
     digits_per_byte: u8,
     comment_ends_at_cr: bool,
-    pads: bool,
+    fast_hex: bool,
     caret_rule: bool,
     labels: LabelTable,
     files: Vec<String>,
@@ -116,7 +114,7 @@ impl Linker {
             ByteMode::Octal => (3, 3),
             ByteMode::Binary => (1, 8),
         };
-        let mut class = [Class::Ignore; 256];
+        let mut class = [class::IGNORE; 256];
         for b in 0..=255u8 {
             let d = match config.byte_mode {
                 ByteMode::Hex => (b as char).to_digit(16),
@@ -124,13 +122,13 @@ impl Linker {
                 ByteMode::Binary => (b as char).to_digit(2),
             };
             if let Some(d) = d {
-                class[b as usize] = Class::Digit(d as u8);
+                class[b as usize] = d as u8;
             }
         }
-        class[b'\n' as usize] = Class::Newline;
-        class[b'#' as usize] = Class::Comment;
-        class[b';' as usize] = Class::Comment;
-        class[b':' as usize] = Class::Colon;
+        class[b'\n' as usize] = class::NEWLINE;
+        class[b'#' as usize] = class::COMMENT;
+        class[b';' as usize] = class::COMMENT;
+        class[b':' as usize] = class::COLON;
         let sigils: &[u8] = match config.dialect {
             Dialect::Full => b"!@$~%&",
             Dialect::SeedHex2 => match arch {
@@ -145,7 +143,7 @@ impl Linker {
             },
         };
         for &s in sigils {
-            class[s as usize] = Class::Sigil;
+            class[s as usize] = class::SIGIL;
         }
         let (pads, caret, caret_rule, dot) = match config.dialect {
             Dialect::Full => {
@@ -157,22 +155,23 @@ impl Linker {
             Dialect::SeedHex1 => (false, false, false, false),
         };
         if pads {
-            class[b'<' as usize] = Class::Pad;
+            class[b'<' as usize] = class::PAD;
         }
         if caret {
-            class[b'^' as usize] = Class::Caret;
+            class[b'^' as usize] = class::CARET;
         }
         if dot {
-            class[b'.' as usize] = Class::Dot;
+            class[b'.' as usize] = class::DOT;
         }
         let comment_ends_at_cr = !(config.dialect == Dialect::SeedHex1 && arch == Arch::Aarch64);
         Linker {
+            fast_hex: config.byte_mode == ByteMode::Hex && !config.map,
             config,
             class,
             digit_bits,
             digits_per_byte,
             comment_ends_at_cr,
-            pads,
+
             caret_rule,
             labels: LabelTable::default(),
             files: Vec::new(),
@@ -224,8 +223,6 @@ impl Linker {
         if self.pass == Pass::One {
             self.files.push(name.to_string());
             self.file = (self.files.len() - 1) as u32;
-        } else if self.file_offset != usize::MAX {
-            // the first file of pass 2 is index 0; later ones follow
         }
         self.line = 1;
         self.line_start = 0;
@@ -298,7 +295,12 @@ impl Linker {
             }
             return Err(d.hint("check the spelling, or add the file that defines it with -f"));
         }
+        let warnings = match self.config.dialect {
+            Dialect::Full => crate::reference_warnings(&self.config),
+            _ => String::new(),
+        };
         Ok(Linked {
+            warnings,
             bytes: self.out,
             labels: self.labels,
             map: self.map,
@@ -343,50 +345,67 @@ impl Linker {
     /// with `\n` (tokens never span chunks).
     pub fn feed(&mut self, chunk: &[u8]) -> Result<(), Diagnostic> {
         let len = chunk.len();
+        // A local copy: the compiler then knows output writes cannot change it.
+        let table = self.class;
         let mut i = 0;
         while i < len {
             let b = chunk[i];
-            match self.class[b as usize] {
-                Class::Ignore => i += 1,
-                Class::Newline => {
+            let c = table[b as usize];
+            // The common bytes first: separators and digits (most of any real input).
+            if c == class::IGNORE {
+                i += 1;
+                continue;
+            }
+            if c < 16 {
+                let d = c;
+                if self.fast_hex && self.xor == 0 && self.dot_left == 0 {
+                    i = self.plain_run(chunk, i, &table);
+                } else {
+                    self.digit(d, b, i);
+                    i += 1;
+                }
+                continue;
+            }
+            match c {
+                class::NEWLINE => {
                     i += 1;
                     self.line += 1;
                     self.line_start = self.file_offset + i;
                 }
-                Class::Digit(d) => {
-                    self.digit(d, b, chunk, i);
+                class::COMMENT => {
                     i += 1;
-                }
-                Class::Comment => {
-                    i += 1;
-                    while i < len {
-                        let c = chunk[i];
-                        if c == b'\n' || (c == b'\r' && self.comment_ends_at_cr) {
-                            break;
+                    let stop_cr = self.comment_ends_at_cr;
+                    match chunk[i..]
+                        .iter()
+                        .position(|&c| c == b'\n' || (c == b'\r' && stop_cr))
+                    {
+                        Some(p) => {
+                            i += p;
+                            if chunk[i] == b'\r' {
+                                i += 1;
+                            }
                         }
-                        i += 1;
-                    }
-                    if i < len && chunk[i] == b'\r' {
-                        i += 1;
+                        None => i = len,
                     }
                     // a terminating '\n' is left to the Newline arm
                 }
-                Class::Colon => i = self.label(chunk, i)?,
-                Class::Sigil => i = self.pointer(chunk, i)?,
-                Class::Pad => {
+                class::COLON => i = self.label(chunk, i)?,
+                class::SIGIL => i = self.pointer(chunk, i)?,
+                class::PAD => {
                     self.pad(chunk, i);
                     i += 1;
                 }
-                Class::Caret => {
+                class::CARET => {
                     self.aligned = true;
                     i += 1;
                 }
-                Class::Dot => {
+                class::DOT => {
                     self.dot_at = self.loc(i);
                     self.dot_left = 4;
                     self.dot_value = 0;
                     i += 1;
                 }
+                _ => i += 1,
             }
         }
         self.file_offset += len;
@@ -452,10 +471,10 @@ impl Linker {
         Ok(next)
     }
 
+    /// Size and kind of the pointer `sigil` (RISC-V word mode turns `! @ $ ~` into
+    /// immediates in every dialect; which sigils exist at all is the class table's job).
     fn spec(&self, sigil: u8) -> Spec {
-        let (dialect, arch) = (self.config.dialect, self.config.arch);
-        let _ = dialect;
-        let word = arch.is_riscv();
+        let word = self.config.arch.is_riscv();
         let size_rel = |s| Spec {
             size: s,
             how: How::Rel,
@@ -833,11 +852,64 @@ impl Linker {
             self.out.resize(self.out.len() + n as usize, 0);
         }
         self.ip = self.ip.wrapping_add(n);
-        let _ = self.pads;
     }
 
-    #[inline]
-    fn digit(&mut self, d: u8, c: u8, chunk: &[u8], i: usize) {
+    /// Plain hex digits, separators and newlines from `i` on, in bulk (hex mode, no map,
+    /// no pending XOR or `.` word: the common case). Returns where the run ends, at the
+    /// first byte of any other class.
+    #[inline(always)]
+    fn plain_run(&mut self, chunk: &[u8], i: usize, table: &[u8; 256]) -> usize {
+        let mut j = i;
+        let len = chunk.len();
+        if self.pass == Pass::One {
+            // nibbles pair across separators, so only the number of digits matters
+            let mut digits = 0u32;
+            while j < len {
+                let c = table[chunk[j] as usize];
+                if c < 16 {
+                    digits += 1;
+                } else if c == class::NEWLINE {
+                    self.line += 1;
+                    self.line_start = self.file_offset + j + 1;
+                } else if c != class::IGNORE {
+                    break;
+                }
+                j += 1;
+            }
+            let total = u32::from(self.ndig) + digits;
+            self.ip = self.ip.wrapping_add(total / 2);
+            self.ndig = (total % 2) as u8;
+            // the value of a pending nibble does not matter in pass 1
+            return j;
+        }
+        let mut acc = self.acc as u8;
+        let mut pending = self.ndig == 1;
+        let start_len = self.out.len();
+        while j < len {
+            let c = table[chunk[j] as usize];
+            if c < 16 {
+                if pending {
+                    self.out.push((acc << 4) | c);
+                } else {
+                    acc = c;
+                }
+                pending = !pending;
+            } else if c == class::NEWLINE {
+                self.line += 1;
+                self.line_start = self.file_offset + j + 1;
+            } else if c != class::IGNORE {
+                break;
+            }
+            j += 1;
+        }
+        self.ip = self.ip.wrapping_add((self.out.len() - start_len) as u32);
+        self.acc = u32::from(acc);
+        self.ndig = u8::from(pending);
+        j
+    }
+
+    #[inline(always)]
+    fn digit(&mut self, d: u8, c: u8, i: usize) {
         if self.ndig == 0 && self.config.map && self.pass == Pass::Two {
             self.nib_at = self.loc(i);
         }
@@ -852,7 +924,6 @@ impl Linker {
         let v = self.acc;
         self.acc = 0;
         self.ndig = 0;
-        let _ = chunk;
         if self.dot_left > 0 {
             self.dot_value = (self.dot_value << 8) | (v & 0xFF);
             self.dot_left -= 1;

@@ -1,14 +1,13 @@
 //! The label table: name -> address and definition site, with a small fast hasher.
 //!
 //! It owns lookups and "last definition wins" insertion; it does not know how names are
-//! scanned. Names are owned byte strings (inputs are streamed, so they cannot borrow).
+//! scanned. Names are copied into one arena (inputs are streamed, so they cannot borrow).
 
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::Hasher;
 
 use crate::Loc;
 
-/// An FxHash-style hasher: multiply-rotate over 8-byte words. Fast for short names; not
+/// An FxHash-style hasher: multiply-rotate over 8-byte words, with a final fold. Fast for short names; not
 /// resistant to adversarial collisions (inputs are the user's own programs).
 #[derive(Default, Clone, Copy)]
 pub struct FxHasher {
@@ -53,12 +52,12 @@ impl Hasher for FxHasher {
 
     #[inline]
     fn finish(&self) -> u64 {
-        self.hash
+        // The multiply only carries bits upwards, so the low bits (which pick the bucket)
+        // would depend on the last word's low bytes alone; fold the high half down.
+        let h = self.hash;
+        (h ^ (h >> 29) ^ (h >> 47)).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ (h >> 32)
     }
 }
-
-/// A hash map with [`FxHasher`].
-pub type FxHashMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
 
 /// One label: its address and where it was (last) defined.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -69,44 +68,186 @@ pub struct LabelDef {
     pub at: Loc,
 }
 
-/// Every label of a link, by name.
-#[derive(Default, Debug, Clone)]
+/// An empty index slot.
+const EMPTY: u64 = u64::MAX;
+/// Bytes of a record's header in the arena: address, file, line, col, name length.
+const HEADER: usize = 20;
+
+/// Every label of a link, by name: an open-addressing index (each slot holds the name's
+/// 32-bit hash and the offset of its record) into one arena of records, each a 20-byte
+/// header (address, file, line, column, name length; little-endian u32s) followed by the
+/// name, so a lookup touches one index slot and one record, and no label is a separate
+/// allocation.
+#[derive(Debug, Clone)]
 pub struct LabelTable {
-    map: FxHashMap<Box<[u8]>, LabelDef>,
+    index: Vec<u64>,
+    arena: Vec<u8>,
+    count: usize,
+}
+
+impl Default for LabelTable {
+    fn default() -> Self {
+        LabelTable {
+            index: vec![EMPTY; 1024],
+            arena: Vec::new(),
+            count: 0,
+        }
+    }
+}
+
+#[inline]
+fn hash_name(name: &[u8]) -> u32 {
+    let mut h = FxHasher::default();
+    h.write(name);
+    let h = h.finish();
+    (h ^ (h >> 32)) as u32
+}
+
+#[inline]
+fn word(arena: &[u8], at: usize) -> u32 {
+    let mut w = [0u8; 4];
+    w.copy_from_slice(&arena[at..at + 4]);
+    u32::from_le_bytes(w)
 }
 
 impl LabelTable {
+    /// The name and definition of the record at `off`, and the offset of the next record.
+    #[inline]
+    fn record(&self, off: usize) -> (&[u8], LabelDef, usize) {
+        let a = &self.arena;
+        let len = word(a, off + 16) as usize;
+        let def = LabelDef {
+            address: word(a, off),
+            at: Loc {
+                file: word(a, off + 4),
+                line: word(a, off + 8),
+                col: word(a, off + 12),
+            },
+        };
+        let name = &a[off + HEADER..off + HEADER + len];
+        (name, def, off + HEADER + len)
+    }
+
+    #[inline]
+    fn name_matches(&self, off: usize, name: &[u8]) -> bool {
+        let len = word(&self.arena, off + 16) as usize;
+        len == name.len() && &self.arena[off + HEADER..off + HEADER + len] == name
+    }
+
+    /// The index slot holding `name`, or the empty slot where it would go.
+    #[inline]
+    fn slot(&self, name: &[u8], hash: u32) -> usize {
+        let mask = self.index.len() - 1;
+        let mut i = hash as usize & mask;
+        loop {
+            let k = self.index[i];
+            if k == EMPTY {
+                return i;
+            }
+            if (k >> 32) as u32 == hash && self.name_matches(k as u32 as usize, name) {
+                return i;
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    fn grow(&mut self) {
+        let cap = self.index.len() * 2;
+        let old = std::mem::replace(&mut self.index, vec![EMPTY; cap]);
+        let mask = cap - 1;
+        for k in old.into_iter().filter(|&k| k != EMPTY) {
+            let mut i = (k >> 32) as usize & mask;
+            while self.index[i] != EMPTY {
+                i = (i + 1) & mask;
+            }
+            self.index[i] = k;
+        }
+    }
+
+    fn write_def(&mut self, off: usize, def: LabelDef) {
+        let fields = [def.address, def.at.file, def.at.line, def.at.col];
+        for (n, v) in fields.into_iter().enumerate() {
+            self.arena[off + 4 * n..off + 4 * n + 4].copy_from_slice(&v.to_le_bytes());
+        }
+    }
+
     /// Defines `name`; a later definition replaces an earlier one (the reference's rule).
     #[inline]
     pub fn define(&mut self, name: &[u8], def: LabelDef) {
-        match self.map.get_mut(name) {
-            Some(slot) => *slot = def,
-            None => {
-                self.map.insert(name.into(), def);
-            }
+        let hash = hash_name(name);
+        let i = self.slot(name, hash);
+        let k = self.index[i];
+        if k != EMPTY {
+            self.write_def(k as u32 as usize, def);
+            return;
+        }
+        let off = self.arena.len();
+        self.arena.resize(off + HEADER, 0);
+        self.write_def(off, def);
+        self.arena[off + 16..off + 20].copy_from_slice(&(name.len() as u32).to_le_bytes());
+        self.arena.extend_from_slice(name);
+        self.index[i] = (u64::from(hash) << 32) | off as u64;
+        self.count += 1;
+        if self.count * 2 > self.index.len() {
+            self.grow();
         }
     }
 
     /// The definition of `name`, if any.
     #[inline]
     pub fn get(&self, name: &[u8]) -> Option<LabelDef> {
-        self.map.get(name).copied()
+        let k = self.index[self.slot(name, hash_name(name))];
+        (k != EMPTY).then(|| self.record(k as u32 as usize).1)
     }
 
     /// Number of distinct labels.
     pub fn len(&self) -> usize {
-        self.map.len()
+        self.count
     }
 
     /// Whether there are no labels.
     pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
+        self.count == 0
+    }
+
+    /// Every label in first-definition order (with its last definition).
+    pub fn iter(&self) -> impl Iterator<Item = (&[u8], LabelDef)> + '_ {
+        let mut off = 0;
+        std::iter::from_fn(move || {
+            if off >= self.arena.len() {
+                return None;
+            }
+            let (name, def, next) = self.record(off);
+            off = next;
+            Some((name, def))
+        })
     }
 
     /// Every label, sorted by address then name.
     pub fn sorted(&self) -> Vec<(&[u8], LabelDef)> {
-        let mut v: Vec<_> = self.map.iter().map(|(k, d)| (&k[..], *d)).collect();
+        let mut v: Vec<_> = self.iter().collect();
         v.sort_by(|a, b| a.1.address.cmp(&b.1.address).then(a.0.cmp(b.0)));
         v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn last_definition_wins_and_growth_keeps_everything() {
+        let mut t = LabelTable::default();
+        let at = Loc::default();
+        for i in 0..5000u32 {
+            t.define(format!("L{i}").as_bytes(), LabelDef { address: i, at });
+        }
+        t.define(b"L7", LabelDef { address: 99, at });
+        t.define(b"", LabelDef { address: 1, at });
+        assert_eq!(t.len(), 5001);
+        assert_eq!(t.get(b"L7").unwrap().address, 99);
+        assert_eq!(t.get(b"L4999").unwrap().address, 4999);
+        assert_eq!(t.get(b"").unwrap().address, 1);
+        assert!(t.get(b"L5000").is_none());
     }
 }

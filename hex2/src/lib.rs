@@ -49,7 +49,7 @@ pub mod map;
 pub mod number;
 pub mod tool;
 
-pub use engine::Linker;
+pub use engine::{Linker, Pass};
 pub use labels::{LabelDef, LabelTable};
 pub use map::MapEntry;
 pub use number::strtoint;
@@ -244,6 +244,9 @@ pub struct Linked {
     pub map: Vec<MapEntry>,
     /// The file names, indexed by [`Loc::file`].
     pub files: Vec<String>,
+    /// The warnings mescc-tools hex2 prints for this configuration, in its exact text
+    /// (empty for the seed dialects); see [`reference_warnings`].
+    pub warnings: String,
 }
 
 impl Linked {
@@ -257,7 +260,7 @@ impl Linked {
 /// Links `sources` (in order) into bytes: pass 1 assigns label addresses, pass 2 writes.
 pub fn link(sources: &[Source<'_>], config: &Config) -> Result<Linked, Diagnostic> {
     let mut linker = Linker::new(*config);
-    for pass in [engine::Pass::One, engine::Pass::Two] {
+    for pass in [Pass::One, Pass::Two] {
         linker.begin_pass(pass);
         for s in sources {
             linker.begin_file(s.name);
@@ -282,4 +285,127 @@ pub fn reference_warnings(config: &Config) -> String {
         w.push_str("You have specified big endian output on likely a little endian processor\nif this is a mistake please pass --little-endian next time\n");
     }
     w
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn x86() -> Config {
+        let mut c = Config::new(Arch::X86);
+        c.endian = Endian::Little;
+        c.base_address = 0x1000;
+        c
+    }
+
+    fn one(text: &[u8], config: &Config) -> Result<Linked, Diagnostic> {
+        link(
+            &[Source {
+                name: "t.hex2",
+                text,
+            }],
+            config,
+        )
+    }
+
+    #[test]
+    fn undefined_label_names_every_use() {
+        let e = one(b":a 00\n%nope\n&a\n  !nope\n", &x86()).unwrap_err();
+        let text = e.to_string();
+        assert!(
+            text.starts_with("t.hex2:2:1: error: undefined label 'nope'"),
+            "{text}"
+        );
+        assert!(text.contains("also used at t.hex2:4:3"), "{text}");
+    }
+
+    #[test]
+    fn displacement_out_of_range_gives_value_range_and_both_sites() {
+        let mut src = b":far\n".to_vec();
+        src.extend(std::iter::repeat_n(b"00 ".as_slice(), 200).flatten());
+        src.extend_from_slice(b"\nEB !far\n");
+        let text = one(&src, &x86()).unwrap_err().to_string();
+        assert!(
+            text.starts_with("t.hex2:3:4: error: relative displacement of -202"),
+            "{text}"
+        );
+        assert!(text.contains("-128 ..= 127"), "{text}");
+        assert!(text.contains("'far' is defined at t.hex2:1:1"), "{text}");
+    }
+
+    #[test]
+    fn riscv_dot_cut_short_is_an_error_in_full_hex2_but_dropped_by_the_seed() {
+        let mut c = Config::new(Arch::Riscv64);
+        c.endian = Endian::Little;
+        assert!(one(b"11 22 .0000", &c).is_err());
+        let seed = Config::seed(Dialect::SeedHex2, Arch::Riscv64);
+        assert_eq!(
+            one(b":a 11 22 33 .a", &seed).unwrap().bytes,
+            [0x11, 0x22, 0x33]
+        );
+    }
+
+    #[test]
+    fn pointer_at_end_of_file_is_an_error() {
+        let e = one(b"00 &", &x86()).unwrap_err();
+        assert!(e.to_string().contains("pointer '&' at the end of the file"));
+        assert!(one(b": 00 & ", &x86()).is_ok(), "the empty label is fine");
+    }
+
+    #[test]
+    fn label_too_long_is_an_error_only_in_full_hex2() {
+        let mut src = b":".to_vec();
+        src.extend(std::iter::repeat_n(b'L', 4096));
+        assert!(one(&src, &x86()).is_err());
+        src.pop();
+        assert!(one(&src, &x86()).is_ok());
+    }
+
+    #[test]
+    fn feeding_line_by_line_equals_feeding_whole() {
+        let text = b":a 0 1 # c\n2 3 %a ;x\n:b A\nB &b\n<^ 4\n";
+        for arch in ARCHES {
+            let mut c = Config::new(arch);
+            c.base_address = 0x401;
+            let whole = one(text, &c).unwrap().bytes;
+            let mut l = Linker::new(c);
+            for pass in [Pass::One, Pass::Two] {
+                l.begin_pass(pass);
+                l.begin_file("t.hex2");
+                for line in text.split_inclusive(|&b| b == b'\n') {
+                    l.feed(line).unwrap();
+                }
+                l.end_file().unwrap();
+            }
+            assert_eq!(l.finish().unwrap().bytes, whole, "{arch:?}");
+        }
+    }
+
+    #[test]
+    fn map_lists_every_emitting_token() {
+        let mut c = x86();
+        c.map = true;
+        let linked = one(b":s\nE8 %s\n90 90\n", &c).unwrap();
+        let mut out = Vec::new();
+        map::write_map(&mut out, &linked.map, &linked.files).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "# hexroot hex2 map 1\n\
+             0 1 0x00001000 t.hex2:2:1 E8\n\
+             1 4 0x00001001 t.hex2:2:4 %s\n\
+             5 2 0x00001005 t.hex2:3:1 9090\n"
+        );
+        assert_eq!(map::entry_at(&linked.map, 3).unwrap().offset, 1);
+        assert_eq!(linked.labels.get(b"s").unwrap().at.line, 1);
+    }
+
+    #[test]
+    fn seed_riscv_adds_the_high_nibble_back() {
+        // seed vectors xor-into-nonzero: '@a' four bytes after 'a' over FF FF FF FF
+        let seed = Config::seed(Dialect::SeedHex1, Arch::Riscv32);
+        let got = one(b":a $a FF FF FF FF @a FF FF FF FF", &seed)
+            .unwrap()
+            .bytes;
+        assert_eq!(got, [0xFF, 0xFF, 0xFF, 0xFF, 0x7F, 0xF1, 0xFF, 0xE1]);
+    }
 }
