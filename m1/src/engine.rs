@@ -62,6 +62,7 @@ impl<'s, 'a> Collapsed<'s, 'a> {
 impl Iterator for Collapsed<'_, '_> {
     type Item = At;
 
+    #[inline(always)]
     fn next(&mut self) -> Option<At> {
         loop {
             let lexer = self.lexer.as_mut()?;
@@ -117,7 +118,7 @@ impl<'s, 'a> Expanded<'s, 'a> {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn checked(&mut self) -> Option<At> {
         let at = self.tokens.next()?;
         if bad_token(&at.tok) {
