@@ -41,20 +41,18 @@ impl OutputFile {
             _ => given.to_path_buf(),
         };
         match fs::metadata(&destination) {
-            Ok(m) if m.is_dir() => {
-                return Err(io::Error::new(io::ErrorKind::Other, "is a directory"));
-            }
+            Ok(m) if m.is_dir() => Err(io::Error::other("is a directory")),
             Ok(m) if !m.is_file() => {
                 let file = OpenOptions::new()
                     .write(true)
                     .truncate(true)
                     .open(&destination)?;
-                return Ok(OutputFile {
+                Ok(OutputFile {
                     destination,
                     temporary: None,
                     writer: Some(BufWriter::with_capacity(1 << 16, file)),
                     final_mode: None,
-                });
+                })
             }
             Ok(m) => Self::start_temporary(destination, create_mode, Some(m.permissions().mode())),
             Err(_) => Self::start_temporary(destination, create_mode, None),
