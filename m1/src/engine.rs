@@ -910,4 +910,87 @@ mod tests {
             0xFE00_0F80
         );
     }
+
+    fn run(src: &[u8], config: &Config, exact: bool) -> Result<Vec<u8>, String> {
+        let sources = [Source {
+            name: "t",
+            text: src,
+        }];
+        let p = analyse_in(&sources, config, exact).map_err(|e| e.to_string())?;
+        let Some(p) = p else {
+            return Err("fast path gave up".into());
+        };
+        let mut out = Vec::new();
+        p.print(&sources, config, &mut out, None).unwrap();
+        Ok(out)
+    }
+
+    /// The fast path (tokens judged by their text) agrees with the exact, fully interned
+    /// analysis whenever it completes, and gives up exactly when there is an error to find.
+    #[test]
+    fn fast_path_agrees_with_exact_analysis() {
+        let vocab: &[&str] = &[
+            "DEFINE",
+            "x",
+            "y",
+            "!1",
+            "!300",
+            "@-1",
+            "$70000",
+            "%9",
+            "&0x10",
+            ":l",
+            "&l",
+            "<2",
+            "<-1",
+            "<0",
+            "\"ab\"",
+            "'cd'",
+            "16",
+            "70000",
+            "90",
+            "\n",
+            "\n",
+            " ",
+            "!0abc",
+            "~5",
+            "^~l",
+            "# c\n",
+            "DEFINE !300 FF\n",
+        ];
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        for round in 0..3000 {
+            let mut src = String::new();
+            for _ in 0..(round % 17) {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                src.push_str(vocab[(x % vocab.len() as u64) as usize]);
+                src.push(' ');
+            }
+            for arch in [Arch::Knight, Arch::X86, Arch::Riscv64] {
+                let config = Config {
+                    arch,
+                    ..Config::default()
+                };
+                let exact = run(src.as_bytes(), &config, true);
+                match run(src.as_bytes(), &config, false) {
+                    Err(e) if e == "fast path gave up" => {}
+                    fast => assert_eq!(fast, exact, "{src:?} on {arch:?}"),
+                }
+                assert_eq!(
+                    crate::assemble(
+                        &[Source {
+                            name: "t",
+                            text: src.as_bytes()
+                        }],
+                        &config
+                    )
+                    .map_err(|e| e.to_string()),
+                    exact,
+                    "{src:?}"
+                );
+            }
+        }
+    }
 }
