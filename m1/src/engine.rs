@@ -520,9 +520,7 @@ impl Program<'_> {
                     let n = strtoint(&text[1..]);
                     if n == 0 {
                         self.set_kind(id, K_PASS);
-                    } else if n < 0 {
-                        return Err(padding_error(sources, text, n));
-                    } else if n > MAX_PADDING {
+                    } else if !(0..=MAX_PADDING).contains(&n) {
                         return Err(padding_error(sources, text, n));
                     } else {
                         self.set_kind(id, K_PAD);
