@@ -15,6 +15,10 @@ pub use hex0::cli::ToolMain;
 pub const TOOLS: &[(&str, ToolMain)] = &[
     ("hex0", hex0::tool::main),
     ("catm", hex0::catm::main),
+    ("crossverify", crossverify::tool::main),
+    ("stage0-vm", stage0_vm::tool::main),
+    ("hex2", hex2::tool::main),
+    ("hex1", hex2::tool::hex1_main),
     ("M1", m1::tool::main),
     ("M0", m1::tool::m0_main),
     ("blood-elf", m1::tool::blood_elf_main),

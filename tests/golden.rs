@@ -66,6 +66,38 @@ const DIFFERENCES: &[(&str, &str)] = &[
     ("seed/aarch64/catm/missing-only", "the seed catm silently skips an unreadable input; hexroot names it and fails (as mescc-tools catm)"),
     ("seed/riscv32/catm/missing-only", "the seed catm silently skips an unreadable input; hexroot names it and fails (as mescc-tools catm)"),
     ("seed/riscv64/catm/missing-only", "the seed catm silently skips an unreadable input; hexroot names it and fails (as mescc-tools catm)"),
+    // knight VM
+    ("knight/div_int_min_by_minus_one", "the reference VM is killed by SIGFPE (exit 136, no message); hexroot reports the divide overflow as a fault (exit 1)"),
+    // hex2 (mescc-tools 1.7.0)
+    ("hex2/unknown-architecture-continues", "the reference prints a warning without a newline and silently links for knight; hexroot reports the unknown architecture (exit 1)"),
+    // seed hex1 and hex2-0
+    ("seed/x86/hex1/no-output-arg", "the seed exits 0 having written nothing when OUTPUT is missing; hexroot reports the bad command line"),
+    ("seed/x86/hex1/output-unopenable", "the seed exits 0 having written nothing when OUTPUT cannot be created; hexroot reports it"),
+    ("seed/x86/hex2-0/no-output-arg", "the seed exits 0 having written nothing when OUTPUT is missing; hexroot reports the bad command line"),
+    ("seed/x86/hex2-0/output-unopenable", "the seed exits 0 having written nothing when OUTPUT cannot be created; hexroot reports it"),
+    ("seed/amd64/hex1/no-output-arg", "the seed exits 0 having written nothing when OUTPUT is missing; hexroot reports the bad command line"),
+    ("seed/amd64/hex1/output-unopenable", "the seed exits 0 having written nothing when OUTPUT cannot be created; hexroot reports it"),
+    ("seed/amd64/hex2-0/no-output-arg", "the seed exits 0 having written nothing when OUTPUT is missing; hexroot reports the bad command line"),
+    ("seed/amd64/hex2-0/output-unopenable", "the seed exits 0 having written nothing when OUTPUT cannot be created; hexroot reports it"),
+    ("seed/aarch64/hex1/no-output-arg", "the seed exits 0 having written nothing when OUTPUT is missing; hexroot reports the bad command line"),
+    ("seed/aarch64/hex1/output-unopenable", "the seed exits 0 having written nothing when OUTPUT cannot be created; hexroot reports it"),
+    ("seed/aarch64/hex2-0/no-output-arg", "the seed exits 0 having written nothing when OUTPUT is missing; hexroot reports the bad command line"),
+    ("seed/aarch64/hex2-0/output-unopenable", "the seed exits 0 having written nothing when OUTPUT cannot be created; hexroot reports it"),
+    ("seed/riscv32/hex1/no-output-arg", "the seed exits 0 having written nothing when OUTPUT is missing; hexroot reports the bad command line"),
+    ("seed/riscv32/hex1/output-unopenable", "the seed exits 0 having written nothing when OUTPUT cannot be created; hexroot reports it"),
+    ("seed/riscv32/hex2-0/no-output-arg", "the seed exits 0 having written nothing when OUTPUT is missing; hexroot reports the bad command line"),
+    ("seed/riscv32/hex2-0/output-unopenable", "the seed exits 0 having written nothing when OUTPUT cannot be created; hexroot reports it"),
+    ("seed/riscv64/hex1/no-output-arg", "the seed exits 0 having written nothing when OUTPUT is missing; hexroot reports the bad command line"),
+    ("seed/riscv64/hex1/output-unopenable", "the seed exits 0 having written nothing when OUTPUT cannot be created; hexroot reports it"),
+    ("seed/riscv64/hex2-0/no-output-arg", "the seed exits 0 having written nothing when OUTPUT is missing; hexroot reports the bad command line"),
+    ("seed/riscv64/hex2-0/output-unopenable", "the seed exits 0 having written nothing when OUTPUT cannot be created; hexroot reports it"),
+    ("seed/x86/hex1/pct-undefined-label", "the seed hex1 silently reads an undefined label as address 0; hexroot reports the undefined label"),
+    ("seed/amd64/hex1/pct-undefined-label", "the seed hex1 silently reads an undefined label as address 0; hexroot reports the undefined label"),
+    ("seed/aarch64/hex1/amp-abs32", "the seed hex1 silently reads an undefined label as address 0; hexroot reports the undefined label"),
+    ("seed/aarch64/hex1/tilde-self-undefined", "the seed hex1 silently reads an undefined label as address 0; hexroot reports the undefined label"),
+    ("seed/riscv32/hex1/undefined-label", "the seed hex1 silently reads an undefined label as address 0; hexroot reports the undefined label"),
+    ("seed/riscv64/hex1/undefined-label", "the seed hex1 silently reads an undefined label as address 0; hexroot reports the undefined label"),
+    ("seed/aarch64/hex2-0/missing-input", "the aarch64 seed hex2-0 exits 0 with an empty output when INPUT cannot be opened; hexroot reports it"),
     // seed M0: unknown words are errors in hexroot unless --pass-unknown
     ("seed/x86/M0/crlf-tokens", "the seed M0 prints the unknown word 'X\\r' unchanged; hexroot's M0 rejects unknown words unless --pass-unknown"),
     ("seed/x86/M0/define-redefined-late", "the uses before the DEFINEs are unknown words there, printed unchanged by the seed; hexroot's M0 rejects unknown words unless --pass-unknown"),
@@ -108,6 +140,10 @@ enum Layout {
     /// mescc-tools and seed cases: `cmd` one argument per line, output `out`, `expected`,
     /// `mode`, `stdout`, `stderr`, `exit`.
     Lines,
+    /// Knight VM cases: `cmd` one whitespace-separated line, output `tape_02` vs
+    /// `tape_02.expected` (absent: no `tape_02` may be created), stdout, stderr and exit
+    /// compared exactly, also for failures (a fault leaves the tape written so far).
+    Knight,
 }
 
 /// A folder of cases run with one tool.
@@ -130,6 +166,12 @@ fn suites() -> Vec<Suite> {
         prefix: vec![],
         layout: Layout::Lines,
     }];
+    s.push(Suite {
+        dir: "hex2".into(),
+        tool: "hex2",
+        prefix: vec![],
+        layout: Layout::Lines,
+    });
     s.push(Suite {
         dir: "m1".into(),
         tool: "M1",
@@ -156,12 +198,34 @@ fn suites() -> Vec<Suite> {
             layout: Layout::Lines,
         });
         s.push(Suite {
+            dir: format!("seed/{arch}/hex1"),
+            tool: "hex1",
+            prefix: vec!["--architecture".into(), arch.to_string()],
+            layout: Layout::Lines,
+        });
+        s.push(Suite {
+            dir: format!("seed/{arch}/hex2-0"),
+            tool: "hex2",
+            prefix: vec![
+                "--seed-hex2-0".into(),
+                "--architecture".into(),
+                arch.to_string(),
+            ],
+            layout: Layout::Lines,
+        });
+        s.push(Suite {
             dir: format!("seed/{arch}/catm"),
             tool: "catm",
             prefix: vec![],
             layout: Layout::Lines,
         });
     }
+    s.push(Suite {
+        dir: "knight".into(),
+        tool: "stage0-vm",
+        prefix: vec![],
+        layout: Layout::Knight,
+    });
     s
 }
 
@@ -326,7 +390,9 @@ fn run_case(
     layout: Layout,
     scratch: &Path,
 ) -> Result<Outcome, String> {
-    let Layout::Lines = layout;
+    if layout == Layout::Knight {
+        return run_knight_case(id, case, tool, scratch);
+    }
     let work = scratch.join("case");
     copy_dir(case, &work).map_err(|e| format!("cannot copy case: {e}"))?;
     let cmd = fs::read_to_string(case.join("cmd")).map_err(|e| format!("no cmd: {e}"))?;
@@ -479,6 +545,80 @@ fn run_case(
         if got != mode {
             return Err(format!("output mode {got:o}, reference {mode:o}"));
         }
+    }
+    let _ = fs::remove_dir_all(scratch);
+    Ok(Outcome::Passed)
+}
+
+/// Runs one Knight VM case (see [`Layout::Knight`]).
+fn run_knight_case(id: &str, case: &Path, tool: &str, scratch: &Path) -> Result<Outcome, String> {
+    let work = scratch.join("case");
+    copy_dir(case, &work).map_err(|e| format!("cannot copy case: {e}"))?;
+    let cmd = fs::read_to_string(case.join("cmd")).map_err(|e| format!("no cmd: {e}"))?;
+    let want_exit: i32 = fs::read_to_string(case.join("exit"))
+        .map_err(|e| format!("no exit: {e}"))?
+        .trim()
+        .parse()
+        .map_err(|e| format!("bad exit file: {e}"))?;
+    let want_stdout = read_opt(&case.join("stdout")).unwrap_or_default();
+    let want_stderr = read_opt(&case.join("stderr")).unwrap_or_default();
+    let want_tape = read_opt(&case.join("tape_02.expected"));
+    let stdin = match case.join("stdin").is_file() {
+        true => Stdio::from(fs::File::open(case.join("stdin")).map_err(|e| e.to_string())?),
+        false => Stdio::null(),
+    };
+    let out = Command::new(std::env::current_exe().map_err(|e| e.to_string())?)
+        .args(cmd.split_whitespace())
+        .current_dir(&work)
+        .env_clear()
+        .env("HEXROOT_GOLDEN_TOOL", tool)
+        .stdin(stdin)
+        .output()
+        .map_err(|e| format!("cannot start the tool: {e}"))?;
+    let got_stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    if let Some(sig) = out.status.signal() {
+        return Err(format!("killed by signal {sig}; stderr:\n{got_stderr}"));
+    }
+    let got_exit = out.status.code().unwrap_or(-1);
+    if got_exit == 101 || got_stderr.contains("panicked at") {
+        return Err(format!("the tool panicked:\n{got_stderr}"));
+    }
+    let got_tape = read_opt(&work.join("tape_02"));
+    if DIFFERENCES.iter().any(|(c, _)| *c == id) {
+        if got_exit != 1 || got_stderr.trim().is_empty() || got_tape.is_some() {
+            return Err(format!(
+                "listed difference: expected a clean fault (exit 1, a message, no tape_02); got exit {got_exit}, stderr:\n{got_stderr}"
+            ));
+        }
+        return Ok(Outcome::DifferedCleanly);
+    }
+    let mut why = Vec::new();
+    if got_exit != want_exit {
+        why.push(format!("exit status {got_exit}, reference {want_exit}"));
+    }
+    if out.stdout != want_stdout {
+        why.push(format!(
+            "stdout differs: reference {:?}, hexroot {:?}",
+            String::from_utf8_lossy(&want_stdout),
+            String::from_utf8_lossy(&out.stdout)
+        ));
+    }
+    if out.stderr != want_stderr {
+        why.push(format!(
+            "stderr differs:\n--- reference\n{}--- hexroot\n{got_stderr}",
+            String::from_utf8_lossy(&want_stderr)
+        ));
+    }
+    match (&want_tape, &got_tape) {
+        (Some(w), Some(g)) if w != g => why.push(format!(
+            "tape_02 differs: reference {w:02X?}, hexroot {g:02X?}"
+        )),
+        (Some(_), None) => why.push("tape_02 was not created".into()),
+        (None, Some(_)) => why.push("tape_02 was created where the reference created none".into()),
+        _ => {}
+    }
+    if !why.is_empty() {
+        return Err(why.join("\n"));
     }
     let _ = fs::remove_dir_all(scratch);
     Ok(Outcome::Passed)

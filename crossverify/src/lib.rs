@@ -1,7 +1,55 @@
-//! # crossverify: rebuild, manifest, compare, explain, replay
+//! # crossverify: rebuild the seeds by every path, write, compare and explain manifests
 //!
-//! This crate will own hexroot's main job: rebuilding the bundled seeds by every
-//! independent path, writing and comparing manifests across machines, explaining where
-//! two artifacts differ, and replaying a bootstrap chain's kaem scripts with hexroot's
-//! tools. It is not written yet (issues 7 and 8).
+//! crossverify is hexroot's main job. `crossverify seeds` rebuilds each bundled seed (Knight,
+//! x86, amd64) by every independent path available on this host (our hex0 library, our M1
+//! and hex2, the seed itself running in our Knight VM or natively) and checks each result
+//! against `seeds/SHA256SUMS`. `crossverify manifest` writes a GNU `sha256sum` file with a
+//! report bound to it (host, OS, CPU architecture, implementations, date); `crossverify
+//! compare` decides, artifact by artifact, whether reports from several machines agree
+//! (quorum, diversity, fail closed); `crossverify explain` says where two artifacts differ:
+//! byte offset, ELF segment and virtual address, symbol, and with hex2 map files the
+//! source token that emitted the byte.
+//!
+//! Module map: [`tool`] dispatches subcommands; [`seeds`] owns the seed table and the
+//! rebuild paths; [`manifest`] the sha256sum format; [`report`] the report format and the
+//! host facts; [`compare`] the agreement policy; [`explain`] the byte-level diagnosis.
+//!
+//! ```
+//! use crossverify::manifest::{parse, render, Entry};
+//! // A known answer: SHA-256 of "abc", listed the way `sha256sum` lists it.
+//! let entry = Entry::of("abc.txt", b"abc");
+//! let text = render(&[entry.clone()]);
+//! assert_eq!(
+//!     text,
+//!     b"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad  abc.txt\n"
+//! );
+//! assert_eq!(parse("abc.sha256", &text).unwrap(), [entry]);
+//! ```
+//!
+//! Non-features: no network, no signatures (a report is bound to its manifest by hash, not
+//! signed: exchange them over a channel you trust), no state outside the files named on
+//! the command line. crossverify is the only hexroot crate that spawns processes (the
+//! native seeds in [`seeds`]).
 #![forbid(unsafe_code)]
+#![deny(missing_docs)]
+// Errors are hex0's `Diagnostic` (160 bytes), built only on the cold path of a failed
+// run; boxing them would buy nothing measurable.
+#![allow(clippy::result_large_err)]
+
+pub mod compare;
+pub mod explain;
+pub mod manifest;
+pub mod report;
+pub mod seeds;
+pub mod tool;
+
+/// Lower-case hexadecimal SHA-256 of `bytes`.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(bytes);
+    let mut s = String::with_capacity(64);
+    for b in digest {
+        s.push_str(&format!("{b:02x}"));
+    }
+    s
+}

@@ -1,7 +1,285 @@
 //! # hex2: the hex2 linker of mescc-tools, and the seed hex1 and hex2-0, for every architecture
 //!
-//! This crate will own the hex2 language (labels, pointers, displacements, alignment and
-//! the RISC-V word mode) as a library that links one or more sources into bytes for an
-//! architecture, endianness and base address, and the `hex2` and `hex1` binaries over it.
-//! It is not written yet (issue 4).
+//! hex2 is hex0 plus labels and pointers. Hex digits pair into bytes (across whitespace,
+//! comments, labels and pointers; the half byte left at the end of each file is dropped),
+//! `#` and `;` start a comment that runs to the end of the line, `:name` defines a label at
+//! the address of the next byte, and a pointer sigil followed by a label name writes that
+//! label's address or a displacement to it:
+//!
+//! | sigil | bytes | value |
+//! |---|---|---|
+//! | `!` | 1 | relative displacement (signed, checked) |
+//! | `@` | 2 | relative displacement (signed, checked) |
+//! | `$` | 2 | absolute address (unsigned, checked) |
+//! | `~` | 3 | relative displacement (signed, checked) |
+//! | `%` | 4 | relative displacement |
+//! | `&` | 4 | absolute address |
+//!
+//! `%a>b` writes `a - b`. Relative displacements are measured from the end of the field,
+//! except where the architecture says otherwise: armv7l, aarch64 and ppc64le have their own
+//! branch rules selected by a preceding `^`, and riscv32/riscv64 switch `! @ $ ~` to
+//! instruction immediates (I, B, J, U formats) XORed into the next 32-bit word, along with
+//! `.XXXXXXXX` literal words. `<` pads to a 4-byte boundary on armv7l, aarch64 and RISC-V.
+//! The exact rules are those of mescc-tools 1.7.0 (`/work/shared/spec/hex2-m1.md`); the
+//! seed forms (stage0-posix hex1 and hex2-0) are selected by [`Dialect`].
+//!
+//! ```
+//! use hex2::{link, Arch, Config, Endian, Source};
+//! let mut config = Config::new(Arch::X86);
+//! config.endian = Endian::Little;
+//! config.base_address = 0x0804_8000;
+//! let text = b":_start\nB8 2A 00 00 00 # mov eax, 42\nEB !_start # jmp _start\n&_start\n";
+//! let linked = link(&[Source { name: "exit.hex2", text }], &config).unwrap();
+//! assert_eq!(linked.bytes, [0xB8, 0x2A, 0, 0, 0, 0xEB, 0xF9, 0x00, 0x80, 0x04, 0x08]);
+//! assert_eq!(linked.labels.get(b"_start").unwrap().address, 0x0804_8000);
+//! ```
+//!
+//! Non-features: no 8-byte pointers (addresses are 32-bit and wrap, as in the reference),
+//! no network, no state outside the files named on the command line; the library never
+//! reads argv or the filesystem (the [`tool`] module does).
 #![forbid(unsafe_code)]
+#![deny(missing_docs)]
+// Errors are the shared `hex0::diag::Diagnostic` by project convention; they are built
+// once, on the cold path, so their size does not matter.
+#![allow(clippy::result_large_err)]
+
+mod engine;
+pub mod labels;
+pub mod map;
+pub mod number;
+pub mod tool;
+
+pub use engine::Linker;
+pub use labels::{LabelDef, LabelTable};
+pub use map::MapEntry;
+pub use number::strtoint;
+
+use hex0::diag::Diagnostic;
+
+/// A target architecture of hex2 (spec 1.2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Arch {
+    /// Knight, native (the default; big-endian tradition).
+    KnightNative,
+    /// Knight, POSIX flavour (same rules as native).
+    KnightPosix,
+    /// i386.
+    X86,
+    /// x86-64.
+    Amd64,
+    /// 32-bit ARM.
+    Armv7l,
+    /// 64-bit ARM.
+    Aarch64,
+    /// 64-bit little-endian POWER.
+    Ppc64le,
+    /// 32-bit RISC-V (word mode).
+    Riscv32,
+    /// 64-bit RISC-V (word mode).
+    Riscv64,
+}
+
+/// Every architecture, in the order of [`Arch`].
+pub const ARCHES: [Arch; 9] = [
+    Arch::KnightNative,
+    Arch::KnightPosix,
+    Arch::X86,
+    Arch::Amd64,
+    Arch::Armv7l,
+    Arch::Aarch64,
+    Arch::Ppc64le,
+    Arch::Riscv32,
+    Arch::Riscv64,
+];
+
+impl Arch {
+    /// The architecture called `name` on the command line (exact, case-sensitive).
+    pub fn from_name(name: &str) -> Option<Arch> {
+        ARCHES.iter().copied().find(|a| a.name() == name)
+    }
+
+    /// The command-line name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Arch::KnightNative => "knight-native",
+            Arch::KnightPosix => "knight-posix",
+            Arch::X86 => "x86",
+            Arch::Amd64 => "amd64",
+            Arch::Armv7l => "armv7l",
+            Arch::Aarch64 => "aarch64",
+            Arch::Ppc64le => "ppc64le",
+            Arch::Riscv32 => "riscv32",
+            Arch::Riscv64 => "riscv64",
+        }
+    }
+
+    /// RISC-V word mode (spec 1.8).
+    pub fn is_riscv(self) -> bool {
+        matches!(self, Arch::Riscv32 | Arch::Riscv64)
+    }
+
+    /// Whether the reference warns that big-endian output is likely a mistake.
+    pub fn is_little_endian_cpu(self) -> bool {
+        !matches!(self, Arch::KnightNative | Arch::KnightPosix | Arch::Ppc64le)
+    }
+
+    /// Whether this is a Knight architecture.
+    pub fn is_knight(self) -> bool {
+        matches!(self, Arch::KnightNative | Arch::KnightPosix)
+    }
+
+    /// The base address the seed hex1/hex2-0 of this architecture link at.
+    pub fn seed_base_address(self) -> u32 {
+        match self {
+            Arch::X86 => 0x0804_8000,
+            _ => 0x0060_0000,
+        }
+    }
+}
+
+/// Byte order of pointers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Endian {
+    /// Least significant byte first.
+    Little,
+    /// Most significant byte first (the reference's default).
+    Big,
+}
+
+/// How input digits form bytes (spec 1.4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ByteMode {
+    /// Two hex digits per byte (default).
+    Hex,
+    /// Three octal digits per byte (`-O`).
+    Octal,
+    /// Eight binary digits per byte (`-b`).
+    Binary,
+}
+
+/// Which program's language to follow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dialect {
+    /// mescc-tools 1.7.0 `hex2`.
+    Full,
+    /// The stage0-posix seed `hex2-0` of the architecture (seed-tools.md section 3).
+    SeedHex2,
+    /// The stage0-posix seed `hex1` of the architecture: one-character labels
+    /// (seed-tools.md section 2).
+    SeedHex1,
+}
+
+/// Everything that decides how sources link.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// Target architecture.
+    pub arch: Arch,
+    /// Byte order of pointers (and of RISC-V `.` words).
+    pub endian: Endian,
+    /// Address of the first output byte.
+    pub base_address: u32,
+    /// Input digit style.
+    pub byte_mode: ByteMode,
+    /// Full hex2 or one of the seed forms.
+    pub dialect: Dialect,
+    /// Whether to record the link map (costs memory; off by default).
+    pub map: bool,
+}
+
+impl Config {
+    /// The reference's defaults for `arch`: full hex2, big-endian, base 0, hex digits.
+    pub fn new(arch: Arch) -> Config {
+        Config {
+            arch,
+            endian: Endian::Big,
+            base_address: 0,
+            byte_mode: ByteMode::Hex,
+            dialect: Dialect::Full,
+            map: false,
+        }
+    }
+
+    /// A seed form (`SeedHex1` or `SeedHex2`) of `arch`: little-endian, the seed's fixed
+    /// base address.
+    pub fn seed(dialect: Dialect, arch: Arch) -> Config {
+        Config {
+            arch,
+            endian: Endian::Little,
+            base_address: arch.seed_base_address(),
+            byte_mode: ByteMode::Hex,
+            dialect,
+            map: false,
+        }
+    }
+}
+
+/// One input: its name (for messages and the map) and its bytes.
+#[derive(Clone, Copy, Debug)]
+pub struct Source<'a> {
+    /// The file name as the user gave it.
+    pub name: &'a str,
+    /// The whole text.
+    pub text: &'a [u8],
+}
+
+/// A source location: file index (into [`Linked::files`]), 1-based line and column (bytes).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Loc {
+    /// Index of the file in command-line order.
+    pub file: u32,
+    /// 1-based line.
+    pub line: u32,
+    /// 1-based column in bytes.
+    pub col: u32,
+}
+
+/// The result of a link.
+#[derive(Debug, Clone)]
+pub struct Linked {
+    /// The output bytes.
+    pub bytes: Vec<u8>,
+    /// Every label with its address and definition site.
+    pub labels: LabelTable,
+    /// The link map, sorted by offset (empty unless [`Config::map`]).
+    pub map: Vec<MapEntry>,
+    /// The file names, indexed by [`Loc::file`].
+    pub files: Vec<String>,
+}
+
+impl Linked {
+    /// `FILE:LINE:COL` of a location.
+    pub fn describe(&self, at: Loc) -> String {
+        let file = self.files.get(at.file as usize).map_or("?", |s| s.as_str());
+        format!("{file}:{}:{}", at.line, at.col)
+    }
+}
+
+/// Links `sources` (in order) into bytes: pass 1 assigns label addresses, pass 2 writes.
+pub fn link(sources: &[Source<'_>], config: &Config) -> Result<Linked, Diagnostic> {
+    let mut linker = Linker::new(*config);
+    for pass in [engine::Pass::One, engine::Pass::Two] {
+        linker.begin_pass(pass);
+        for s in sources {
+            linker.begin_file(s.name);
+            linker.feed(s.text)?;
+            linker.end_file()?;
+        }
+    }
+    linker.finish()
+}
+
+/// The warnings mescc-tools hex2 prints for this configuration (spec 1.1, steps 1 and 2),
+/// exactly as the reference prints them.
+pub fn reference_warnings(config: &Config) -> String {
+    let mut w = String::new();
+    const BLOCK: &str = ">> WARNING <<\n>> WARNING <<\n>> WARNING <<\n";
+    if !config.arch.is_knight() && config.base_address == 0 {
+        w.push_str(BLOCK);
+        w.push_str("If you are not generating a ROM image this binary will likely not work\n");
+    }
+    if config.endian == Endian::Big && config.arch.is_little_endian_cpu() {
+        w.push_str(BLOCK);
+        w.push_str("You have specified big endian output on likely a little endian processor\nif this is a mistake please pass --little-endian next time\n");
+    }
+    w
+}

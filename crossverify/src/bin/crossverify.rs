@@ -1,0 +1,3 @@
+fn main() {
+    hex0::cli::run_main(crossverify::tool::main)
+}

@@ -1,0 +1,214 @@
+//! The agreement policy, case by case: agree, differ, missing, tie, malformed, quorum and
+//! diversity, through `judge` and through the subcommand's exit statuses.
+
+mod common;
+use common::{run, s, scratch};
+
+use std::path::{Path, PathBuf};
+
+use crossverify::compare::{self, Policy, Verdict};
+use crossverify::manifest::{self, Entry};
+use crossverify::report::{self, Report};
+
+/// Writes `NAME.sha256` and its report in `dir`: files (name, contents, implementation)
+/// built on host `os/arch`. Returns the report's path.
+fn machine(dir: &Path, name: &str, os: &str, arch: &str, files: &[(&str, &str, &str)]) -> PathBuf {
+    let entries: Vec<Entry> = files
+        .iter()
+        .map(|(n, c, _)| Entry::of(*n, c.as_bytes()))
+        .collect();
+    let text = manifest::render(&entries);
+    let mpath = dir.join(format!("{name}.sha256"));
+    std::fs::write(&mpath, &text).unwrap();
+    let r = Report {
+        manifest: format!("{name}.sha256").into_bytes(),
+        manifest_sha256: crossverify::sha256_hex(&text),
+        host: name.into(),
+        os: os.into(),
+        arch: arch.into(),
+        date: "2026-11-23T08:00:00Z".into(),
+        tools: vec![("crossverify".into(), "0.1.0".into())],
+        built_by: files
+            .iter()
+            .map(|(n, _, i)| (i.to_string(), n.as_bytes().to_vec()))
+            .collect(),
+    };
+    let rpath = report::path_for(&mpath);
+    std::fs::write(&rpath, r.render()).unwrap();
+    rpath
+}
+
+fn verdicts(paths: &[PathBuf], quorum: usize, diverse: bool) -> Vec<(String, Verdict)> {
+    let loaded: Vec<_> = paths.iter().map(|p| report::load(p).unwrap()).collect();
+    compare::judge(&loaded, Policy { quorum, diverse })
+        .into_iter()
+        .map(|j| (String::from_utf8(j.name).unwrap(), j.verdict))
+        .collect()
+}
+
+fn cli(paths: &[PathBuf], extra: &[&str]) -> (i32, String, String) {
+    let mut args = vec!["compare"];
+    args.extend_from_slice(extra);
+    args.extend(paths.iter().map(|p| s(p)));
+    run(compare::main, &args)
+}
+
+#[test]
+fn agree_differ_missing_tie() {
+    let d = scratch("compare-basic");
+    let a = machine(
+        &d,
+        "a",
+        "linux",
+        "x86_64",
+        &[
+            ("hex0", "X", "hexroot"),
+            ("hex2", "Y", "hexroot"),
+            ("M1", "Z", "hexroot"),
+        ],
+    );
+    let b = machine(
+        &d,
+        "b",
+        "linux",
+        "x86_64",
+        &[("hex0", "X", "hexroot"), ("hex2", "Y2", "hexroot")],
+    );
+    let v = verdicts(&[a.clone(), b.clone()], 2, false);
+    assert_eq!(
+        v,
+        [
+            ("M1".into(), Verdict::Missing),
+            ("hex0".into(), Verdict::Agree),
+            ("hex2".into(), Verdict::Differ),
+        ]
+    );
+    // With a quorum of one, a one-one split is a tie, never agreement.
+    assert_eq!(
+        verdicts(&[a.clone(), b.clone()], 1, false)[2],
+        ("hex2".into(), Verdict::Tie)
+    );
+    let (status, out, _) = cli(&[a.clone(), b.clone()], &[]);
+    assert_eq!(status, 1, "{out}");
+    assert!(out.contains("1 of 3 artifacts agree"), "{out}");
+    let c = machine(
+        &d,
+        "c",
+        "linux",
+        "x86_64",
+        &[
+            ("hex0", "X", "hexroot"),
+            ("hex2", "Y", "hexroot"),
+            ("M1", "Z", "hexroot"),
+        ],
+    );
+    // Three reports, unanimity: hex2 has 2 vs 1 -> differ; M1 missing from b.
+    let v = verdicts(&[a.clone(), b.clone(), c.clone()], 3, false);
+    assert_eq!(v[0], ("M1".into(), Verdict::Missing));
+    assert_eq!(v[2], ("hex2".into(), Verdict::Differ));
+    // Two identical machines agree entirely: exit 0. The manifest path works as well.
+    let (status, out, _) = cli(&[a.clone(), d.join("c.sha256")], &[]);
+    assert_eq!(status, 0, "{out}");
+    assert!(out.contains("3 of 3 artifacts agree"), "{out}");
+}
+
+#[test]
+fn quorum() {
+    let d = scratch("compare-quorum");
+    let r: Vec<PathBuf> = [("a", "X"), ("b", "X"), ("c", "X"), ("d", "W")]
+        .iter()
+        .map(|(n, c)| machine(&d, n, "linux", "x86_64", &[("hex0", c, "hexroot")]))
+        .collect();
+    assert_eq!(verdicts(&r, 4, false)[0].1, Verdict::Differ);
+    assert_eq!(verdicts(&r, 3, false)[0].1, Verdict::Agree);
+    assert_eq!(cli(&r, &["--quorum", "3"]).0, 0);
+    assert_eq!(cli(&r, &["--quorum", "4"]).0, 1);
+    assert_eq!(cli(&r, &[]).0, 1);
+    // A 2-2 split is a tie even when the quorum is 2.
+    let t: Vec<PathBuf> = [("e", "X"), ("f", "X"), ("g", "W"), ("h", "W")]
+        .iter()
+        .map(|(n, c)| machine(&d, n, "linux", "x86_64", &[("hex0", c, "hexroot")]))
+        .collect();
+    assert_eq!(verdicts(&t, 2, false)[0].1, Verdict::Tie);
+    // A quorum larger than the reports, or one lone report, is a usage error.
+    assert_eq!(cli(&r, &["--quorum", "5"]).0, 2);
+    assert_eq!(cli(&r, &["--quorum", "0"]).0, 2);
+    assert_eq!(cli(&r[..1], &[]).0, 2);
+    assert_eq!(cli(&r[..1], &["--quorum", "1"]).0, 0);
+}
+
+#[test]
+fn diversity() {
+    let d = scratch("compare-diverse");
+    let same_impl_two_hosts = [
+        machine(&d, "a", "linux", "x86_64", &[("hex0", "X", "hexroot")]),
+        machine(&d, "b", "linux", "aarch64", &[("hex0", "X", "hexroot")]),
+    ];
+    assert_eq!(
+        verdicts(&same_impl_two_hosts, 2, true)[0].1,
+        Verdict::NotDiverse
+    );
+    assert_eq!(
+        verdicts(&same_impl_two_hosts, 2, false)[0].1,
+        Verdict::Agree
+    );
+    let two_impls_one_host = [
+        machine(&d, "c", "linux", "x86_64", &[("hex0", "X", "hexroot")]),
+        machine(&d, "e", "linux", "x86_64", &[("hex0", "X", "mescc-tools")]),
+    ];
+    assert_eq!(
+        verdicts(&two_impls_one_host, 2, true)[0].1,
+        Verdict::NotDiverse
+    );
+    let unspecified = [
+        machine(&d, "f", "linux", "x86_64", &[("hex0", "X", "unspecified")]),
+        machine(&d, "g", "freebsd", "x86_64", &[("hex0", "X", "hexroot")]),
+    ];
+    assert_eq!(verdicts(&unspecified, 2, true)[0].1, Verdict::NotDiverse);
+    let diverse = [
+        machine(&d, "h", "linux", "x86_64", &[("hex0", "X", "hexroot")]),
+        machine(&d, "i", "linux", "riscv64", &[("hex0", "X", "mescc-tools")]),
+    ];
+    assert_eq!(verdicts(&diverse, 2, true)[0].1, Verdict::Agree);
+    assert_eq!(cli(&diverse, &["--diverse"]).0, 0);
+    assert_eq!(cli(&same_impl_two_hosts, &["--diverse"]).0, 1);
+    // Diversity counts only the agreeing reports: a dissenter on another host does not help.
+    let mut dissent = two_impls_one_host.to_vec();
+    dissent.push(machine(
+        &d,
+        "j",
+        "linux",
+        "aarch64",
+        &[("hex0", "W", "other")],
+    ));
+    assert_eq!(verdicts(&dissent, 2, true)[0].1, Verdict::NotDiverse);
+}
+
+#[test]
+fn malformed_or_duplicated_reports_are_errors() {
+    let d = scratch("compare-malformed");
+    let a = machine(&d, "a", "linux", "x86_64", &[("hex0", "X", "hexroot")]);
+    let b = machine(&d, "b", "linux", "x86_64", &[("hex0", "X", "hexroot")]);
+    let text = std::fs::read_to_string(&b).unwrap();
+    std::fs::write(&b, text.replace("date ", "when ")).unwrap();
+    let (status, out, err) = cli(&[a.clone(), b.clone()], &[]);
+    assert_eq!(status, 2);
+    assert!(out.is_empty(), "no verdict on a malformed report: {out}");
+    assert!(
+        err.contains("b.sha256.report:7:1: error: unexpected key 'when'"),
+        "{err}"
+    );
+    // Same report given twice votes once: an error, not agreement.
+    let copy = d.join("copy");
+    std::fs::create_dir_all(&copy).unwrap();
+    std::fs::copy(&a, copy.join("a.sha256.report")).unwrap();
+    std::fs::copy(d.join("a.sha256"), copy.join("a.sha256")).unwrap();
+    let (status, _, err) = cli(&[a.clone(), copy.join("a.sha256.report")], &[]);
+    assert_eq!(status, 2);
+    assert!(err.contains("same report is given twice"), "{err}");
+    // A report whose manifest is missing.
+    std::fs::remove_file(d.join("a.sha256")).unwrap();
+    let (status, _, err) = cli(&[a, copy.join("a.sha256.report")], &[]);
+    assert_eq!(status, 2);
+    assert!(err.contains("cannot read manifest"), "{err}");
+}

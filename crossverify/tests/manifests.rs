@@ -1,0 +1,157 @@
+//! Manifests and reports: round trips (odd names included), `sha256sum -c` acceptance,
+//! and the strictness of the report binding.
+
+mod common;
+use common::{run, s, scratch};
+
+use crossverify::manifest::{self, Entry};
+use crossverify::report;
+
+#[test]
+fn manifest_subcommand_round_trips_and_sha256sum_accepts_it() {
+    let dir = scratch("manifest-rt");
+    let names: [&str; 4] = ["plain.bin", "with space", "back\\slash", "new\nline"];
+    for (i, n) in names.iter().enumerate() {
+        std::fs::write(dir.join(n), vec![i as u8; 100 + i]).unwrap();
+    }
+    let out = dir.join("out.sha256");
+    let prev = std::env::current_dir().unwrap();
+    // Names are listed as given: run from inside the directory, as users do.
+    let mut args = vec![
+        "manifest",
+        "-o",
+        s(&out),
+        "--tool",
+        "M1=1.7.0",
+        "-i",
+        "hexroot",
+        names[0],
+        names[1],
+        "-i",
+        "mescc-tools",
+    ];
+    args.extend_from_slice(&names[2..]);
+    std::env::set_current_dir(&dir).unwrap();
+    let (status, so, se) = run(manifest::main, &args);
+    std::env::set_current_dir(prev).unwrap();
+    assert_eq!(status, 0, "{so}{se}");
+    let loaded = report::load(&report::path_for(&out)).unwrap();
+    assert_eq!(loaded.entries.len(), 4);
+    for (i, n) in names.iter().enumerate() {
+        let e = &loaded.entries[i];
+        assert_eq!(e.name, n.as_bytes());
+        assert_eq!(*e, Entry::of(*n, &vec![i as u8; 100 + i]));
+        let imp = if i < 2 { "hexroot" } else { "mescc-tools" };
+        assert_eq!(loaded.report.implementation_of(n.as_bytes()), Some(imp));
+    }
+    assert!(loaded.report.tools.contains(&("M1".into(), "1.7.0".into())));
+    assert_eq!(loaded.report.os, std::env::consts::OS);
+    assert_eq!(loaded.report.arch, std::env::consts::ARCH);
+    // `sha256sum -c` accepts it without a warning, when the command exists.
+    match std::process::Command::new("sha256sum")
+        .arg("-c")
+        .arg("--strict")
+        .arg(&out)
+        .current_dir(&dir)
+        .output()
+    {
+        Ok(o) => {
+            assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+            assert!(
+                o.stderr.is_empty(),
+                "warnings: {}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+            assert_eq!(
+                String::from_utf8_lossy(&o.stdout).matches(": OK").count(),
+                4
+            );
+        }
+        Err(e) => println!("skipped: sha256sum not runnable here: {e}"),
+    }
+    // And it reads back what sha256sum itself writes.
+    if let Ok(o) = std::process::Command::new("sha256sum")
+        .args(names)
+        .current_dir(&dir)
+        .output()
+    {
+        let theirs = manifest::parse("sha256sum output", &o.stdout).unwrap();
+        assert_eq!(theirs, loaded.entries);
+        assert_eq!(manifest::render(&theirs), o.stdout);
+    }
+}
+
+#[test]
+fn unreadable_file_writes_nothing() {
+    let dir = scratch("manifest-unreadable");
+    let out = dir.join("m.sha256");
+    let (status, _, err) = run(
+        manifest::main,
+        &["manifest", "-o", s(&out), s(&dir.join("nope"))],
+    );
+    assert_eq!(status, 1);
+    assert!(err.contains("nope"), "{err}");
+    assert!(!out.exists() && !report::path_for(&out).exists());
+    let (status, _, _) = run(manifest::main, &["manifest", "-o", s(&out)]);
+    assert_eq!(status, 2);
+}
+
+fn write_pair(dir: &std::path::Path) -> std::path::PathBuf {
+    std::fs::write(dir.join("a"), b"alpha").unwrap();
+    let out = dir.join("m.sha256");
+    let entries = vec![Entry::of(s(&dir.join("a")), b"alpha")];
+    manifest::write_with_report(&out, &entries, &["hexroot".into()], &[]).unwrap()
+}
+
+#[test]
+fn report_binding_and_strictness() {
+    let dir = scratch("report-strict");
+    let rp = write_pair(&dir);
+    assert!(report::load(&rp).is_ok());
+    let text = std::fs::read_to_string(&rp).unwrap();
+
+    // A manifest changed after its report was written.
+    let m = dir.join("m.sha256");
+    let good = std::fs::read(&m).unwrap();
+    let mut bad = good.clone();
+    bad[0] = if bad[0] == b'0' { b'1' } else { b'0' };
+    std::fs::write(&m, &bad).unwrap();
+    let e = report::load(&rp).unwrap_err().to_string();
+    assert!(
+        e.contains(":3:1: error: the manifest does not match the report"),
+        "{e}"
+    );
+    std::fs::write(&m, &good).unwrap();
+
+    for (edit, expect) in [
+        (
+            text.replace("host ", "hostname "),
+            ":4:1: error: unexpected key 'hostname'",
+        ),
+        (
+            text.replace("built-by hexroot", "built-by hex root"),
+            "does not say who built",
+        ),
+        (
+            format!("{text}colour blue\n"),
+            ":9:1: error: unknown or repeated key 'colour'",
+        ),
+        (
+            text.replace("# hexroot crossverify report 1", "# something else"),
+            ":1:1: error: not a crossverify report",
+        ),
+        (
+            text.lines()
+                .filter(|l| !l.starts_with("built-by"))
+                .map(|l| format!("{l}\n"))
+                .collect(),
+            "missing 'built-by'",
+        ),
+        (text.replace("\nos ", "\nos  "), "bad OS name"),
+    ] {
+        std::fs::write(&rp, &edit).unwrap();
+        let e = report::load(&rp).unwrap_err().to_string();
+        assert!(e.contains(expect), "{edit}\n=> {e}");
+        assert!(e.starts_with(s(&rp)), "{e}");
+    }
+}

@@ -1,0 +1,6 @@
+//! The `hex1` binary: see [`hex2::tool::hex1_main`].
+#![forbid(unsafe_code)]
+
+fn main() {
+    hex0::cli::run_main(hex2::tool::hex1_main)
+}

@@ -1,0 +1,914 @@
+//! The two-pass linking engine shared by hex2, hex2-0 and hex1.
+//!
+//! It owns the byte-level scanner (a resumable state machine fed chunk by chunk, each chunk
+//! ending at a line boundary, so whole files never need to be in memory), nibble pairing,
+//! label definition, pointer evaluation and the RISC-V XOR register. It does not read files,
+//! parse the command line or decide exit statuses (see [`crate::tool`]).
+
+use hex0::diag::{Diagnostic, Position};
+
+use crate::labels::{LabelDef, LabelTable};
+use crate::map::MapEntry;
+use crate::{Arch, ByteMode, Config, Dialect, Endian, Linked, Loc};
+
+/// Which pass the engine is in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pass {
+    /// Assign addresses to labels; write nothing.
+    One,
+    /// Write bytes, resolving pointers.
+    Two,
+}
+
+/// What a byte means where a token may start.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Class {
+    Ignore,
+    Newline,
+    Digit(u8),
+    Comment,
+    Colon,
+    Sigil,
+    Pad,
+    Caret,
+    Dot,
+}
+
+/// How a pointer's value is computed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum How {
+    /// A displacement (architecture rule or `a>b`).
+    Rel,
+    /// The label's address.
+    Abs,
+    /// A RISC-V immediate XORed into the next word.
+    Imm(Format),
+}
+
+/// RISC-V immediate formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Format {
+    I,
+    B,
+    J,
+    U,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Spec {
+    size: u32,
+    how: How,
+}
+
+/// The longest name full hex2 accepts (a 4096th byte is an error).
+const MAX_NAME: usize = 4095;
+/// How many use sites of an undefined label are listed.
+const MAX_USES: usize = 64;
+
+/// The linker state; see the module documentation. Drive it with [`Linker::begin_pass`],
+/// then per file [`Linker::begin_file`], [`Linker::feed`] (chunks that end with `\n`, except
+/// the last chunk of a file), [`Linker::end_file`]; for both passes; then
+/// [`Linker::finish`].
+pub struct Linker {
+    config: Config,
+    class: [Class; 256],
+    digit_bits: u32,
+    digits_per_byte: u8,
+    comment_ends_at_cr: bool,
+    pads: bool,
+    caret_rule: bool,
+    labels: LabelTable,
+    files: Vec<String>,
+    pass: Pass,
+    ip: u32,
+    // nibble accumulator
+    acc: u32,
+    ndig: u8,
+    digit_text: [u8; 8],
+    nib_at: Loc,
+    // `^` flag, RISC-V register and `.` words
+    aligned: bool,
+    xor: u32,
+    dot_left: u8,
+    dot_value: u32,
+    dot_at: Loc,
+    // output
+    out: Vec<u8>,
+    drained: u64,
+    map: Vec<MapEntry>,
+    run_open: bool,
+    // position in the current file
+    file: u32,
+    line: u32,
+    line_start: usize,
+    file_offset: usize,
+    // undefined labels met in pass 2: name, use sites
+    undefined: Vec<(Box<[u8]>, Vec<Loc>)>,
+}
+
+impl Linker {
+    /// A linker for `config`, before pass 1.
+    pub fn new(config: Config) -> Linker {
+        let arch = config.arch;
+        let riscv = arch.is_riscv();
+        let (digit_bits, digits_per_byte) = match config.byte_mode {
+            ByteMode::Hex => (4, 2),
+            ByteMode::Octal => (3, 3),
+            ByteMode::Binary => (1, 8),
+        };
+        let mut class = [Class::Ignore; 256];
+        for b in 0..=255u8 {
+            let d = match config.byte_mode {
+                ByteMode::Hex => (b as char).to_digit(16),
+                ByteMode::Octal => (b as char).to_digit(8),
+                ByteMode::Binary => (b as char).to_digit(2),
+            };
+            if let Some(d) = d {
+                class[b as usize] = Class::Digit(d as u8);
+            }
+        }
+        class[b'\n' as usize] = Class::Newline;
+        class[b'#' as usize] = Class::Comment;
+        class[b';' as usize] = Class::Comment;
+        class[b':' as usize] = Class::Colon;
+        let sigils: &[u8] = match config.dialect {
+            Dialect::Full => b"!@$~%&",
+            Dialect::SeedHex2 => match arch {
+                a if a.is_riscv() => b"!@$~%&",
+                Arch::Aarch64 => b"!@$~%&",
+                _ => b"!@$%&",
+            },
+            Dialect::SeedHex1 => match arch {
+                a if a.is_riscv() => b"!@$~",
+                Arch::Aarch64 => b"$~&",
+                _ => b"%",
+            },
+        };
+        for &s in sigils {
+            class[s as usize] = Class::Sigil;
+        }
+        let (pads, caret, caret_rule, dot) = match config.dialect {
+            Dialect::Full => {
+                let pads = matches!(arch, Arch::Armv7l | Arch::Aarch64) || riscv;
+                let caret = matches!(arch, Arch::Armv7l | Arch::Aarch64 | Arch::Ppc64le);
+                (pads, caret, caret, riscv)
+            }
+            Dialect::SeedHex2 => (riscv, arch == Arch::Aarch64, arch == Arch::Aarch64, riscv),
+            Dialect::SeedHex1 => (false, false, false, false),
+        };
+        if pads {
+            class[b'<' as usize] = Class::Pad;
+        }
+        if caret {
+            class[b'^' as usize] = Class::Caret;
+        }
+        if dot {
+            class[b'.' as usize] = Class::Dot;
+        }
+        let comment_ends_at_cr = !(config.dialect == Dialect::SeedHex1 && arch == Arch::Aarch64);
+        Linker {
+            config,
+            class,
+            digit_bits,
+            digits_per_byte,
+            comment_ends_at_cr,
+            pads,
+            caret_rule,
+            labels: LabelTable::default(),
+            files: Vec::new(),
+            pass: Pass::One,
+            ip: config.base_address,
+            acc: 0,
+            ndig: 0,
+            digit_text: [0; 8],
+            nib_at: Loc::default(),
+            aligned: false,
+            xor: 0,
+            dot_left: 0,
+            dot_value: 0,
+            dot_at: Loc::default(),
+            out: Vec::new(),
+            drained: 0,
+            map: Vec::new(),
+            run_open: false,
+            file: 0,
+            line: 1,
+            line_start: 0,
+            file_offset: 0,
+            undefined: Vec::new(),
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Starts a pass: `ip` back at the base address, the `^` flag and XOR register cleared.
+    pub fn begin_pass(&mut self, pass: Pass) {
+        self.pass = pass;
+        self.ip = self.config.base_address;
+        self.aligned = false;
+        self.xor = 0;
+        self.dot_left = 0;
+        self.dot_value = 0;
+        self.file = 0;
+        self.run_open = false;
+        if pass == Pass::Two {
+            self.out.reserve(1 << 16);
+        }
+    }
+
+    /// Starts the next file (in pass 1 this also records its name).
+    pub fn begin_file(&mut self, name: &str) {
+        if self.pass == Pass::One {
+            self.files.push(name.to_string());
+            self.file = (self.files.len() - 1) as u32;
+        } else if self.file_offset != usize::MAX {
+            // the first file of pass 2 is index 0; later ones follow
+        }
+        self.line = 1;
+        self.line_start = 0;
+        self.file_offset = 0;
+        self.acc = 0;
+        self.ndig = 0;
+        self.run_open = false;
+    }
+
+    /// Ends the current file: a pending half byte is dropped; an unfinished `.` word is an
+    /// error in full hex2 (the reference loops forever there) and dropped by the seed.
+    pub fn end_file(&mut self) -> Result<(), Diagnostic> {
+        self.acc = 0;
+        self.ndig = 0;
+        if self.dot_left > 0 {
+            if self.config.dialect == Dialect::Full {
+                let at = self.dot_at;
+                let left = self.dot_left;
+                return Err(self
+                    .diag_at(at, "'.' word cut short by the end of the file")
+                    .expected("four bytes' worth of digits after '.'")
+                    .found(format!("{} byte(s) missing", left))
+                    .hint("complete the word, e.g. '.00000000'"));
+            }
+            self.dot_left = 0;
+            self.dot_value = 0;
+        }
+        if self.pass == Pass::Two {
+            self.file += 1;
+        }
+        Ok(())
+    }
+
+    /// Bytes written so far and not yet taken; lets a caller stream the output.
+    pub fn take_bytes(&mut self) -> Vec<u8> {
+        self.drained += self.out.len() as u64;
+        std::mem::take(&mut self.out)
+    }
+
+    /// Whether an undefined label has been met in pass 2 (the link will fail at
+    /// [`Linker::finish`]; the rest of pass 2 only collects its other uses).
+    pub fn has_failed(&self) -> bool {
+        !self.undefined.is_empty()
+    }
+
+    /// Ends pass 2: reports undefined labels, or returns the result.
+    pub fn finish(self) -> Result<Linked, Diagnostic> {
+        if let Some((name, uses)) = self.undefined.first() {
+            let mut d = Diagnostic::new(format!("undefined label '{}'", crate::map::escape(name)));
+            if let Some(first) = uses.first() {
+                d = self.locate(d, *first);
+            }
+            d = d
+                .expected("a label defined with ':NAME' in some input file")
+                .found(format!("{} use(s) and no definition", uses.len()));
+            for u in uses.iter().skip(1) {
+                d = d.note(format!("also used at {}", self.describe(*u)));
+            }
+            if self.undefined.len() > 1 {
+                let others: Vec<String> = self.undefined[1..]
+                    .iter()
+                    .take(10)
+                    .map(|(n, u)| format!("'{}' ({} use(s))", crate::map::escape(n), u.len()))
+                    .collect();
+                d = d.note(format!(
+                    "{} other undefined label(s): {}",
+                    self.undefined.len() - 1,
+                    others.join(", ")
+                ));
+            }
+            return Err(d.hint("check the spelling, or add the file that defines it with -f"));
+        }
+        Ok(Linked {
+            bytes: self.out,
+            labels: self.labels,
+            map: self.map,
+            files: self.files,
+        })
+    }
+
+    fn describe(&self, at: Loc) -> String {
+        let file = self.files.get(at.file as usize).map_or("?", |s| s.as_str());
+        format!("{file}:{}:{}", at.line, at.col)
+    }
+
+    #[cold]
+    fn locate(&self, d: Diagnostic, at: Loc) -> Diagnostic {
+        let file = self
+            .files
+            .get(at.file as usize)
+            .cloned()
+            .unwrap_or_default();
+        d.in_file(file).at(Position::LineCol {
+            line: at.line,
+            col: at.col,
+        })
+    }
+
+    #[cold]
+    fn diag_at(&self, at: Loc, message: impl Into<String>) -> Diagnostic {
+        self.locate(Diagnostic::new(message), at)
+    }
+
+    #[inline]
+    fn loc(&self, chunk_pos: usize) -> Loc {
+        let abs = self.file_offset + chunk_pos;
+        Loc {
+            file: self.file,
+            line: self.line,
+            col: (abs - self.line_start + 1) as u32,
+        }
+    }
+
+    /// Feeds the next piece of the current file. Every chunk but the file's last must end
+    /// with `\n` (tokens never span chunks).
+    pub fn feed(&mut self, chunk: &[u8]) -> Result<(), Diagnostic> {
+        let len = chunk.len();
+        let mut i = 0;
+        while i < len {
+            let b = chunk[i];
+            match self.class[b as usize] {
+                Class::Ignore => i += 1,
+                Class::Newline => {
+                    i += 1;
+                    self.line += 1;
+                    self.line_start = self.file_offset + i;
+                }
+                Class::Digit(d) => {
+                    self.digit(d, b, chunk, i);
+                    i += 1;
+                }
+                Class::Comment => {
+                    i += 1;
+                    while i < len {
+                        let c = chunk[i];
+                        if c == b'\n' || (c == b'\r' && self.comment_ends_at_cr) {
+                            break;
+                        }
+                        i += 1;
+                    }
+                    if i < len && chunk[i] == b'\r' {
+                        i += 1;
+                    }
+                    // a terminating '\n' is left to the Newline arm
+                }
+                Class::Colon => i = self.label(chunk, i)?,
+                Class::Sigil => i = self.pointer(chunk, i)?,
+                Class::Pad => {
+                    self.pad(chunk, i);
+                    i += 1;
+                }
+                Class::Caret => {
+                    self.aligned = true;
+                    i += 1;
+                }
+                Class::Dot => {
+                    self.dot_at = self.loc(i);
+                    self.dot_left = 4;
+                    self.dot_value = 0;
+                    i += 1;
+                }
+            }
+        }
+        self.file_offset += len;
+        Ok(())
+    }
+
+    /// The end (exclusive) of a name starting at `start` (spec 1.5 terminators).
+    #[inline]
+    fn name_end(chunk: &[u8], start: usize) -> usize {
+        let mut j = start;
+        while j < chunk.len() {
+            match chunk[j] {
+                b' ' | b'\t' | b'\n' | b'>' => break,
+                _ => j += 1,
+            }
+        }
+        j
+    }
+
+    #[cold]
+    fn name_too_long(&self, at: Loc, len: usize, what: &str) -> Diagnostic {
+        self.diag_at(at, format!("{what} name too long"))
+            .expected(format!("at most {MAX_NAME} bytes"))
+            .found(format!("{len} bytes"))
+            .hint("hex2 limits names to 4095 bytes; shorten the name")
+    }
+
+    fn label(&mut self, chunk: &[u8], i: usize) -> Result<usize, Diagnostic> {
+        let at = self.loc(i);
+        let (name, next) = if self.config.dialect == Dialect::SeedHex1 {
+            if i + 1 >= chunk.len() {
+                return Ok(i + 1);
+            }
+            let c = chunk[i + 1];
+            if c == b'\n' {
+                // the name byte is the newline itself; it still ends the line
+                self.line += 1;
+                self.line_start = self.file_offset + i + 2;
+            }
+            (&chunk[i + 1..i + 2], i + 2)
+        } else {
+            let end = Self::name_end(chunk, i + 1);
+            if self.config.dialect == Dialect::Full && end - (i + 1) > MAX_NAME {
+                return Err(self.name_too_long(at, end - (i + 1), "label"));
+            }
+            let next = if end < chunk.len() && chunk[end] == b'>' {
+                end + 1
+            } else {
+                end
+            };
+            (&chunk[i + 1..end], next)
+        };
+        self.run_open = false;
+        if self.pass == Pass::One {
+            self.labels.define(
+                name,
+                LabelDef {
+                    address: self.ip,
+                    at,
+                },
+            );
+        }
+        Ok(next)
+    }
+
+    fn spec(&self, sigil: u8) -> Spec {
+        let (dialect, arch) = (self.config.dialect, self.config.arch);
+        let _ = dialect;
+        let word = arch.is_riscv();
+        let size_rel = |s| Spec {
+            size: s,
+            how: How::Rel,
+        };
+        let abs = |s| Spec {
+            size: s,
+            how: How::Abs,
+        };
+        let imm = |f| Spec {
+            size: 0,
+            how: How::Imm(f),
+        };
+        match sigil {
+            b'!' if word => imm(Format::I),
+            b'@' if word => imm(Format::B),
+            b'$' if word => imm(Format::J),
+            b'~' if word => imm(Format::U),
+            b'!' => size_rel(1),
+            b'@' => size_rel(2),
+            b'$' => abs(2),
+            b'~' => size_rel(3),
+            b'%' => size_rel(4),
+            _ => abs(4),
+        }
+    }
+
+    fn pointer(&mut self, chunk: &[u8], i: usize) -> Result<usize, Diagnostic> {
+        let at = self.loc(i);
+        let sigil = chunk[i];
+        let spec = self.spec(sigil);
+        let dialect = self.config.dialect;
+        let (name, base, next, tok_end) = if dialect == Dialect::SeedHex1 {
+            if i + 1 >= chunk.len() {
+                return Err(self.pointer_at_eof(at, sigil));
+            }
+            if chunk[i + 1] == b'\n' {
+                self.line += 1;
+                self.line_start = self.file_offset + i + 2;
+            }
+            (&chunk[i + 1..i + 2], None, i + 2, i + 2)
+        } else {
+            let end = Self::name_end(chunk, i + 1);
+            if end == chunk.len() && end == i + 1 {
+                return Err(self.pointer_at_eof(at, sigil));
+            }
+            if dialect == Dialect::Full && end - (i + 1) > MAX_NAME {
+                return Err(self.name_too_long(at, end - (i + 1), "pointer"));
+            }
+            let name = &chunk[i + 1..end];
+            let base_form =
+                end < chunk.len() && chunk[end] == b'>' && !matches!(spec.how, How::Imm(_));
+            if base_form {
+                let bend = Self::name_end(chunk, end + 1);
+                if dialect == Dialect::Full && bend - (end + 1) > MAX_NAME {
+                    return Err(self.name_too_long(at, bend - (end + 1), "base label"));
+                }
+                let next = if bend < chunk.len() && chunk[bend] == b'>' {
+                    bend + 1
+                } else {
+                    bend
+                };
+                (name, Some(&chunk[end + 1..bend]), next, bend)
+            } else {
+                (name, None, end, end)
+            }
+        };
+        self.run_open = false;
+        if self.pass == Pass::One {
+            self.ip = self.ip.wrapping_add(spec.size);
+            return Ok(next);
+        }
+        if !self.undefined.is_empty() {
+            // The link has failed: only collect further uses of undefined labels.
+            for n in std::iter::once(name).chain(base) {
+                if self.labels.get(n).is_none() {
+                    self.note_undefined(n, at);
+                }
+            }
+            self.ip = self.ip.wrapping_add(spec.size);
+            return Ok(next);
+        }
+        let start = self.ip;
+        self.ip = self.ip.wrapping_add(spec.size);
+        let field_end = self.ip;
+        let Some(target) = self.labels.get(name) else {
+            self.note_undefined(name, at);
+            if let Some(b) = base {
+                if self.labels.get(b).is_none() {
+                    self.note_undefined(b, at);
+                }
+            }
+            return Ok(next);
+        };
+        let t = target.address;
+        let base_addr = match base {
+            Some(b) => match self.labels.get(b) {
+                Some(d) => Some(d.address),
+                None => {
+                    self.note_undefined(b, at);
+                    return Ok(next);
+                }
+            },
+            None => None,
+        };
+        let value: u32 = match dialect {
+            Dialect::Full => self.full_value(spec, t, base_addr, field_end, at, name, target)?,
+            Dialect::SeedHex2 | Dialect::SeedHex1 => {
+                self.seed_value(spec, t, base_addr, start, field_end)
+            }
+        };
+        if let How::Imm(_) = spec.how {
+            self.xor ^= value;
+            return Ok(next);
+        }
+        let size = spec.size as usize;
+        let bytes = match self.config.endian {
+            Endian::Little => {
+                let b = value.to_le_bytes();
+                [b[0], b[1], b[2], b[3]]
+            }
+            Endian::Big => {
+                let b = value.to_be_bytes();
+                let mut r = [0u8; 4];
+                r[..size].copy_from_slice(&b[4 - size..]);
+                r
+            }
+        };
+        let offset = self.drained + self.out.len() as u64;
+        self.out.extend_from_slice(&bytes[..size]);
+        if self.config.map {
+            self.map.push(MapEntry {
+                offset,
+                len: size as u32,
+                address: start,
+                at,
+                token: chunk[i..tok_end].into(),
+            });
+        }
+        Ok(next)
+    }
+
+    #[cold]
+    fn pointer_at_eof(&self, at: Loc, sigil: u8) -> Diagnostic {
+        self.diag_at(
+            at,
+            format!("pointer '{}' at the end of the file", sigil as char),
+        )
+        .expected("a label name after the sigil")
+        .found("end of file")
+        .hint("remove the stray sigil or name the label")
+    }
+
+    #[cold]
+    fn note_undefined(&mut self, name: &[u8], at: Loc) {
+        if let Some((_, uses)) = self.undefined.iter_mut().find(|(n, _)| &n[..] == name) {
+            if uses.len() < MAX_USES {
+                uses.push(at);
+            }
+        } else if self.undefined.len() < 1000 {
+            self.undefined.push((name.into(), vec![at]));
+        }
+    }
+
+    /// The architectural displacement (spec 1.7); may consume the `^` flag.
+    fn arch_displacement(
+        &mut self,
+        t: u32,
+        b: u32,
+        at: Loc,
+        name: &[u8],
+    ) -> Result<u32, Diagnostic> {
+        let arch = self.config.arch;
+        if !self.caret_rule {
+            return Ok(t.wrapping_sub(b));
+        }
+        let aligned = std::mem::replace(&mut self.aligned, false);
+        let ti = t as i32;
+        let bi = b as i32;
+        let b3 = (b & 3) as i32;
+        Ok(match (arch, aligned) {
+            (Arch::Armv7l | Arch::Aarch64, false) => {
+                ti.wrapping_sub(bi).wrapping_sub(8).wrapping_add(b3) as u32
+            }
+            (Arch::Armv7l, true) => {
+                if t & 3 != 0 {
+                    return Err(self
+                        .diag_at(
+                            at,
+                            format!("unaligned branch target '{}'", crate::map::escape(name)),
+                        )
+                        .expected("a target address that is a multiple of 4 after '^'")
+                        .found(format!("{t:#010x}"))
+                        .note(self.definition_note(name))
+                        .hint("align the label with '<' or fix the target"));
+                }
+                ((ti.wrapping_sub(bi).wrapping_add(b3) >> 2).wrapping_sub(2)) as u32
+            }
+            (Arch::Aarch64, true) => (ti.wrapping_sub((b & !3) as i32) >> 2) as u32,
+            (_, false) => t.wrapping_sub(b & !3),
+            (_, true) => t.wrapping_sub(b & !3) | 1,
+        })
+    }
+
+    fn definition_note(&self, name: &[u8]) -> String {
+        match self.labels.get(name) {
+            Some(d) => format!(
+                "'{}' is defined at {} (address {:#010x})",
+                crate::map::escape(name),
+                self.describe(d.at),
+                d.address
+            ),
+            None => format!("'{}' is not defined", crate::map::escape(name)),
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn full_value(
+        &mut self,
+        spec: Spec,
+        t: u32,
+        base: Option<u32>,
+        field_end: u32,
+        at: Loc,
+        name: &[u8],
+        target: LabelDef,
+    ) -> Result<u32, Diagnostic> {
+        if let How::Imm(f) = spec.how {
+            // ip did not move: it is the address of the next instruction
+            let d = t.wrapping_sub(field_end) as i32;
+            return self.riscv_imm(f, d, at, name, true);
+        }
+        let disp = match base {
+            Some(b) => t.wrapping_sub(b),
+            None => self.arch_displacement(t, field_end, at, name)?,
+        };
+        let value = if spec.how == How::Abs { t } else { disp };
+        let v = value as i32;
+        let (lo, hi, kind) = match (spec.size, spec.how) {
+            (1, _) => (-128, 127, "relative"),
+            (2, How::Rel) => (-32768, 32767, "relative"),
+            (2, _) => (0, 65535, "absolute"),
+            (3, _) => (-8_388_608, 8_388_607, "relative"),
+            _ => return Ok(value),
+        };
+        if v < lo || v > hi {
+            let bytes = if spec.size == 1 { "byte" } else { "bytes" };
+            return Err(self
+                .diag_at(
+                    at,
+                    format!(
+                        "{kind} {} of {v} does not fit in {} {bytes}",
+                        if spec.how == How::Abs {
+                            "address"
+                        } else {
+                            "displacement"
+                        },
+                        spec.size
+                    ),
+                )
+                .expected(format!("a value in {lo} ..= {hi}"))
+                .found(format!(
+                    "{v} (field ends at {field_end:#010x}, target {t:#010x})"
+                ))
+                .note(format!(
+                    "'{}' is defined at {} (address {:#010x})",
+                    crate::map::escape(name),
+                    self.describe(target.at),
+                    target.address
+                ))
+                .hint("use a wider pointer sigil (e.g. '%' or '&'), or move the label closer"));
+        }
+        Ok(value)
+    }
+
+    /// Encodes a RISC-V immediate (spec 1.8) for displacement `d`.
+    fn riscv_imm(
+        &self,
+        f: Format,
+        d: i32,
+        at: Loc,
+        name: &[u8],
+        check: bool,
+    ) -> Result<u32, Diagnostic> {
+        let v = d as u32;
+        let bit = |n: u32| (v >> n) & 1;
+        Ok(match f {
+            Format::I => (v.wrapping_add(4) & 0xFFF) << 20,
+            Format::U => v.wrapping_add(0x800) & 0xFFFF_F000,
+            Format::B => {
+                if check && (!(-4096..=4095).contains(&d) || d & 1 != 0) {
+                    return Err(self.riscv_range(at, name, d, 'B', -4096, 4095));
+                }
+                bit(12) << 31 | ((v >> 5) & 0x3F) << 25 | ((v >> 1) & 0xF) << 8 | bit(11) << 7
+            }
+            Format::J => {
+                if check && (!(-1_048_576..=1_048_575).contains(&d) || d & 1 != 0) {
+                    return Err(self.riscv_range(at, name, d, 'J', -1_048_576, 1_048_575));
+                }
+                bit(20) << 31 | ((v >> 1) & 0x3FF) << 21 | bit(11) << 20 | ((v >> 12) & 0xFF) << 12
+            }
+        })
+    }
+
+    #[cold]
+    fn riscv_range(&self, at: Loc, name: &[u8], d: i32, f: char, lo: i32, hi: i32) -> Diagnostic {
+        self.diag_at(at, format!("value {d} out of range for field type {f}"))
+            .expected(format!("an even displacement in {lo} ..= {hi}"))
+            .found(format!("{d}"))
+            .note(self.definition_note(name))
+            .hint("use an auipc/jalr pair ('~label' then '!label') for far targets")
+    }
+
+    fn seed_value(
+        &mut self,
+        spec: Spec,
+        t: u32,
+        base: Option<u32>,
+        start: u32,
+        field_end: u32,
+    ) -> u32 {
+        let arch = self.config.arch;
+        match spec.how {
+            How::Imm(f) => {
+                let d = t.wrapping_sub(field_end) as i32;
+                self.riscv_imm(f, d, Loc::default(), b"", false)
+                    .unwrap_or(0)
+            }
+            How::Abs => match base {
+                Some(b) if arch.is_riscv() => t.wrapping_sub(b),
+                _ => t,
+            },
+            How::Rel if arch == Arch::Aarch64 => {
+                let raw = match base {
+                    Some(b) => t.wrapping_sub(b),
+                    None => t.wrapping_sub(start),
+                };
+                let words = self.config.dialect == Dialect::SeedHex1
+                    || std::mem::replace(&mut self.aligned, false);
+                if words {
+                    ((raw as i32) >> 2) as u32
+                } else {
+                    raw
+                }
+            }
+            How::Rel => match base {
+                Some(b) => t.wrapping_sub(b),
+                None => t.wrapping_sub(field_end),
+            },
+        }
+    }
+
+    fn pad(&mut self, chunk: &[u8], i: usize) {
+        let mut n = 0u32;
+        if self.ip & 1 != 0 {
+            n += 1;
+        }
+        if self.ip.wrapping_add(n) & 2 != 0 {
+            n += 2;
+        }
+        self.run_open = false;
+        if n == 0 {
+            return;
+        }
+        if self.pass == Pass::Two {
+            let offset = self.drained + self.out.len() as u64;
+            if self.config.map {
+                self.map.push(MapEntry {
+                    offset,
+                    len: n,
+                    address: self.ip,
+                    at: self.loc(i),
+                    token: chunk[i..i + 1].into(),
+                });
+            }
+            self.out.resize(self.out.len() + n as usize, 0);
+        }
+        self.ip = self.ip.wrapping_add(n);
+        let _ = self.pads;
+    }
+
+    #[inline]
+    fn digit(&mut self, d: u8, c: u8, chunk: &[u8], i: usize) {
+        if self.ndig == 0 && self.config.map && self.pass == Pass::Two {
+            self.nib_at = self.loc(i);
+        }
+        if self.config.map {
+            self.digit_text[self.ndig as usize] = c;
+        }
+        self.acc = (self.acc << self.digit_bits) | u32::from(d);
+        self.ndig += 1;
+        if self.ndig < self.digits_per_byte {
+            return;
+        }
+        let v = self.acc;
+        self.acc = 0;
+        self.ndig = 0;
+        let _ = chunk;
+        if self.dot_left > 0 {
+            self.dot_value = (self.dot_value << 8) | (v & 0xFF);
+            self.dot_left -= 1;
+            if self.dot_left == 0 && self.pass == Pass::Two {
+                let w = self.dot_value;
+                self.xor ^= match self.config.endian {
+                    Endian::Little => w.swap_bytes(),
+                    Endian::Big => w,
+                };
+            }
+            return;
+        }
+        if self.pass == Pass::One {
+            self.ip = self.ip.wrapping_add(1);
+            return;
+        }
+        let mut byte = v as u8;
+        if self.xor != 0 {
+            let r = self.xor & 0xFF;
+            self.xor >>= 8;
+            byte = if self.config.dialect == Dialect::Full {
+                byte ^ r as u8
+            } else {
+                // the seeds add the high nibble back after XORing the low one
+                ((v & 0xF0) + ((v & 0x0F) ^ r)) as u8
+            };
+        }
+        if self.config.map {
+            self.map_digit_byte();
+        }
+        self.out.push(byte);
+        self.ip = self.ip.wrapping_add(1);
+    }
+
+    fn map_digit_byte(&mut self) {
+        let text = &self.digit_text[..self.digits_per_byte as usize];
+        let at = self.nib_at;
+        if self.run_open {
+            if let Some(last) = self.map.last_mut() {
+                if last.at.file == at.file && last.at.line == at.line {
+                    last.len += 1;
+                    let mut t = std::mem::take(&mut last.token).into_vec();
+                    t.extend_from_slice(text);
+                    last.token = t.into_boxed_slice();
+                    return;
+                }
+            }
+        }
+        let offset = self.drained + self.out.len() as u64;
+        self.map.push(MapEntry {
+            offset,
+            len: 1,
+            address: self.ip,
+            at,
+            token: text.into(),
+        });
+        self.run_open = true;
+    }
+}

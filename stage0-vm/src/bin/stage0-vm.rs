@@ -1,0 +1,6 @@
+//! The `stage0-vm` binary: see [`stage0_vm::tool`].
+#![forbid(unsafe_code)]
+
+fn main() {
+    hex0::cli::run_main(stage0_vm::tool::main)
+}

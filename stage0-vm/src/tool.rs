@@ -1,0 +1,375 @@
+//! The `stage0-vm` command: the reference VM's command line (`--rom`, `--tape_01`,
+//! `--tape_02` and their aliases, `--memory`, `--stack`, `--POSIX-MODE`, `--fuzzing`,
+//! `--tty-in`, `--tty-out`, `--help`) plus ours (`--max-steps`, `--trace`, `--sandbox`,
+//! `--disassemble`, `--version`), with the reference's messages and exit statuses.
+//!
+//! The reference's parsing is kept exactly (arguments scanned left to right, a value option
+//! takes the next argument whatever it looks like, later options override earlier ones,
+//! anything else is `unknown option ARG` with exit 1), which is why this tool does not use
+//! `hex0::args`. This module owns argument handling, wiring host files and streams to the
+//! machine, and reporting; it reads the process's stdin for TTY and POSIX input (the shared
+//! `Streams` has no stdin).
+
+use std::ffi::OsString;
+use std::fs::File;
+use std::io::{BufReader, BufWriter};
+use std::path::PathBuf;
+
+use hex0::cli::{Streams, EXIT_FAILURE, EXIT_SUCCESS};
+
+use crate::devices::{Devices, TapeStore};
+use crate::fault::halt_message;
+use crate::machine::{Config, Io, Machine, DEFAULT_MEMORY, DEFAULT_STACK};
+
+const HELP: &str = "\
+Runs a Knight ROM on the 32-bit Knight machine of stage0, exactly as stage0's vm does:
+same options, same stderr messages, same instruction count, same exit statuses.
+
+Options (reference):
+  -r, --rom, --tape-00, -0 FILE   the program image, loaded at address 0 (required)
+  -1, --tape_01, --tape-01 FILE   host file behind tape 1, device 0x1100 (default tape_01)
+  -2, --tape_02, --tape-02 FILE   host file behind tape 2, device 0x1101 (default tape_02)
+  -m, --memory SIZE               memory size in bytes; a final K, M or G multiplies by
+                                  1024, 1024^2, 1024^3 (default 16K; lower-case k is NOT a
+                                  suffix: '4k' means 4 bytes, as in the reference)
+  -s, --stack SIZE                POSIX mode: R12 = ROM size + SIZE (default 64K)
+  -P, --POSIX-MODE, --posix-mode  HALCODEs are POSIX system calls instead of devices
+  -F, --fuzzing                   FOPEN_WRITE opens nothing and sets R0 = 0
+  --tty-in FILE                   TTY input from FILE instead of stdin
+  --tty-out FILE                  TTY output to FILE (truncated) instead of stdout
+  -h, --help                      print this help and exit
+Options (hexroot):
+  --max-steps N                   stop with an error after N instructions
+  --trace                         print every executed instruction on stderr: address,
+                                  bytes, mnemonic and the registers whose value changed
+  --sandbox DIR                   POSIX mode: the guest's paths resolve inside DIR and
+                                  may not leave it (by '..' or symbolic links)
+  --disassemble ROM               print the disassembly of ROM and exit
+  -V, --version                   print the version and exit
+
+Host access: the VM touches only the ROM, the two tape files (tape 2 is created only if
+the program opens it for writing) and the --tty-in/--tty-out files. In POSIX mode the
+guest opens whatever paths it names, relative to the working directory, as the
+reference does; use --sandbox DIR to confine it. TTY input (device 0) is read from
+stdin one byte at a time (0..255, 0xFFFFFFFF at end of input), as the reference's
+production variant; the reference's raw-terminal mode is not reproduced.
+
+Messages on stderr: at HALT 'Computer Program has Halted' and 'After Executing N
+instructions'; faults print the reference's text. Divide overflow (0x80000000 / -1),
+which kills the reference with SIGFPE, is a clear fault here.
+
+Exit status: 0 after HALT; R0 mod 256 after a POSIX exit; 1 on any fault, missing or
+oversized ROM, unknown option or bad option value.
+
+Example:
+  stage0-vm --rom roms/stage1_assembler-0 --tape_01 stage1/dehex.hex0 \\
+            --tape_02 roms/DEHEX --memory 16K
+";
+
+fn usage_line(argv0: &str) -> String {
+    format!("Usage: {argv0} --rom $rom [--tape_01 $foo] [--tape_02 $bar]\n")
+}
+
+/// `atoi`: optional leading spaces, sign, decimal digits; garbage gives 0.
+fn atoi(s: &[u8]) -> i64 {
+    let mut i = 0;
+    while i < s.len() && matches!(s[i], b' ' | b'\t' | b'\n' | b'\r' | 0x0B | 0x0C) {
+        i += 1;
+    }
+    let mut neg = false;
+    if i < s.len() && (s[i] == b'+' || s[i] == b'-') {
+        neg = s[i] == b'-';
+        i += 1;
+    }
+    let mut v: i64 = 0;
+    while i < s.len() && s[i].is_ascii_digit() {
+        v = (v * 10 + i64::from(s[i] - b'0')).min(1 << 40);
+        i += 1;
+    }
+    if neg {
+        -v
+    } else {
+        v
+    }
+}
+
+/// The reference's size syntax; `None` when the value does not fit a C `int` (≥ 2 GiB)
+/// or is negative, which the reference cannot use.
+pub fn parse_size(s: &str) -> Option<u32> {
+    let b = s.as_bytes();
+    let (digits, mult) = match b.last() {
+        Some(b'K') => (&b[..b.len() - 1], 1i64 << 10),
+        Some(b'M') => (&b[..b.len() - 1], 1 << 20),
+        Some(b'G') => (&b[..b.len() - 1], 1 << 30),
+        _ => (b, 1),
+    };
+    let v = atoi(digits) * mult;
+    if (0..(1i64 << 31)).contains(&v) {
+        Some(v as u32)
+    } else {
+        None
+    }
+}
+
+struct Options {
+    rom: Option<OsString>,
+    tapes: [OsString; 2],
+    tty_in: Option<File>,
+    tty_out: Option<File>,
+    config: Config,
+    disassemble: Option<OsString>,
+}
+
+enum Parsed {
+    Run(Options),
+    Exit(i32),
+}
+
+fn fail(io: &mut Streams, msg: &str) -> Parsed {
+    let _ = io.stderr.write_all(msg.as_bytes());
+    Parsed::Exit(EXIT_FAILURE)
+}
+
+fn parse(args: &[OsString], io: &mut Streams) -> Parsed {
+    let argv0 = args.first().map_or_else(
+        || "stage0-vm".to_string(),
+        |a| a.to_string_lossy().into_owned(),
+    );
+    let mut o = Options {
+        rom: None,
+        tapes: ["tape_01".into(), "tape_02".into()],
+        tty_in: None,
+        tty_out: None,
+        config: Config {
+            memory_size: DEFAULT_MEMORY,
+            stack_size: DEFAULT_STACK,
+            ..Config::default()
+        },
+        disassemble: None,
+    };
+    let mut i = 1;
+    while i < args.len() {
+        let arg = args[i].to_string_lossy().into_owned();
+        i += 1;
+        let takes_value = matches!(
+            arg.as_str(),
+            "-r" | "--rom"
+                | "--tape-00"
+                | "-0"
+                | "-1"
+                | "--tape_01"
+                | "--tape-01"
+                | "-2"
+                | "--tape_02"
+                | "--tape-02"
+                | "--tty-in"
+                | "--tty-out"
+                | "-m"
+                | "--memory"
+                | "-s"
+                | "--stack"
+                | "--max-steps"
+                | "--sandbox"
+                | "--disassemble"
+        );
+        let value = if takes_value {
+            match args.get(i) {
+                Some(v) => {
+                    i += 1;
+                    v.clone()
+                }
+                None => {
+                    // The reference dereferences NULL here.
+                    return fail(
+                        io,
+                        &format!(
+                            "{argv0}: error: option {arg} needs a value\n{argv0}: try '{argv0} --help' for usage\n"
+                        ),
+                    );
+                }
+            }
+        } else {
+            OsString::new()
+        };
+        let size = |io: &mut Streams, what: &str| -> Result<u32, i32> {
+            let text = value.to_string_lossy();
+            parse_size(&text).ok_or_else(|| {
+                let _ = fail(
+                    io,
+                    &format!(
+                        "{argv0}: error: {what} '{text}' is not a usable size: expected 0 to 2147483647 bytes \
+                         (hint: use K, M or G suffixes, e.g. 64K; 2G and more does not fit)\n"
+                    ),
+                );
+                EXIT_FAILURE
+            })
+        };
+        match arg.as_str() {
+            "-r" | "--rom" | "--tape-00" | "-0" => o.rom = Some(value),
+            "-1" | "--tape_01" | "--tape-01" => o.tapes[0] = value,
+            "-2" | "--tape_02" | "--tape-02" => o.tapes[1] = value,
+            "--tty-in" => match File::open(&value) {
+                Ok(f) => o.tty_in = Some(f),
+                Err(_) => return fail(io, "unable to open file for --tty-in\n"),
+            },
+            "--tty-out" => match File::create(&value) {
+                Ok(f) => o.tty_out = Some(f),
+                Err(_) => return fail(io, "unable to open file for --tty-out\n"),
+            },
+            "-m" | "--memory" => match size(io, "--memory") {
+                Ok(v) => o.config.memory_size = v as usize,
+                Err(code) => return Parsed::Exit(code),
+            },
+            "-s" | "--stack" => match size(io, "--stack") {
+                Ok(v) => o.config.stack_size = v,
+                Err(code) => return Parsed::Exit(code),
+            },
+            "-P" | "--POSIX-MODE" | "--posix-mode" => o.config.posix = true,
+            "-F" | "--fuzzing" => o.config.fuzzing = true,
+            "-h" | "--help" => {
+                let _ = io.stdout.write_all(usage_line(&argv0).as_bytes());
+                let _ = io.stdout.write_all(b"\n");
+                let _ = io.stdout.write_all(HELP.as_bytes());
+                return Parsed::Exit(EXIT_SUCCESS);
+            }
+            "-V" | "--version" => {
+                let _ = writeln!(io.stdout, "stage0-vm (hexroot) {}", env!("CARGO_PKG_VERSION"));
+                return Parsed::Exit(EXIT_SUCCESS);
+            }
+            "--trace" => o.config.trace = true,
+            "--max-steps" => match value.to_string_lossy().parse::<u64>() {
+                Ok(n) => o.config.max_steps = Some(n),
+                Err(_) => {
+                    return fail(
+                        io,
+                        &format!(
+                            "{argv0}: error: --max-steps expects a number of instructions, found '{}'\n",
+                            value.to_string_lossy()
+                        ),
+                    )
+                }
+            },
+            "--sandbox" => {
+                let dir = PathBuf::from(&value);
+                if !dir.is_dir() {
+                    return fail(
+                        io,
+                        &format!(
+                            "{argv0}: error: --sandbox {}: not a directory (expected an existing directory)\n",
+                            dir.display()
+                        ),
+                    );
+                }
+                o.config.sandbox = Some(dir);
+            }
+            "--disassemble" => o.disassemble = Some(value),
+            _ => return fail(io, &format!("unknown option {arg}\n")),
+        }
+    }
+    Parsed::Run(o)
+}
+
+/// Runs `stage0-vm` with `args` (program name first).
+pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
+    let o = match parse(args, io) {
+        Parsed::Run(o) => o,
+        Parsed::Exit(code) => return code,
+    };
+    let argv0 = args.first().map_or_else(
+        || "stage0-vm".to_string(),
+        |a| a.to_string_lossy().into_owned(),
+    );
+    if let Some(path) = &o.disassemble {
+        return match std::fs::read(path) {
+            Ok(rom) => {
+                let _ = io
+                    .stdout
+                    .write_all(crate::disasm::disassemble(&rom).as_bytes());
+                EXIT_SUCCESS
+            }
+            Err(e) => {
+                let _ = writeln!(
+                    io.stderr,
+                    "{}: error: cannot read ROM: {}",
+                    PathBuf::from(path).display(),
+                    hex0::diag::describe_io_error(&e)
+                );
+                EXIT_FAILURE
+            }
+        };
+    }
+    let Some(rom_name) = o.rom else {
+        let _ = io.stderr.write_all(usage_line(&argv0).as_bytes());
+        return EXIT_FAILURE;
+    };
+    let shown = rom_name.to_string_lossy().into_owned();
+    let Ok(rom) = std::fs::read(&rom_name) else {
+        let _ = write!(
+            io.stderr,
+            "The rom file: {shown} could not be found\n\
+             if you are running the make; you forgot the git submodules\n\
+             Please review the section: \"Need to know information\" in the README\n"
+        );
+        return EXIT_FAILURE;
+    };
+    let mut machine = match Machine::new(&rom, &o.config) {
+        Ok(m) => m,
+        Err(e) => {
+            let _ = writeln!(
+                io.stderr,
+                "Program {shown} is {} bytes large but only {} bytes of memory have been allocated!",
+                e.rom, e.memory
+            );
+            return EXIT_FAILURE;
+        }
+    };
+    let [t1, t2] = o.tapes;
+    let mut dev = Devices::new(TapeStore::Host([PathBuf::from(t1), PathBuf::from(t2)]));
+    if let Some(f) = o.tty_in {
+        dev.tty_in = Some(Box::new(BufReader::new(f)));
+    }
+    if let Some(f) = o.tty_out {
+        dev.tty_out = Some(Box::new(BufWriter::new(f)));
+    }
+    let stdin = std::io::stdin();
+    let mut stdin = stdin.lock();
+    let mut run_io = Io {
+        stdin: &mut stdin,
+        stdout: io.stdout,
+        stderr: io.stderr,
+    };
+    let result = machine.run(&mut dev, &mut run_io);
+    let flushed = dev.finish();
+    let _ = io.stdout.flush();
+    let status = match result {
+        Ok(stop) => {
+            let _ = io.stderr.write_all(halt_message(machine.steps).as_bytes());
+            stop.status()
+        }
+        Err(fault) => {
+            let _ = write!(io.stderr, "{fault}");
+            EXIT_FAILURE
+        }
+    };
+    if let Err(e) = flushed {
+        let _ = writeln!(io.stderr, "{argv0}: error: {e:?}");
+        return EXIT_FAILURE;
+    }
+    status
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_size;
+
+    #[test]
+    fn sizes_follow_atoi() {
+        assert_eq!(parse_size("4M"), Some(4 << 20));
+        assert_eq!(parse_size("5000"), Some(5000));
+        assert_eq!(parse_size("4k"), Some(4));
+        assert_eq!(parse_size("junk"), Some(0));
+        assert_eq!(parse_size(" +16K"), Some(16384));
+        assert_eq!(parse_size("2G"), None);
+        assert_eq!(parse_size("-1"), None);
+    }
+}

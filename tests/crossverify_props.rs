@@ -1,0 +1,79 @@
+//! Property tests of crossverify's formats: any manifest (names with any bytes but NUL,
+//! backslashes and newlines included) round-trips through render and the strict reader;
+//! a report round-trips; no input makes the manifest, report or map readers panic; and
+//! `explain::difference` counts exactly the differing bytes.
+
+use crossverify::explain;
+use crossverify::manifest::{self, Entry};
+use crossverify::report::{self, Report};
+use proptest::prelude::*;
+
+fn entry() -> impl Strategy<Value = Entry> {
+    (
+        proptest::collection::vec(1u8..=255, 1..24),
+        proptest::collection::vec(any::<u8>(), 0..16),
+    )
+        .prop_map(|(name, bytes)| Entry::of(name, &bytes))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    #[test]
+    fn manifests_round_trip(entries in proptest::collection::vec(entry(), 1..8)) {
+        let mut unique: Vec<Entry> = Vec::new();
+        for e in entries {
+            if !unique.iter().any(|u| u.name == e.name) {
+                unique.push(e);
+            }
+        }
+        let text = manifest::render(&unique);
+        prop_assert_eq!(manifest::parse("m", &text).unwrap(), unique);
+    }
+
+    #[test]
+    fn reports_round_trip(names in proptest::collection::vec(proptest::collection::vec(1u8..=255, 1..16), 1..6)) {
+        let mut r = Report::for_this_host(b"m.sha256", b"text");
+        for (i, n) in names.into_iter().enumerate() {
+            if !r.built_by.iter().any(|(_, m)| *m == n) {
+                r.built_by.push((format!("impl{i}"), n));
+            }
+        }
+        prop_assert_eq!(report::parse("r", &r.render()).unwrap(), r);
+    }
+
+    #[test]
+    fn readers_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
+        let _ = manifest::parse("m", &bytes);
+        let _ = report::parse("r", &bytes);
+        let _ = explain::parse_map("map", &bytes);
+        let _ = explain::parse_m1_map("m1map", &bytes);
+        let mut m1 = b"# hexroot M1 map 1\n".to_vec();
+        m1.extend_from_slice(&bytes);
+        let _ = explain::parse_m1_map("m1map", &m1);
+        let mut with_magic = b"# hexroot crossverify report 1\n".to_vec();
+        with_magic.extend_from_slice(&bytes);
+        let _ = report::parse("r", &with_magic);
+        let _ = explain::elf_place(&bytes, bytes.len() / 2);
+        for class in [1u8, 2] {
+            let mut elf = vec![0x7f, b'E', b'L', b'F', class, 1, 1];
+            elf.extend_from_slice(&bytes);
+            let _ = explain::elf_place(&elf, elf.len() / 2);
+            let _ = explain::explain(("a", "b"), &elf, &bytes, None, None);
+        }
+    }
+
+    #[test]
+    fn difference_counts_differing_bytes(a in proptest::collection::vec(any::<u8>(), 0..64), b in proptest::collection::vec(any::<u8>(), 0..64)) {
+        let count = a.iter().zip(&b).filter(|(x, y)| x != y).count() + a.len().abs_diff(b.len());
+        match explain::difference(&a, &b) {
+            None => prop_assert_eq!(&a, &b),
+            Some(d) => {
+                prop_assert_eq!(d.count, count);
+                prop_assert!(a.get(d.first) != b.get(d.first));
+                prop_assert_eq!(&a[..d.first], &b[..d.first]);
+                prop_assert!(explain::explain(("a", "b"), &a, &b, None, None).is_some());
+            }
+        }
+    }
+}
