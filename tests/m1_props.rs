@@ -302,7 +302,7 @@ proptest! {
                     src.push_str(&format!("\"{s}\""));
                     want.extend_from_slice(s.as_bytes());
                     want.push(0);
-                    while knight && (want.len() as u32 + base - at) % 4 != 0 {
+                    while knight && !(want.len() as u32 + base - at).is_multiple_of(4) {
                         want.push(0);
                     }
                 }
