@@ -113,78 +113,86 @@ pub fn footer(sources: &[Source<'_>], entries: &[&[u8]], options: &Options) -> V
 
     let count = (symbols.len() + 1) as i32;
     let entsize = if options.elf64 { 0x18 } else { 0x10 };
-    let headers: [(&str, &str, i32, i32, &str, &str, &str, i32, i32, i32); 4] = [
-        (
-            "text",
-            "text",
-            1,
-            6,
-            "ELF_text",
-            "ELF_text>ELF_base",
-            "ELF_data>ELF_text",
-            0,
-            0,
-            0,
-        ),
-        (
-            "shstr",
-            "shstr",
-            3,
-            0,
-            "ELF_shstr",
-            "ELF_shstr>ELF_base",
-            "ELF_section_headers>ELF_shstr",
-            0,
-            0,
-            0,
-        ),
-        (
-            "str",
-            "str",
-            3,
-            0,
-            "ELF_str",
-            "ELF_str>ELF_base",
-            "ELF_sym>ELF_str",
-            0,
-            0,
-            0,
-        ),
-        (
-            "sym",
-            "sym",
-            2,
-            0,
-            "ELF_sym",
-            "ELF_sym>ELF_base",
-            "ELF_end>ELF_sym",
-            3,
-            count,
+    struct Header {
+        name: &'static str,
+        ty: i32,
+        flags: i32,
+        addr: &'static str,
+        offset: &'static str,
+        size: &'static str,
+        link: i32,
+        info: i32,
+        entsize: i32,
+    }
+    let headers = [
+        Header {
+            name: "text",
+            ty: 1,
+            flags: 6,
+            addr: "ELF_text",
+            offset: "ELF_text>ELF_base",
+            size: "ELF_data>ELF_text",
+            link: 0,
+            info: 0,
+            entsize: 0,
+        },
+        Header {
+            name: "shstr",
+            ty: 3,
+            flags: 0,
+            addr: "ELF_shstr",
+            offset: "ELF_shstr>ELF_base",
+            size: "ELF_section_headers>ELF_shstr",
+            link: 0,
+            info: 0,
+            entsize: 0,
+        },
+        Header {
+            name: "str",
+            ty: 3,
+            flags: 0,
+            addr: "ELF_str",
+            offset: "ELF_str>ELF_base",
+            size: "ELF_sym>ELF_str",
+            link: 0,
+            info: 0,
+            entsize: 0,
+        },
+        Header {
+            name: "sym",
+            ty: 2,
+            flags: 0,
+            addr: "ELF_sym",
+            offset: "ELF_sym>ELF_base",
+            size: "ELF_end>ELF_sym",
+            link: 3,
+            info: count,
             entsize,
-        ),
+        },
     ];
-    for (label, shstr, ty, flags, addr, offset, size, link, info, ent) in headers {
+    for h in headers {
+        let label = h.name;
         line(
             &mut o,
-            &format!(":ELF_section_header_{label}\n%ELF_shstr__{shstr}>ELF_shstr\t#sh_name\n"),
+            &format!(":ELF_section_header_{label}\n%ELF_shstr__{label}>ELF_shstr\t#sh_name\n"),
         );
-        q(&mut o, ty, 4);
+        q(&mut o, h.ty, 4);
         line(&mut o, "\t#sh_type\n");
-        wide(&mut o, flags);
-        line(&mut o, &format!("\t#sh_flags\n&{addr}"));
+        wide(&mut o, h.flags);
+        line(&mut o, &format!("\t#sh_flags\n&{}", h.addr));
         pad(&mut o);
-        line(&mut o, &format!("\t#sh_addr\n%{offset}"));
+        line(&mut o, &format!("\t#sh_addr\n%{}", h.offset));
         pad(&mut o);
-        line(&mut o, &format!("\t#sh_offset\n%{size}"));
+        line(&mut o, &format!("\t#sh_offset\n%{}", h.size));
         pad(&mut o);
         line(&mut o, "\t#sh_size\n");
-        q(&mut o, link, 4);
+        q(&mut o, h.link, 4);
         line(&mut o, "\t#sh_link\n");
-        q(&mut o, info, 4);
+        q(&mut o, h.info, 4);
         line(&mut o, "\t#sh_info\n");
         wide(&mut o, 1);
         line(&mut o, "\t#sh_addralign\n");
-        wide(&mut o, ent);
+        wide(&mut o, h.entsize);
         line(&mut o, "\t#sh_entsize\n\n");
     }
 

@@ -62,6 +62,7 @@ impl<'s, 'a> Collapsed<'s, 'a> {
 impl Iterator for Collapsed<'_, '_> {
     type Item = At;
 
+    #[inline(always)]
     fn next(&mut self) -> Option<At> {
         loop {
             let lexer = self.lexer.as_mut()?;
@@ -97,10 +98,14 @@ pub(crate) enum Item {
 }
 
 /// The token list with DEFINE directives taken out, as the reference's expansion walk.
+/// It stops at the first bad token (or a DEFINE without a value), leaving the diagnostic
+/// in [`Expanded::error`]; items stay small so the hot loop copies little.
 pub(crate) struct Expanded<'s, 'a> {
     tokens: Collapsed<'s, 'a>,
     sources: &'s [Source<'a>],
     pending: Option<At>,
+    /// Why the walk stopped early, if it did.
+    pub error: Option<Box<Diagnostic>>,
 }
 
 impl<'s, 'a> Expanded<'s, 'a> {
@@ -109,45 +114,50 @@ impl<'s, 'a> Expanded<'s, 'a> {
             tokens: Collapsed::new(sources),
             sources,
             pending: None,
+            error: None,
         }
     }
 
-    fn checked(&mut self) -> Option<Result<At, Diagnostic>> {
+    #[inline(always)]
+    fn checked(&mut self) -> Option<At> {
         let at = self.tokens.next()?;
-        Some(check_token(self.sources, at).map(|()| at))
+        if bad_token(&at.tok) {
+            self.error = Some(Box::new(token_error(self.sources, at)));
+            return None;
+        }
+        Some(at)
     }
 }
 
 impl Iterator for Expanded<'_, '_> {
-    type Item = Result<Item, Diagnostic>;
+    type Item = Item;
 
-    fn next(&mut self) -> Option<Self::Item> {
+    #[inline]
+    fn next(&mut self) -> Option<Item> {
+        if self.error.is_some() {
+            return None;
+        }
         if let Some(define) = self.pending.take() {
-            let name = match self.checked() {
-                Some(Ok(at)) => at,
-                Some(Err(e)) => return Some(Err(e)),
-                None => return Some(Err(missing_value(self.sources, define))),
-            };
-            let value = match self.checked() {
-                Some(Ok(at)) => at,
-                Some(Err(e)) => return Some(Err(e)),
-                None => return Some(Err(missing_value(self.sources, define))),
+            let name = self.checked();
+            let value = if name.is_some() { self.checked() } else { None };
+            let (Some(name), Some(value)) = (name, value) else {
+                if self.error.is_none() {
+                    self.error = Some(Box::new(missing_value(self.sources, define)));
+                }
+                return None;
             };
             let name = (!matches!(name.tok.kind, TokenKind::Newline(_))).then_some(name);
-            return Some(Ok(Item::Define { name, value }));
+            return Some(Item::Define { name, value });
         }
-        let at = match self.checked()? {
-            Ok(at) => at,
-            Err(e) => return Some(Err(e)),
-        };
-        Some(Ok(match at.tok.kind {
+        let at = self.checked()?;
+        Some(match at.tok.kind {
             TokenKind::Newline(_) => Item::Newline,
             TokenKind::Atom if at.tok.text(self.sources[at.file].text) == b"DEFINE" => {
                 self.pending = Some(at);
                 Item::Newline
             }
             _ => Item::Text(at),
-        }))
+        })
     }
 }
 
@@ -167,14 +177,25 @@ fn missing_value(sources: &[Source<'_>], define: At) -> Diagnostic {
         .found("the end of the input")
 }
 
-fn check_token(sources: &[Source<'_>], at: At) -> Result<(), Diagnostic> {
+#[inline]
+fn bad_token(tok: &Token) -> bool {
+    match tok.kind {
+        TokenKind::Str {
+            terminated: false, ..
+        } => true,
+        TokenKind::Atom | TokenKind::Str { .. } => tok.too_long(),
+        TokenKind::Newline(_) => false,
+    }
+}
+
+#[cold]
+fn token_error(sources: &[Source<'_>], at: At) -> Diagnostic {
     match at.tok.kind {
         TokenKind::Str {
             quote,
             terminated: false,
-        } => Err(unterminated(sources, at, quote)),
-        TokenKind::Atom | TokenKind::Str { .. } if at.tok.too_long() => Err(too_long(sources, at)),
-        _ => Ok(()),
+        } => unterminated(sources, at, quote),
+        _ => too_long(sources, at),
     }
 }
 
@@ -393,9 +414,10 @@ fn analyse_in<'a>(
     let mut any = false;
     let mut defined_first = [false; 256];
     let text_of = |at: &At| at.tok.text(sources[at.file].text);
-    for item in Expanded::new(sources) {
+    let mut items = Expanded::new(sources);
+    for item in &mut items {
         any = true;
-        match item? {
+        match item {
             Item::Newline => {}
             Item::Text(at) => {
                 let text = text_of(&at);
@@ -435,6 +457,9 @@ fn analyse_in<'a>(
                 }
             }
         }
+    }
+    if let Some(e) = items.error {
+        return Err(*e);
     }
     if !any {
         return Err(Diagnostic::new("no input: the input files hold no tokens")
@@ -495,9 +520,7 @@ impl Program<'_> {
                     let n = strtoint(&text[1..]);
                     if n == 0 {
                         self.set_kind(id, K_PASS);
-                    } else if n < 0 {
-                        return Err(padding_error(sources, text, n));
-                    } else if n > MAX_PADDING {
+                    } else if !(0..=MAX_PADDING).contains(&n) {
                         return Err(padding_error(sources, text, n));
                     } else {
                         self.set_kind(id, K_PAD);
@@ -519,7 +542,7 @@ impl Program<'_> {
 
     #[cold]
     fn invalid_other(&self, sources: &[Source<'_>], config: &Config) -> Diagnostic {
-        for item in Expanded::new(sources).flatten() {
+        for item in Expanded::new(sources) {
             let Item::Text(at) = item else { continue };
             let text = at.tok.text(sources[at.file].text);
             let Some(id) = self.table.find(&self.inputs, text) else {
@@ -600,8 +623,7 @@ impl Program<'_> {
         let mut line_start: u64 = 0;
         // The previous token, waiting to learn whether a newline follows it.
         let mut prev: Option<Option<At>> = None;
-        let items = Expanded::new(sources).map(|i| i.expect("checked in pass 1"));
-        let mut items = items.filter_map(|item| match item {
+        let mut items = Expanded::new(sources).filter_map(|item| match item {
             Item::Newline => Some(None),
             Item::Text(at) => Some(Some(at)),
             Item::Define { .. } => None,
@@ -885,5 +907,88 @@ mod tests {
             number_of(b"@-1", Arch::Riscv32).unwrap().unwrap().value as u32,
             0xFE00_0F80
         );
+    }
+
+    fn run(src: &[u8], config: &Config, exact: bool) -> Result<Vec<u8>, String> {
+        let sources = [Source {
+            name: "t",
+            text: src,
+        }];
+        let p = analyse_in(&sources, config, exact).map_err(|e| e.to_string())?;
+        let Some(p) = p else {
+            return Err("fast path gave up".into());
+        };
+        let mut out = Vec::new();
+        p.print(&sources, config, &mut out, None).unwrap();
+        Ok(out)
+    }
+
+    /// The fast path (tokens judged by their text) agrees with the exact, fully interned
+    /// analysis whenever it completes, and gives up exactly when there is an error to find.
+    #[test]
+    fn fast_path_agrees_with_exact_analysis() {
+        let vocab: &[&str] = &[
+            "DEFINE",
+            "x",
+            "y",
+            "!1",
+            "!300",
+            "@-1",
+            "$70000",
+            "%9",
+            "&0x10",
+            ":l",
+            "&l",
+            "<2",
+            "<-1",
+            "<0",
+            "\"ab\"",
+            "'cd'",
+            "16",
+            "70000",
+            "90",
+            "\n",
+            "\n",
+            " ",
+            "!0abc",
+            "~5",
+            "^~l",
+            "# c\n",
+            "DEFINE !300 FF\n",
+        ];
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        for round in 0..3000 {
+            let mut src = String::new();
+            for _ in 0..(round % 17) {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                src.push_str(vocab[(x % vocab.len() as u64) as usize]);
+                src.push(' ');
+            }
+            for arch in [Arch::Knight, Arch::X86, Arch::Riscv64] {
+                let config = Config {
+                    arch,
+                    ..Config::default()
+                };
+                let exact = run(src.as_bytes(), &config, true);
+                match run(src.as_bytes(), &config, false) {
+                    Err(e) if e == "fast path gave up" => {}
+                    fast => assert_eq!(fast, exact, "{src:?} on {arch:?}"),
+                }
+                assert_eq!(
+                    crate::assemble(
+                        &[Source {
+                            name: "t",
+                            text: src.as_bytes()
+                        }],
+                        &config
+                    )
+                    .map_err(|e| e.to_string()),
+                    exact,
+                    "{src:?}"
+                );
+            }
+        }
     }
 }

@@ -214,10 +214,15 @@ pub fn assemble_with(source: &Source<'_>, options: &Options) -> Result<Vec<u8>, 
                         ),
                         None => format!("unknown token '{}'", shown.escape_debug()),
                     };
+                    let hint = if text.last() == Some(&b'\r') {
+                        "the word ends with a carriage return: convert the file's CRLF line endings to LF (or pass --pass-unknown to print it unchanged, as the seed does)"
+                    } else {
+                        "the seed M0 prints unknown words unchanged; pass --pass-unknown to do the same"
+                    };
                     return Err(located(source, &tok, message)
                         .expected("a name DEFINEd before this point, a number, a string, a label or pointer, or hex digits")
                         .found(format!("'{}'", shown.escape_debug()))
-                        .hint("the seed M0 prints unknown words unchanged; pass --pass-unknown to do the same"));
+                        .hint(hint));
                 }
             }
         }

@@ -75,6 +75,20 @@ pub fn digits_per_byte(style: DigitStyle) -> usize {
 /// value (not per byte), shifting arithmetically, as the reference does; callers mask
 /// values narrower than 4 bytes first.
 pub fn push_digits(out: &mut Vec<u8>, value: i32, bytes: usize, style: DigitStyle, endian: Endian) {
+    if style == DigitStyle::Hex && bytes <= 4 {
+        // Per byte is the same as per value in hex; the common case, done with a table.
+        let v = value as u32;
+        for i in 0..bytes {
+            let byte = match endian {
+                Endian::Big => bytes - 1 - i,
+                Endian::Little => i,
+            };
+            let b = (v >> (8 * byte)) as u8;
+            out.push(HEX[usize::from(b >> 4)]);
+            out.push(HEX[usize::from(b & 15)]);
+        }
+        return;
+    }
     let per = digits_per_byte(style);
     let (shift, mask) = match style {
         DigitStyle::Hex => (4, 0xF),
@@ -150,6 +164,11 @@ mod tests {
             "777777777777"
         );
         assert_eq!(digits(258, 2, DigitStyle::Hex, Endian::Little), "0201");
+        assert_eq!(digits(-1, 4, DigitStyle::Hex, Endian::Big), "FFFFFFFF");
+        assert_eq!(
+            digits(0x12_3456, 3, DigitStyle::Hex, Endian::Little),
+            "563412"
+        );
         assert_eq!(
             digits(258, 2, DigitStyle::Binary, Endian::Little),
             "0000001000000001"

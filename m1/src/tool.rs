@@ -410,3 +410,144 @@ pub fn blood_elf_main(args: &[OsString], io: &mut Streams) -> i32 {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(tool: hex0::cli::ToolMain, args: &[&str]) -> (i32, String, String) {
+        let args: Vec<OsString> = args.iter().map(OsString::from).collect();
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let status = {
+            let mut io = Streams {
+                stdout: &mut out,
+                stderr: &mut err,
+                stdout_is_terminal: false,
+            };
+            tool(&args, &mut io)
+        };
+        (
+            status,
+            String::from_utf8_lossy(&out).into_owned(),
+            String::from_utf8_lossy(&err).into_owned(),
+        )
+    }
+
+    fn scratch(name: &str) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("m1-tool-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn missing_option_values_are_errors_not_crashes() {
+        for args in [
+            &["M1", "-f"][..],
+            &["M1", "-o"],
+            &["M1", "-A"],
+            &["M1", "--map"],
+        ] {
+            let (status, out, err) = run(main, args);
+            assert_eq!(status, EXIT_FAILURE, "{args:?}");
+            assert!(out.is_empty() && err.contains("needs a value"), "{err}");
+        }
+        let (status, _, err) = run(blood_elf_main, &["blood-elf", "-o"]);
+        assert_eq!(status, EXIT_FAILURE);
+        assert!(err.contains("needs a value"));
+    }
+
+    #[test]
+    fn help_and_version_are_the_references() {
+        assert_eq!(
+            run(main, &["M1", "--help"]),
+            (0, String::new(), M1_HELP.into())
+        );
+        assert_eq!(
+            run(main, &["M1", "-V"]),
+            (0, "M1 1.7.0\n".into(), String::new())
+        );
+        let (status, out, _) = run(m0_main, &["M0", "--help"]);
+        assert_eq!(status, 0);
+        assert!(out.contains("--pass-unknown"));
+    }
+
+    #[test]
+    fn a_failed_run_leaves_no_output_and_names_the_place() {
+        let dir = scratch("fail");
+        let input = dir.join("in.M1");
+        let output = dir.join("out");
+        std::fs::write(&input, "DEFINE mov_eax, B8\n:a\n\tmov_eaxx %1\n").unwrap();
+        let (status, _, err) = run(
+            main,
+            &[
+                "M1",
+                "-A",
+                "x86",
+                "-f",
+                input.to_str().unwrap(),
+                "-o",
+                output.to_str().unwrap(),
+            ],
+        );
+        assert_eq!(status, EXIT_FAILURE);
+        assert!(
+            err.contains("in.M1:3:2: error: unknown token 'mov_eaxx'; did you mean 'mov_eax,'?"),
+            "{err}"
+        );
+        assert!(!output.exists());
+        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn map_and_output_files() {
+        let dir = scratch("map");
+        let input = dir.join("in.M1");
+        std::fs::write(&input, "DEFINE A 41\n:x A \"\u{e9}\"\n").unwrap();
+        let (out, map) = (dir.join("out"), dir.join("map"));
+        let (status, _, err) = run(
+            main,
+            &[
+                "M1",
+                "-A",
+                "x86",
+                "-f",
+                input.to_str().unwrap(),
+                "-o",
+                out.to_str().unwrap(),
+                "--map",
+                map.to_str().unwrap(),
+            ],
+        );
+        assert_eq!(status, 0, "{err}");
+        // Bytes >= 0x80 in strings get their real hex digits (the reference's are garbage).
+        assert_eq!(
+            std::fs::read_to_string(&out).unwrap(),
+            "\n:x 41 C3 A9 00 \n"
+        );
+        let map = std::fs::read_to_string(&map).unwrap();
+        let name = input.to_str().unwrap();
+        assert_eq!(
+            map,
+            format!("# hexroot M1 map 1\n2:1 {name}:2:1 :x\n2:4 {name}:2:4 A\n2:7 {name}:2:6 \"\\xc3\\xa9\"\n")
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn m0_writes_stdout_without_output_and_fails_on_unknown_words() {
+        let dir = scratch("m0");
+        let input = dir.join("in.M1");
+        std::fs::write(&input, "DEFINE X 90\nX :a\n").unwrap();
+        let (status, out, _) = run(m0_main, &["M0", input.to_str().unwrap()]);
+        assert_eq!((status, out.as_str()), (0, "90\n:a\n"));
+        std::fs::write(&input, "Y\n").unwrap();
+        let (status, _, err) = run(m0_main, &["M0", input.to_str().unwrap()]);
+        assert_eq!(status, EXIT_FAILURE);
+        assert!(err.contains("unknown token 'Y'"));
+        let (status, out, _) = run(m0_main, &["M0", "--pass-unknown", input.to_str().unwrap()]);
+        assert_eq!((status, out.as_str()), (0, "Y\n"));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
