@@ -4,20 +4,22 @@
 # Usage: benches/compare.sh [WORKDIR]        (default WORKDIR: target/bench-compare)
 # Needs: bash, awk, cargo, cmp; /usr/bin/time if present (else peak memory is read from /proc).
 # Environment: FUNCTIONS (size of the generated program, default 60000 ~ 40 MB of M1),
-#              RUNS (best of N, default 3), SECTIONS (default "hex2"; each NAME runs the
-#              function section_NAME, so another tool's section can be appended below).
+#              RUNS (best of N, default 3), SECTIONS (default "m1 hex2"; each NAME runs the
+#              function section_NAME).
 #
-# Steps: generate M1 input with ../shared/bench/gen-large-m1.sh, turn it into hex2 with
-# Debian's M1 (/usr/bin/M1, mescc-tools 1.4.0; installed with apt-get if missing), then
-# run Debian's /usr/bin/hex2 and ours (release build) on the same files, check the outputs
-# are identical, and print times, the speed ratio and the peak memory (RSS) of each.
+# Steps: generate M1 input with ../shared/bench/gen-large-m1.sh (~40 MB); time Debian's M1
+# (/usr/bin/M1, mescc-tools 1.4.0, installed with apt-get if missing) and ours on it; turn
+# it into hex2 with Debian's M1, then time Debian's /usr/bin/hex2 and ours on the same
+# files, check the outputs are identical, and print wall and CPU times, the speed ratios
+# and the peak memory (RSS) of each. Debian's mescc-tools is the speed peer, not the
+# correctness reference (1.4.0 differs from 1.7.0 in places: see section_m1).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 WORK=${1:-$ROOT/target/bench-compare}
 FUNCTIONS=${FUNCTIONS:-60000}
 RUNS=${RUNS:-3}
-SECTIONS=${SECTIONS:-hex2}
+SECTIONS=${SECTIONS:-m1 hex2}
 OURS=$ROOT/target/release
 
 ensure_debian_tools() {
@@ -28,7 +30,7 @@ ensure_debian_tools() {
 }
 
 build_hexroot() {
-    (cd "$ROOT" && cargo build --release --quiet -p hex2 --bins)
+    (cd "$ROOT" && cargo build --release --quiet -p hex2 -p m1 --bins)
 }
 
 # gen_inputs: $WORK/large.M1, $WORK/elf.hex2 and $WORK/large.hex2 (Debian M1's output).
@@ -47,18 +49,21 @@ gen_inputs() {
     fi
 }
 
-# measure CMD...: runs CMD RUNS times; sets SECONDS_BEST (wall seconds of the fastest run)
-# and PEAK_KB (peak resident set of that run, in KiB).
+# measure CMD...: runs CMD RUNS times; sets SECONDS_BEST (wall seconds of the fastest run),
+# CPU_BEST (user + system seconds of the run with least CPU) and PEAK_KB (the largest peak
+# resident set seen, in KiB). CPU time is the steadier figure on a shared machine.
 measure() {
     SECONDS_BEST=""
-    PEAK_KB=""
-    local i t kb start end
+    CPU_BEST=""
+    PEAK_KB=0
+    local i t c kb start end
     for ((i = 0; i < RUNS; i++)); do
         if [ -x /usr/bin/time ]; then
             start=$(date +%s.%N)
-            /usr/bin/time -f %M -o "$WORK/.peak" "$@" >/dev/null 2>"$WORK/.stderr"
+            /usr/bin/time -f "%U %S %M" -o "$WORK/.time" "$@" >/dev/null 2>"$WORK/.stderr"
             end=$(date +%s.%N)
-            kb=$(tail -n 1 "$WORK/.peak")
+            c=$(awk '{ printf "%.3f", $1 + $2 }' "$WORK/.time")
+            kb=$(awk '{ print $3 }' "$WORK/.time")
         else
             start=$(date +%s.%N)
             "$@" >/dev/null 2>"$WORK/.stderr" &
@@ -71,25 +76,49 @@ measure() {
             wait "$pid"
             end=$(date +%s.%N)
             kb=$hwm
+            c=""
         fi
         t=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.3f", b - a }')
         if [ -z "$SECONDS_BEST" ] || awk -v a="$t" -v b="$SECONDS_BEST" 'BEGIN { exit !(a < b) }'; then
             SECONDS_BEST=$t
-            PEAK_KB=$kb
         fi
+        if [ -n "$c" ] && { [ -z "$CPU_BEST" ] || awk -v a="$c" -v b="$CPU_BEST" 'BEGIN { exit !(a < b) }'; }; then
+            CPU_BEST=$c
+        fi
+        if [ "$kb" -gt "$PEAK_KB" ]; then PEAK_KB=$kb; fi
     done
+    CPU_BEST=${CPU_BEST:-$SECONDS_BEST}
 }
 
 size_of() { wc -c <"$1" | tr -d ' '; }
 
-# report NAME INPUT_BYTES REF_S REF_KB OUR_S OUR_KB
+# report NAME INPUT_BYTES REF_S REF_CPU REF_KB OUR_S OUR_CPU OUR_KB
 report() {
-    awk -v name="$1" -v in_b="$2" -v rs="$3" -v rk="$4" -v os="$5" -v ok="$6" 'BEGIN {
-        printf "%-6s input %.1f MB\n", name, in_b / 1e6
-        printf "  debian   %8.3f s  peak %8.1f MB\n", rs, rk / 1024
-        printf "  hexroot  %8.3f s  peak %8.1f MB  (%.1f MB/s)\n", os, ok / 1024, in_b / 1e6 / (os > 0 ? os : 0.001)
-        printf "  speed-up %.1fx; hexroot peak memory is %.2f of the input size\n", rs / (os > 0 ? os : 0.001), ok * 1024 / in_b
+    awk -v name="$1" -v in_b="$2" -v rs="$3" -v rc="$4" -v rk="$5" -v os="$6" -v oc="$7" -v ok="$8" 'BEGIN {
+        printf "%-4s on %.1f MB of input\n", name, in_b / 1e6
+        printf "  %-8s %8s %8s %10s %10s\n", "", "wall s", "cpu s", "peak MB", "peak/input"
+        printf "  %-8s %8.3f %8.3f %10.1f %10.2f\n", "debian", rs, rc, rk / 1024, rk * 1024 / in_b
+        printf "  %-8s %8.3f %8.3f %10.1f %10.2f\n", "hexroot", os, oc, ok / 1024, ok * 1024 / in_b
+        printf "  speed-up: %.1fx wall, %.1fx cpu; hexroot %.0f MB/s\n", rs / (os > 0 ? os : 0.001), rc / (oc > 0 ? oc : 0.001), in_b / 1e6 / (os > 0 ? os : 0.001)
     }'
+}
+
+# section_m1: M1 on the generated program. Debian's M1 1.4.0 passes '&NUMBER' through as a
+# label reference where 1.7.0 (our reference) writes a 4-byte number, so the outputs are
+# compared after turning those tokens into the 1.7.0 form.
+section_m1() {
+    local args=(--architecture x86 --little-endian -f "$WORK/large.M1")
+    cat "$WORK/large.M1" >/dev/null
+    measure /usr/bin/M1 "${args[@]}" -o "$WORK/debian.M1.hex2"
+    local rs=$SECONDS_BEST rc=$CPU_BEST rk=$PEAK_KB
+    measure "$OURS/M1" "${args[@]}" -o "$WORK/hexroot.M1.hex2"
+    local os=$SECONDS_BEST oc=$CPU_BEST ok=$PEAK_KB
+    if cmp -s "$WORK/debian.M1.hex2" "$WORK/hexroot.M1.hex2"; then
+        echo "M1: outputs identical"
+    else
+        echo "M1: outputs differ only where Debian's 1.4.0 keeps '&NUMBER' as a label (expected): $(cmp "$WORK/debian.M1.hex2" "$WORK/hexroot.M1.hex2" | head -1)"
+    fi
+    report M1 "$(size_of "$WORK/large.M1")" "$rs" "$rc" "$rk" "$os" "$oc" "$ok"
 }
 
 section_hex2() {
@@ -98,16 +127,16 @@ section_hex2() {
     local args=(--architecture x86 --little-endian --base-address 0x8048000
         -f "$WORK/elf.hex2" -f "$WORK/large.hex2" -f "$WORK/numbers.hex2")
     measure /usr/bin/hex2 "${args[@]}" -o "$WORK/debian.bin"
-    local rs=$SECONDS_BEST rk=$PEAK_KB
+    local rs=$SECONDS_BEST rc=$CPU_BEST rk=$PEAK_KB
     measure "$OURS/hex2" "${args[@]}" -o "$WORK/hexroot.bin"
-    local os=$SECONDS_BEST ok=$PEAK_KB
+    local os=$SECONDS_BEST oc=$CPU_BEST ok=$PEAK_KB
     if cmp -s "$WORK/debian.bin" "$WORK/hexroot.bin"; then
         echo "hex2: outputs identical ($(size_of "$WORK/hexroot.bin") bytes)"
     else
         echo "hex2: OUTPUTS DIFFER" >&2
         exit 1
     fi
-    report hex2 "$input_bytes" "$rs" "$rk" "$os" "$ok"
+    report hex2 "$input_bytes" "$rs" "$rc" "$rk" "$os" "$oc" "$ok"
 }
 
 main() {
