@@ -412,9 +412,9 @@ pub fn explain(
     );
     let _ = writeln!(
         out,
-        "{} byte{} differ{}",
+        "{} {}{}",
         d.count,
-        if d.count == 1 { "" } else { "s" },
+        if d.count == 1 { "byte differs" } else { "bytes differ" },
         if a.len() == b.len() {
             String::new()
         } else {
