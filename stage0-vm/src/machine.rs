@@ -85,6 +85,9 @@ pub(crate) struct Decoded {
 /// above it is decoded at every execution (correct, slower).
 const CACHE_LIMIT: usize = 1 << 21;
 
+/// The most bytes one cache slot depends on (a CMPSKIPI fused with the JUMP after it).
+const SLOT_SPAN: u32 = 12;
+
 /// Memory and its pre-decode cache (one slot per byte address).
 pub(crate) struct Mem {
     pub bytes: Vec<u8>,
@@ -160,7 +163,9 @@ impl Mem {
 
     #[cold]
     fn invalidate_slow(&mut self, addr: u32, n: u32) {
-        let lo = addr.saturating_sub(5) as usize;
+        // A slot depends on its own bytes (up to 6) and, for a CMPSKIPI fused with the
+        // JUMP after it, on that JUMP's bytes too (up to 12 in all).
+        let lo = addr.saturating_sub(SLOT_SPAN - 1) as usize;
         let hi = (addr as usize + n as usize).min(self.cache.len());
         for slot in self.cache.get_mut(lo..hi).unwrap_or(&mut []) {
             slot.op = Op::Undecoded;
@@ -169,10 +174,27 @@ impl Mem {
 
     /// Decodes the instruction at `ip` (known `< cache.len()`) into the cache.
     #[cold]
-    fn fill(&mut self, ip: u32) -> Result<(), DecodeError> {
-        let d = self.decode_at(ip)?;
+    fn fill(&mut self, ip: u32, fuse: bool) -> Result<(), DecodeError> {
+        let mut d = self.decode_at(ip)?;
+        if is_cmpskipi(d.op) {
+            // CMPSKIPI* uses only `a` and `imm`: `b` != 0 marks it fused with the JUMP
+            // that follows (`b` = that JUMP's length, `c`/`d` = its displacement).
+            d.b = 0;
+            let next = ip.wrapping_add(u32::from(d.len));
+            if fuse && next < self.size() {
+                if let Ok(j) = self.decode_at(next) {
+                    let skip = Group::len_of_prefix(self.bytes[next as usize]);
+                    if j.op == Op::Jump && u32::from(j.len) == skip {
+                        let [hi, lo] = j.imm.to_be_bytes();
+                        d.b = j.len;
+                        d.c = hi;
+                        d.d = lo;
+                    }
+                }
+            }
+        }
         self.cache[ip as usize] = d;
-        self.code_end = self.code_end.max(ip.saturating_add(6));
+        self.code_end = self.code_end.max(ip.saturating_add(SLOT_SPAN));
         Ok(())
     }
 
@@ -225,6 +247,25 @@ impl Mem {
         self.bytes[i..i + data.len()].copy_from_slice(data);
         self.invalidate(addr, data.len() as u32);
     }
+}
+
+/// The CMPSKIPI*/CMPSKIPUI* operations (register against immediate), the ones that
+/// fuse with a following JUMP.
+fn is_cmpskipi(op: Op) -> bool {
+    use Op::*;
+    matches!(
+        op,
+        CmpskipiG
+            | CmpskipiGe
+            | CmpskipiE
+            | CmpskipiNe
+            | CmpskipiLe
+            | CmpskipiL
+            | CmpskipuiG
+            | CmpskipuiGe
+            | CmpskipuiLe
+            | CmpskipuiL
+    )
 }
 
 #[cold]
@@ -444,6 +485,32 @@ impl Machine {
                 };
             }
 
+            // CMPSKIPI* when its condition holds: skip the next instruction (its length is
+            // in the slot when fused, else read from memory).
+            macro_rules! skipi {
+                ($l:lifetime) => {
+                    if d.b != 0 {
+                        pc = next.wrapping_add(u32::from(d.b));
+                    } else {
+                        match skip(&self.mem, next, steps) {
+                            Ok(to) => pc = to,
+                            Err(e) => break $l Err(e),
+                        }
+                    }
+                };
+            }
+            // CMPSKIPI* when its condition fails: a fused JUMP runs now as the next step
+            // (unless the step limit falls between the two).
+            macro_rules! fused_jump {
+                () => {
+                    if d.b != 0 && steps < limit {
+                        steps += 1;
+                        let disp = i16::from_be_bytes([d.c, d.d]) as i32 as u32;
+                        pc = next.wrapping_add(u32::from(d.b)).wrapping_add(disp);
+                    }
+                };
+            }
+
             match d.op {
                 Op::Nop => {}
                 Op::Halt => {
@@ -455,7 +522,7 @@ impl Machine {
                 Op::Undecoded => {
                     steps -= 1;
                     pc = ip;
-                    if self.mem.fill(ip).is_err() {
+                    if self.mem.fill(ip, !TRACE).is_err() {
                         break 'run Err(Fault::FetchTruncated {
                             steps: steps + 1,
                             ip,
@@ -885,94 +952,84 @@ impl Machine {
                 }
                 // CMPSKIPI*: E/NE compare with the zero-extended immediate
                 Op::CmpskipiG => {
-                    let (x, y) = (r[A!()], imm);
-                    if (x as i32) > (y as i32) {
-                        match skip(&self.mem, next, steps) {
-                            Ok(to) => pc = to,
-                            Err(e) => break 'run Err(e),
-                        }
+                    let x = r[A!()];
+                    if (x as i32) > (imm as i32) {
+                        skipi!('run);
+                    } else {
+                        fused_jump!();
                     }
                 }
                 Op::CmpskipiGe => {
-                    let (x, y) = (r[A!()], imm);
-                    if (x as i32) >= (y as i32) {
-                        match skip(&self.mem, next, steps) {
-                            Ok(to) => pc = to,
-                            Err(e) => break 'run Err(e),
-                        }
+                    let x = r[A!()];
+                    if (x as i32) >= (imm as i32) {
+                        skipi!('run);
+                    } else {
+                        fused_jump!();
                     }
                 }
                 Op::CmpskipiE => {
-                    let (x, y) = (r[A!()], u32::from(d.imm as u16));
-                    if x == y {
-                        match skip(&self.mem, next, steps) {
-                            Ok(to) => pc = to,
-                            Err(e) => break 'run Err(e),
-                        }
+                    let x = r[A!()];
+                    if x == u32::from(d.imm as u16) {
+                        skipi!('run);
+                    } else {
+                        fused_jump!();
                     }
                 }
                 Op::CmpskipiNe => {
-                    let (x, y) = (r[A!()], u32::from(d.imm as u16));
-                    if x != y {
-                        match skip(&self.mem, next, steps) {
-                            Ok(to) => pc = to,
-                            Err(e) => break 'run Err(e),
-                        }
+                    let x = r[A!()];
+                    if x != u32::from(d.imm as u16) {
+                        skipi!('run);
+                    } else {
+                        fused_jump!();
                     }
                 }
                 Op::CmpskipiLe => {
-                    let (x, y) = (r[A!()], imm);
-                    if (x as i32) <= (y as i32) {
-                        match skip(&self.mem, next, steps) {
-                            Ok(to) => pc = to,
-                            Err(e) => break 'run Err(e),
-                        }
+                    let x = r[A!()];
+                    if (x as i32) <= (imm as i32) {
+                        skipi!('run);
+                    } else {
+                        fused_jump!();
                     }
                 }
                 Op::CmpskipiL => {
-                    let (x, y) = (r[A!()], imm);
-                    if (x as i32) < (y as i32) {
-                        match skip(&self.mem, next, steps) {
-                            Ok(to) => pc = to,
-                            Err(e) => break 'run Err(e),
-                        }
+                    let x = r[A!()];
+                    if (x as i32) < (imm as i32) {
+                        skipi!('run);
+                    } else {
+                        fused_jump!();
                     }
                 }
                 // CMPSKIPUI*: zero-extended immediate, unsigned
                 Op::CmpskipuiG => {
-                    let (x, y) = (r[A!()], u32::from(d.imm as u16));
-                    if x > y {
-                        match skip(&self.mem, next, steps) {
-                            Ok(to) => pc = to,
-                            Err(e) => break 'run Err(e),
-                        }
+                    let x = r[A!()];
+                    if x > u32::from(d.imm as u16) {
+                        skipi!('run);
+                    } else {
+                        fused_jump!();
                     }
                 }
                 Op::CmpskipuiGe => {
-                    let (x, y) = (r[A!()], u32::from(d.imm as u16));
-                    if x >= y {
-                        match skip(&self.mem, next, steps) {
-                            Ok(to) => pc = to,
-                            Err(e) => break 'run Err(e),
-                        }
+                    let x = r[A!()];
+                    if x >= u32::from(d.imm as u16) {
+                        skipi!('run);
+                    } else {
+                        fused_jump!();
                     }
                 }
                 Op::CmpskipuiLe => {
-                    let (x, y) = (r[A!()], u32::from(d.imm as u16));
-                    if x <= y {
-                        match skip(&self.mem, next, steps) {
-                            Ok(to) => pc = to,
-                            Err(e) => break 'run Err(e),
-                        }
+                    let x = r[A!()];
+                    if x <= u32::from(d.imm as u16) {
+                        skipi!('run);
+                    } else {
+                        fused_jump!();
                     }
                 }
                 Op::CmpskipuiL => {
-                    let (x, y) = (r[A!()], u32::from(d.imm as u16));
-                    if x < y {
-                        match skip(&self.mem, next, steps) {
-                            Ok(to) => pc = to,
-                            Err(e) => break 'run Err(e),
-                        }
+                    let x = r[A!()];
+                    if x < u32::from(d.imm as u16) {
+                        skipi!('run);
+                    } else {
+                        fused_jump!();
                     }
                 }
                 // ---- 1OP
@@ -1443,6 +1500,55 @@ mod tests {
         let f = run(&b, &config).unwrap_err();
         assert_eq!(f, Fault::MaxSteps { steps: 1000, ip: 0 });
         assert!(f.to_string().contains("--max-steps"));
+    }
+
+    #[test]
+    fn fused_cmpskipi_jump_counts_two_steps_and_honours_max_steps() {
+        // CMPSKIPI.E R0 1 fails (R0 = 0), so the JUMP runs: two steps per iteration.
+        let mut b = Builder::new();
+        b.label("l").op(CmpskipiE, &[0], 1).to(Jump, &[], "l");
+        for (limit, ip) in [(1000, 0), (1001, 6)] {
+            let config = Config {
+                max_steps: Some(limit),
+                ..Config::default()
+            };
+            let f = run(&b, &config).unwrap_err();
+            assert_eq!(f, Fault::MaxSteps { steps: limit, ip });
+        }
+        // The condition holds: the JUMP is skipped (one step) and HALT follows.
+        let mut b = Builder::new();
+        b.op(CmpskipiE, &[0], 0)
+            .to(Jump, &[], "away")
+            .op(Halt, &[], 0)
+            .label("away")
+            .op(Halt, &[], 0);
+        let run = run(&b, &Config::default()).unwrap();
+        assert_eq!((run.stop, run.steps), (Stop::Halt, 2));
+    }
+
+    #[test]
+    fn overwriting_a_fused_jump_invalidates_the_cmpskipi() {
+        // First pass: CMPSKIPI.NE fails, its fused JUMP goes to "a", which overwrites the
+        // JUMP (at 4) with a NOP; second pass: CMPSKIPI.NE, NOP, HALT.
+        let mut b = Builder::new();
+        b.label("top").op(CmpskipiNe, &[0], 0);
+        let jump_at = b.here() as i32;
+        b.to(Jump, &[], "a")
+            .op(Halt, &[], 0)
+            .label("a")
+            .op(Addi, &[1, 1], 1)
+            .op(False, &[2], 0);
+        let store_at = b.here() as i32;
+        let store_len = 6;
+        b.op(Storer, &[2], jump_at - (store_at + store_len))
+            .to(Jump, &[], "top");
+        assert_eq!(b.here() as i32 - store_at, store_len + 4);
+        let config = Config {
+            max_steps: Some(100),
+            ..Config::default()
+        };
+        let run = run(&b, &config).unwrap();
+        assert_eq!((run.stop, run.steps), (Stop::Halt, 9));
     }
 
     #[test]
