@@ -193,6 +193,10 @@ impl Mem {
                 }
             }
         }
+        if d.op == Op::Halcode {
+            let [_, b, c, low] = self.word(ip).to_be_bytes();
+            (d.b, d.c, d.d) = (b, c, low);
+        }
         self.cache[ip as usize] = d;
         self.code_end = self.code_end.max(ip.saturating_add(SLOT_SPAN));
         Ok(())
@@ -538,16 +542,24 @@ impl Machine {
                     })
                 }
                 Op::Halcode => {
-                    let code = self.mem.word(ip) & 0x00FF_FFFF;
-                    let done = if self.config.posix {
-                        self.regs = r;
-                        self.steps = steps;
-                        let done = self.posix_call(ip, code, io);
-                        r = self.regs;
-                        done
-                    } else {
-                        native_halcode(&mut r, &self.mem, steps, ip, code, dev, io)
-                    };
+                    // The 24-bit code was pre-extracted into b, c, d at decode time.
+                    let code = u32::from_be_bytes([0, d.b, d.c, d.d]);
+                    if !self.config.posix {
+                        // Native services never end the run; the error is boxed so the
+                        // common path moves one word.
+                        if let Err(e) = native_halcode(&mut r, &self.mem, steps, ip, code, dev, io)
+                        {
+                            break 'run Err(*e);
+                        }
+                        if TRACE {
+                            self.trace_line(ip, &d, &before, &r, io);
+                        }
+                        continue;
+                    }
+                    self.regs = r;
+                    self.steps = steps;
+                    let done = self.posix_call(ip, code, io);
+                    r = self.regs;
                     match done {
                         Ok(None) => {}
                         Ok(Some(stop)) => {
@@ -1366,11 +1378,13 @@ fn native_halcode(
     code: u32,
     dev: &mut Devices,
     io: &mut Io,
-) -> Result<Option<Stop>, Fault> {
-    let dev_err = |e: DeviceError| match e {
-        DeviceError::NotValid(t, c) => Fault::TapeNotValid(t, c),
-        DeviceError::Missing(n) => Fault::TapeMissing(n),
-        DeviceError::Io(m) => Fault::Io(m),
+) -> Result<(), Box<Fault>> {
+    let dev_err = |e: DeviceError| {
+        Box::new(match e {
+            DeviceError::NotValid(t, c) => Fault::TapeNotValid(t, c),
+            DeviceError::Missing(n) => Fault::TapeMissing(n),
+            DeviceError::Io(m) => Fault::Io(m),
+        })
     };
     match code {
         0x100000 => {
@@ -1414,13 +1428,13 @@ fn native_halcode(
                     None => io.stdout,
                 };
                 out.write_all(&[byte])
-                    .map_err(|e| Fault::Io(format!("cannot write the TTY: {e}")))?;
+                    .map_err(|e| Box::new(Fault::Io(format!("cannot write the TTY: {e}"))))?;
             }
         }
         0x110000 => r[0] = mem.size(),
-        _ => return Err(invalid_halcode(mem, steps, ip)),
+        _ => return Err(Box::new(invalid_halcode(mem, steps, ip))),
     }
-    Ok(None)
+    Ok(())
 }
 
 #[cold]
