@@ -6,7 +6,8 @@
 //! access bounds-checked as the reference does (`addr >= size` → Address_1, `addr + n >=
 //! size` → Address_2): a fault, never a host panic. Decoded instructions are cached per
 //! byte address; every store into memory that may hold decoded code invalidates the cache
-//! entries that could overlap it, so self-modifying and loaded code behave exactly. The
+//! entries that could overlap it, so self-modifying and loaded code behave exactly (a
+//! CMPSKIPI followed by a JUMP is fused into one slot covering both). The
 //! loop allocates nothing per instruction. POSIX calls live in `posix`, devices in
 //! `devices`, messages in `fault`.
 
@@ -193,6 +194,25 @@ impl Mem {
                 }
             }
         }
+        if matches!(d.op, Op::Cmpi | Op::Cmpui) {
+            // CMPI/CMPUI Ra Rb imm followed by JUMP.cond Ra: `b` bit 7 marks the fusion,
+            // bits 4-6 the comparison results (1 less, 2 equal, 4 greater) that take the
+            // jump, `c`/`d` its displacement (the JUMP.cond is 6 bytes).
+            d.b &= 15;
+            let next = ip.wrapping_add(u32::from(d.len));
+            if fuse && next < self.size() {
+                if let Ok(j) = self.decode_at(next) {
+                    if let Some(taken) = cmp_jump_taken(j.op) {
+                        if j.a == d.a && j.len == 6 {
+                            let [hi, lo] = j.imm.to_be_bytes();
+                            d.b |= 0x80 | taken << 4;
+                            d.c = hi;
+                            d.d = lo;
+                        }
+                    }
+                }
+            }
+        }
         if d.op == Op::Halcode {
             let [_, b, c, low] = self.word(ip).to_be_bytes();
             (d.b, d.c, d.d) = (b, c, low);
@@ -251,6 +271,22 @@ impl Mem {
         self.bytes[i..i + data.len()].copy_from_slice(data);
         self.invalidate(addr, data.len() as u32);
     }
+}
+
+/// For a JUMP.cond after a CMPI/CMPUI into its register (whose value is then 1, 2 or 4):
+/// the set of those values that take the jump, as a 3-bit mask.
+fn cmp_jump_taken(op: Op) -> Option<u8> {
+    Some(match op {
+        Op::JumpC | Op::JumpB | Op::JumpO | Op::JumpZ | Op::JumpNp => 0,
+        Op::JumpNz | Op::JumpP => 7,
+        Op::JumpG => 4,
+        Op::JumpGe => 6,
+        Op::JumpE => 2,
+        Op::JumpNe => 5,
+        Op::JumpLe => 3,
+        Op::JumpL => 1,
+        _ => return None,
+    })
 }
 
 /// The CMPSKIPI*/CMPSKIPUI* operations (register against immediate), the ones that
@@ -511,6 +547,23 @@ impl Machine {
                         steps += 1;
                         let disp = i16::from_be_bytes([d.c, d.d]) as i32 as u32;
                         pc = next.wrapping_add(u32::from(d.b)).wrapping_add(disp);
+                    }
+                };
+            }
+
+            // CMPI/CMPUI fused with the JUMP.cond after it: that JUMP runs now as the
+            // next step (unless the step limit falls between the two).
+            macro_rules! fused_cmp_jump {
+                ($f:expr) => {
+                    if d.b & 0x80 != 0 && steps < limit {
+                        steps += 1;
+                        let after = next.wrapping_add(6);
+                        pc = if u32::from(d.b >> 4) & $f != 0 {
+                            let disp = i16::from_be_bytes([d.c, d.d]) as i32 as u32;
+                            after.wrapping_add(disp)
+                        } else {
+                            after
+                        };
                     }
                 };
             }
@@ -1081,11 +1134,15 @@ impl Machine {
                 Op::Subi | Op::Subui => r[A!()] = r[B!()].wrapping_sub(imm),
                 Op::Cmpi => {
                     let (x, y) = (r[B!()] as i32, imm as i32);
-                    r[A!()] = cmp_bits(x < y, x == y);
+                    let f = cmp_bits(x < y, x == y);
+                    r[A!()] = f;
+                    fused_cmp_jump!(f);
                 }
                 Op::Cmpui => {
                     let x = r[B!()];
-                    r[A!()] = cmp_bits(x < imm, x == imm);
+                    let f = cmp_bits(x < imm, x == imm);
+                    r[A!()] = f;
+                    fused_cmp_jump!(f);
                 }
                 Op::Load | Op::Load32 | Op::Loadu32 => {
                     let addr = r[B!()].wrapping_add(imm);
@@ -1538,6 +1595,47 @@ mod tests {
             .op(Halt, &[], 0);
         let run = run(&b, &Config::default()).unwrap();
         assert_eq!((run.stop, run.steps), (Stop::Halt, 2));
+    }
+
+    #[test]
+    fn fused_cmpi_jump_cond_takes_the_same_paths() {
+        // R0 = 5; CMPI R2 R0 k; JUMP.cond R2 "yes"; HALT (2 bytes of steps apart).
+        for (cond, k, taken) in [
+            (JumpE, 5, true),
+            (JumpE, 6, false),
+            (JumpNe, 6, true),
+            (JumpL, 6, true),
+            (JumpG, 6, false),
+            (JumpGe, 5, true),
+            (JumpLe, 4, false),
+            (JumpNz, 0, true),
+            (JumpZ, 0, false),
+            (JumpP, 9, true),
+            (JumpNp, 9, false),
+        ] {
+            for op in [Cmpi, Cmpui] {
+                let mut b = Builder::new();
+                b.op(Loadui, &[0], 5)
+                    .op(op, &[2, 0], k)
+                    .to(cond, &[2], "yes")
+                    .op(Halt, &[], 0)
+                    .label("yes")
+                    .op(Nop, &[], 0)
+                    .op(Halt, &[], 0);
+                let run = run(&b, &Config::default()).unwrap();
+                assert_eq!(run.steps, if taken { 5 } else { 4 }, "{op:?} {cond:?} {k}");
+                for limit in [2, 3] {
+                    let config = Config {
+                        max_steps: Some(limit),
+                        ..Config::default()
+                    };
+                    match run_with_tapes(&b.finish().unwrap(), b"", &config) {
+                        Err(Fault::MaxSteps { steps, .. }) => assert_eq!(steps, limit),
+                        other => panic!("{other:?}"),
+                    }
+                }
+            }
+        }
     }
 
     #[test]
