@@ -213,6 +213,22 @@ impl Mem {
                 }
             }
         }
+        if matches!(d.op, Op::Cmp | Op::Cmpu) {
+            // CMP/CMPU Ra Rb Rc followed by JUMP.cond Ra: `d` bit 7 marks the fusion, bits
+            // 4-6 the taken set (as for CMPI), `imm` the JUMP's displacement.
+            d.d = 0;
+            let next = ip.wrapping_add(u32::from(d.len));
+            if fuse && next < self.size() {
+                if let Ok(j) = self.decode_at(next) {
+                    if let Some(taken) = cmp_jump_taken(j.op) {
+                        if j.a == d.a && j.len == 6 {
+                            d.d = 0x80 | taken << 4;
+                            d.imm = j.imm;
+                        }
+                    }
+                }
+            }
+        }
         if d.op == Op::Halcode {
             let [_, b, c, low] = self.word(ip).to_be_bytes();
             (d.b, d.c, d.d) = (b, c, low);
@@ -568,6 +584,21 @@ impl Machine {
                 };
             }
 
+            // The same for CMP/CMPU (flag and taken set in `d`, displacement in `imm`).
+            macro_rules! fused_cmp3_jump {
+                ($f:expr) => {
+                    if d.d & 0x80 != 0 && steps < limit {
+                        steps += 1;
+                        let after = next.wrapping_add(6);
+                        pc = if u32::from(d.d >> 4) & $f != 0 {
+                            after.wrapping_add(imm)
+                        } else {
+                            after
+                        };
+                    }
+                };
+            }
+
             match d.op {
                 Op::Nop => {}
                 Op::Halt => {
@@ -714,11 +745,15 @@ impl Machine {
                 Op::Sub | Op::Subu => r[A!()] = r[B!()].wrapping_sub(r[C!()]),
                 Op::Cmp => {
                     let (x, y) = (r[B!()] as i32, r[C!()] as i32);
-                    r[A!()] = cmp_bits(x < y, x == y);
+                    let f = cmp_bits(x < y, x == y);
+                    r[A!()] = f;
+                    fused_cmp3_jump!(f);
                 }
                 Op::Cmpu => {
                     let (x, y) = (r[B!()], r[C!()]);
-                    r[A!()] = cmp_bits(x < y, x == y);
+                    let f = cmp_bits(x < y, x == y);
+                    r[A!()] = f;
+                    fused_cmp3_jump!(f);
                 }
                 Op::Mul | Op::Mulu => r[A!()] = r[B!()].wrapping_mul(r[C!()]),
                 Op::Mulh => r[A!()] = 0,
@@ -1613,18 +1648,22 @@ mod tests {
             (JumpP, 9, true),
             (JumpNp, 9, false),
         ] {
-            for op in [Cmpi, Cmpui] {
+            for op in [Cmpi, Cmpui, Cmp, Cmpu] {
                 let mut b = Builder::new();
-                b.op(Loadui, &[0], 5)
-                    .op(op, &[2, 0], k)
-                    .to(cond, &[2], "yes")
+                b.op(Loadui, &[0], 5).op(Loadui, &[1], k);
+                if matches!(op, Cmp | Cmpu) {
+                    b.op(op, &[2, 0, 1], 0);
+                } else {
+                    b.op(op, &[2, 0], k);
+                }
+                b.to(cond, &[2], "yes")
                     .op(Halt, &[], 0)
                     .label("yes")
                     .op(Nop, &[], 0)
                     .op(Halt, &[], 0);
                 let run = run(&b, &Config::default()).unwrap();
-                assert_eq!(run.steps, if taken { 5 } else { 4 }, "{op:?} {cond:?} {k}");
-                for limit in [2, 3] {
+                assert_eq!(run.steps, if taken { 6 } else { 5 }, "{op:?} {cond:?} {k}");
+                for limit in [3, 4] {
                     let config = Config {
                         max_steps: Some(limit),
                         ..Config::default()
