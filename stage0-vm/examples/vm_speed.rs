@@ -1,6 +1,7 @@
 //! Runs the Knight hex0 decoder over 1 MiB of hex text N times (argument, default 20) and
 //! prints the instruction count; divide by the process's user CPU time (e.g. from
-//! `/usr/bin/time -f %U`) for instructions per second on a busy machine.
+//! `/usr/bin/time -f %U`) for instructions per second on a busy machine. A second
+//! argument names another ROM to run instead (e.g. `seeds/knight/hex0.rom`).
 
 fn main() {
     let n: u64 = std::env::args()
@@ -16,7 +17,10 @@ fn main() {
             tape.extend_from_slice(b"# comment\n");
         }
     }
-    let rom = stage0_vm::asm::hex0_decoder();
+    let rom = match std::env::args().nth(2) {
+        Some(path) => std::fs::read(path).expect("reads the ROM"),
+        None => stage0_vm::asm::hex0_decoder(),
+    };
     let config = stage0_vm::Config::default();
     let start = std::time::Instant::now();
     let mut steps = 0;

@@ -6,7 +6,8 @@
 //! access bounds-checked as the reference does (`addr >= size` → Address_1, `addr + n >=
 //! size` → Address_2): a fault, never a host panic. Decoded instructions are cached per
 //! byte address; every store into memory that may hold decoded code invalidates the cache
-//! entries that could overlap it, so self-modifying and loaded code behave exactly. The
+//! entries that could overlap it, so self-modifying and loaded code behave exactly (a
+//! CMPSKIPI followed by a JUMP is fused into one slot covering both). The
 //! loop allocates nothing per instruction. POSIX calls live in `posix`, devices in
 //! `devices`, messages in `fault`.
 
@@ -85,6 +86,9 @@ pub(crate) struct Decoded {
 /// above it is decoded at every execution (correct, slower).
 const CACHE_LIMIT: usize = 1 << 21;
 
+/// The most bytes one cache slot depends on (a CMPSKIPI fused with the JUMP after it).
+const SLOT_SPAN: u32 = 12;
+
 /// Memory and its pre-decode cache (one slot per byte address).
 pub(crate) struct Mem {
     pub bytes: Vec<u8>,
@@ -160,7 +164,9 @@ impl Mem {
 
     #[cold]
     fn invalidate_slow(&mut self, addr: u32, n: u32) {
-        let lo = addr.saturating_sub(5) as usize;
+        // A slot depends on its own bytes (up to 6) and, for a CMPSKIPI fused with the
+        // JUMP after it, on that JUMP's bytes too (up to 12 in all).
+        let lo = addr.saturating_sub(SLOT_SPAN - 1) as usize;
         let hi = (addr as usize + n as usize).min(self.cache.len());
         for slot in self.cache.get_mut(lo..hi).unwrap_or(&mut []) {
             slot.op = Op::Undecoded;
@@ -169,10 +175,66 @@ impl Mem {
 
     /// Decodes the instruction at `ip` (known `< cache.len()`) into the cache.
     #[cold]
-    fn fill(&mut self, ip: u32) -> Result<(), DecodeError> {
-        let d = self.decode_at(ip)?;
+    fn fill(&mut self, ip: u32, fuse: bool) -> Result<(), DecodeError> {
+        let mut d = self.decode_at(ip)?;
+        if is_cmpskipi(d.op) {
+            // CMPSKIPI* uses only `a` and `imm`: `b` != 0 marks it fused with the JUMP
+            // that follows (`b` = that JUMP's length, `c`/`d` = its displacement).
+            d.b = 0;
+            let next = ip.wrapping_add(u32::from(d.len));
+            if fuse && next < self.size() {
+                if let Ok(j) = self.decode_at(next) {
+                    let skip = Group::len_of_prefix(self.bytes[next as usize]);
+                    if j.op == Op::Jump && u32::from(j.len) == skip {
+                        let [hi, lo] = j.imm.to_be_bytes();
+                        d.b = j.len;
+                        d.c = hi;
+                        d.d = lo;
+                    }
+                }
+            }
+        }
+        if matches!(d.op, Op::Cmpi | Op::Cmpui) {
+            // CMPI/CMPUI Ra Rb imm followed by JUMP.cond Ra: `b` bit 7 marks the fusion,
+            // bits 4-6 the comparison results (1 less, 2 equal, 4 greater) that take the
+            // jump, `c`/`d` its displacement (the JUMP.cond is 6 bytes).
+            d.b &= 15;
+            let next = ip.wrapping_add(u32::from(d.len));
+            if fuse && next < self.size() {
+                if let Ok(j) = self.decode_at(next) {
+                    if let Some(taken) = cmp_jump_taken(j.op) {
+                        if j.a == d.a && j.len == 6 {
+                            let [hi, lo] = j.imm.to_be_bytes();
+                            d.b |= 0x80 | taken << 4;
+                            d.c = hi;
+                            d.d = lo;
+                        }
+                    }
+                }
+            }
+        }
+        if matches!(d.op, Op::Cmp | Op::Cmpu) {
+            // CMP/CMPU Ra Rb Rc followed by JUMP.cond Ra: `d` bit 7 marks the fusion, bits
+            // 4-6 the taken set (as for CMPI), `imm` the JUMP's displacement.
+            d.d = 0;
+            let next = ip.wrapping_add(u32::from(d.len));
+            if fuse && next < self.size() {
+                if let Ok(j) = self.decode_at(next) {
+                    if let Some(taken) = cmp_jump_taken(j.op) {
+                        if j.a == d.a && j.len == 6 {
+                            d.d = 0x80 | taken << 4;
+                            d.imm = j.imm;
+                        }
+                    }
+                }
+            }
+        }
+        if d.op == Op::Halcode {
+            let [_, b, c, low] = self.word(ip).to_be_bytes();
+            (d.b, d.c, d.d) = (b, c, low);
+        }
         self.cache[ip as usize] = d;
-        self.code_end = self.code_end.max(ip.saturating_add(6));
+        self.code_end = self.code_end.max(ip.saturating_add(SLOT_SPAN));
         Ok(())
     }
 
@@ -225,6 +287,41 @@ impl Mem {
         self.bytes[i..i + data.len()].copy_from_slice(data);
         self.invalidate(addr, data.len() as u32);
     }
+}
+
+/// For a JUMP.cond after a CMPI/CMPUI into its register (whose value is then 1, 2 or 4):
+/// the set of those values that take the jump, as a 3-bit mask.
+fn cmp_jump_taken(op: Op) -> Option<u8> {
+    Some(match op {
+        Op::JumpC | Op::JumpB | Op::JumpO | Op::JumpZ | Op::JumpNp => 0,
+        Op::JumpNz | Op::JumpP => 7,
+        Op::JumpG => 4,
+        Op::JumpGe => 6,
+        Op::JumpE => 2,
+        Op::JumpNe => 5,
+        Op::JumpLe => 3,
+        Op::JumpL => 1,
+        _ => return None,
+    })
+}
+
+/// The CMPSKIPI*/CMPSKIPUI* operations (register against immediate), the ones that
+/// fuse with a following JUMP.
+fn is_cmpskipi(op: Op) -> bool {
+    use Op::*;
+    matches!(
+        op,
+        CmpskipiG
+            | CmpskipiGe
+            | CmpskipiE
+            | CmpskipiNe
+            | CmpskipiLe
+            | CmpskipiL
+            | CmpskipuiG
+            | CmpskipuiGe
+            | CmpskipuiLe
+            | CmpskipuiL
+    )
 }
 
 #[cold]
@@ -444,6 +541,64 @@ impl Machine {
                 };
             }
 
+            // CMPSKIPI* when its condition holds: skip the next instruction (its length is
+            // in the slot when fused, else read from memory).
+            macro_rules! skipi {
+                ($l:lifetime) => {
+                    if d.b != 0 {
+                        pc = next.wrapping_add(u32::from(d.b));
+                    } else {
+                        match skip(&self.mem, next, steps) {
+                            Ok(to) => pc = to,
+                            Err(e) => break $l Err(e),
+                        }
+                    }
+                };
+            }
+            // CMPSKIPI* when its condition fails: a fused JUMP runs now as the next step
+            // (unless the step limit falls between the two).
+            macro_rules! fused_jump {
+                () => {
+                    if d.b != 0 && steps < limit {
+                        steps += 1;
+                        let disp = i16::from_be_bytes([d.c, d.d]) as i32 as u32;
+                        pc = next.wrapping_add(u32::from(d.b)).wrapping_add(disp);
+                    }
+                };
+            }
+
+            // CMPI/CMPUI fused with the JUMP.cond after it: that JUMP runs now as the
+            // next step (unless the step limit falls between the two).
+            macro_rules! fused_cmp_jump {
+                ($f:expr) => {
+                    if d.b & 0x80 != 0 && steps < limit {
+                        steps += 1;
+                        let after = next.wrapping_add(6);
+                        pc = if u32::from(d.b >> 4) & $f != 0 {
+                            let disp = i16::from_be_bytes([d.c, d.d]) as i32 as u32;
+                            after.wrapping_add(disp)
+                        } else {
+                            after
+                        };
+                    }
+                };
+            }
+
+            // The same for CMP/CMPU (flag and taken set in `d`, displacement in `imm`).
+            macro_rules! fused_cmp3_jump {
+                ($f:expr) => {
+                    if d.d & 0x80 != 0 && steps < limit {
+                        steps += 1;
+                        let after = next.wrapping_add(6);
+                        pc = if u32::from(d.d >> 4) & $f != 0 {
+                            after.wrapping_add(imm)
+                        } else {
+                            after
+                        };
+                    }
+                };
+            }
+
             match d.op {
                 Op::Nop => {}
                 Op::Halt => {
@@ -455,7 +610,7 @@ impl Machine {
                 Op::Undecoded => {
                     steps -= 1;
                     pc = ip;
-                    if self.mem.fill(ip).is_err() {
+                    if self.mem.fill(ip, !TRACE).is_err() {
                         break 'run Err(Fault::FetchTruncated {
                             steps: steps + 1,
                             ip,
@@ -471,16 +626,24 @@ impl Machine {
                     })
                 }
                 Op::Halcode => {
-                    let code = self.mem.word(ip) & 0x00FF_FFFF;
-                    let done = if self.config.posix {
-                        self.regs = r;
-                        self.steps = steps;
-                        let done = self.posix_call(ip, code, io);
-                        r = self.regs;
-                        done
-                    } else {
-                        native_halcode(&mut r, &self.mem, steps, ip, code, dev, io)
-                    };
+                    // The 24-bit code was pre-extracted into b, c, d at decode time.
+                    let code = u32::from_be_bytes([0, d.b, d.c, d.d]);
+                    if !self.config.posix {
+                        // Native services never end the run; the error is boxed so the
+                        // common path moves one word.
+                        if let Err(e) = native_halcode(&mut r, &self.mem, steps, ip, code, dev, io)
+                        {
+                            break 'run Err(*e);
+                        }
+                        if TRACE {
+                            self.trace_line(ip, &d, &before, &r, io);
+                        }
+                        continue;
+                    }
+                    self.regs = r;
+                    self.steps = steps;
+                    let done = self.posix_call(ip, code, io);
+                    r = self.regs;
                     match done {
                         Ok(None) => {}
                         Ok(Some(stop)) => {
@@ -582,11 +745,15 @@ impl Machine {
                 Op::Sub | Op::Subu => r[A!()] = r[B!()].wrapping_sub(r[C!()]),
                 Op::Cmp => {
                     let (x, y) = (r[B!()] as i32, r[C!()] as i32);
-                    r[A!()] = cmp_bits(x < y, x == y);
+                    let f = cmp_bits(x < y, x == y);
+                    r[A!()] = f;
+                    fused_cmp3_jump!(f);
                 }
                 Op::Cmpu => {
                     let (x, y) = (r[B!()], r[C!()]);
-                    r[A!()] = cmp_bits(x < y, x == y);
+                    let f = cmp_bits(x < y, x == y);
+                    r[A!()] = f;
+                    fused_cmp3_jump!(f);
                 }
                 Op::Mul | Op::Mulu => r[A!()] = r[B!()].wrapping_mul(r[C!()]),
                 Op::Mulh => r[A!()] = 0,
@@ -885,94 +1052,84 @@ impl Machine {
                 }
                 // CMPSKIPI*: E/NE compare with the zero-extended immediate
                 Op::CmpskipiG => {
-                    let (x, y) = (r[A!()], imm);
-                    if (x as i32) > (y as i32) {
-                        match skip(&self.mem, next, steps) {
-                            Ok(to) => pc = to,
-                            Err(e) => break 'run Err(e),
-                        }
+                    let x = r[A!()];
+                    if (x as i32) > (imm as i32) {
+                        skipi!('run);
+                    } else {
+                        fused_jump!();
                     }
                 }
                 Op::CmpskipiGe => {
-                    let (x, y) = (r[A!()], imm);
-                    if (x as i32) >= (y as i32) {
-                        match skip(&self.mem, next, steps) {
-                            Ok(to) => pc = to,
-                            Err(e) => break 'run Err(e),
-                        }
+                    let x = r[A!()];
+                    if (x as i32) >= (imm as i32) {
+                        skipi!('run);
+                    } else {
+                        fused_jump!();
                     }
                 }
                 Op::CmpskipiE => {
-                    let (x, y) = (r[A!()], u32::from(d.imm as u16));
-                    if x == y {
-                        match skip(&self.mem, next, steps) {
-                            Ok(to) => pc = to,
-                            Err(e) => break 'run Err(e),
-                        }
+                    let x = r[A!()];
+                    if x == u32::from(d.imm as u16) {
+                        skipi!('run);
+                    } else {
+                        fused_jump!();
                     }
                 }
                 Op::CmpskipiNe => {
-                    let (x, y) = (r[A!()], u32::from(d.imm as u16));
-                    if x != y {
-                        match skip(&self.mem, next, steps) {
-                            Ok(to) => pc = to,
-                            Err(e) => break 'run Err(e),
-                        }
+                    let x = r[A!()];
+                    if x != u32::from(d.imm as u16) {
+                        skipi!('run);
+                    } else {
+                        fused_jump!();
                     }
                 }
                 Op::CmpskipiLe => {
-                    let (x, y) = (r[A!()], imm);
-                    if (x as i32) <= (y as i32) {
-                        match skip(&self.mem, next, steps) {
-                            Ok(to) => pc = to,
-                            Err(e) => break 'run Err(e),
-                        }
+                    let x = r[A!()];
+                    if (x as i32) <= (imm as i32) {
+                        skipi!('run);
+                    } else {
+                        fused_jump!();
                     }
                 }
                 Op::CmpskipiL => {
-                    let (x, y) = (r[A!()], imm);
-                    if (x as i32) < (y as i32) {
-                        match skip(&self.mem, next, steps) {
-                            Ok(to) => pc = to,
-                            Err(e) => break 'run Err(e),
-                        }
+                    let x = r[A!()];
+                    if (x as i32) < (imm as i32) {
+                        skipi!('run);
+                    } else {
+                        fused_jump!();
                     }
                 }
                 // CMPSKIPUI*: zero-extended immediate, unsigned
                 Op::CmpskipuiG => {
-                    let (x, y) = (r[A!()], u32::from(d.imm as u16));
-                    if x > y {
-                        match skip(&self.mem, next, steps) {
-                            Ok(to) => pc = to,
-                            Err(e) => break 'run Err(e),
-                        }
+                    let x = r[A!()];
+                    if x > u32::from(d.imm as u16) {
+                        skipi!('run);
+                    } else {
+                        fused_jump!();
                     }
                 }
                 Op::CmpskipuiGe => {
-                    let (x, y) = (r[A!()], u32::from(d.imm as u16));
-                    if x >= y {
-                        match skip(&self.mem, next, steps) {
-                            Ok(to) => pc = to,
-                            Err(e) => break 'run Err(e),
-                        }
+                    let x = r[A!()];
+                    if x >= u32::from(d.imm as u16) {
+                        skipi!('run);
+                    } else {
+                        fused_jump!();
                     }
                 }
                 Op::CmpskipuiLe => {
-                    let (x, y) = (r[A!()], u32::from(d.imm as u16));
-                    if x <= y {
-                        match skip(&self.mem, next, steps) {
-                            Ok(to) => pc = to,
-                            Err(e) => break 'run Err(e),
-                        }
+                    let x = r[A!()];
+                    if x <= u32::from(d.imm as u16) {
+                        skipi!('run);
+                    } else {
+                        fused_jump!();
                     }
                 }
                 Op::CmpskipuiL => {
-                    let (x, y) = (r[A!()], u32::from(d.imm as u16));
-                    if x < y {
-                        match skip(&self.mem, next, steps) {
-                            Ok(to) => pc = to,
-                            Err(e) => break 'run Err(e),
-                        }
+                    let x = r[A!()];
+                    if x < u32::from(d.imm as u16) {
+                        skipi!('run);
+                    } else {
+                        fused_jump!();
                     }
                 }
                 // ---- 1OP
@@ -1012,11 +1169,15 @@ impl Machine {
                 Op::Subi | Op::Subui => r[A!()] = r[B!()].wrapping_sub(imm),
                 Op::Cmpi => {
                     let (x, y) = (r[B!()] as i32, imm as i32);
-                    r[A!()] = cmp_bits(x < y, x == y);
+                    let f = cmp_bits(x < y, x == y);
+                    r[A!()] = f;
+                    fused_cmp_jump!(f);
                 }
                 Op::Cmpui => {
                     let x = r[B!()];
-                    r[A!()] = cmp_bits(x < imm, x == imm);
+                    let f = cmp_bits(x < imm, x == imm);
+                    r[A!()] = f;
+                    fused_cmp_jump!(f);
                 }
                 Op::Load | Op::Load32 | Op::Loadu32 => {
                     let addr = r[B!()].wrapping_add(imm);
@@ -1309,11 +1470,13 @@ fn native_halcode(
     code: u32,
     dev: &mut Devices,
     io: &mut Io,
-) -> Result<Option<Stop>, Fault> {
-    let dev_err = |e: DeviceError| match e {
-        DeviceError::NotValid(t, c) => Fault::TapeNotValid(t, c),
-        DeviceError::Missing(n) => Fault::TapeMissing(n),
-        DeviceError::Io(m) => Fault::Io(m),
+) -> Result<(), Box<Fault>> {
+    let dev_err = |e: DeviceError| {
+        Box::new(match e {
+            DeviceError::NotValid(t, c) => Fault::TapeNotValid(t, c),
+            DeviceError::Missing(n) => Fault::TapeMissing(n),
+            DeviceError::Io(m) => Fault::Io(m),
+        })
     };
     match code {
         0x100000 => {
@@ -1357,13 +1520,13 @@ fn native_halcode(
                     None => io.stdout,
                 };
                 out.write_all(&[byte])
-                    .map_err(|e| Fault::Io(format!("cannot write the TTY: {e}")))?;
+                    .map_err(|e| Box::new(Fault::Io(format!("cannot write the TTY: {e}"))))?;
             }
         }
         0x110000 => r[0] = mem.size(),
-        _ => return Err(invalid_halcode(mem, steps, ip)),
+        _ => return Err(Box::new(invalid_halcode(mem, steps, ip))),
     }
-    Ok(None)
+    Ok(())
 }
 
 #[cold]
@@ -1443,6 +1606,100 @@ mod tests {
         let f = run(&b, &config).unwrap_err();
         assert_eq!(f, Fault::MaxSteps { steps: 1000, ip: 0 });
         assert!(f.to_string().contains("--max-steps"));
+    }
+
+    #[test]
+    fn fused_cmpskipi_jump_counts_two_steps_and_honours_max_steps() {
+        // CMPSKIPI.E R0 1 fails (R0 = 0), so the JUMP runs: two steps per iteration.
+        let mut b = Builder::new();
+        b.label("l").op(CmpskipiE, &[0], 1).to(Jump, &[], "l");
+        for (limit, ip) in [(1000, 0), (1001, 6)] {
+            let config = Config {
+                max_steps: Some(limit),
+                ..Config::default()
+            };
+            let f = run(&b, &config).unwrap_err();
+            assert_eq!(f, Fault::MaxSteps { steps: limit, ip });
+        }
+        // The condition holds: the JUMP is skipped (one step) and HALT follows.
+        let mut b = Builder::new();
+        b.op(CmpskipiE, &[0], 0)
+            .to(Jump, &[], "away")
+            .op(Halt, &[], 0)
+            .label("away")
+            .op(Halt, &[], 0);
+        let run = run(&b, &Config::default()).unwrap();
+        assert_eq!((run.stop, run.steps), (Stop::Halt, 2));
+    }
+
+    #[test]
+    fn fused_cmpi_jump_cond_takes_the_same_paths() {
+        // R0 = 5; CMPI R2 R0 k; JUMP.cond R2 "yes"; HALT (2 bytes of steps apart).
+        for (cond, k, taken) in [
+            (JumpE, 5, true),
+            (JumpE, 6, false),
+            (JumpNe, 6, true),
+            (JumpL, 6, true),
+            (JumpG, 6, false),
+            (JumpGe, 5, true),
+            (JumpLe, 4, false),
+            (JumpNz, 0, true),
+            (JumpZ, 0, false),
+            (JumpP, 9, true),
+            (JumpNp, 9, false),
+        ] {
+            for op in [Cmpi, Cmpui, Cmp, Cmpu] {
+                let mut b = Builder::new();
+                b.op(Loadui, &[0], 5).op(Loadui, &[1], k);
+                if matches!(op, Cmp | Cmpu) {
+                    b.op(op, &[2, 0, 1], 0);
+                } else {
+                    b.op(op, &[2, 0], k);
+                }
+                b.to(cond, &[2], "yes")
+                    .op(Halt, &[], 0)
+                    .label("yes")
+                    .op(Nop, &[], 0)
+                    .op(Halt, &[], 0);
+                let run = run(&b, &Config::default()).unwrap();
+                assert_eq!(run.steps, if taken { 6 } else { 5 }, "{op:?} {cond:?} {k}");
+                for limit in [3, 4] {
+                    let config = Config {
+                        max_steps: Some(limit),
+                        ..Config::default()
+                    };
+                    match run_with_tapes(&b.finish().unwrap(), b"", &config) {
+                        Err(Fault::MaxSteps { steps, .. }) => assert_eq!(steps, limit),
+                        other => panic!("{other:?}"),
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn overwriting_a_fused_jump_invalidates_the_cmpskipi() {
+        // First pass: CMPSKIPI.NE fails, its fused JUMP goes to "a", which overwrites the
+        // JUMP (at 4) with a NOP; second pass: CMPSKIPI.NE, NOP, HALT.
+        let mut b = Builder::new();
+        b.label("top").op(CmpskipiNe, &[0], 0);
+        let jump_at = b.here() as i32;
+        b.to(Jump, &[], "a")
+            .op(Halt, &[], 0)
+            .label("a")
+            .op(Addi, &[1, 1], 1)
+            .op(False, &[2], 0);
+        let store_at = b.here() as i32;
+        let store_len = 6;
+        b.op(Storer, &[2], jump_at - (store_at + store_len))
+            .to(Jump, &[], "top");
+        assert_eq!(b.here() as i32 - store_at, store_len + 4);
+        let config = Config {
+            max_steps: Some(100),
+            ..Config::default()
+        };
+        let run = run(&b, &config).unwrap();
+        assert_eq!((run.stop, run.steps), (Stop::Halt, 9));
     }
 
     #[test]
