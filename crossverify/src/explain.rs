@@ -414,7 +414,11 @@ pub fn explain(
         out,
         "{} {}{}",
         d.count,
-        if d.count == 1 { "byte differs" } else { "bytes differ" },
+        if d.count == 1 {
+            "byte differs"
+        } else {
+            "bytes differ"
+        },
         if a.len() == b.len() {
             String::new()
         } else {
