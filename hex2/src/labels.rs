@@ -174,7 +174,12 @@ impl LabelTable {
     /// Defines `name`; a later definition replaces an earlier one (the reference's rule).
     #[inline]
     pub fn define(&mut self, name: &[u8], def: LabelDef) {
-        let hash = hash_name(name);
+        self.define_hashed(name, hash_name(name), def);
+    }
+
+    /// [`LabelTable::define`] with the name's hash already computed by [`LabelTable::hash`].
+    #[inline]
+    pub fn define_hashed(&mut self, name: &[u8], hash: u32, def: LabelDef) {
         let i = self.slot(name, hash);
         let k = self.index[i];
         if k != EMPTY {
@@ -196,8 +201,39 @@ impl LabelTable {
     /// The definition of `name`, if any.
     #[inline]
     pub fn get(&self, name: &[u8]) -> Option<LabelDef> {
-        let k = self.index[self.slot(name, hash_name(name))];
+        self.get_hashed(name, hash_name(name))
+    }
+
+    /// The hash [`LabelTable::get_hashed`] and the `touch` methods take for `name`.
+    #[inline]
+    pub fn hash(name: &[u8]) -> u32 {
+        hash_name(name)
+    }
+
+    /// [`LabelTable::get`] with the name's hash already computed by [`LabelTable::hash`].
+    #[inline]
+    pub fn get_hashed(&self, name: &[u8], hash: u32) -> Option<LabelDef> {
+        let k = self.index[self.slot(name, hash)];
         (k != EMPTY).then(|| self.record(k as u32 as usize).1)
+    }
+
+    /// Reads the index slots where lookups of `hashes` start, and then (with `records`)
+    /// the records those slots point to, so that they are in the cache when the lookups
+    /// come. The reads are independent of each other, so their cache misses overlap (a
+    /// safe stand-in for prefetch instructions). Changes nothing.
+    pub fn touch(&self, hashes: &[u32], records: bool) {
+        let mask = self.index.len() - 1;
+        let mut acc = 0u64;
+        for &h in hashes {
+            acc ^= self.index[h as usize & mask];
+        }
+        if records {
+            for &h in hashes {
+                let off = self.index[h as usize & mask] as u32 as usize;
+                acc ^= u64::from(self.arena.get(off + 16).copied().unwrap_or(0));
+            }
+        }
+        std::hint::black_box(acc);
     }
 
     /// Number of distinct labels.

@@ -382,6 +382,30 @@ mod tests {
     }
 
     #[test]
+    fn deferred_pointers_equal_eager_ones() {
+        // without a map, x86 pass 2 resolves pointers per chunk in groups; with a map,
+        // on the spot: both must give the same bytes and the same first error
+        let mut text = Vec::new();
+        for i in 0..300 {
+            let j = (i * 7919) % 300;
+            text.extend_from_slice(
+                format!(":L{i}\nE8 %L{j} &L{j} @L{i} 90 $L{j}>L{i}\n").as_bytes(),
+            );
+        }
+        let mut c = x86();
+        let plain = one(&text, &c).unwrap().bytes;
+        c.map = true;
+        assert_eq!(one(&text, &c).unwrap().bytes, plain);
+        // the first failing pointer is the one reported
+        let bad = format!("&L1 !far &nowhere\n:L1 {}\n:far\n", "00 ".repeat(200));
+        for map in [false, true] {
+            c.map = map;
+            let e = one(bad.as_bytes(), &c).unwrap_err().to_string();
+            assert!(e.contains("does not fit in 1 byte"), "{e}");
+        }
+    }
+
+    #[test]
     fn map_lists_every_emitting_token() {
         let mut c = x86();
         c.map = true;
