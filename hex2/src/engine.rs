@@ -525,6 +525,23 @@ impl Linker {
     #[inline]
     fn name_end(chunk: &[u8], start: usize) -> usize {
         let mut j = start;
+        // eight bytes at a time: the lowest flagged byte of `zero(w ^ splat(t))` is the
+        // first byte of `w` equal to `t` (flags above it may be false, never below)
+        const LOW: u64 = 0x0101_0101_0101_0101;
+        let zero = |v: u64| v.wrapping_sub(LOW) & !v & (LOW << 7);
+        while j + 8 <= chunk.len() {
+            let mut bytes = [0u8; 8];
+            bytes.copy_from_slice(&chunk[j..j + 8]);
+            let w = u64::from_le_bytes(bytes);
+            let hit = zero(w ^ (LOW * u64::from(b' ')))
+                | zero(w ^ (LOW * u64::from(b'\t')))
+                | zero(w ^ (LOW * u64::from(b'\n')))
+                | zero(w ^ (LOW * u64::from(b'>')));
+            if hit != 0 {
+                return j + (hit.trailing_zeros() / 8) as usize;
+            }
+            j += 8;
+        }
         while j < chunk.len() {
             match chunk[j] {
                 b' ' | b'\t' | b'\n' | b'>' => break,
@@ -1137,5 +1154,32 @@ impl Linker {
             token: text.into(),
         });
         self.run_open = true;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bulk_name_end_equals_byte_by_byte() {
+        // every byte value, at every offset of the eight-byte words, before each terminator
+        let naive = |c: &[u8], s: usize| {
+            s + c[s..]
+                .iter()
+                .position(|b| b" \t\n>".contains(b))
+                .unwrap_or(c.len() - s)
+        };
+        for t in [b' ', b'\t', b'\n', b'>'] {
+            for fill in 0..=255u8 {
+                for at in 0..20 {
+                    let mut c = vec![fill; 24];
+                    c[at] = t;
+                    for s in 0..c.len() {
+                        assert_eq!(Linker::name_end(&c, s), naive(&c, s), "{t} {fill} {at} {s}");
+                    }
+                }
+            }
+        }
     }
 }
