@@ -406,6 +406,24 @@ mod tests {
     }
 
     #[test]
+    fn bulk_digit_runs_keep_label_lines_and_columns() {
+        // the no-map fast path counts digits and newlines in bulk; the map path goes
+        // digit by digit: label sites must agree
+        let mut text = Vec::new();
+        for i in 0..200usize {
+            text.extend_from_slice(&b"0123456789 aBcD\t\n"[..(i * 7) % 18]);
+            text.extend_from_slice(format!(" :L{i} 0\n\n").as_bytes());
+        }
+        let mut c = x86();
+        let fast = one(&text, &c).unwrap();
+        c.map = true;
+        let slow = one(&text, &c).unwrap();
+        assert_eq!(fast.bytes, slow.bytes);
+        let sites = |l: &Linked| l.labels.iter().map(|(_, d)| d).collect::<Vec<_>>();
+        assert_eq!(sites(&fast), sites(&slow));
+    }
+
+    #[test]
     fn map_lists_every_emitting_token() {
         let mut c = x86();
         c.map = true;
