@@ -70,6 +70,8 @@ const MAX_USES: usize = 64;
 pub struct Linker {
     config: Config,
     class: [u8; 256],
+    // per byte for pass 1's bulk counting: 1 digit, 2 newline, 0 separator, 0x80 other
+    count_class: [u8; 256],
     digit_bits: u32,
     digits_per_byte: u8,
     comment_ends_at_cr: bool,
@@ -102,7 +104,31 @@ pub struct Linker {
     file_offset: usize,
     // undefined labels met in pass 2: name, use sites
     undefined: Vec<(Box<[u8]>, Vec<Loc>)>,
+    // pass 2 pointers of the current chunk not resolved yet (see `Pending`)
+    defer: bool,
+    pending: Vec<Pending>,
+    // pass 1 label definitions of the current chunk not entered yet: name, address, site
+    pending_defs: Vec<((u32, u32), u32, Loc)>,
 }
+
+/// A pass 2 pointer whose field (zeros for now) is already in the output, resolved at the
+/// end of its chunk together with its neighbours so that their label lookups' cache
+/// misses overlap. Only used where resolving cannot change how later bytes are scanned
+/// (no `^` rule, no RISC-V XOR register, no map).
+#[derive(Clone, Copy, Debug)]
+struct Pending {
+    sigil: u8,
+    hash: u32,
+    name: (u32, u32),
+    base: Option<(u32, u32)>,
+    start: u32,
+    at: Loc,
+    out_pos: usize,
+}
+
+/// Pending pointers resolved per group: the group's index slots and records are read
+/// first, all together, then each pointer is resolved from the cache.
+const GROUP: usize = 64;
 
 impl Linker {
     /// A linker for `config`, before pass 1.
@@ -164,7 +190,14 @@ impl Linker {
             class[b'.' as usize] = class::DOT;
         }
         let comment_ends_at_cr = !(config.dialect == Dialect::SeedHex1 && arch == Arch::Aarch64);
+        let count_class = class.map(|c| match c {
+            0..=15 => 1,
+            class::NEWLINE => 2,
+            class::IGNORE => 0,
+            _ => 0x80,
+        });
         Linker {
+            count_class,
             fast_hex: config.byte_mode == ByteMode::Hex && !config.map,
             config,
             class,
@@ -195,6 +228,9 @@ impl Linker {
             line_start: 0,
             file_offset: 0,
             undefined: Vec::new(),
+            defer: false,
+            pending: Vec::new(),
+            pending_defs: Vec::new(),
         }
     }
 
@@ -216,6 +252,11 @@ impl Linker {
         if pass == Pass::Two {
             self.out.reserve(1 << 16);
         }
+        self.defer = pass == Pass::Two
+            && self.config.dialect == Dialect::Full
+            && !self.config.arch.is_riscv()
+            && !self.caret_rule
+            && !self.config.map;
     }
 
     /// Starts the next file (in pass 1 this also records its name).
@@ -344,6 +385,83 @@ impl Linker {
     /// Feeds the next piece of the current file. Every chunk but the file's last must end
     /// with `\n` (tokens never span chunks).
     pub fn feed(&mut self, chunk: &[u8]) -> Result<(), Diagnostic> {
+        let scanned = self.scan(chunk);
+        self.define_pending(chunk);
+        // pointers before a scanning error come first, as if resolved on the spot
+        let resolved = self.resolve_pending(chunk);
+        resolved.and(scanned)
+    }
+
+    /// Enters the pending label definitions of `chunk`, in order (pass 1 never looks
+    /// labels up, so entering them per chunk rather than on the spot changes nothing but
+    /// lets the index slots of a group be read together first).
+    fn define_pending(&mut self, chunk: &[u8]) {
+        if self.pending_defs.is_empty() {
+            return;
+        }
+        let defs = std::mem::take(&mut self.pending_defs);
+        let mut hashes = [0u32; GROUP];
+        for group in defs.chunks(GROUP) {
+            for (d, h) in group.iter().zip(hashes.iter_mut()) {
+                *h = LabelTable::hash(&chunk[d.0 .0 as usize..d.0 .1 as usize]);
+            }
+            self.labels.touch(&hashes[..group.len()], false);
+            for (d, &h) in group.iter().zip(hashes.iter()) {
+                let name = &chunk[d.0 .0 as usize..d.0 .1 as usize];
+                self.labels.define_hashed(
+                    name,
+                    h,
+                    LabelDef {
+                        address: d.1,
+                        at: d.2,
+                    },
+                );
+            }
+        }
+        self.pending_defs = defs;
+        self.pending_defs.clear();
+    }
+
+    /// Resolves the pending pointers of `chunk`, in order, stopping at the first error.
+    fn resolve_pending(&mut self, chunk: &[u8]) -> Result<(), Diagnostic> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let mut pending = std::mem::take(&mut self.pending);
+        let mut result = Ok(());
+        let mut hashes = [0u32; GROUP];
+        'groups: for group in pending.chunks_mut(GROUP) {
+            for (p, h) in group.iter_mut().zip(hashes.iter_mut()) {
+                p.hash = LabelTable::hash(&chunk[p.name.0 as usize..p.name.1 as usize]);
+                *h = p.hash;
+            }
+            self.labels.touch(&hashes[..group.len()], true);
+            for p in group.iter() {
+                let name = &chunk[p.name.0 as usize..p.name.1 as usize];
+                let base = p.base.map(|(a, b)| &chunk[a as usize..b as usize]);
+                let spec = self.spec(p.sigil);
+                if let Err(e) = self.resolve(
+                    name,
+                    Some(p.hash),
+                    base,
+                    spec,
+                    p.start,
+                    p.at,
+                    Some(p.out_pos),
+                    &[],
+                ) {
+                    result = Err(e);
+                    break 'groups;
+                }
+            }
+        }
+        pending.clear();
+        self.pending = pending;
+        result
+    }
+
+    /// The scanner proper: [`Linker::feed`] without the resolution of pending pointers.
+    fn scan(&mut self, chunk: &[u8]) -> Result<(), Diagnostic> {
         let len = chunk.len();
         // A local copy: the compiler then knows output writes cannot change it.
         let table = self.class;
@@ -416,6 +534,23 @@ impl Linker {
     #[inline]
     fn name_end(chunk: &[u8], start: usize) -> usize {
         let mut j = start;
+        // eight bytes at a time: the lowest flagged byte of `zero(w ^ splat(t))` is the
+        // first byte of `w` equal to `t` (flags above it may be false, never below)
+        const LOW: u64 = 0x0101_0101_0101_0101;
+        let zero = |v: u64| v.wrapping_sub(LOW) & !v & (LOW << 7);
+        while j + 8 <= chunk.len() {
+            let mut bytes = [0u8; 8];
+            bytes.copy_from_slice(&chunk[j..j + 8]);
+            let w = u64::from_le_bytes(bytes);
+            let hit = zero(w ^ (LOW * u64::from(b' ')))
+                | zero(w ^ (LOW * u64::from(b'\t')))
+                | zero(w ^ (LOW * u64::from(b'\n')))
+                | zero(w ^ (LOW * u64::from(b'>')));
+            if hit != 0 {
+                return j + (hit.trailing_zeros() / 8) as usize;
+            }
+            j += 8;
+        }
         while j < chunk.len() {
             match chunk[j] {
                 b' ' | b'\t' | b'\n' | b'>' => break,
@@ -460,13 +595,9 @@ impl Linker {
         };
         self.run_open = false;
         if self.pass == Pass::One {
-            self.labels.define(
-                name,
-                LabelDef {
-                    address: self.ip,
-                    at,
-                },
-            );
+            let a = name.as_ptr() as usize - chunk.as_ptr() as usize;
+            self.pending_defs
+                .push(((a as u32, (a + name.len()) as u32), self.ip, at));
         }
         Ok(next)
     }
@@ -546,6 +677,46 @@ impl Linker {
             self.ip = self.ip.wrapping_add(spec.size);
             return Ok(next);
         }
+        let start = self.ip;
+        if self.defer {
+            self.ip = self.ip.wrapping_add(spec.size);
+            let out_pos = self.out.len();
+            self.out.resize(out_pos + spec.size as usize, 0);
+            let range = |s: &[u8]| {
+                let a = s.as_ptr() as usize - chunk.as_ptr() as usize;
+                (a as u32, (a + s.len()) as u32)
+            };
+            self.pending.push(Pending {
+                sigil,
+                hash: 0,
+                name: range(name),
+                base: base.map(range),
+                start,
+                at,
+                out_pos,
+            });
+            return Ok(next);
+        }
+        self.resolve(name, None, base, spec, start, at, None, &chunk[i..tok_end])?;
+        Ok(next)
+    }
+
+    /// Computes and writes the pointer `name` (optionally `name>base`) whose field starts
+    /// at address `start`: appended to the output, or written at `out_pos` if its place
+    /// was reserved. In pass 2 after an undefined label, only collects undefined uses.
+    #[allow(clippy::too_many_arguments)]
+    fn resolve(
+        &mut self,
+        name: &[u8],
+        hash: Option<u32>,
+        base: Option<&[u8]>,
+        spec: Spec,
+        start: u32,
+        at: Loc,
+        out_pos: Option<usize>,
+        token: &[u8],
+    ) -> Result<(), Diagnostic> {
+        let dialect = self.config.dialect;
         if !self.undefined.is_empty() {
             // The link has failed: only collect further uses of undefined labels.
             for n in std::iter::once(name).chain(base) {
@@ -553,20 +724,27 @@ impl Linker {
                     self.note_undefined(n, at);
                 }
             }
-            self.ip = self.ip.wrapping_add(spec.size);
-            return Ok(next);
+            if out_pos.is_none() {
+                self.ip = self.ip.wrapping_add(spec.size);
+            }
+            return Ok(());
         }
-        let start = self.ip;
-        self.ip = self.ip.wrapping_add(spec.size);
-        let field_end = self.ip;
-        let Some(target) = self.labels.get(name) else {
+        if out_pos.is_none() {
+            self.ip = self.ip.wrapping_add(spec.size);
+        }
+        let field_end = start.wrapping_add(spec.size);
+        let found = match hash {
+            Some(h) => self.labels.get_hashed(name, h),
+            None => self.labels.get(name),
+        };
+        let Some(target) = found else {
             self.note_undefined(name, at);
             if let Some(b) = base {
                 if self.labels.get(b).is_none() {
                     self.note_undefined(b, at);
                 }
             }
-            return Ok(next);
+            return Ok(());
         };
         let t = target.address;
         let base_addr = match base {
@@ -574,7 +752,7 @@ impl Linker {
                 Some(d) => Some(d.address),
                 None => {
                     self.note_undefined(b, at);
-                    return Ok(next);
+                    return Ok(());
                 }
             },
             None => None,
@@ -587,7 +765,7 @@ impl Linker {
         };
         if let How::Imm(_) = spec.how {
             self.xor ^= value;
-            return Ok(next);
+            return Ok(());
         }
         let size = spec.size as usize;
         let bytes = match self.config.endian {
@@ -602,6 +780,10 @@ impl Linker {
                 r
             }
         };
+        if let Some(pos) = out_pos {
+            self.out[pos..pos + size].copy_from_slice(&bytes[..size]);
+            return Ok(());
+        }
         let offset = self.drained + self.out.len() as u64;
         self.out.extend_from_slice(&bytes[..size]);
         if self.config.map {
@@ -610,10 +792,10 @@ impl Linker {
                 len: size as u32,
                 address: start,
                 at,
-                token: chunk[i..tok_end].into(),
+                token: token.into(),
             });
         }
-        Ok(next)
+        Ok(())
     }
 
     #[cold]
@@ -864,6 +1046,26 @@ impl Linker {
         if self.pass == Pass::One {
             // nibbles pair across separators, so only the number of digits matters
             let mut digits = 0u32;
+            // eight bytes at a time: their `count_class` bytes side by side in one word
+            const LOW: u64 = 0x0101_0101_0101_0101;
+            let counts = &self.count_class;
+            while j + 8 <= len {
+                let mut w = 0u64;
+                for (k, &b) in chunk[j..j + 8].iter().enumerate() {
+                    w |= u64::from(counts[b as usize]) << (8 * k);
+                }
+                if w & (LOW << 7) != 0 {
+                    break;
+                }
+                digits += (w & LOW).count_ones();
+                let nl = w & (LOW << 1);
+                if nl != 0 {
+                    self.line += nl.count_ones();
+                    let last = (63 - nl.leading_zeros()) as usize / 8;
+                    self.line_start = self.file_offset + j + last + 1;
+                }
+                j += 8;
+            }
             while j < len {
                 let c = table[chunk[j] as usize];
                 if c < 16 {
@@ -981,5 +1183,32 @@ impl Linker {
             token: text.into(),
         });
         self.run_open = true;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bulk_name_end_equals_byte_by_byte() {
+        // every byte value, at every offset of the eight-byte words, before each terminator
+        let naive = |c: &[u8], s: usize| {
+            s + c[s..]
+                .iter()
+                .position(|b| b" \t\n>".contains(b))
+                .unwrap_or(c.len() - s)
+        };
+        for t in [b' ', b'\t', b'\n', b'>'] {
+            for fill in 0..=255u8 {
+                for at in 0..20 {
+                    let mut c = vec![fill; 24];
+                    c[at] = t;
+                    for s in 0..c.len() {
+                        assert_eq!(Linker::name_end(&c, s), naive(&c, s), "{t} {fill} {at} {s}");
+                    }
+                }
+            }
+        }
     }
 }

@@ -110,6 +110,24 @@ fn word(arena: &[u8], at: usize) -> u32 {
     u32::from_le_bytes(w)
 }
 
+/// `a == b` for slices of equal length, inline, eight bytes at a time (names are short:
+/// a call to the library's memcmp costs more than the comparison).
+#[inline]
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    let mut wa = a.chunks_exact(8);
+    let mut wb = b.chunks_exact(8);
+    for (x, y) in (&mut wa).zip(&mut wb) {
+        if x.iter().zip(y).fold(0u8, |d, (p, q)| d | (p ^ q)) != 0 {
+            return false;
+        }
+    }
+    wa.remainder()
+        .iter()
+        .zip(wb.remainder())
+        .fold(0u8, |d, (p, q)| d | (p ^ q))
+        == 0
+}
+
 impl LabelTable {
     /// The name and definition of the record at `off`, and the offset of the next record.
     #[inline]
@@ -131,7 +149,7 @@ impl LabelTable {
     #[inline]
     fn name_matches(&self, off: usize, name: &[u8]) -> bool {
         let len = word(&self.arena, off + 16) as usize;
-        len == name.len() && &self.arena[off + HEADER..off + HEADER + len] == name
+        len == name.len() && same_bytes(&self.arena[off + HEADER..off + HEADER + len], name)
     }
 
     /// The index slot holding `name`, or the empty slot where it would go.
@@ -174,7 +192,12 @@ impl LabelTable {
     /// Defines `name`; a later definition replaces an earlier one (the reference's rule).
     #[inline]
     pub fn define(&mut self, name: &[u8], def: LabelDef) {
-        let hash = hash_name(name);
+        self.define_hashed(name, hash_name(name), def);
+    }
+
+    /// [`LabelTable::define`] with the name's hash already computed by [`LabelTable::hash`].
+    #[inline]
+    pub fn define_hashed(&mut self, name: &[u8], hash: u32, def: LabelDef) {
         let i = self.slot(name, hash);
         let k = self.index[i];
         if k != EMPTY {
@@ -196,8 +219,43 @@ impl LabelTable {
     /// The definition of `name`, if any.
     #[inline]
     pub fn get(&self, name: &[u8]) -> Option<LabelDef> {
-        let k = self.index[self.slot(name, hash_name(name))];
+        self.get_hashed(name, hash_name(name))
+    }
+
+    /// The hash [`LabelTable::get_hashed`] and the `touch` methods take for `name`.
+    #[inline]
+    pub fn hash(name: &[u8]) -> u32 {
+        hash_name(name)
+    }
+
+    /// [`LabelTable::get`] with the name's hash already computed by [`LabelTable::hash`].
+    #[inline]
+    pub fn get_hashed(&self, name: &[u8], hash: u32) -> Option<LabelDef> {
+        let k = self.index[self.slot(name, hash)];
         (k != EMPTY).then(|| self.record(k as u32 as usize).1)
+    }
+
+    /// Reads the index slots where lookups of `hashes` start, and then (with `records`)
+    /// the records those slots point to, so that they are in the cache when the lookups
+    /// come. The reads are independent of each other, so their cache misses overlap (a
+    /// safe stand-in for prefetch instructions). Changes nothing.
+    pub fn touch(&self, hashes: &[u32], records: bool) {
+        let mask = self.index.len() - 1;
+        let mut acc = 0u64;
+        for &h in hashes {
+            acc ^= self.index[h as usize & mask];
+        }
+        if records {
+            for &h in hashes {
+                // a record can straddle two cache lines: read its first byte and the
+                // 16th byte of its name (names are usually shorter; reading past is harmless)
+                let off = self.index[h as usize & mask] as u32 as usize;
+                let first = self.arena.get(off).copied().unwrap_or(0);
+                let late = self.arena.get(off + HEADER + 15).copied().unwrap_or(0);
+                acc ^= u64::from(first ^ late);
+            }
+        }
+        std::hint::black_box(acc);
     }
 
     /// Number of distinct labels.

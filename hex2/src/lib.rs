@@ -382,6 +382,48 @@ mod tests {
     }
 
     #[test]
+    fn deferred_pointers_equal_eager_ones() {
+        // without a map, x86 pass 2 resolves pointers per chunk in groups; with a map,
+        // on the spot: both must give the same bytes and the same first error
+        let mut text = Vec::new();
+        for i in 0..300 {
+            let j = (i * 7919) % 300;
+            text.extend_from_slice(
+                format!(":L{i}\nE8 %L{j} &L{j} @L{i} 90 $L{j}>L{i}\n").as_bytes(),
+            );
+        }
+        let mut c = x86();
+        let plain = one(&text, &c).unwrap().bytes;
+        c.map = true;
+        assert_eq!(one(&text, &c).unwrap().bytes, plain);
+        // the first failing pointer is the one reported
+        let bad = format!("&L1 !far &nowhere\n:L1 {}\n:far\n", "00 ".repeat(200));
+        for map in [false, true] {
+            c.map = map;
+            let e = one(bad.as_bytes(), &c).unwrap_err().to_string();
+            assert!(e.contains("does not fit in 1 byte"), "{e}");
+        }
+    }
+
+    #[test]
+    fn bulk_digit_runs_keep_label_lines_and_columns() {
+        // the no-map fast path counts digits and newlines in bulk; the map path goes
+        // digit by digit: label sites must agree
+        let mut text = Vec::new();
+        for i in 0..200usize {
+            text.extend_from_slice(&b"0123456789 aBcD\t\n"[..(i * 7) % 18]);
+            text.extend_from_slice(format!(" :L{i} 0\n\n").as_bytes());
+        }
+        let mut c = x86();
+        let fast = one(&text, &c).unwrap();
+        c.map = true;
+        let slow = one(&text, &c).unwrap();
+        assert_eq!(fast.bytes, slow.bytes);
+        let sites = |l: &Linked| l.labels.iter().map(|(_, d)| d).collect::<Vec<_>>();
+        assert_eq!(sites(&fast), sites(&slow));
+    }
+
+    #[test]
     fn map_lists_every_emitting_token() {
         let mut c = x86();
         c.map = true;
