@@ -240,5 +240,24 @@ mod tests {
         }
         assert_eq!(t.find(&inputs, b"abd"), Some(y));
         assert_eq!(inputs.bytes(t.records[y as usize].start, 3), b"abd");
+        // Every length class of the hash (0, 1-3, 4-7, 8-16, longer) keeps texts apart.
+        let long: Vec<u8> = (0..64u8).map(|i| b'a' + i % 26).collect();
+        let inputs2 = Inputs::new(vec![&long]).unwrap();
+        let mut t2 = Table::with_capacity(1);
+        let mut ids = Vec::new();
+        for len in 0..=40usize {
+            for start in [0usize, 1, 3] {
+                let text = &long[start..start + len];
+                let id = t2.intern(&inputs2, text, inputs2.global(0, start));
+                assert_eq!(t2.find(&inputs2, text), Some(id), "{len} {start}");
+                ids.push((id, text));
+            }
+        }
+        for (id, text) in &ids {
+            for (other, text2) in &ids {
+                assert_eq!(id == other, text == text2);
+            }
+        }
+        assert_eq!(t2.find(&inputs2, b"abcX"), None);
     }
 }

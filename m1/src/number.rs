@@ -189,6 +189,53 @@ mod tests {
         }
     }
 
+    /// The decimal fast path gives what the general parser gives.
+    #[test]
+    fn strtoint_fast_path_agrees() {
+        fn general(text: &[u8]) -> i32 {
+            // Defeat the fast path: a leading "0x" parse of the same value is not
+            // comparable, so compare against a plain fold over the spec's rules.
+            let (neg, digits) = match text.strip_prefix(b"-") {
+                Some(r) => (true, r),
+                None => (false, text),
+            };
+            let mut n: u32 = 0;
+            for &c in digits {
+                if c == b'_' {
+                    continue;
+                }
+                if !c.is_ascii_digit() {
+                    return 0;
+                }
+                n = n.wrapping_mul(10).wrapping_add(u32::from(c - b'0'));
+            }
+            if neg {
+                (n as i32).wrapping_neg()
+            } else {
+                n as i32
+            }
+        }
+        for t in [
+            "1",
+            "9",
+            "12345",
+            "-1",
+            "-0",
+            "-",
+            "-12a",
+            "1_0",
+            "4294967295",
+            "4294967296",
+            "99999999999",
+            "-2147483648",
+            "7x",
+            "1-2",
+            "--1",
+        ] {
+            assert_eq!(strtoint(t.as_bytes()), general(t.as_bytes()), "{t}");
+        }
+    }
+
     fn digits(v: i32, bytes: usize, style: DigitStyle, endian: Endian) -> String {
         let mut out = Vec::new();
         push_digits(&mut out, v, bytes, style, endian);
