@@ -289,6 +289,48 @@ fn ranged(value: i32, bytes: usize, lo: i64, hi: i64) -> Result<Num, RangeError>
     })
 }
 
+/// The common case of [`number_of`], off RISC-V: a sigil and plain decimal digits
+/// (`%-42`, `!7`) with a non-zero value in range. `None` means "ask [`number_of`]",
+/// not "not a number".
+#[inline(always)]
+fn quick_number(text: &[u8], arch: Arch) -> Option<Num> {
+    if arch.is_riscv() || text.len() < 2 || text.len() > 12 {
+        return None;
+    }
+    let (bytes, lo, hi): (usize, i64, i64) = match text[0] {
+        b'!' => (1, -129, 256),
+        b'@' => (2, -32769, 32768),
+        b'$' => (2, -32769, 65536),
+        b'~' => (3, -8_388_609, 8_388_608),
+        b'%' | b'&' => (4, i64::MIN, i64::MAX),
+        _ => return None,
+    };
+    let rest = &text[1..];
+    let negative = rest[0] == b'-';
+    let digits = if negative { &rest[1..] } else { rest };
+    match digits.first() {
+        Some(b'1'..=b'9') => {}
+        _ => return None,
+    }
+    let mut n: u32 = 0;
+    for &c in digits {
+        let d = c.wrapping_sub(b'0');
+        if d > 9 {
+            return None;
+        }
+        n = n.wrapping_mul(10).wrapping_add(u32::from(d));
+    }
+    let v = if negative {
+        (n as i32).wrapping_neg()
+    } else {
+        n as i32
+    };
+    if v == 0 {
+        return None;
+    }
+    ranged(v, bytes, lo, hi).ok()
+}
+
 /// Step B of the reference for one text: `None` when it is not a number on `arch`.
 pub(crate) fn number_of(text: &[u8], arch: Arch) -> Option<Result<Num, RangeError>> {
     let (&first, rest) = text.split_first()?;
@@ -385,6 +427,9 @@ static FAST_FIRST: [bool; 256] = {
 /// Whether `text` is valid and its expression follows from the text alone: a string, an
 /// in-range number, a pass-through or a `<N` padding within limits.
 fn by_text(text: &[u8], arch: Arch) -> bool {
+    if quick_number(text, arch).is_some() {
+        return true;
+    }
     match text[0] {
         b'"' | b'\'' => true,
         b'<' => {
@@ -831,6 +876,10 @@ impl Program<'_> {
             }
             return Ok(());
         }
+        if let Some(num) = quick_number(text, config.arch) {
+            push_digits(buf, num.value, num.bytes, config.digits, config.endian);
+            return Ok(());
+        }
         match number_of(text, config.arch) {
             Some(Ok(num)) => {
                 if num.dot {
@@ -998,6 +1047,32 @@ mod tests {
         assert!(matches!(number_of(b"!257", Arch::X86), Some(Err(_))));
         assert_eq!(number_of(b"90", Arch::X86), None);
         assert!(number_of(b"16", Arch::Knight).is_some());
+        for t in [
+            "!1",
+            "!256",
+            "!257",
+            "!-129",
+            "!-130",
+            "@32768",
+            "$65536",
+            "~-8388609",
+            "%-5",
+            "&42",
+            "%4294967296",
+            "%99999999999",
+            "!1a",
+            "!-",
+            "%0",
+            "%012",
+            "%1_0",
+            "%-0",
+        ] {
+            for arch in [Arch::X86, Arch::Knight, Arch::Riscv64] {
+                if let Some(q) = quick_number(t.as_bytes(), arch) {
+                    assert_eq!(number_of(t.as_bytes(), arch), Some(Ok(q)), "{t}");
+                }
+            }
+        }
         assert_eq!(number_of(b"&42", Arch::Riscv32), None);
         assert_eq!(
             number_of(b"@-1", Arch::Riscv32).unwrap().unwrap().value as u32,
