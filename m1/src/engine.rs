@@ -17,6 +17,7 @@ use hex0::diag::{Diagnostic, Position};
 use crate::intern::{Inputs, Table};
 use crate::lexer::{Lexer, Token, TokenKind};
 use crate::number::{digits_per_byte, push_byte, push_digits, strtoint};
+use crate::walk::{walk, Ev, Tok, Walk, T_NL, T_STR};
 use crate::{Arch, Config, DigitStyle, Source};
 
 /// Largest `<N` padding hexroot expands, in bytes (the reference has no limit; no real
@@ -94,6 +95,7 @@ pub(crate) enum Item {
     /// A printed token.
     Text(At),
     /// `DEFINE NAME VALUE` (NAME is `None` when it was a newline token).
+    #[cfg_attr(not(test), allow(dead_code))]
     Define { name: Option<At>, value: At },
 }
 
@@ -158,6 +160,18 @@ impl Iterator for Expanded<'_, '_> {
             }
             _ => Item::Text(at),
         })
+    }
+}
+
+/// The diagnostic for a walk that failed (a bad token or a DEFINE without a value),
+/// found again by the located, line-counting token walk.
+#[cold]
+fn walk_error(sources: &[Source<'_>]) -> Diagnostic {
+    let mut items = Expanded::new(sources);
+    for _ in &mut items {}
+    match items.error {
+        Some(e) => *e,
+        None => Diagnostic::new("internal error: a token error vanished"),
     }
 }
 
@@ -275,6 +289,48 @@ fn ranged(value: i32, bytes: usize, lo: i64, hi: i64) -> Result<Num, RangeError>
     })
 }
 
+/// The common case of [`number_of`], off RISC-V: a sigil and plain decimal digits
+/// (`%-42`, `!7`) with a non-zero value in range. `None` means "ask [`number_of`]",
+/// not "not a number".
+#[inline(always)]
+fn quick_number(text: &[u8], arch: Arch) -> Option<Num> {
+    if arch.is_riscv() || text.len() < 2 || text.len() > 12 {
+        return None;
+    }
+    let (bytes, lo, hi): (usize, i64, i64) = match text[0] {
+        b'!' => (1, -129, 256),
+        b'@' => (2, -32769, 32768),
+        b'$' => (2, -32769, 65536),
+        b'~' => (3, -8_388_609, 8_388_608),
+        b'%' | b'&' => (4, i64::MIN, i64::MAX),
+        _ => return None,
+    };
+    let rest = &text[1..];
+    let negative = rest[0] == b'-';
+    let digits = if negative { &rest[1..] } else { rest };
+    match digits.first() {
+        Some(b'1'..=b'9') => {}
+        _ => return None,
+    }
+    let mut n: u32 = 0;
+    for &c in digits {
+        let d = c.wrapping_sub(b'0');
+        if d > 9 {
+            return None;
+        }
+        n = n.wrapping_mul(10).wrapping_add(u32::from(d));
+    }
+    let v = if negative {
+        (n as i32).wrapping_neg()
+    } else {
+        n as i32
+    };
+    if v == 0 {
+        return None;
+    }
+    ranged(v, bytes, lo, hi).ok()
+}
+
 /// Step B of the reference for one text: `None` when it is not a number on `arch`.
 pub(crate) fn number_of(text: &[u8], arch: Arch) -> Option<Result<Num, RangeError>> {
     let (&first, rest) = text.split_first()?;
@@ -371,6 +427,9 @@ static FAST_FIRST: [bool; 256] = {
 /// Whether `text` is valid and its expression follows from the text alone: a string, an
 /// in-range number, a pass-through or a `<N` padding within limits.
 fn by_text(text: &[u8], arch: Arch) -> bool {
+    if quick_number(text, arch).is_some() {
+        return true;
+    }
     match text[0] {
         b'"' | b'\'' => true,
         b'<' => {
@@ -413,43 +472,46 @@ fn analyse_in<'a>(
     let mut values: Vec<Option<(u32, u16)>> = Vec::new();
     let mut any = false;
     let mut defined_first = [false; 256];
-    let text_of = |at: &At| at.tok.text(sources[at.file].text);
-    let mut items = Expanded::new(sources);
-    for item in &mut items {
+    let mut gave_up = false;
+    let outcome = walk(sources, |ev| {
         any = true;
-        match item {
-            Item::Newline => {}
-            Item::Text(at) => {
-                let text = text_of(&at);
+        match ev {
+            Ev::Newline => {}
+            Ev::Text(tok) => {
+                let text = tok.text(sources);
                 if !exact && FAST_FIRST[usize::from(text[0])] {
                     if by_text(text, config.arch) {
-                        continue;
+                        return true;
                     }
-                    return Ok(None);
+                    gave_up = true;
+                    return false;
                 }
-                let id = table.intern(&inputs, text, inputs.global(at.file, at.tok.start));
+                let id = table.intern(
+                    &inputs,
+                    text,
+                    inputs.global(tok.file as usize, tok.start as usize),
+                );
                 table.records[id as usize].state |= USED;
             }
-            Item::Define { name, value } => {
-                let v = match value.tok.kind {
-                    TokenKind::Newline(_) => None,
+            Ev::Define { name, value } => {
+                let v = match value.kind {
+                    T_NL => None,
                     kind => {
-                        let text = text_of(&value);
-                        table.intern(&inputs, text, inputs.global(value.file, value.tok.start));
-                        let skip = usize::from(matches!(kind, TokenKind::Str { .. }));
-                        Some((
-                            inputs.global(value.file, value.tok.start + skip),
-                            (text.len() - skip) as u16,
-                        ))
+                        let text = value.text(sources);
+                        let start = inputs.global(value.file as usize, value.start as usize);
+                        table.intern(&inputs, text, start);
+                        let skip = u32::from(kind == T_STR);
+                        Some((start + skip, (text.len() - skip as usize) as u16))
                     }
                 };
                 if let Some(name) = name {
+                    let text = name.text(sources);
                     let id = table.intern(
                         &inputs,
-                        text_of(&name),
-                        inputs.global(name.file, name.tok.start),
+                        text,
+                        inputs.global(name.file as usize, name.start as usize),
                     );
-                    defined_first[usize::from(text_of(&name)[0])] = true;
+                    defined_first[usize::from(text[0])] = true;
                     let r = &mut table.records[id as usize];
                     r.state = (r.state & !KIND) | K_DEFINE;
                     r.payload = values.len() as u32;
@@ -457,9 +519,12 @@ fn analyse_in<'a>(
                 }
             }
         }
-    }
-    if let Some(e) = items.error {
-        return Err(*e);
+        true
+    });
+    match outcome {
+        Walk::Done => {}
+        Walk::Stopped if gave_up => return Ok(None),
+        _ => return Err(walk_error(sources)),
     }
     if !any {
         return Err(Diagnostic::new("no input: the input files hold no tokens")
@@ -610,6 +675,82 @@ impl Program<'_> {
         sources: &[Source<'_>],
         config: &Config,
         out: &mut dyn Write,
+        map: Option<&mut dyn Write>,
+    ) -> std::io::Result<()> {
+        match map {
+            None => self.print_plain(sources, config, out),
+            Some(map) => self.print_mapped(sources, config, out, Some(map)),
+        }
+    }
+
+    /// Pass 2 without a map, over the fast walk: the same spacing rules as
+    /// [`Program::print_mapped`] (a token is followed by a space unless a newline comes
+    /// next; a newline is printed unless another newline follows it).
+    fn print_plain(
+        &self,
+        sources: &[Source<'_>],
+        config: &Config,
+        out: &mut dyn Write,
+    ) -> std::io::Result<()> {
+        const FLUSH_AT: usize = 1 << 16;
+        let mut buf: Vec<u8> = Vec::with_capacity(FLUSH_AT + 8192);
+        let mut flushed: u64 = 0;
+        let mut failure: Option<std::io::Error> = None;
+        // The previous item, waiting to learn whether a newline follows it:
+        // None at the start, Some(None) a newline, Some(Some(tok)) a token.
+        let mut prev: Option<Option<Tok>> = None;
+        let mut step = |next: Option<Option<Tok>>, buf: &mut Vec<u8>| -> std::io::Result<()> {
+            if let Some(p) = prev {
+                let next_is_newline = matches!(next, None | Some(None));
+                match p {
+                    None => {
+                        if next.is_none() || !next_is_newline {
+                            buf.push(b'\n');
+                        }
+                    }
+                    Some(tok) => {
+                        self.express(tok.text(sources), config, buf, &mut flushed, out)?;
+                        if !next_is_newline {
+                            buf.push(b' ');
+                        }
+                    }
+                }
+                if buf.len() >= FLUSH_AT {
+                    out.write_all(buf)?;
+                    flushed += buf.len() as u64;
+                    buf.clear();
+                }
+            }
+            prev = next;
+            Ok(())
+        };
+        walk(sources, |ev| {
+            let next = match ev {
+                Ev::Newline => None,
+                Ev::Text(tok) => Some(tok),
+                Ev::Define { .. } => return true,
+            };
+            match step(Some(next), &mut buf) {
+                Ok(()) => true,
+                Err(e) => {
+                    failure = Some(e);
+                    false
+                }
+            }
+        });
+        if let Some(e) = failure {
+            return Err(e);
+        }
+        step(None, &mut buf)?;
+        out.write_all(&buf)
+    }
+
+    /// Pass 2 with a map, over the located token walk.
+    fn print_mapped(
+        &self,
+        sources: &[Source<'_>],
+        config: &Config,
+        out: &mut dyn Write,
         mut map: Option<&mut dyn Write>,
     ) -> std::io::Result<()> {
         const FLUSH_AT: usize = 1 << 16;
@@ -733,6 +874,10 @@ impl Program<'_> {
                     buf.clear();
                 }
             }
+            return Ok(());
+        }
+        if let Some(num) = quick_number(text, config.arch) {
+            push_digits(buf, num.value, num.bytes, config.digits, config.endian);
             return Ok(());
         }
         match number_of(text, config.arch) {
@@ -902,6 +1047,32 @@ mod tests {
         assert!(matches!(number_of(b"!257", Arch::X86), Some(Err(_))));
         assert_eq!(number_of(b"90", Arch::X86), None);
         assert!(number_of(b"16", Arch::Knight).is_some());
+        for t in [
+            "!1",
+            "!256",
+            "!257",
+            "!-129",
+            "!-130",
+            "@32768",
+            "$65536",
+            "~-8388609",
+            "%-5",
+            "&42",
+            "%4294967296",
+            "%99999999999",
+            "!1a",
+            "!-",
+            "%0",
+            "%012",
+            "%1_0",
+            "%-0",
+        ] {
+            for arch in [Arch::X86, Arch::Knight, Arch::Riscv64] {
+                if let Some(q) = quick_number(t.as_bytes(), arch) {
+                    assert_eq!(number_of(t.as_bytes(), arch), Some(Ok(q)), "{t}");
+                }
+            }
+        }
         assert_eq!(number_of(b"&42", Arch::Riscv32), None);
         assert_eq!(
             number_of(b"@-1", Arch::Riscv32).unwrap().unwrap().value as u32,

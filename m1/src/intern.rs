@@ -8,22 +8,56 @@
 //! [`crate::engine`]'s business.
 
 /// A hasher over short byte strings (FxHash-style: 8 bytes at a time, rotate, multiply).
+/// Texts of up to 16 bytes, nearly every token, are read as two overlapping words (or
+/// three small loads under 8 bytes), without a loop or a copy.
+#[inline]
 pub fn hash(text: &[u8]) -> u32 {
     const K: u64 = 0x517c_c1b7_2722_0a95;
-    let mut h: u64 = text.len() as u64;
+    let n = text.len();
+    let mut h: u64 = n as u64;
+    if n <= 16 {
+        let (a, b) = if n >= 8 {
+            (word(text, 0), word(text, n - 8))
+        } else if n >= 4 {
+            (u64::from(word4(text, 0)), u64::from(word4(text, n - 4)))
+        } else if n > 0 {
+            (
+                u64::from(text[0]) | u64::from(text[n / 2]) << 8 | u64::from(text[n - 1]) << 16,
+                0,
+            )
+        } else {
+            (0, 0)
+        };
+        h = (h.rotate_left(5) ^ a).wrapping_mul(K);
+        h = (h.rotate_left(5) ^ b).wrapping_mul(K);
+        return (h >> 32) as u32 ^ (h as u32);
+    }
     let mut chunks = text.chunks_exact(8);
     for c in &mut chunks {
         let w = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
         h = (h.rotate_left(5) ^ w).wrapping_mul(K);
     }
-    let rest = chunks.remainder();
-    if !rest.is_empty() {
-        let mut buf = [0u8; 8];
-        buf[..rest.len()].copy_from_slice(rest);
-        h = (h.rotate_left(5) ^ u64::from_le_bytes(buf)).wrapping_mul(K);
-    }
+    h = (h.rotate_left(5) ^ word(text, n - 8)).wrapping_mul(K);
     // Fold the well-mixed high bits down.
     ((h >> 32) ^ h) as u32
+}
+
+/// The 4 bytes of `s` at `at` as one word (the caller keeps `at + 4 <= s.len()`).
+#[inline(always)]
+fn word4(s: &[u8], at: usize) -> u32 {
+    match <[u8; 4]>::try_from(&s[at..at + 4]) {
+        Ok(w) => u32::from_le_bytes(w),
+        Err(_) => 0,
+    }
+}
+
+/// The 8 bytes of `s` at `at` as one word (the caller keeps `at + 8 <= s.len()`).
+#[inline(always)]
+fn word(s: &[u8], at: usize) -> u64 {
+    match <[u8; 8]>::try_from(&s[at..at + 8]) {
+        Ok(w) => u64::from_le_bytes(w),
+        Err(_) => 0,
+    }
 }
 
 /// Byte-string equality without a library call for the short texts tokens usually are.
@@ -32,7 +66,12 @@ fn same(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
     }
-    if a.len() <= 8 {
+    let n = a.len();
+    if (8..=16).contains(&n) {
+        // Two overlapping 8-byte words cover the text.
+        return word(a, 0) == word(b, 0) && word(a, n - 8) == word(b, n - 8);
+    }
+    if n < 8 {
         return a.iter().zip(b).all(|(x, y)| x == y);
     }
     a == b
@@ -201,5 +240,24 @@ mod tests {
         }
         assert_eq!(t.find(&inputs, b"abd"), Some(y));
         assert_eq!(inputs.bytes(t.records[y as usize].start, 3), b"abd");
+        // Every length class of the hash (0, 1-3, 4-7, 8-16, longer) keeps texts apart.
+        let long: Vec<u8> = (0..64u8).map(|i| b'a' + i % 26).collect();
+        let inputs2 = Inputs::new(vec![&long]).unwrap();
+        let mut t2 = Table::with_capacity(1);
+        let mut ids = Vec::new();
+        for len in 0..=40usize {
+            for start in [0usize, 1, 3] {
+                let text = &long[start..start + len];
+                let id = t2.intern(&inputs2, text, inputs2.global(0, start));
+                assert_eq!(t2.find(&inputs2, text), Some(id), "{len} {start}");
+                ids.push((id, text));
+            }
+        }
+        for (id, text) in &ids {
+            for (other, text2) in &ids {
+                assert_eq!(id == other, text == text2);
+            }
+        }
+        assert_eq!(t2.find(&inputs2, b"abcX"), None);
     }
 }

@@ -46,6 +46,7 @@ pub mod lexer;
 pub mod m0;
 pub mod number;
 pub mod tool;
+pub(crate) mod walk;
 
 /// The instruction sets M1 knows; they differ in number encoding and string padding.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]

@@ -20,6 +20,26 @@ use crate::{DigitStyle, Endian};
 /// assert_eq!(strtoint(b"4294967295"), -1);
 /// ```
 pub fn strtoint(text: &[u8]) -> i32 {
+    // The common case first: plain decimal digits, optionally negative, no leading 0.
+    if let Some((&first, _)) = text.split_first() {
+        if (b'1'..=b'9').contains(&first) || (first == b'-' && text.len() > 1) {
+            let digits = if first == b'-' { &text[1..] } else { text };
+            let mut n: u32 = 0;
+            let mut plain = true;
+            for &c in digits {
+                let d = c.wrapping_sub(b'0');
+                if d > 9 {
+                    plain = false;
+                    break;
+                }
+                n = n.wrapping_mul(10).wrapping_add(u32::from(d));
+            }
+            if plain {
+                let n = n as i32;
+                return if first == b'-' { n.wrapping_neg() } else { n };
+            }
+        }
+    }
     let (base, digits): (u32, &[u8]) = if text.is_empty() {
         return 0;
     } else if let Some(rest) = text.strip_prefix(b"0b") {
@@ -61,6 +81,17 @@ pub fn strtoint(text: &[u8]) -> i32 {
 
 const HEX: &[u8; 16] = b"0123456789ABCDEF";
 
+/// The two upper-case hex digits of every byte.
+static HEX_PAIRS: [[u8; 2]; 256] = {
+    let mut t = [[0u8; 2]; 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i] = [HEX[i >> 4], HEX[i & 15]];
+        i += 1;
+    }
+    t
+};
+
 /// Digits per byte in `style`: 2 hex, 3 octal, 8 binary.
 pub fn digits_per_byte(style: DigitStyle) -> usize {
     match style {
@@ -75,17 +106,26 @@ pub fn digits_per_byte(style: DigitStyle) -> usize {
 /// value (not per byte), shifting arithmetically, as the reference does; callers mask
 /// values narrower than 4 bytes first.
 pub fn push_digits(out: &mut Vec<u8>, value: i32, bytes: usize, style: DigitStyle, endian: Endian) {
-    if style == DigitStyle::Hex && bytes <= 4 {
-        // Per byte is the same as per value in hex; the common case, done with a table.
+    if style == DigitStyle::Hex && (1..=4).contains(&bytes) {
+        // Per byte is the same as per value in hex; the common case, done with a table
+        // of digit pairs into a local array, then one append.
         let v = value as u32;
+        let mut digits = [0u8; 8];
         for i in 0..bytes {
             let byte = match endian {
                 Endian::Big => bytes - 1 - i,
                 Endian::Little => i,
             };
-            let b = (v >> (8 * byte)) as u8;
-            out.push(HEX[usize::from(b >> 4)]);
-            out.push(HEX[usize::from(b & 15)]);
+            let pair = HEX_PAIRS[usize::from((v >> (8 * byte)) as u8)];
+            digits[2 * i] = pair[0];
+            digits[2 * i + 1] = pair[1];
+        }
+        // Constant-length appends compile to plain stores, not a memcpy call.
+        match bytes {
+            1 => out.extend_from_slice(&digits[..2]),
+            2 => out.extend_from_slice(&digits[..4]),
+            3 => out.extend_from_slice(&digits[..6]),
+            _ => out.extend_from_slice(&digits[..8]),
         }
         return;
     }
@@ -146,6 +186,53 @@ mod tests {
             ("0xFFFFFFFF", -1),
         ] {
             assert_eq!(strtoint(t.as_bytes()), v, "{t}");
+        }
+    }
+
+    /// The decimal fast path gives what the general parser gives.
+    #[test]
+    fn strtoint_fast_path_agrees() {
+        fn general(text: &[u8]) -> i32 {
+            // Defeat the fast path: a leading "0x" parse of the same value is not
+            // comparable, so compare against a plain fold over the spec's rules.
+            let (neg, digits) = match text.strip_prefix(b"-") {
+                Some(r) => (true, r),
+                None => (false, text),
+            };
+            let mut n: u32 = 0;
+            for &c in digits {
+                if c == b'_' {
+                    continue;
+                }
+                if !c.is_ascii_digit() {
+                    return 0;
+                }
+                n = n.wrapping_mul(10).wrapping_add(u32::from(c - b'0'));
+            }
+            if neg {
+                (n as i32).wrapping_neg()
+            } else {
+                n as i32
+            }
+        }
+        for t in [
+            "1",
+            "9",
+            "12345",
+            "-1",
+            "-0",
+            "-",
+            "-12a",
+            "1_0",
+            "4294967295",
+            "4294967296",
+            "99999999999",
+            "-2147483648",
+            "7x",
+            "1-2",
+            "--1",
+        ] {
+            assert_eq!(strtoint(t.as_bytes()), general(t.as_bytes()), "{t}");
         }
     }
 
