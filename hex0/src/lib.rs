@@ -7,7 +7,8 @@
 //! - [`diag`]: the located error shape (`FILE:LINE:COL: error: ...`, expected, found, hint);
 //! - [`output`]: outputs written to a temporary file and renamed, never half-written;
 //! - [`args`]: the hand-written option parser (long and short forms, repeats, any order);
-//! - [`cli`]: exit statuses, the [`cli::Streams`] a tool writes to, and the `main` wrapper.
+//! - [`cli`]: exit statuses, the [`cli::Streams`] a tool writes to, and the `main` wrapper;
+//! - [`number`]: the reference's `strtoint`, shared by hex2 and M1.
 //!
 //! The tools themselves are [`tool`] (`hex0 INPUT OUTPUT`) and [`catm`] (`catm OUTPUT
 //! INPUT...`); their binaries are one line each.
@@ -31,6 +32,7 @@ pub mod catm;
 pub mod cli;
 pub mod diag;
 pub mod lang;
+pub mod number;
 pub mod output;
 pub mod tool;
 

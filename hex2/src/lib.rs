@@ -46,13 +46,12 @@
 mod engine;
 pub mod labels;
 pub mod map;
-pub mod number;
 pub mod tool;
 
 pub use engine::{Linker, Pass};
+pub use hex0::number::strtoint;
 pub use labels::{LabelDef, LabelTable};
 pub use map::MapEntry;
-pub use number::strtoint;
 
 use hex0::diag::Diagnostic;
 

@@ -1,83 +1,13 @@
 //! Numbers: the reference's text-to-int parser and the digit writers.
 //!
-//! It owns `strtoint` (spec `hex2-m1.md` section 0: `0x`/`0b`/leading-`0` octal prefixes,
-//! `_` skipped, junk gives 0, 32-bit wrap) and the formatting of a value as hex2 text digits
-//! in a [`DigitStyle`] and [`Endian`] (spec 2.6: hex and binary per byte, octal per whole
-//! value with arithmetic shifts). It knows nothing about sigils or architectures; that is
+//! It re-exports the shared `strtoint` ([`hex0::number`], spec `hex2-m1.md` section 0) and
+//! owns the formatting of a value as hex2 text digits in a [`DigitStyle`] and [`Endian`]
+//! (spec 2.6: hex and binary per byte, octal per whole value with arithmetic shifts). It knows nothing about sigils or architectures; that is
 //! [`crate::engine`].
 
 use crate::{DigitStyle, Endian};
 
-/// The reference's `strtoint`: never fails, invalid text gives 0, arithmetic wraps at 32
-/// bits.
-///
-/// ```
-/// use m1::number::strtoint;
-/// assert_eq!(strtoint(b"0x10"), 16);
-/// assert_eq!(strtoint(b"010"), 8);
-/// assert_eq!(strtoint(b"-0x10"), 0);
-/// assert_eq!(strtoint(b"0x-10"), -16);
-/// assert_eq!(strtoint(b"4294967295"), -1);
-/// ```
-pub fn strtoint(text: &[u8]) -> i32 {
-    // The common case first: plain decimal digits, optionally negative, no leading 0.
-    if let Some((&first, _)) = text.split_first() {
-        if (b'1'..=b'9').contains(&first) || (first == b'-' && text.len() > 1) {
-            let digits = if first == b'-' { &text[1..] } else { text };
-            let mut n: u32 = 0;
-            let mut plain = true;
-            for &c in digits {
-                let d = c.wrapping_sub(b'0');
-                if d > 9 {
-                    plain = false;
-                    break;
-                }
-                n = n.wrapping_mul(10).wrapping_add(u32::from(d));
-            }
-            if plain {
-                let n = n as i32;
-                return if first == b'-' { n.wrapping_neg() } else { n };
-            }
-        }
-    }
-    let (base, digits): (u32, &[u8]) = if text.is_empty() {
-        return 0;
-    } else if let Some(rest) = text.strip_prefix(b"0b") {
-        (2, rest)
-    } else if let Some(rest) = text.strip_prefix(b"0x") {
-        (16, rest)
-    } else if let Some(rest) = text.strip_prefix(b"0") {
-        (8, rest)
-    } else {
-        (10, text)
-    };
-    let (negative, digits) = match digits.strip_prefix(b"-") {
-        Some(rest) => (true, rest),
-        None => (false, digits),
-    };
-    let mut n: u32 = 0;
-    for &c in digits {
-        if c == b'_' {
-            continue;
-        }
-        let d = match c {
-            b'0'..=b'9' => u32::from(c - b'0'),
-            b'a'..=b'f' => u32::from(c - b'a' + 10),
-            b'A'..=b'F' => u32::from(c - b'A' + 10),
-            _ => return 0,
-        };
-        if d >= base {
-            return 0;
-        }
-        n = n.wrapping_mul(base).wrapping_add(d);
-    }
-    let n = n as i32;
-    if negative {
-        n.wrapping_neg()
-    } else {
-        n
-    }
-}
+pub use hex0::number::strtoint;
 
 const HEX: &[u8; 16] = b"0123456789ABCDEF";
 
@@ -159,82 +89,6 @@ pub fn push_byte(out: &mut Vec<u8>, byte: u8, style: DigitStyle) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn strtoint_table_of_the_spec() {
-        for (t, v) in [
-            ("16", 16),
-            ("1_6", 16),
-            ("0x10", 16),
-            ("0x_1_0", 16),
-            ("020", 16),
-            ("0b10000", 16),
-            ("010", 8),
-            ("-010", -10),
-            ("-0x10", 0),
-            ("0x-10", -16),
-            ("0X10", 0),
-            ("0B1", 0),
-            ("09", 0),
-            ("12zz", 0),
-            ("0abc", 0),
-            ("-", 0),
-            ("_", 0),
-            ("0x", 0),
-            ("4294967296", 0),
-            ("0x100000010", 16),
-            ("0xFFFFFFFF", -1),
-        ] {
-            assert_eq!(strtoint(t.as_bytes()), v, "{t}");
-        }
-    }
-
-    /// The decimal fast path gives what the general parser gives.
-    #[test]
-    fn strtoint_fast_path_agrees() {
-        fn general(text: &[u8]) -> i32 {
-            // Defeat the fast path: a leading "0x" parse of the same value is not
-            // comparable, so compare against a plain fold over the spec's rules.
-            let (neg, digits) = match text.strip_prefix(b"-") {
-                Some(r) => (true, r),
-                None => (false, text),
-            };
-            let mut n: u32 = 0;
-            for &c in digits {
-                if c == b'_' {
-                    continue;
-                }
-                if !c.is_ascii_digit() {
-                    return 0;
-                }
-                n = n.wrapping_mul(10).wrapping_add(u32::from(c - b'0'));
-            }
-            if neg {
-                (n as i32).wrapping_neg()
-            } else {
-                n as i32
-            }
-        }
-        for t in [
-            "1",
-            "9",
-            "12345",
-            "-1",
-            "-0",
-            "-",
-            "-12a",
-            "1_0",
-            "4294967295",
-            "4294967296",
-            "99999999999",
-            "-2147483648",
-            "7x",
-            "1-2",
-            "--1",
-        ] {
-            assert_eq!(strtoint(t.as_bytes()), general(t.as_bytes()), "{t}");
-        }
-    }
 
     fn digits(v: i32, bytes: usize, style: DigitStyle, endian: Endian) -> String {
         let mut out = Vec::new();
