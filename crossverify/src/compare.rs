@@ -148,26 +148,10 @@ enum Id {
 }
 
 const OPTS: &[Opt<Id>] = &[
-    Opt {
-        names: &["-q", "--quorum"],
-        takes_value: true,
-        id: Id::Quorum,
-    },
-    Opt {
-        names: &["-d", "--diverse"],
-        takes_value: false,
-        id: Id::Diverse,
-    },
-    Opt {
-        names: &["-h", "--help"],
-        takes_value: false,
-        id: Id::Help,
-    },
-    Opt {
-        names: &["-V", "--version"],
-        takes_value: false,
-        id: Id::Version,
-    },
+    Opt::value(&["-q", "--quorum"], Id::Quorum),
+    Opt::flag(&["-d", "--diverse"], Id::Diverse),
+    Opt::flag(&["-h", "--help"], Id::Help),
+    Opt::flag(&["-V", "--version"], Id::Version),
 ];
 
 const HELP: &str = "\
@@ -236,11 +220,7 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
                 return EXIT_SUCCESS;
             }
             Ok(Arg::Opt(Id::Version, _)) => {
-                let _ = writeln!(
-                    io.stdout,
-                    "crossverify (hexroot) {}",
-                    env!("CARGO_PKG_VERSION")
-                );
+                io.version("crossverify");
                 return EXIT_SUCCESS;
             }
             Ok(Arg::Opt(_, None)) => unreachable!("the parser gives a value"),

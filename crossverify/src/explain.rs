@@ -534,36 +534,12 @@ enum Id {
 }
 
 const OPTS: &[Opt<Id>] = &[
-    Opt {
-        names: &["-m", "--map"],
-        takes_value: true,
-        id: Id::Map,
-    },
-    Opt {
-        names: &["--m1-map"],
-        takes_value: true,
-        id: Id::M1Map,
-    },
-    Opt {
-        names: &["--big-endian"],
-        takes_value: false,
-        id: Id::BigEndian,
-    },
-    Opt {
-        names: &["--little-endian"],
-        takes_value: false,
-        id: Id::LittleEndian,
-    },
-    Opt {
-        names: &["-h", "--help"],
-        takes_value: false,
-        id: Id::Help,
-    },
-    Opt {
-        names: &["-V", "--version"],
-        takes_value: false,
-        id: Id::Version,
-    },
+    Opt::value(&["-m", "--map"], Id::Map),
+    Opt::value(&["--m1-map"], Id::M1Map),
+    Opt::flag(&["--big-endian"], Id::BigEndian),
+    Opt::flag(&["--little-endian"], Id::LittleEndian),
+    Opt::flag(&["-h", "--help"], Id::Help),
+    Opt::flag(&["-V", "--version"], Id::Version),
 ];
 
 const HELP: &str = "\
@@ -626,11 +602,7 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
                 return EXIT_SUCCESS;
             }
             Ok(Arg::Opt(Id::Version, _)) => {
-                let _ = writeln!(
-                    io.stdout,
-                    "crossverify (hexroot) {}",
-                    env!("CARGO_PKG_VERSION")
-                );
+                io.version("crossverify");
                 return EXIT_SUCCESS;
             }
             Ok(Arg::Opt(_, None)) => unreachable!("the parser gives a value"),

@@ -206,31 +206,11 @@ enum Id {
 }
 
 const OPTS: &[Opt<Id>] = &[
-    Opt {
-        names: &["-i", "--implementation"],
-        takes_value: true,
-        id: Id::Implementation,
-    },
-    Opt {
-        names: &["-o", "--output"],
-        takes_value: true,
-        id: Id::Output,
-    },
-    Opt {
-        names: &["-t", "--tool"],
-        takes_value: true,
-        id: Id::Tool,
-    },
-    Opt {
-        names: &["-h", "--help"],
-        takes_value: false,
-        id: Id::Help,
-    },
-    Opt {
-        names: &["-V", "--version"],
-        takes_value: false,
-        id: Id::Version,
-    },
+    Opt::value(&["-i", "--implementation"], Id::Implementation),
+    Opt::value(&["-o", "--output"], Id::Output),
+    Opt::value(&["-t", "--tool"], Id::Tool),
+    Opt::flag(&["-h", "--help"], Id::Help),
+    Opt::flag(&["-V", "--version"], Id::Version),
 ];
 
 const HELP: &str = "\
@@ -307,11 +287,7 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
                 return EXIT_SUCCESS;
             }
             Ok(Arg::Opt(Id::Version, _)) => {
-                let _ = writeln!(
-                    io.stdout,
-                    "crossverify (hexroot) {}",
-                    env!("CARGO_PKG_VERSION")
-                );
+                io.version("crossverify");
                 return EXIT_SUCCESS;
             }
             Ok(Arg::Opt(_, None)) => unreachable!("the parser gives a value"),

@@ -806,46 +806,14 @@ enum Id {
 }
 
 const OPTS: &[Opt<Id>] = &[
-    Opt {
-        names: &["--root", "-C"],
-        takes_value: true,
-        id: Id::Root,
-    },
-    Opt {
-        names: &["--tools", "-t"],
-        takes_value: true,
-        id: Id::Tools,
-    },
-    Opt {
-        names: &["--answers", "-a"],
-        takes_value: true,
-        id: Id::Answers,
-    },
-    Opt {
-        names: &["--report", "-r"],
-        takes_value: true,
-        id: Id::Report,
-    },
-    Opt {
-        names: &["--manifest", "-m"],
-        takes_value: true,
-        id: Id::Manifest,
-    },
-    Opt {
-        names: &["--quiet", "-q"],
-        takes_value: false,
-        id: Id::Quiet,
-    },
-    Opt {
-        names: &["--dialect"],
-        takes_value: true,
-        id: Id::Dialect,
-    },
-    Opt {
-        names: &["--help", "-h"],
-        takes_value: false,
-        id: Id::Help,
-    },
+    Opt::value(&["--root", "-C"], Id::Root),
+    Opt::value(&["--tools", "-t"], Id::Tools),
+    Opt::value(&["--answers", "-a"], Id::Answers),
+    Opt::value(&["--report", "-r"], Id::Report),
+    Opt::value(&["--manifest", "-m"], Id::Manifest),
+    Opt::flag(&["--quiet", "-q"], Id::Quiet),
+    Opt::value(&["--dialect"], Id::Dialect),
+    Opt::flag(&["--help", "-h"], Id::Help),
 ];
 
 /// Help text of `crossverify replay`.

@@ -571,31 +571,11 @@ enum Id {
 }
 
 const OPTS: &[Opt<Id>] = &[
-    Opt {
-        names: &["-m", "--manifest"],
-        takes_value: true,
-        id: Id::Manifest,
-    },
-    Opt {
-        names: &["-o", "--out"],
-        takes_value: true,
-        id: Id::Out,
-    },
-    Opt {
-        names: &["-q", "--quiet"],
-        takes_value: false,
-        id: Id::Quiet,
-    },
-    Opt {
-        names: &["-h", "--help"],
-        takes_value: false,
-        id: Id::Help,
-    },
-    Opt {
-        names: &["-V", "--version"],
-        takes_value: false,
-        id: Id::Version,
-    },
+    Opt::value(&["-m", "--manifest"], Id::Manifest),
+    Opt::value(&["-o", "--out"], Id::Out),
+    Opt::flag(&["-q", "--quiet"], Id::Quiet),
+    Opt::flag(&["-h", "--help"], Id::Help),
+    Opt::flag(&["-V", "--version"], Id::Version),
 ];
 
 const HELP: &str = "\
@@ -647,11 +627,7 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
                 return EXIT_SUCCESS;
             }
             Ok(Arg::Opt(Id::Version, _)) => {
-                let _ = writeln!(
-                    io.stdout,
-                    "crossverify (hexroot) {}",
-                    env!("CARGO_PKG_VERSION")
-                );
+                io.version("crossverify");
                 return EXIT_SUCCESS;
             }
             Ok(Arg::Opt(_, None)) => unreachable!("the parser gives a value"),

@@ -84,11 +84,7 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
             EXIT_SUCCESS
         }
         "-V" | "--version" => {
-            let _ = writeln!(
-                io.stdout,
-                "crossverify (hexroot) {}",
-                env!("CARGO_PKG_VERSION")
-            );
+            io.version("crossverify");
             EXIT_SUCCESS
         }
         name => match SUBCOMMANDS.iter().find(|(n, _, _)| *n == name) {

@@ -23,6 +23,26 @@ pub struct Opt<T> {
     pub id: T,
 }
 
+impl<T> Opt<T> {
+    /// An option without a value, spelled any of `names`: `Opt::flag(&["-h", "--help"], Help)`.
+    pub const fn flag(names: &'static [&'static str], id: T) -> Self {
+        Opt {
+            names,
+            takes_value: false,
+            id,
+        }
+    }
+
+    /// An option whose value is the next argument: `Opt::value(&["-f", "--file"], File)`.
+    pub const fn value(names: &'static [&'static str], id: T) -> Self {
+        Opt {
+            names,
+            takes_value: true,
+            id,
+        }
+    }
+}
+
 /// One item of a command line.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Arg<'a, T> {
@@ -122,16 +142,8 @@ mod tests {
     }
 
     const OPTS: &[Opt<Id>] = &[
-        Opt {
-            names: &["-f", "--file"],
-            takes_value: true,
-            id: Id::File,
-        },
-        Opt {
-            names: &["-q", "--quiet"],
-            takes_value: false,
-            id: Id::Quiet,
-        },
+        Opt::value(&["-f", "--file"], Id::File),
+        Opt::flag(&["-q", "--quiet"], Id::Quiet),
     ];
 
     fn os(v: &[&str]) -> Vec<OsString> {

@@ -85,7 +85,7 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
             return EXIT_SUCCESS;
         }
         [only] if only == "--version" || only == "-V" => {
-            let _ = writeln!(io.stdout, "catm (hexroot) {}", env!("CARGO_PKG_VERSION"));
+            io.version("catm");
             return EXIT_SUCCESS;
         }
         _ => {}

@@ -39,6 +39,16 @@ impl Streams<'_> {
         let _ = writeln!(self.stderr, "{diagnostic}");
     }
 
+    /// Prints `TOOL (hexroot) VERSION` on stdout, the answer of every hexroot-only tool to
+    /// `--version` (the drop-ins for mescc-tools answer as the reference does instead).
+    pub fn version(&mut self, tool: &str) {
+        let _ = writeln!(
+            self.stdout,
+            "{tool} (hexroot) {}",
+            env!("CARGO_PKG_VERSION")
+        );
+    }
+
     /// Prints `TOOL: error: MESSAGE` and a pointer to `--help` for a bad command line.
     pub fn usage_error(&mut self, tool: &str, message: &str) {
         let _ = writeln!(self.stderr, "{tool}: error: {message}");

@@ -23,21 +23,9 @@ enum Id {
 }
 
 const OPTS: &[Opt<Id>] = &[
-    Opt {
-        names: &["-A", "--architecture"],
-        takes_value: true,
-        id: Id::Arch,
-    },
-    Opt {
-        names: &["-h", "--help"],
-        takes_value: false,
-        id: Id::Help,
-    },
-    Opt {
-        names: &["-V", "--version"],
-        takes_value: false,
-        id: Id::Version,
-    },
+    Opt::value(&["-A", "--architecture"], Id::Arch),
+    Opt::flag(&["-h", "--help"], Id::Help),
+    Opt::flag(&["-V", "--version"], Id::Version),
 ];
 
 const HELP: &str = "\
@@ -92,7 +80,7 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
                 return EXIT_SUCCESS;
             }
             Ok(Arg::Opt(Id::Version, _)) => {
-                let _ = writeln!(io.stdout, "hex0 (hexroot) {}", env!("CARGO_PKG_VERSION"));
+                io.version("hex0");
                 return EXIT_SUCCESS;
             }
             Ok(Arg::Opt(Id::Arch, None)) => unreachable!("the parser gives a value"),

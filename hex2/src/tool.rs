@@ -113,71 +113,19 @@ enum Id {
 }
 
 const OPTS: &[Opt<Id>] = &[
-    Opt {
-        names: &["-f", "--file"],
-        takes_value: true,
-        id: Id::File,
-    },
-    Opt {
-        names: &["-o", "--output"],
-        takes_value: true,
-        id: Id::Output,
-    },
-    Opt {
-        names: &["-A", "--architecture"],
-        takes_value: true,
-        id: Id::Arch,
-    },
-    Opt {
-        names: &["-B", "--base-address"],
-        takes_value: true,
-        id: Id::Base,
-    },
-    Opt {
-        names: &["--big-endian"],
-        takes_value: false,
-        id: Id::Big,
-    },
-    Opt {
-        names: &["--little-endian"],
-        takes_value: false,
-        id: Id::Little,
-    },
-    Opt {
-        names: &["-O", "--octal"],
-        takes_value: false,
-        id: Id::Octal,
-    },
-    Opt {
-        names: &["-b", "--binary"],
-        takes_value: false,
-        id: Id::Binary,
-    },
-    Opt {
-        names: &["--non-executable"],
-        takes_value: false,
-        id: Id::NonExec,
-    },
-    Opt {
-        names: &["-h", "--help"],
-        takes_value: false,
-        id: Id::Help,
-    },
-    Opt {
-        names: &["-V", "--version"],
-        takes_value: false,
-        id: Id::Version,
-    },
-    Opt {
-        names: &["--map"],
-        takes_value: true,
-        id: Id::Map,
-    },
-    Opt {
-        names: &["--seed-hex2-0"],
-        takes_value: false,
-        id: Id::SeedHex2,
-    },
+    Opt::value(&["-f", "--file"], Id::File),
+    Opt::value(&["-o", "--output"], Id::Output),
+    Opt::value(&["-A", "--architecture"], Id::Arch),
+    Opt::value(&["-B", "--base-address"], Id::Base),
+    Opt::flag(&["--big-endian"], Id::Big),
+    Opt::flag(&["--little-endian"], Id::Little),
+    Opt::flag(&["-O", "--octal"], Id::Octal),
+    Opt::flag(&["-b", "--binary"], Id::Binary),
+    Opt::flag(&["--non-executable"], Id::NonExec),
+    Opt::flag(&["-h", "--help"], Id::Help),
+    Opt::flag(&["-V", "--version"], Id::Version),
+    Opt::value(&["--map"], Id::Map),
+    Opt::flag(&["--seed-hex2-0"], Id::SeedHex2),
 ];
 
 const ARCH_LIST: &str =
@@ -342,26 +290,10 @@ enum SeedId {
 }
 
 const SEED_OPTS: &[Opt<SeedId>] = &[
-    Opt {
-        names: &["-A", "--architecture"],
-        takes_value: true,
-        id: SeedId::Arch,
-    },
-    Opt {
-        names: &["--seed-hex2-0"],
-        takes_value: false,
-        id: SeedId::Seed,
-    },
-    Opt {
-        names: &["-h", "--help"],
-        takes_value: false,
-        id: SeedId::Help,
-    },
-    Opt {
-        names: &["-V", "--version"],
-        takes_value: false,
-        id: SeedId::Version,
-    },
+    Opt::value(&["-A", "--architecture"], SeedId::Arch),
+    Opt::flag(&["--seed-hex2-0"], SeedId::Seed),
+    Opt::flag(&["-h", "--help"], SeedId::Help),
+    Opt::flag(&["-V", "--version"], SeedId::Version),
 ];
 
 const SEED_ARCHES: &str = "x86, amd64, aarch64, riscv32, riscv64";
@@ -454,11 +386,7 @@ fn seed_main(args: &[OsString], io: &mut Streams, dialect: Dialect) -> i32 {
                 return EXIT_SUCCESS;
             }
             Ok(Arg::Opt(SeedId::Version, _)) => {
-                let _ = writeln!(
-                    io.stdout,
-                    "{default_name} (hexroot) {}",
-                    env!("CARGO_PKG_VERSION")
-                );
+                io.version(default_name);
                 return EXIT_SUCCESS;
             }
             Ok(Arg::Positional(p)) => files.push(p),

@@ -42,25 +42,17 @@ enum Id {
     PassUnknown,
 }
 
-const fn opt(names: &'static [&'static str], takes_value: bool, id: Id) -> Opt<Id> {
-    Opt {
-        names,
-        takes_value,
-        id,
-    }
-}
-
 const M1_OPTS: &[Opt<Id>] = &[
-    opt(&["-f", "--file"], true, Id::File),
-    opt(&["-o", "--output"], true, Id::Output),
-    opt(&["-A", "--architecture"], true, Id::Arch),
-    opt(&["--big-endian"], false, Id::Big),
-    opt(&["--little-endian"], false, Id::Little),
-    opt(&["-O", "--octal"], false, Id::Octal),
-    opt(&["-b", "--binary"], false, Id::Binary),
-    opt(&["-h", "--help"], false, Id::Help),
-    opt(&["-V", "--version"], false, Id::Version),
-    opt(&["--map"], true, Id::Map),
+    Opt::value(&["-f", "--file"], Id::File),
+    Opt::value(&["-o", "--output"], Id::Output),
+    Opt::value(&["-A", "--architecture"], Id::Arch),
+    Opt::flag(&["--big-endian"], Id::Big),
+    Opt::flag(&["--little-endian"], Id::Little),
+    Opt::flag(&["-O", "--octal"], Id::Octal),
+    Opt::flag(&["-b", "--binary"], Id::Binary),
+    Opt::flag(&["-h", "--help"], Id::Help),
+    Opt::flag(&["-V", "--version"], Id::Version),
+    Opt::value(&["--map"], Id::Map),
 ];
 
 /// The reference's M1 usage text, byte for byte (vector `m1/help`).
@@ -191,10 +183,10 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
 }
 
 const M0_OPTS: &[Opt<Id>] = &[
-    opt(&["-A", "--architecture"], true, Id::Arch),
-    opt(&["--pass-unknown"], false, Id::PassUnknown),
-    opt(&["-h", "--help"], false, Id::Help),
-    opt(&["-V", "--version"], false, Id::Version),
+    Opt::value(&["-A", "--architecture"], Id::Arch),
+    Opt::flag(&["--pass-unknown"], Id::PassUnknown),
+    Opt::flag(&["-h", "--help"], Id::Help),
+    Opt::flag(&["-V", "--version"], Id::Version),
 ];
 
 const M0_HELP: &str = "\
@@ -256,7 +248,7 @@ pub fn m0_main(args: &[OsString], io: &mut Streams) -> i32 {
                 return EXIT_SUCCESS;
             }
             Ok(Arg::Opt(Id::Version, _)) => {
-                let _ = writeln!(io.stdout, "M0 (hexroot) {}", env!("CARGO_PKG_VERSION"));
+                io.version("M0");
                 return EXIT_SUCCESS;
             }
             Ok(Arg::Opt(..)) => unreachable!("not in the M0 table"),
@@ -293,17 +285,17 @@ pub fn m0_main(args: &[OsString], io: &mut Streams) -> i32 {
 }
 
 const BLOOD_ELF_OPTS: &[Opt<Id>] = &[
-    opt(&["-f", "--file"], true, Id::File),
-    opt(&["-o", "--output"], true, Id::Output),
-    opt(&["--64"], false, Id::Elf64),
-    opt(&["--big-endian"], false, Id::Big),
-    opt(&["--little-endian"], false, Id::Little),
-    opt(&["-X", "--hex"], false, Id::Hex),
-    opt(&["-O", "--octal"], false, Id::Octal),
-    opt(&["-b", "--binary"], false, Id::Binary),
-    opt(&["--entry"], true, Id::Entry),
-    opt(&["-h", "--help"], false, Id::Help),
-    opt(&["-V", "--version"], false, Id::Version),
+    Opt::value(&["-f", "--file"], Id::File),
+    Opt::value(&["-o", "--output"], Id::Output),
+    Opt::flag(&["--64"], Id::Elf64),
+    Opt::flag(&["--big-endian"], Id::Big),
+    Opt::flag(&["--little-endian"], Id::Little),
+    Opt::flag(&["-X", "--hex"], Id::Hex),
+    Opt::flag(&["-O", "--octal"], Id::Octal),
+    Opt::flag(&["-b", "--binary"], Id::Binary),
+    Opt::value(&["--entry"], Id::Entry),
+    Opt::flag(&["-h", "--help"], Id::Help),
+    Opt::flag(&["-V", "--version"], Id::Version),
 ];
 
 const BLOOD_ELF_HELP: &str = "\

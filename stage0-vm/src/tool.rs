@@ -233,7 +233,7 @@ fn parse(args: &[OsString], io: &mut Streams) -> Parsed {
                 return Parsed::Exit(EXIT_SUCCESS);
             }
             "-V" | "--version" => {
-                let _ = writeln!(io.stdout, "stage0-vm (hexroot) {}", env!("CARGO_PKG_VERSION"));
+                io.version("stage0-vm");
                 return Parsed::Exit(EXIT_SUCCESS);
             }
             "--trace" => o.config.trace = true,
