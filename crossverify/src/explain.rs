@@ -578,6 +578,27 @@ fn read(path: &Path, what: &str, io: &mut Streams) -> Option<Vec<u8>> {
     }
 }
 
+/// Reads and parses every map in `paths`; on the first failure, reports it and gives `None`.
+fn read_maps<T>(
+    paths: &[OsString],
+    what: &str,
+    parse: fn(&str, &[u8]) -> Result<Vec<T>, Diagnostic>,
+    io: &mut Streams,
+) -> Option<Vec<Vec<T>>> {
+    let mut parsed = Vec::with_capacity(paths.len());
+    for path in paths {
+        let text = read(Path::new(path), what, io)?;
+        match parse(&path.to_string_lossy(), &text) {
+            Ok(entries) => parsed.push(entries),
+            Err(d) => {
+                io.error(&d);
+                return None;
+            }
+        }
+    }
+    Some(parsed)
+}
+
 /// Runs `crossverify explain` with `args` (subcommand name first).
 pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
     let tool = "crossverify explain";
@@ -643,32 +664,12 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
     ) else {
         return EXIT_USAGE;
     };
-    let mut parsed = Vec::new();
-    for m in &maps {
-        let Some(text) = read(Path::new(m), "cannot read map", io) else {
-            return EXIT_USAGE;
-        };
-        match parse_map(&m.to_string_lossy(), &text) {
-            Ok(p) => parsed.push(p),
-            Err(d) => {
-                io.error(&d);
-                return EXIT_USAGE;
-            }
-        }
-    }
-    let mut parsed_m1 = Vec::new();
-    for m in &m1_maps {
-        let Some(text) = read(Path::new(m), "cannot read M1 map", io) else {
-            return EXIT_USAGE;
-        };
-        match parse_m1_map(&m.to_string_lossy(), &text) {
-            Ok(p) => parsed_m1.push(p),
-            Err(d) => {
-                io.error(&d);
-                return EXIT_USAGE;
-            }
-        }
-    }
+    let Some(parsed) = read_maps(&maps, "cannot read map", parse_map, io) else {
+        return EXIT_USAGE;
+    };
+    let Some(parsed_m1) = read_maps(&m1_maps, "cannot read M1 map", parse_m1_map, io) else {
+        return EXIT_USAGE;
+    };
     let maps = match parsed.as_slice() {
         [ma, mb] => Some((ma.as_slice(), mb.as_slice())),
         _ => None,

@@ -111,6 +111,12 @@ pub enum SeedSource {
 }
 
 impl SeedSource {
+    /// The path (relative to `seeds/`) of every file a complete seed directory holds, in the
+    /// order the bundle lists them.
+    pub fn files() -> impl Iterator<Item = &'static str> {
+        BUNDLED.iter().map(|(path, _)| *path)
+    }
+
     /// Reads the file at `rel` (relative to `seeds/`).
     pub fn read(&self, rel: &str) -> Result<Vec<u8>, Diagnostic> {
         match self {

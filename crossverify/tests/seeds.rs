@@ -9,21 +9,7 @@ use crossverify::seeds::{self, BuildPath, Outcome, SeedSource, Verdict, SEEDS};
 
 /// Copies the bundled seeds into `dir` (so tests can tamper with them).
 fn copy_bundled(dir: &std::path::Path) {
-    for rel in [
-        "SHA256SUMS",
-        "knight/hex0.hex0",
-        "knight/hex0.M1",
-        "knight/defs.M1",
-        "knight/hex0.rom",
-        "x86/hex0.hex0",
-        "x86/hex0.M1",
-        "x86/defs.M1",
-        "x86/hex0-seed",
-        "amd64/hex0.hex0",
-        "amd64/hex0.M1",
-        "amd64/defs.M1",
-        "amd64/hex0-seed",
-    ] {
+    for rel in SeedSource::files() {
         let bytes = SeedSource::Bundled.read(rel).unwrap();
         let p = dir.join(rel);
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();

@@ -71,6 +71,15 @@ fn bad_usage(io: &mut Streams, tool: &str, message: &str) -> i32 {
     EXIT_FAILURE
 }
 
+/// M1 and blood-elf take their inputs only with `-f`: a bare argument is a usage error.
+fn unexpected_positional(io: &mut Streams, tool: &str, arg: &OsStr) -> i32 {
+    let message = format!(
+        "unexpected argument '{}': input files are given with -f FILE",
+        arg.to_string_lossy()
+    );
+    bad_usage(io, tool, &message)
+}
+
 fn read_input(path: &OsStr) -> Result<(String, Vec<u8>), Diagnostic> {
     let name = path.to_string_lossy().into_owned();
     std::fs::read(path)
@@ -145,16 +154,7 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
                 return EXIT_SUCCESS;
             }
             Ok(Arg::Opt(..)) => unreachable!("not in the M1 table"),
-            Ok(Arg::Positional(p)) => {
-                return bad_usage(
-                    io,
-                    &tool,
-                    &format!(
-                        "unexpected argument '{}': input files are given with -f FILE",
-                        p.to_string_lossy()
-                    ),
-                )
-            }
+            Ok(Arg::Positional(p)) => return unexpected_positional(io, &tool, p),
             Err(e) => return bad_usage(io, &tool, &e.message),
         }
     }
@@ -362,16 +362,7 @@ pub fn blood_elf_main(args: &[OsString], io: &mut Streams) -> i32 {
                 return EXIT_SUCCESS;
             }
             Ok(Arg::Opt(..)) => unreachable!("not in the blood-elf table"),
-            Ok(Arg::Positional(p)) => {
-                return bad_usage(
-                    io,
-                    &tool,
-                    &format!(
-                        "unexpected argument '{}': input files are given with -f FILE",
-                        p.to_string_lossy()
-                    ),
-                )
-            }
+            Ok(Arg::Positional(p)) => return unexpected_positional(io, &tool, p),
             Err(e) => return bad_usage(io, &tool, &e.message),
         }
     }
