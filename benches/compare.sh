@@ -4,7 +4,7 @@
 # Usage: benches/compare.sh [WORKDIR]        (default WORKDIR: target/bench-compare)
 # Needs: bash, awk, cargo, cmp; /usr/bin/time if present (else peak memory is read from /proc).
 # Environment: FUNCTIONS (size of the generated program, default 60000 ~ 40 MB of M1),
-#              RUNS (best of N, default 3), SECTIONS (default "m1 hex2"; each NAME runs the
+#              RUNS (best of N, runs alternate between the two tools, default 5), SECTIONS (default "m1 hex2"; each NAME runs the
 #              function section_NAME).
 #
 # Steps: generate M1 input with ../shared/bench/gen-large-m1.sh (~40 MB); time Debian's M1
@@ -18,7 +18,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 WORK=${1:-$ROOT/target/bench-compare}
 FUNCTIONS=${FUNCTIONS:-60000}
-RUNS=${RUNS:-3}
+RUNS=${RUNS:-5}
 SECTIONS=${SECTIONS:-m1 hex2}
 OURS=$ROOT/target/release
 
@@ -49,45 +49,55 @@ gen_inputs() {
     fi
 }
 
-# measure CMD...: runs CMD RUNS times; sets SECONDS_BEST (wall seconds of the fastest run),
-# CPU_BEST (user + system seconds of the run with least CPU) and PEAK_KB (the largest peak
-# resident set seen, in KiB). CPU time is the steadier figure on a shared machine.
-measure() {
-    SECONDS_BEST=""
-    CPU_BEST=""
-    PEAK_KB=0
-    local i t c kb start end
+# run_once CMD...: runs CMD once; sets T (wall seconds), C (user + system seconds, empty when
+# /usr/bin/time is missing) and KB (peak resident set, KiB).
+run_once() {
+    local start end
+    if [ -x /usr/bin/time ]; then
+        start=$(date +%s.%N)
+        /usr/bin/time -f "%U %S %M" -o "$WORK/.time" "$@" >/dev/null 2>"$WORK/.stderr"
+        end=$(date +%s.%N)
+        C=$(awk '{ printf "%.3f", $1 + $2 }' "$WORK/.time")
+        KB=$(awk '{ print $3 }' "$WORK/.time")
+    else
+        start=$(date +%s.%N)
+        "$@" >/dev/null 2>"$WORK/.stderr" &
+        local pid=$! hwm=0 v
+        while kill -0 "$pid" 2>/dev/null; do
+            v=$(awk '/^VmHWM:/ {print $2}' "/proc/$pid/status" 2>/dev/null || true)
+            if [ -n "$v" ] && [ "$v" -gt "$hwm" ]; then hwm=$v; fi
+            sleep 0.005
+        done
+        wait "$pid"
+        end=$(date +%s.%N)
+        KB=$hwm
+        C=""
+    fi
+    T=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.3f", b - a }')
+}
+
+# less A B: whether A < B (B empty counts as infinity).
+less() { [ -z "$2" ] || awk -v a="$1" -v b="$2" 'BEGIN { exit !(a < b) }'; }
+
+# measure_pair: runs the arrays REF_CMD and OUR_CMD alternately, RUNS times each, so that a
+# change in machine speed during the script affects both alike. Sets REF_S / OUR_S (wall
+# seconds of the fastest run), REF_CPU / OUR_CPU (user + system of the run with least CPU;
+# the steadier figure on a shared machine) and REF_KB / OUR_KB (largest peak RSS, KiB).
+measure_pair() {
+    REF_S="" REF_CPU="" REF_KB=0 OUR_S="" OUR_CPU="" OUR_KB=0
+    local i
     for ((i = 0; i < RUNS; i++)); do
-        if [ -x /usr/bin/time ]; then
-            start=$(date +%s.%N)
-            /usr/bin/time -f "%U %S %M" -o "$WORK/.time" "$@" >/dev/null 2>"$WORK/.stderr"
-            end=$(date +%s.%N)
-            c=$(awk '{ printf "%.3f", $1 + $2 }' "$WORK/.time")
-            kb=$(awk '{ print $3 }' "$WORK/.time")
-        else
-            start=$(date +%s.%N)
-            "$@" >/dev/null 2>"$WORK/.stderr" &
-            local pid=$! hwm=0 v
-            while kill -0 "$pid" 2>/dev/null; do
-                v=$(awk '/^VmHWM:/ {print $2}' "/proc/$pid/status" 2>/dev/null || true)
-                if [ -n "$v" ] && [ "$v" -gt "$hwm" ]; then hwm=$v; fi
-                sleep 0.005
-            done
-            wait "$pid"
-            end=$(date +%s.%N)
-            kb=$hwm
-            c=""
-        fi
-        t=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.3f", b - a }')
-        if [ -z "$SECONDS_BEST" ] || awk -v a="$t" -v b="$SECONDS_BEST" 'BEGIN { exit !(a < b) }'; then
-            SECONDS_BEST=$t
-        fi
-        if [ -n "$c" ] && { [ -z "$CPU_BEST" ] || awk -v a="$c" -v b="$CPU_BEST" 'BEGIN { exit !(a < b) }'; }; then
-            CPU_BEST=$c
-        fi
-        if [ "$kb" -gt "$PEAK_KB" ]; then PEAK_KB=$kb; fi
+        run_once "${REF_CMD[@]}"
+        if less "$T" "$REF_S"; then REF_S=$T; fi
+        if [ -n "$C" ] && less "$C" "$REF_CPU"; then REF_CPU=$C; fi
+        if [ "$KB" -gt "$REF_KB" ]; then REF_KB=$KB; fi
+        run_once "${OUR_CMD[@]}"
+        if less "$T" "$OUR_S"; then OUR_S=$T; fi
+        if [ -n "$C" ] && less "$C" "$OUR_CPU"; then OUR_CPU=$C; fi
+        if [ "$KB" -gt "$OUR_KB" ]; then OUR_KB=$KB; fi
     done
-    CPU_BEST=${CPU_BEST:-$SECONDS_BEST}
+    REF_CPU=${REF_CPU:-$REF_S}
+    OUR_CPU=${OUR_CPU:-$OUR_S}
 }
 
 size_of() { wc -c <"$1" | tr -d ' '; }
@@ -109,16 +119,15 @@ report() {
 section_m1() {
     local args=(--architecture x86 --little-endian -f "$WORK/large.M1")
     cat "$WORK/large.M1" >/dev/null
-    measure /usr/bin/M1 "${args[@]}" -o "$WORK/debian.M1.hex2"
-    local rs=$SECONDS_BEST rc=$CPU_BEST rk=$PEAK_KB
-    measure "$OURS/M1" "${args[@]}" -o "$WORK/hexroot.M1.hex2"
-    local os=$SECONDS_BEST oc=$CPU_BEST ok=$PEAK_KB
+    REF_CMD=(/usr/bin/M1 "${args[@]}" -o "$WORK/debian.M1.hex2")
+    OUR_CMD=("$OURS/M1" "${args[@]}" -o "$WORK/hexroot.M1.hex2")
+    measure_pair
     if cmp -s "$WORK/debian.M1.hex2" "$WORK/hexroot.M1.hex2"; then
         echo "M1: outputs identical"
     else
         echo "M1: outputs differ only where Debian's 1.4.0 keeps '&NUMBER' as a label (expected): $(cmp "$WORK/debian.M1.hex2" "$WORK/hexroot.M1.hex2" | head -1)"
     fi
-    report M1 "$(size_of "$WORK/large.M1")" "$rs" "$rc" "$rk" "$os" "$oc" "$ok"
+    report M1 "$(size_of "$WORK/large.M1")" "$REF_S" "$REF_CPU" "$REF_KB" "$OUR_S" "$OUR_CPU" "$OUR_KB"
 }
 
 section_hex2() {
@@ -126,17 +135,16 @@ section_hex2() {
     input_bytes=$(($(size_of "$WORK/elf.hex2") + $(size_of "$WORK/large.hex2") + $(size_of "$WORK/numbers.hex2")))
     local args=(--architecture x86 --little-endian --base-address 0x8048000
         -f "$WORK/elf.hex2" -f "$WORK/large.hex2" -f "$WORK/numbers.hex2")
-    measure /usr/bin/hex2 "${args[@]}" -o "$WORK/debian.bin"
-    local rs=$SECONDS_BEST rc=$CPU_BEST rk=$PEAK_KB
-    measure "$OURS/hex2" "${args[@]}" -o "$WORK/hexroot.bin"
-    local os=$SECONDS_BEST oc=$CPU_BEST ok=$PEAK_KB
+    REF_CMD=(/usr/bin/hex2 "${args[@]}" -o "$WORK/debian.bin")
+    OUR_CMD=("$OURS/hex2" "${args[@]}" -o "$WORK/hexroot.bin")
+    measure_pair
     if cmp -s "$WORK/debian.bin" "$WORK/hexroot.bin"; then
         echo "hex2: outputs identical ($(size_of "$WORK/hexroot.bin") bytes)"
     else
         echo "hex2: OUTPUTS DIFFER" >&2
         exit 1
     fi
-    report hex2 "$input_bytes" "$rs" "$rc" "$rk" "$os" "$oc" "$ok"
+    report hex2 "$input_bytes" "$REF_S" "$REF_CPU" "$REF_KB" "$OUR_S" "$OUR_CPU" "$OUR_KB"
 }
 
 main() {
