@@ -16,8 +16,8 @@ use hex0::diag::{Diagnostic, Position};
 
 use crate::intern::{Inputs, Table};
 use crate::lexer::{Lexer, Token, TokenKind};
-use crate::number::{digits_per_byte, push_byte, push_digits, strtoint};
-use crate::walk::{walk, Ev, Tok, Walk, T_NL, T_STR};
+use crate::number::{digits_per_byte, hex_word, push_byte, push_digits, strtoint};
+use crate::walk::{walk, Ev, Walk, T_NL, T_STR};
 use crate::{Arch, Config, DigitStyle, Source};
 
 /// Largest `<N` padding hexroot expands, in bytes (the reference has no limit; no real
@@ -410,6 +410,22 @@ pub(crate) struct Program<'a> {
     values: Vec<Option<(u32, u16)>>,
     /// First bytes of DEFINE names: only tokens starting with one need a table lookup.
     defined_first: [bool; 256],
+    /// The record number of every printed token whose first byte is not in [`FAST_FIRST`],
+    /// in token order: pass 2 reads them in turn instead of looking the texts up again.
+    ids: Vec<u32>,
+    /// The expression of every record, by record number (filled after assignment).
+    exprs: Vec<Expr<'a>>,
+}
+
+/// The expression of a record, ready for pass 2.
+#[derive(Clone, Copy)]
+enum Expr<'a> {
+    /// A DEFINE value of at most 16 bytes (or a newline), padded with zeros.
+    Short([u8; 16], u8),
+    /// A longer DEFINE value.
+    Long(&'a [u8]),
+    /// Not a DEFINE name: expressed from the token's text.
+    ByText,
 }
 
 /// First bytes of texts that may be expressible from their text alone.
@@ -424,9 +440,38 @@ static FAST_FIRST: [bool; 256] = {
     t
 };
 
+/// Whether the byte after a sigil makes the text a label (pass-through) whatever follows:
+/// `strtoint` reads 0 from anything not starting with a digit, `-` or `_`, and such a text
+/// is not a number on any architecture.
+static LABEL_SECOND: [bool; 256] = {
+    let mut t = [true; 256];
+    let mut c = b'0';
+    while c <= b'9' {
+        t[c as usize] = false;
+        c += 1;
+    }
+    t[b'-' as usize] = false;
+    t[b'_' as usize] = false;
+    t
+};
+
 /// Whether `text` is valid and its expression follows from the text alone: a string, an
 /// in-range number, a pass-through or a `<N` padding within limits.
+#[inline(always)]
 fn by_text(text: &[u8], arch: Arch) -> bool {
+    match text[0] {
+        b'"' | b'\'' | b':' | b'^' => return true,
+        b'!' | b'@' | b'$' | b'~' | b'%' | b'&' => match text.get(1) {
+            None => return true,
+            Some(&c) if LABEL_SECOND[usize::from(c)] => return true,
+            _ => {}
+        },
+        _ => {}
+    }
+    by_text_slow(text, arch)
+}
+
+fn by_text_slow(text: &[u8], arch: Arch) -> bool {
     if quick_number(text, arch).is_some() {
         return true;
     }
@@ -473,13 +518,15 @@ fn analyse_in<'a>(
     let mut any = false;
     let mut defined_first = [false; 256];
     let mut gave_up = false;
+    let mut ids: Vec<u32> = Vec::with_capacity(total / 32 + 16);
     let outcome = walk(sources, |ev| {
         any = true;
         match ev {
             Ev::Newline => {}
             Ev::Text(tok) => {
                 let text = tok.text(sources);
-                if !exact && FAST_FIRST[usize::from(text[0])] {
+                let fast = FAST_FIRST[usize::from(text[0])];
+                if !exact && fast {
                     if by_text(text, config.arch) {
                         return true;
                     }
@@ -492,6 +539,9 @@ fn analyse_in<'a>(
                     inputs.global(tok.file as usize, tok.start as usize),
                 );
                 table.records[id as usize].state |= USED;
+                if !fast {
+                    ids.push(id);
+                }
             }
             Ev::Define { name, value } => {
                 let v = match value.kind {
@@ -536,12 +586,36 @@ fn analyse_in<'a>(
         table,
         values,
         defined_first,
+        ids,
+        exprs: Vec::new(),
     };
     program.assign(sources, config)?;
+    program.exprs = (0..program.table.records.len())
+        .map(|id| program.expr_of(id))
+        .collect();
     Ok(Some(program))
 }
 
-impl Program<'_> {
+impl<'a> Program<'a> {
+    /// The expression of record `id` for pass 2.
+    fn expr_of(&self, id: usize) -> Expr<'a> {
+        let r = &self.table.records[id];
+        if r.state & KIND != K_DEFINE {
+            return Expr::ByText;
+        }
+        let value: &'a [u8] = match self.values[r.payload as usize] {
+            Some((start, len)) => self.inputs.bytes(start, len),
+            None => b"\n",
+        };
+        if value.len() <= 16 {
+            let mut short = [0u8; 16];
+            short[..value.len()].copy_from_slice(value);
+            Expr::Short(short, value.len() as u8)
+        } else {
+            Expr::Long(value)
+        }
+    }
+
     fn text(&self, id: usize) -> &[u8] {
         let r = &self.table.records[id];
         self.inputs.bytes(r.start, r.len)
@@ -685,64 +759,132 @@ impl Program<'_> {
 
     /// Pass 2 without a map, over the fast walk: the same spacing rules as
     /// [`Program::print_mapped`] (a token is followed by a space unless a newline comes
-    /// next; a newline is printed unless another newline follows it).
+    /// next; a newline is printed unless another newline follows it), kept as the
+    /// separator owed before the next token.
     fn print_plain(
         &self,
         sources: &[Source<'_>],
         config: &Config,
         out: &mut dyn Write,
     ) -> std::io::Result<()> {
-        const FLUSH_AT: usize = 1 << 16;
-        let mut buf: Vec<u8> = Vec::with_capacity(FLUSH_AT + 8192);
-        let mut flushed: u64 = 0;
-        let mut failure: Option<std::io::Error> = None;
-        // The previous item, waiting to learn whether a newline follows it:
-        // None at the start, Some(None) a newline, Some(Some(tok)) a token.
-        let mut prev: Option<Option<Tok>> = None;
-        let mut step = |next: Option<Option<Tok>>, buf: &mut Vec<u8>| -> std::io::Result<()> {
-            if let Some(p) = prev {
-                let next_is_newline = matches!(next, None | Some(None));
-                match p {
-                    None => {
-                        if next.is_none() || !next_is_newline {
-                            buf.push(b'\n');
-                        }
-                    }
-                    Some(tok) => {
-                        self.express(tok.text(sources), config, buf, &mut flushed, out)?;
-                        if !next_is_newline {
-                            buf.push(b' ');
-                        }
-                    }
-                }
-                if buf.len() >= FLUSH_AT {
-                    out.write_all(buf)?;
-                    flushed += buf.len() as u64;
-                    buf.clear();
-                }
-            }
-            prev = next;
-            Ok(())
-        };
+        let mut o = OutBuf::new(out);
+        let mut scratch: Vec<u8> = Vec::new();
+        // Owed before the next token: nothing at the start, a space after a token, a
+        // newline after a newline (a run of newlines prints one).
+        let mut pend: u8 = 0;
+        let mut ids = self.ids.iter();
         walk(sources, |ev| {
-            let next = match ev {
-                Ev::Newline => None,
-                Ev::Text(tok) => Some(tok),
-                Ev::Define { .. } => return true,
-            };
-            match step(Some(next), &mut buf) {
-                Ok(()) => true,
-                Err(e) => {
-                    failure = Some(e);
-                    false
+            match ev {
+                Ev::Newline => pend = b'\n',
+                Ev::Text(tok) => {
+                    if pend != 0 {
+                        o.byte(pend);
+                    }
+                    pend = b' ';
+                    let src = sources[tok.file as usize].text;
+                    let (start, end) = (tok.start as usize, tok.end as usize);
+                    let first = src[start];
+                    let expr = if FAST_FIRST[usize::from(first)] {
+                        Expr::ByText
+                    } else {
+                        match ids.next() {
+                            Some(&id) => self.exprs[id as usize],
+                            None => Expr::ByText,
+                        }
+                    };
+                    match expr {
+                        Expr::Short(v, n) => o.fixed(&v, usize::from(n)),
+                        Expr::Long(v) => o.bytes(v),
+                        Expr::ByText => {
+                            self.express_fast(src, start, end, config, &mut o, &mut scratch)
+                        }
+                    }
+                    if o.n >= FLUSH_AT {
+                        o.flush();
+                        if o.err.is_some() {
+                            return false;
+                        }
+                    }
+                }
+                Ev::Define { .. } => {}
+            }
+            true
+        });
+        if pend == b'\n' {
+            o.byte(b'\n');
+        }
+        o.flush();
+        match o.err {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    /// The expression of the token `src[start..end]` when pass 1 kept no record number for
+    /// it: the common cases (labels, decimal numbers in hex) written directly, the rest
+    /// through [`Program::express`].
+    #[inline(always)]
+    fn express_fast(
+        &self,
+        src: &[u8],
+        start: usize,
+        end: usize,
+        config: &Config,
+        o: &mut OutBuf<'_>,
+        scratch: &mut Vec<u8>,
+    ) {
+        let text = &src[start..end];
+        let first = text[0];
+        if self.defined_first[usize::from(first)] && first != b'"' && first != b'\'' {
+            if let Some(id) = self.table.find(&self.inputs, text) {
+                if let e @ (Expr::Short(..) | Expr::Long(_)) = self.exprs[id as usize] {
+                    match e {
+                        Expr::Short(v, n) => o.fixed(&v, usize::from(n)),
+                        Expr::Long(v) => o.bytes(v),
+                        Expr::ByText => {}
+                    }
+                    return;
                 }
             }
-        });
-        if let Some(e) = failure {
-            return Err(e);
         }
-        step(None, &mut buf)?;
-        out.write_all(&buf)
+        match first {
+            b'!' | b'@' | b'$' | b'~' | b'%' | b'&' => {
+                let label = match text.get(1) {
+                    None => true,
+                    Some(&c) => LABEL_SECOND[usize::from(c)],
+                };
+                if label {
+                    o.text(src, start, end);
+                    return;
+                }
+                if config.digits == DigitStyle::Hex {
+                    if let Some(num) = quick_number(text, config.arch) {
+                        let digits = hex_word(num.value, num.bytes, config.endian);
+                        o.fixed(&digits, 2 * num.bytes);
+                        return;
+                    }
+                }
+            }
+            b':' | b'^' => {
+                o.text(src, start, end);
+                return;
+            }
+            b'<' => {
+                let n = strtoint(&text[1..]);
+                if n == 0 {
+                    o.bytes(text);
+                } else {
+                    o.zeros(n.max(0) as usize * digits_per_byte(config.digits));
+                }
+                return;
+            }
+            _ => {}
+        }
+        scratch.clear();
+        let mut flushed = 0;
+        // Paddings, the only expressions `express` may flush, were handled above.
+        let _ = self.express(text, config, scratch, &mut flushed, &mut std::io::sink());
+        o.bytes(scratch);
     }
 
     /// Pass 2 with a map, over the located token walk.
@@ -893,6 +1035,103 @@ impl Program<'_> {
     }
 }
 
+/// Pass 2's output is flushed in blocks of this size.
+const FLUSH_AT: usize = 1 << 16;
+/// Room past [`FLUSH_AT`] for the fixed-size stores of one token.
+const OUT_CAP: usize = FLUSH_AT + 64;
+
+/// Pass 2's output buffer: a block of fixed size with a write index, so that short
+/// expressions are stored with fixed-size copies (the bytes past the index are scratch);
+/// written out in blocks of [`FLUSH_AT`] bytes. The first write error is kept and later
+/// writes are dropped.
+struct OutBuf<'w> {
+    buf: Vec<u8>,
+    n: usize,
+    out: &'w mut dyn Write,
+    err: Option<std::io::Error>,
+}
+
+impl<'w> OutBuf<'w> {
+    fn new(out: &'w mut dyn Write) -> Self {
+        OutBuf {
+            buf: vec![0; OUT_CAP],
+            n: 0,
+            out,
+            err: None,
+        }
+    }
+
+    /// Appends the first `len` bytes of `src` (`len <= N`) with one `N`-byte store.
+    #[inline(always)]
+    fn fixed<const N: usize>(&mut self, src: &[u8; N], len: usize) {
+        match self.buf.get_mut(self.n..self.n + N) {
+            Some(dst) => {
+                dst.copy_from_slice(src);
+                self.n += len.min(N);
+            }
+            None => self.bytes(&src[..len.min(N)]),
+        }
+    }
+
+    #[inline(always)]
+    fn byte(&mut self, b: u8) {
+        match self.buf.get_mut(self.n) {
+            Some(dst) => {
+                *dst = b;
+                self.n += 1;
+            }
+            None => self.bytes(&[b]),
+        }
+    }
+
+    /// Appends `src[start..end]`, with a 16-byte store when the source has the room.
+    #[inline(always)]
+    fn text(&mut self, src: &[u8], start: usize, end: usize) {
+        if end - start <= 16 {
+            if let Some(Ok(w)) = src.get(start..start + 16).map(<&[u8; 16]>::try_from) {
+                self.fixed(w, end - start);
+                return;
+            }
+        }
+        self.bytes(&src[start..end]);
+    }
+
+    fn bytes(&mut self, s: &[u8]) {
+        if self.n + s.len() > OUT_CAP {
+            self.flush();
+        }
+        if s.len() > OUT_CAP {
+            if self.err.is_none() {
+                if let Err(e) = self.out.write_all(s) {
+                    self.err = Some(e);
+                }
+            }
+            return;
+        }
+        self.buf[self.n..self.n + s.len()].copy_from_slice(s);
+        self.n += s.len();
+    }
+
+    /// Appends `count` `0` digits.
+    fn zeros(&mut self, mut count: usize) {
+        static ZEROS: [u8; 4096] = [b'0'; 4096];
+        while count > 0 {
+            let chunk = count.min(ZEROS.len());
+            self.bytes(&ZEROS[..chunk]);
+            count -= chunk;
+        }
+    }
+
+    fn flush(&mut self) {
+        if self.err.is_none() {
+            if let Err(e) = self.out.write_all(&self.buf[..self.n]) {
+                self.err = Some(e);
+            }
+        }
+        self.n = 0;
+    }
+}
+
 /// Step A for one string record (the text keeps its opening quote).
 pub(crate) fn express_string(text: &[u8], config: &Config, buf: &mut Vec<u8>) {
     let (quote, body) = (text[0], &text[1..]);
@@ -1025,6 +1264,7 @@ pub(crate) fn edit_distance(a: &[u8], b: &[u8]) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Endian;
 
     #[test]
     fn edit_distance_and_closest() {
@@ -1091,6 +1331,11 @@ mod tests {
         };
         let mut out = Vec::new();
         p.print(&sources, config, &mut out, None).unwrap();
+        // The plain printer (fast walk) and the mapped one (located walk) agree.
+        let (mut mapped, mut map) = (Vec::new(), Vec::new());
+        p.print(&sources, config, &mut mapped, Some(&mut map))
+            .unwrap();
+        assert_eq!(out, mapped, "{:?}", String::from_utf8_lossy(src));
         Ok(out)
     }
 
@@ -1126,6 +1371,13 @@ mod tests {
             "^~l",
             "# c\n",
             "DEFINE !300 FF\n",
+            "DEFINE y 0123456789ABCDEF0123\n",
+            ":a_rather_long_label_name",
+            "%-_5",
+            "!_1",
+            "%",
+            "$0x_7f",
+            "<1",
         ];
         let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
         for round in 0..3000 {
@@ -1140,7 +1392,16 @@ mod tests {
             for arch in [Arch::Knight, Arch::X86, Arch::Riscv64] {
                 let config = Config {
                     arch,
-                    ..Config::default()
+                    endian: if round % 2 == 0 {
+                        Endian::Little
+                    } else {
+                        Endian::Big
+                    },
+                    digits: match round % 5 {
+                        3 => DigitStyle::Octal,
+                        4 => DigitStyle::Binary,
+                        _ => DigitStyle::Hex,
+                    },
                 };
                 let exact = run(src.as_bytes(), &config, true);
                 match run(src.as_bytes(), &config, false) {
