@@ -17,7 +17,7 @@ use hex0::diag::{Diagnostic, Position};
 use crate::intern::{Inputs, Table};
 use crate::lexer::{Lexer, Token, TokenKind};
 use crate::number::{digits_per_byte, hex_word, push_byte, push_digits, strtoint};
-use crate::walk::{walk, Ev, Walk, T_NL, T_STR};
+use crate::walk::{walk, Ev, Tok, Walk, T_NL, T_STR};
 use crate::{Arch, Config, DigitStyle, Source};
 
 /// Largest `<N` padding hexroot expands, in bytes (the reference has no limit; no real
@@ -471,6 +471,7 @@ fn by_text(text: &[u8], arch: Arch) -> bool {
     by_text_slow(text, arch)
 }
 
+#[inline(never)]
 fn by_text_slow(text: &[u8], arch: Arch) -> bool {
     if quick_number(text, arch).is_some() {
         return true;
@@ -485,6 +486,60 @@ fn by_text_slow(text: &[u8], arch: Arch) -> bool {
             Some(r) => r.is_ok(),
             None => matches!(first, b'!' | b'@' | b'$' | b'~' | b'%' | b'&' | b':' | b'^'),
         },
+    }
+}
+
+/// What pass 1 builds, borrowed for the walk.
+struct Pass1<'p, 'a> {
+    table: &'p mut Table,
+    inputs: &'p Inputs<'a>,
+    values: &'p mut Vec<Option<(u32, u16)>>,
+    defined_first: &'p mut [bool; 256],
+    ids: &'p mut Vec<u32>,
+}
+
+impl Pass1<'_, '_> {
+    /// A printed token that is interned (`fast`: its first byte is in [`FAST_FIRST`],
+    /// which happens in exact mode only; such tokens get no entry in `ids`).
+    #[inline(never)]
+    fn token(&mut self, text: &[u8], file: u32, start: u32, fast: bool) {
+        let id = self.table.intern(
+            self.inputs,
+            text,
+            self.inputs.global(file as usize, start as usize),
+        );
+        self.table.records[id as usize].state |= USED;
+        if !fast {
+            self.ids.push(id);
+        }
+    }
+
+    #[inline(never)]
+    fn define(&mut self, sources: &[Source<'_>], name: Option<Tok>, value: Tok) {
+        let inputs = self.inputs;
+        let v = match value.kind {
+            T_NL => None,
+            kind => {
+                let text = value.text(sources);
+                let start = inputs.global(value.file as usize, value.start as usize);
+                self.table.intern(inputs, text, start);
+                let skip = u32::from(kind == T_STR);
+                Some((start + skip, (text.len() - skip as usize) as u16))
+            }
+        };
+        if let Some(name) = name {
+            let text = name.text(sources);
+            let id = self.table.intern(
+                inputs,
+                text,
+                inputs.global(name.file as usize, name.start as usize),
+            );
+            self.defined_first[usize::from(text[0])] = true;
+            let r = &mut self.table.records[id as usize];
+            r.state = (r.state & !KIND) | K_DEFINE;
+            r.payload = self.values.len() as u32;
+            self.values.push(v);
+        }
     }
 }
 
@@ -519,57 +574,38 @@ fn analyse_in<'a>(
     let mut defined_first = [false; 256];
     let mut gave_up = false;
     let mut ids: Vec<u32> = Vec::with_capacity(total / 32 + 16);
+    let mut state = Pass1 {
+        table: &mut table,
+        inputs: &inputs,
+        values: &mut values,
+        defined_first: &mut defined_first,
+        ids: &mut ids,
+    };
+    let arch = config.arch;
+    // The closure stays small so that it is inlined into the walk; interning and DEFINEs
+    // are out of line.
     let outcome = walk(sources, |ev| {
         any = true;
         match ev {
-            Ev::Newline => {}
+            Ev::Newline => true,
             Ev::Text(tok) => {
                 let text = tok.text(sources);
                 let fast = FAST_FIRST[usize::from(text[0])];
-                if !exact && fast {
-                    if by_text(text, config.arch) {
+                if fast && !exact {
+                    if by_text(text, arch) {
                         return true;
                     }
                     gave_up = true;
                     return false;
                 }
-                let id = table.intern(
-                    &inputs,
-                    text,
-                    inputs.global(tok.file as usize, tok.start as usize),
-                );
-                table.records[id as usize].state |= USED;
-                if !fast {
-                    ids.push(id);
-                }
+                state.token(text, tok.file, tok.start, fast);
+                true
             }
             Ev::Define { name, value } => {
-                let v = match value.kind {
-                    T_NL => None,
-                    kind => {
-                        let text = value.text(sources);
-                        let start = inputs.global(value.file as usize, value.start as usize);
-                        table.intern(&inputs, text, start);
-                        let skip = u32::from(kind == T_STR);
-                        Some((start + skip, (text.len() - skip as usize) as u16))
-                    }
-                };
-                if let Some(name) = name {
-                    let text = name.text(sources);
-                    let id = table.intern(
-                        &inputs,
-                        text,
-                        inputs.global(name.file as usize, name.start as usize),
-                    );
-                    defined_first[usize::from(text[0])] = true;
-                    let r = &mut table.records[id as usize];
-                    r.state = (r.state & !KIND) | K_DEFINE;
-                    r.payload = values.len() as u32;
-                    values.push(v);
-                }
+                state.define(sources, name, value);
+                true
             }
         }
-        true
     });
     match outcome {
         Walk::Done => {}

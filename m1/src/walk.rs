@@ -8,7 +8,7 @@
 //! re-walks with `Expanded` to build the located diagnostic (a cold path). It does not
 //! interpret texts.
 
-use crate::lexer::{find3, MAX_ATOM, MAX_STRING};
+use crate::lexer::{MAX_ATOM, MAX_STRING};
 use crate::Source;
 
 /// A newline token.
@@ -86,6 +86,87 @@ static CLASS: [u8; 256] = {
     t
 };
 
+const LO: u64 = 0x0101_0101_0101_0101;
+const HI: u64 = 0x8080_8080_8080_8080;
+
+/// The 8 bytes of `src` at `i` as a little-endian word, if there are 8.
+#[inline(always)]
+fn word_at(src: &[u8], i: usize) -> Option<u64> {
+    let w: &[u8; 8] = src.get(i..i + 8)?.try_into().ok()?;
+    Some(u64::from_le_bytes(*w))
+}
+
+/// Offset of the first space, tab or `\n` at or after `from` (`src.len()` if none): the
+/// end of an atom. One SWAR test per 8 bytes flags the bytes below `!` (the lowest flag is
+/// exact); a flagged byte that is not a separator (`\r`, other control bytes) is stepped
+/// over.
+#[inline(always)]
+pub(crate) fn atom_end(src: &[u8], from: usize) -> usize {
+    let mut i = from;
+    while let Some(w) = word_at(src, i) {
+        let low = w.wrapping_sub(LO * 0x21) & !w & HI;
+        if low == 0 {
+            i += 8;
+            continue;
+        }
+        let j = i + (low.trailing_zeros() / 8) as usize;
+        if matches!(src[j], b' ' | b'\t' | b'\n') {
+            return j;
+        }
+        i = j + 1;
+    }
+    while let Some(&c) = src.get(i) {
+        if matches!(c, b' ' | b'\t' | b'\n') {
+            return i;
+        }
+        i += 1;
+    }
+    src.len()
+}
+
+/// Offset of the first `\n` or `\r` at or after `from`: the end of a comment. As
+/// [`atom_end`], flagging the bytes below `\x0e`.
+#[inline(always)]
+pub(crate) fn comment_end(src: &[u8], from: usize) -> Option<usize> {
+    let mut i = from;
+    while let Some(w) = word_at(src, i) {
+        let low = w.wrapping_sub(LO * 0x0E) & !w & HI;
+        if low == 0 {
+            i += 8;
+            continue;
+        }
+        let j = i + (low.trailing_zeros() / 8) as usize;
+        if matches!(src[j], b'\n' | b'\r') {
+            return Some(j);
+        }
+        i = j + 1;
+    }
+    src[i.min(src.len())..]
+        .iter()
+        .position(|&c| c == b'\n' || c == b'\r')
+        .map(|p| i + p)
+}
+
+/// Offset of the first byte `q` at or after `from`: the end of a string. SWAR, as
+/// [`atom_end`], flagging the zero bytes of the word XORed with `q` (the lowest is exact).
+#[inline(always)]
+fn find_byte(src: &[u8], from: usize, q: u8) -> Option<usize> {
+    let mut i = from;
+    let m = LO * u64::from(q);
+    while let Some(w) = word_at(src, i) {
+        let x = w ^ m;
+        let hit = x.wrapping_sub(LO) & !x & HI;
+        if hit != 0 {
+            return Some(i + (hit.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    src[i.min(src.len())..]
+        .iter()
+        .position(|&c| c == q)
+        .map(|p| i + p)
+}
+
 /// Walks all `sources` as one token list, calling `f` with each item in order; `f`
 /// returns false to stop the walk. Sources must total under 4 GiB (the caller checks).
 #[inline(always)]
@@ -106,107 +187,99 @@ pub(crate) fn walk(sources: &[Source<'_>], mut f: impl FnMut(Ev) -> bool) -> Wal
         let mut pos = 0usize;
         loop {
             let mut eof = false;
-            let tok;
+            let (start, end, kind);
             loop {
                 let Some(&b) = src.get(pos) else {
                     eof = true;
-                    tok = Tok {
-                        file,
-                        start: n as u32,
-                        end: n as u32,
-                        kind: T_NL,
-                    };
+                    (start, end, kind) = (n, n, T_NL);
                     break;
                 };
-                match CLASS[usize::from(b)] {
-                    C_BLANK => pos += 1,
+                let class = CLASS[usize::from(b)];
+                if class == C_ATOM {
+                    start = pos;
+                    end = atom_end(src, pos + 1);
+                    if end - start > MAX_ATOM {
+                        return Walk::Failed;
+                    }
+                    kind = T_ATOM;
+                    // The separator that ended the atom is consumed here when it is a
+                    // blank (a newline is a token of its own).
+                    pos = match src.get(end) {
+                        Some(b' ' | b'\t') => end + 1,
+                        _ => end,
+                    };
+                    break;
+                }
+                if class == C_BLANK {
+                    pos += 1;
+                    continue;
+                }
+                match class {
                     C_NL => {
-                        tok = Tok {
-                            file,
-                            start: pos as u32,
-                            end: pos as u32,
-                            kind: T_NL,
-                        };
+                        (start, end, kind) = (pos, pos, T_NL);
                         pos += 1;
                         break;
                     }
                     C_COMMENT => {
-                        tok = Tok {
-                            file,
-                            start: pos as u32,
-                            end: pos as u32,
-                            kind: T_NL,
-                        };
-                        pos = match find3(&src[pos..], b'\n', b'\r', b'\n') {
-                            Some(i) => pos + i + 1,
+                        (start, end, kind) = (pos, pos, T_NL);
+                        pos = match comment_end(src, pos + 1) {
+                            Some(i) => i + 1,
                             None => n,
                         };
                         break;
                     }
-                    C_QUOTE => {
-                        let start = pos;
-                        let Some(i) = find3(&src[start + 1..], b, b, b) else {
+                    _ => {
+                        start = pos;
+                        let Some(i) = find_byte(src, start + 1, b) else {
                             return Walk::Failed;
                         };
-                        let end = start + 1 + i;
+                        end = i;
                         if end - start - 1 > MAX_STRING {
                             return Walk::Failed;
                         }
-                        tok = Tok {
-                            file,
-                            start: start as u32,
-                            end: end as u32,
-                            kind: T_STR,
-                        };
+                        kind = T_STR;
                         pos = end + 1;
-                        break;
-                    }
-                    _ => {
-                        let start = pos;
-                        let end = find3(&src[start + 1..], b' ', b'\t', b'\n')
-                            .map_or(n, |p| start + 1 + p);
-                        if end - start > MAX_ATOM {
-                            return Walk::Failed;
-                        }
-                        tok = Tok {
-                            file,
-                            start: start as u32,
-                            end: end as u32,
-                            kind: T_ATOM,
-                        };
-                        pos = end;
                         break;
                     }
                 }
             }
-            let nl = tok.kind == T_NL;
+            let tok = Tok {
+                file,
+                start: start as u32,
+                end: end as u32,
+                kind,
+            };
+            let nl = kind == T_NL;
             if !(nl && last_nl) {
                 last_nl = nl;
-                let go = match pending {
+                // One call site, so that the callback is inlined.
+                let ev = match pending {
                     0 => {
                         if nl {
-                            f(Ev::Newline)
-                        } else if tok.kind == T_ATOM
-                            && &src[tok.start as usize..tok.end as usize] == b"DEFINE"
-                        {
+                            Some(Ev::Newline)
+                        } else if kind == T_ATOM && &src[start..end] == b"DEFINE" {
                             pending = 1;
-                            f(Ev::Newline)
+                            Some(Ev::Newline)
                         } else {
-                            f(Ev::Text(tok))
+                            Some(Ev::Text(tok))
                         }
                     }
                     1 => {
                         name = tok;
                         pending = 2;
-                        true
+                        None
                     }
                     _ => {
                         pending = 0;
-                        f(Ev::Define {
+                        Some(Ev::Define {
                             name: (name.kind != T_NL).then_some(name),
                             value: tok,
                         })
                     }
+                };
+                let go = match ev {
+                    Some(ev) => f(ev),
+                    None => true,
                 };
                 if !go {
                     return Walk::Stopped;
@@ -246,8 +319,28 @@ mod tests {
     #[test]
     fn walk_agrees_with_expanded() {
         let vocab: &[&[u8]] = &[
-            b"DEFINE", b"x", b"\n", b"\n", b" ", b"\t", b"# c\n", b"; c\r", b"\"s t\"", b"'q\nr'",
-            b"\"open", b"'", b"\r", b"a#b", b"%1", b"\r\n",
+            b"DEFINE",
+            b"x",
+            b"\n",
+            b"\n",
+            b" ",
+            b"\t",
+            b"# c\n",
+            b"; c\r",
+            b"\"s t\"",
+            b"'q\nr'",
+            b"\"open",
+            b"'",
+            b"\r",
+            b"a#b",
+            b"%1",
+            b"\r\n",
+            b"\x01",
+            b"a\rb",
+            b"%12345678\r9",
+            b"# long comment text\x0b;\rz",
+            b"\"quoted text with spaces\"",
+            b"\xe9\xa0",
         ];
         let long = vec![b'A'; crate::lexer::MAX_ATOM + 1];
         let mut x: u64 = 0x2545_F491_4F6C_DD1D;
