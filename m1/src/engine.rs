@@ -16,7 +16,7 @@ use hex0::diag::{Diagnostic, Position};
 
 use crate::intern::{Inputs, Table};
 use crate::lexer::{Lexer, Token, TokenKind};
-use crate::number::{digits_per_byte, hex_word, push_byte, push_digits, strtoint};
+use crate::number::{digits_per_byte, hex_spaced, hex_word, push_byte, push_digits, strtoint};
 use crate::walk::{walk, Ev, Tok, Walk, T_NL, T_STR};
 use crate::{Arch, Config, DigitStyle, Source};
 
@@ -290,7 +290,7 @@ fn ranged(value: i32, bytes: usize, lo: i64, hi: i64) -> Result<Num, RangeError>
 }
 
 /// The common case of [`number_of`], off RISC-V: a sigil and plain decimal digits
-/// (`%-42`, `!7`) with a non-zero value in range. `None` means "ask [`number_of`]",
+/// (`%-42`, `!7`) with a non-zero value, `0`, or `0x` and up to 8 hex digits, in range. `None` means "ask [`number_of`]",
 /// not "not a number".
 #[inline(always)]
 fn quick_number(text: &[u8], arch: Arch) -> Option<Num> {
@@ -306,6 +306,27 @@ fn quick_number(text: &[u8], arch: Arch) -> Option<Num> {
         _ => return None,
     };
     let rest = &text[1..];
+    if rest[0] == b'0' {
+        // `0` and `0x` followed by 1 to 8 hex digits (no `_` or `-`): numbers whatever
+        // their value, since the text after the sigil starts with `0`.
+        if rest.len() == 1 {
+            return ranged(0, bytes, lo, hi).ok();
+        }
+        if rest[1] != b'x' || rest.len() < 3 || rest.len() > 10 {
+            return None;
+        }
+        let mut n: u32 = 0;
+        for &c in &rest[2..] {
+            let d = match c {
+                b'0'..=b'9' => c - b'0',
+                b'a'..=b'f' => c - b'a' + 10,
+                b'A'..=b'F' => c - b'A' + 10,
+                _ => return None,
+            };
+            n = (n << 4) | u32::from(d);
+        }
+        return ranged(n as i32, bytes, lo, hi).ok();
+    }
     let negative = rest[0] == b'-';
     let digits = if negative { &rest[1..] } else { rest };
     match digits.first() {
@@ -464,7 +485,11 @@ fn by_text(text: &[u8], arch: Arch) -> bool {
         b'!' | b'@' | b'$' | b'~' | b'%' | b'&' => match text.get(1) {
             None => return true,
             Some(&c) if LABEL_SECOND[usize::from(c)] => return true,
-            _ => {}
+            _ => {
+                if quick_number(text, arch).is_some() {
+                    return true;
+                }
+            }
         },
         _ => {}
     }
@@ -884,6 +909,21 @@ impl<'a> Program<'a> {
             }
         }
         match first {
+            b'"' if config.digits == DigitStyle::Hex => {
+                // Step A in hex: each byte and the closing NUL as `XX `, then knight's
+                // padding to a 4-byte boundary.
+                let body = &text[1..];
+                let len = 3 * (body.len() + 1);
+                if let Some(dst) = o.room(len) {
+                    hex_spaced(body, dst);
+                    dst[len - 3..].copy_from_slice(b"00 ");
+                    o.n += len;
+                    if config.arch == Arch::Knight {
+                        o.zeros(6 - 2 * (body.len() % 4));
+                    }
+                    return;
+                }
+            }
             b'!' | b'@' | b'$' | b'~' | b'%' | b'&' => {
                 let label = match text.get(1) {
                     None => true,
@@ -1073,8 +1113,8 @@ impl<'a> Program<'a> {
 
 /// Pass 2's output is flushed in blocks of this size.
 const FLUSH_AT: usize = 1 << 16;
-/// Room past [`FLUSH_AT`] for the fixed-size stores of one token.
-const OUT_CAP: usize = FLUSH_AT + 64;
+/// Room past [`FLUSH_AT`] for the fixed-size stores of one token (and any string).
+const OUT_CAP: usize = FLUSH_AT + 16 * 1024;
 
 /// Pass 2's output buffer: a block of fixed size with a write index, so that short
 /// expressions are stored with fixed-size copies (the bytes past the index are scratch);
@@ -1146,6 +1186,16 @@ impl<'w> OutBuf<'w> {
         }
         self.buf[self.n..self.n + s.len()].copy_from_slice(s);
         self.n += s.len();
+    }
+
+    /// The next `len` bytes of the block, flushing it first if they do not fit; `None`
+    /// if they never fit. The caller fills them and advances `n`.
+    #[inline]
+    fn room(&mut self, len: usize) -> Option<&mut [u8]> {
+        if self.n + len > OUT_CAP {
+            self.flush();
+        }
+        self.buf.get_mut(self.n..self.n + len)
     }
 
     /// Appends `count` `0` digits.
@@ -1342,6 +1392,21 @@ mod tests {
             "%012",
             "%1_0",
             "%-0",
+            "!0",
+            "%0",
+            "&0x10",
+            "&0xFFFFFFFF",
+            "&0x1ffffffff",
+            "%0x_1",
+            "!0x100",
+            "!0xff",
+            "@0x8000",
+            "$0xFfFf",
+            "%0x",
+            "%0xg",
+            "%0X1",
+            "%00",
+            "~0x-1",
         ] {
             for arch in [Arch::X86, Arch::Knight, Arch::Riscv64] {
                 if let Some(q) = quick_number(t.as_bytes(), arch) {
