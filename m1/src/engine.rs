@@ -17,7 +17,7 @@ use hex0::diag::{Diagnostic, Position};
 use crate::intern::{Inputs, Table};
 use crate::lexer::{Lexer, Token, TokenKind};
 use crate::number::{digits_per_byte, hex_spaced, hex_word, push_byte, push_digits, strtoint};
-use crate::walk::{walk, Ev, Tok, Walk, T_NL, T_STR};
+use crate::walk::{visit, Tok, Visit, Walk, T_NL, T_STR};
 use crate::{Arch, Config, DigitStyle, Source};
 
 /// Largest `<N` padding hexroot expands, in bytes (the reference has no limit; no real
@@ -518,30 +518,46 @@ fn by_text_slow(text: &[u8], arch: Arch) -> bool {
 struct Pass1<'p, 'a> {
     table: &'p mut Table,
     inputs: &'p Inputs<'a>,
+    sources: &'p [Source<'a>],
     values: &'p mut Vec<Option<(u32, u16)>>,
     defined_first: &'p mut [bool; 256],
     ids: &'p mut Vec<u32>,
+    arch: Arch,
+    /// Intern every text (see [`analyse`]).
+    exact: bool,
+    /// Whether the walk delivered any item.
+    any: bool,
+    /// Whether the walk stopped at a token invalid by its text (fast mode only).
+    gave_up: bool,
 }
 
-impl Pass1<'_, '_> {
-    /// A printed token that is interned (`fast`: its first byte is in [`FAST_FIRST`],
-    /// which happens in exact mode only; such tokens get no entry in `ids`).
-    #[inline(never)]
-    fn token(&mut self, text: &[u8], file: u32, start: u32, fast: bool) {
-        let id = self.table.intern(
-            self.inputs,
-            text,
-            self.inputs.global(file as usize, start as usize),
-        );
-        self.table.records[id as usize].state |= USED;
-        if !fast {
-            self.ids.push(id);
+impl Visit for Pass1<'_, '_> {
+    #[inline(always)]
+    fn newline(&mut self) {
+        self.any = true;
+    }
+
+    /// Tokens judged by their text are only checked (interning is out of line).
+    #[inline(always)]
+    fn text(&mut self, file: u32, src: &[u8], start: usize, end: usize, _: u8) -> bool {
+        self.any = true;
+        let text = &src[start..end];
+        let fast = FAST_FIRST[usize::from(text[0])];
+        if fast && !self.exact {
+            if by_text(text, self.arch) {
+                return true;
+            }
+            self.gave_up = true;
+            return false;
         }
+        self.token(text, file, start as u32, fast);
+        true
     }
 
     #[inline(never)]
-    fn define(&mut self, sources: &[Source<'_>], name: Option<Tok>, value: Tok) {
-        let inputs = self.inputs;
+    fn define(&mut self, name: Option<Tok>, value: Tok) -> bool {
+        self.any = true;
+        let (inputs, sources) = (self.inputs, self.sources);
         let v = match value.kind {
             T_NL => None,
             kind => {
@@ -564,6 +580,24 @@ impl Pass1<'_, '_> {
             r.state = (r.state & !KIND) | K_DEFINE;
             r.payload = self.values.len() as u32;
             self.values.push(v);
+        }
+        true
+    }
+}
+
+impl Pass1<'_, '_> {
+    /// A printed token that is interned (`fast`: its first byte is in [`FAST_FIRST`],
+    /// which happens in exact mode only; such tokens get no entry in `ids`).
+    #[inline(never)]
+    fn token(&mut self, text: &[u8], file: u32, start: u32, fast: bool) {
+        let id = self.table.intern(
+            self.inputs,
+            text,
+            self.inputs.global(file as usize, start as usize),
+        );
+        self.table.records[id as usize].state |= USED;
+        if !fast {
+            self.ids.push(id);
         }
     }
 }
@@ -595,43 +629,22 @@ fn analyse_in<'a>(
     let total: usize = sources.iter().map(|s| s.text.len()).sum();
     let mut table = Table::with_capacity(if exact { total / 64 + 16 } else { 1024 });
     let mut values: Vec<Option<(u32, u16)>> = Vec::new();
-    let mut any = false;
     let mut defined_first = [false; 256];
-    let mut gave_up = false;
     let mut ids: Vec<u32> = Vec::with_capacity(total / 32 + 16);
     let mut state = Pass1 {
         table: &mut table,
         inputs: &inputs,
+        sources,
         values: &mut values,
         defined_first: &mut defined_first,
         ids: &mut ids,
+        arch: config.arch,
+        exact,
+        any: false,
+        gave_up: false,
     };
-    let arch = config.arch;
-    // The closure stays small so that it is inlined into the walk; interning and DEFINEs
-    // are out of line.
-    let outcome = walk(sources, |ev| {
-        any = true;
-        match ev {
-            Ev::Newline => true,
-            Ev::Text(tok) => {
-                let text = tok.text(sources);
-                let fast = FAST_FIRST[usize::from(text[0])];
-                if fast && !exact {
-                    if by_text(text, arch) {
-                        return true;
-                    }
-                    gave_up = true;
-                    return false;
-                }
-                state.token(text, tok.file, tok.start, fast);
-                true
-            }
-            Ev::Define { name, value } => {
-                state.define(sources, name, value);
-                true
-            }
-        }
-    });
+    let outcome = visit(sources, &mut state);
+    let (any, gave_up) = (state.any, state.gave_up);
     match outcome {
         Walk::Done => {}
         Walk::Stopped if gave_up => return Ok(None),
@@ -828,50 +841,17 @@ impl<'a> Program<'a> {
         config: &Config,
         out: &mut dyn Write,
     ) -> std::io::Result<()> {
-        let mut o = OutBuf::new(out);
-        let mut scratch: Vec<u8> = Vec::new();
-        // Owed before the next token: nothing at the start, a space after a token, a
-        // newline after a newline (a run of newlines prints one).
-        let mut pend: u8 = 0;
-        let mut ids = self.ids.iter();
-        walk(sources, |ev| {
-            match ev {
-                Ev::Newline => pend = b'\n',
-                Ev::Text(tok) => {
-                    if pend != 0 {
-                        o.byte(pend);
-                    }
-                    pend = b' ';
-                    let src = sources[tok.file as usize].text;
-                    let (start, end) = (tok.start as usize, tok.end as usize);
-                    let first = src[start];
-                    let expr = if FAST_FIRST[usize::from(first)] {
-                        Expr::ByText
-                    } else {
-                        match ids.next() {
-                            Some(&id) => self.exprs[id as usize],
-                            None => Expr::ByText,
-                        }
-                    };
-                    match expr {
-                        Expr::Short(v, n) => o.fixed(&v, usize::from(n)),
-                        Expr::Long(v) => o.bytes(v),
-                        Expr::ByText => {
-                            self.express_fast(src, start, end, config, &mut o, &mut scratch)
-                        }
-                    }
-                    if o.n >= FLUSH_AT {
-                        o.flush();
-                        if o.err.is_some() {
-                            return false;
-                        }
-                    }
-                }
-                Ev::Define { .. } => {}
-            }
-            true
-        });
-        if pend == b'\n' {
+        let mut pass = Pass2 {
+            program: self,
+            config,
+            o: OutBuf::new(out),
+            scratch: Vec::new(),
+            pend: 0,
+            ids: self.ids.iter(),
+        };
+        visit(sources, &mut pass);
+        let mut o = pass.o;
+        if pass.pend == b'\n' {
             o.byte(b'\n');
         }
         o.flush();
@@ -1108,6 +1088,59 @@ impl<'a> Program<'a> {
             _ => buf.extend_from_slice(text),
         }
         Ok(())
+    }
+}
+
+/// Pass 2 (without a map) as a walk visitor.
+struct Pass2<'p, 'a, 'w> {
+    program: &'p Program<'a>,
+    config: &'p Config,
+    o: OutBuf<'w>,
+    scratch: Vec<u8>,
+    /// Owed before the next token: nothing at the start, a space after a token, a
+    /// newline after a newline (a run of newlines prints one).
+    pend: u8,
+    ids: std::slice::Iter<'p, u32>,
+}
+
+impl Visit for Pass2<'_, '_, '_> {
+    #[inline(always)]
+    fn newline(&mut self) {
+        self.pend = b'\n';
+    }
+
+    #[inline(always)]
+    fn text(&mut self, _: u32, src: &[u8], start: usize, end: usize, _: u8) -> bool {
+        let o = &mut self.o;
+        if self.pend != 0 {
+            o.byte(self.pend);
+        }
+        self.pend = b' ';
+        let p = self.program;
+        let expr = if FAST_FIRST[usize::from(src[start])] {
+            Expr::ByText
+        } else {
+            match self.ids.next() {
+                Some(&id) => p.exprs[id as usize],
+                None => Expr::ByText,
+            }
+        };
+        match expr {
+            Expr::Short(v, n) => o.fixed(&v, usize::from(n)),
+            Expr::Long(v) => o.bytes(v),
+            Expr::ByText => p.express_fast(src, start, end, self.config, o, &mut self.scratch),
+        }
+        if o.n >= FLUSH_AT {
+            o.flush();
+            if o.err.is_some() {
+                return false;
+            }
+        }
+        true
+    }
+
+    fn define(&mut self, _: Option<Tok>, _: Tok) -> bool {
+        true
     }
 }
 

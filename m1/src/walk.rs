@@ -2,8 +2,10 @@
 //!
 //! It owns nothing new in meaning: it produces exactly the item sequence of
 //! [`crate::engine`]'s `Expanded` iterator (which stays the reference for diagnostics and
-//! the map), but drives a callback instead of stacking iterators, and tracks no line or
-//! column (only byte offsets), which is what the two passes of M1 spend their time in. When
+//! the map), but drives a visitor ([`Visit`]: one method per item kind, inlined into the
+//! loop) instead of stacking iterators, finds token ends with word-at-a-time (SWAR) byte
+//! tests, and tracks no line or column (only byte offsets), which is what the two passes
+//! of M1 spend their time in. When
 //! the walk meets a bad token or a DEFINE without a value it only says so; the caller
 //! re-walks with `Expanded` to build the located diagnostic (a cold path). It does not
 //! interpret texts.
@@ -167,10 +169,50 @@ fn find_byte(src: &[u8], from: usize, q: u8) -> Option<usize> {
         .map(|p| i + p)
 }
 
+/// What a walk reports to: the items of [`Ev`], split by kind so that the hot ones are
+/// inlined into the walk's loop with the token's source at hand.
+pub(crate) trait Visit {
+    /// A newline (including a `DEFINE` keyword turned into one).
+    fn newline(&mut self);
+    /// A printed token: `src[start..end]` of source `file`, kind `T_ATOM` or `T_STR`.
+    /// Returns false to stop the walk.
+    fn text(&mut self, file: u32, src: &[u8], start: usize, end: usize, kind: u8) -> bool;
+    /// `DEFINE NAME VALUE` (NAME is `None` when it was a newline token). Returns false
+    /// to stop the walk.
+    fn define(&mut self, name: Option<Tok>, value: Tok) -> bool;
+}
+
+/// A closure over [`Ev`] as a [`Visit`].
+struct Closure<F>(F);
+
+impl<F: FnMut(Ev) -> bool> Visit for Closure<F> {
+    fn newline(&mut self) {
+        (self.0)(Ev::Newline);
+    }
+    fn text(&mut self, file: u32, _: &[u8], start: usize, end: usize, kind: u8) -> bool {
+        (self.0)(Ev::Text(Tok {
+            file,
+            start: start as u32,
+            end: end as u32,
+            kind,
+        }))
+    }
+    fn define(&mut self, name: Option<Tok>, value: Tok) -> bool {
+        (self.0)(Ev::Define { name, value })
+    }
+}
+
 /// Walks all `sources` as one token list, calling `f` with each item in order; `f`
-/// returns false to stop the walk. Sources must total under 4 GiB (the caller checks).
+/// returns false to stop the walk (a newline cannot stop it). [`visit`] with a closure.
+#[cfg_attr(not(test), allow(dead_code))]
+pub(crate) fn walk(sources: &[Source<'_>], f: impl FnMut(Ev) -> bool) -> Walk {
+    visit(sources, &mut Closure(f))
+}
+
+/// Walks all `sources` as one token list, reporting each item in order to `v`. Sources
+/// must total under 4 GiB (the caller checks).
 #[inline(always)]
-pub(crate) fn walk(sources: &[Source<'_>], mut f: impl FnMut(Ev) -> bool) -> Walk {
+pub(crate) fn visit(sources: &[Source<'_>], v: &mut impl Visit) -> Walk {
     let mut last_nl = true;
     // 0: no DEFINE pending; 1: the name is next; 2: the value is next.
     let mut pending: u8 = 0;
@@ -243,46 +285,34 @@ pub(crate) fn walk(sources: &[Source<'_>], mut f: impl FnMut(Ev) -> bool) -> Wal
                     }
                 }
             }
-            let tok = Tok {
-                file,
-                start: start as u32,
-                end: end as u32,
-                kind,
-            };
             let nl = kind == T_NL;
             if !(nl && last_nl) {
                 last_nl = nl;
-                // One call site, so that the callback is inlined.
-                let ev = match pending {
-                    0 => {
-                        if nl {
-                            Some(Ev::Newline)
-                        } else if kind == T_ATOM && &src[start..end] == b"DEFINE" {
-                            pending = 1;
-                            Some(Ev::Newline)
-                        } else {
-                            Some(Ev::Text(tok))
-                        }
+                if pending == 0 {
+                    if nl {
+                        v.newline();
+                    } else if kind == T_ATOM && &src[start..end] == b"DEFINE" {
+                        pending = 1;
+                        v.newline();
+                    } else if !v.text(file, src, start, end, kind) {
+                        return Walk::Stopped;
                     }
-                    1 => {
+                } else {
+                    let tok = Tok {
+                        file,
+                        start: start as u32,
+                        end: end as u32,
+                        kind,
+                    };
+                    if pending == 1 {
                         name = tok;
                         pending = 2;
-                        None
-                    }
-                    _ => {
+                    } else {
                         pending = 0;
-                        Some(Ev::Define {
-                            name: (name.kind != T_NL).then_some(name),
-                            value: tok,
-                        })
+                        if !v.define((name.kind != T_NL).then_some(name), tok) {
+                            return Walk::Stopped;
+                        }
                     }
-                };
-                let go = match ev {
-                    Some(ev) => f(ev),
-                    None => true,
-                };
-                if !go {
-                    return Walk::Stopped;
                 }
             }
             if eof {
