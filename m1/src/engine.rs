@@ -588,7 +588,7 @@ impl Visit for Pass1<'_, '_> {
 impl Pass1<'_, '_> {
     /// A printed token that is interned (`fast`: its first byte is in [`FAST_FIRST`],
     /// which happens in exact mode only; such tokens get no entry in `ids`).
-    #[inline(never)]
+    #[inline(always)]
     fn token(&mut self, text: &[u8], file: u32, start: u32, fast: bool) {
         let id = self.table.intern(
             self.inputs,
@@ -1117,18 +1117,24 @@ impl Visit for Pass2<'_, '_, '_> {
         }
         self.pend = b' ';
         let p = self.program;
-        let expr = if FAST_FIRST[usize::from(src[start])] {
-            Expr::ByText
-        } else {
-            match self.ids.next() {
-                Some(&id) => p.exprs[id as usize],
-                None => Expr::ByText,
+        let mut by_text = true;
+        if !FAST_FIRST[usize::from(src[start])] {
+            if let Some(&id) = self.ids.next() {
+                match &p.exprs[id as usize] {
+                    Expr::Short(v, n) => {
+                        o.fixed(v, usize::from(*n));
+                        by_text = false;
+                    }
+                    Expr::Long(v) => {
+                        o.bytes(v);
+                        by_text = false;
+                    }
+                    Expr::ByText => {}
+                }
             }
-        };
-        match expr {
-            Expr::Short(v, n) => o.fixed(&v, usize::from(n)),
-            Expr::Long(v) => o.bytes(v),
-            Expr::ByText => p.express_fast(src, start, end, self.config, o, &mut self.scratch),
+        }
+        if by_text {
+            p.express_fast(src, start, end, self.config, o, &mut self.scratch);
         }
         if o.n >= FLUSH_AT {
             o.flush();
