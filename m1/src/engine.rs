@@ -7,10 +7,13 @@
 //! spacing. It works in two passes over the inputs, which it never copies: pass 1 interns
 //! every distinct text ([`crate::intern`]) and records DEFINEs; then every error is found
 //! before pass 2 writes a single byte, so a failed run writes nothing. Expressions are not
-//! stored (except DEFINE values, which are slices of the input): numbers and strings are
-//! re-expressed from their text as they are printed. It does not parse command lines.
+//! stored (except DEFINE values, which are slices of the input, and pass 1's record number
+//! for each token it had to look up): numbers and strings are re-expressed from their
+//! text as they are printed. On large inputs pass 2 runs on a second thread while the
+//! calling thread writes the blocks it produces. It does not parse command lines.
 
 use std::io::Write;
+use std::sync::mpsc::{channel, sync_channel, Receiver, SyncSender};
 
 use hex0::diag::{Diagnostic, Position};
 
@@ -834,17 +837,70 @@ impl<'a> Program<'a> {
     /// Pass 2 without a map, over the fast walk: the same spacing rules as
     /// [`Program::print_mapped`] (a token is followed by a space unless a newline comes
     /// next; a newline is printed unless another newline follows it), kept as the
-    /// separator owed before the next token.
+    /// separator owed before the next token. On inputs of a megabyte or more, when the
+    /// machine has a second core, the walk runs on a second thread and this one writes
+    /// the blocks it produces, so writing overlaps the work.
     fn print_plain(
         &self,
         sources: &[Source<'_>],
         config: &Config,
         out: &mut dyn Write,
     ) -> std::io::Result<()> {
+        let total: usize = sources.iter().map(|s| s.text.len()).sum();
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        if total < 1 << 20 || cores < 2 {
+            return self.print_blocks(sources, config, Sink::Writer(out));
+        }
+        let (full_tx, full_rx) = sync_channel::<(Vec<u8>, usize)>(MAX_BLOCKS - 2);
+        let (empty_tx, empty_rx) = channel::<Vec<u8>>();
+        std::thread::scope(|scope| {
+            let worker = std::thread::Builder::new()
+                .name("m1-pass2".into())
+                .spawn_scoped(scope, move || {
+                    let sink = Sink::Channel {
+                        full: full_tx,
+                        empty: empty_rx,
+                        blocks: 1,
+                    };
+                    self.print_blocks(sources, config, sink)
+                });
+            let worker = match worker {
+                Ok(w) => w,
+                // No thread: nothing was sent; do it all here.
+                Err(_) => {
+                    drop((full_rx, empty_tx));
+                    return self.print_blocks(sources, config, Sink::Writer(out));
+                }
+            };
+            let mut written = Ok(());
+            for (block, n) in &full_rx {
+                if let Err(e) = out.write_all(&block[..n]) {
+                    written = Err(e);
+                    break;
+                }
+                let _ = empty_tx.send(block);
+            }
+            // Unblocks a worker waiting to send or for an empty block.
+            drop((full_rx, empty_tx));
+            let worked = match worker.join() {
+                Ok(r) => r,
+                Err(panic) => std::panic::resume_unwind(panic),
+            };
+            written.and(worked)
+        })
+    }
+
+    /// Pass 2's walk, its blocks going to `sink`.
+    fn print_blocks(
+        &self,
+        sources: &[Source<'_>],
+        config: &Config,
+        sink: Sink<'_>,
+    ) -> std::io::Result<()> {
         let mut pass = Pass2 {
             program: self,
             config,
-            o: OutBuf::new(out),
+            o: OutBuf::new(sink),
             scratch: Vec::new(),
             pend: 0,
             ids: self.ids.iter(),
@@ -1151,27 +1207,43 @@ impl Visit for Pass2<'_, '_, '_> {
 }
 
 /// Pass 2's output is flushed in blocks of this size.
-const FLUSH_AT: usize = 1 << 16;
+const FLUSH_AT: usize = 1 << 18;
 /// Room past [`FLUSH_AT`] for the fixed-size stores of one token (and any string).
 const OUT_CAP: usize = FLUSH_AT + 16 * 1024;
+/// Most blocks in use at once when a second thread writes them.
+const MAX_BLOCKS: usize = 4;
+
+/// Where pass 2's blocks go.
+enum Sink<'w> {
+    /// Written here, by this thread.
+    Writer(&'w mut dyn Write),
+    /// Sent (with their used length) to the thread that writes them, which sends the
+    /// empty blocks back.
+    Channel {
+        full: SyncSender<(Vec<u8>, usize)>,
+        empty: Receiver<Vec<u8>>,
+        /// Blocks allocated so far.
+        blocks: usize,
+    },
+}
 
 /// Pass 2's output buffer: a block of fixed size with a write index, so that short
 /// expressions are stored with fixed-size copies (the bytes past the index are scratch);
-/// written out in blocks of [`FLUSH_AT`] bytes. The first write error is kept and later
+/// handed on in blocks of [`FLUSH_AT`] bytes. The first write error is kept and later
 /// writes are dropped.
 struct OutBuf<'w> {
     buf: Vec<u8>,
     n: usize,
-    out: &'w mut dyn Write,
+    sink: Sink<'w>,
     err: Option<std::io::Error>,
 }
 
 impl<'w> OutBuf<'w> {
-    fn new(out: &'w mut dyn Write) -> Self {
+    fn new(sink: Sink<'w>) -> Self {
         OutBuf {
             buf: vec![0; OUT_CAP],
             n: 0,
-            out,
+            sink,
             err: None,
         }
     }
@@ -1211,20 +1283,17 @@ impl<'w> OutBuf<'w> {
         self.bytes(&src[start..end]);
     }
 
-    fn bytes(&mut self, s: &[u8]) {
-        if self.n + s.len() > OUT_CAP {
-            self.flush();
-        }
-        if s.len() > OUT_CAP {
-            if self.err.is_none() {
-                if let Err(e) = self.out.write_all(s) {
-                    self.err = Some(e);
-                }
+    #[inline(never)]
+    fn bytes(&mut self, mut s: &[u8]) {
+        while !s.is_empty() {
+            if self.n >= OUT_CAP {
+                self.flush();
             }
-            return;
+            let take = s.len().min(OUT_CAP - self.n);
+            self.buf[self.n..self.n + take].copy_from_slice(&s[..take]);
+            self.n += take;
+            s = &s[take..];
         }
-        self.buf[self.n..self.n + s.len()].copy_from_slice(s);
-        self.n += s.len();
     }
 
     /// The next `len` bytes of the block, flushing it first if they do not fit; `None`
@@ -1247,13 +1316,44 @@ impl<'w> OutBuf<'w> {
         }
     }
 
+    #[inline(never)]
     fn flush(&mut self) {
-        if self.err.is_none() {
-            if let Err(e) = self.out.write_all(&self.buf[..self.n]) {
-                self.err = Some(e);
+        let n = std::mem::take(&mut self.n);
+        if self.err.is_some() {
+            return;
+        }
+        match &mut self.sink {
+            Sink::Writer(out) => {
+                if let Err(e) = out.write_all(&self.buf[..n]) {
+                    self.err = Some(e);
+                }
+            }
+            Sink::Channel {
+                full,
+                empty,
+                blocks,
+            } => {
+                let block = std::mem::take(&mut self.buf);
+                let next = if full.send((block, n)).is_err() {
+                    None
+                } else if let Ok(b) = empty.try_recv() {
+                    Some(b)
+                } else if *blocks < MAX_BLOCKS {
+                    *blocks += 1;
+                    Some(vec![0; OUT_CAP])
+                } else {
+                    empty.recv().ok()
+                };
+                match next {
+                    Some(b) => self.buf = b,
+                    None => {
+                        // The writing thread stopped (it holds the write error).
+                        self.err = Some(std::io::Error::other("the output writer stopped"));
+                        self.buf = vec![0; OUT_CAP];
+                    }
+                }
             }
         }
-        self.n = 0;
     }
 }
 
@@ -1477,6 +1577,56 @@ mod tests {
             .unwrap();
         assert_eq!(out, mapped, "{:?}", String::from_utf8_lossy(src));
         Ok(out)
+    }
+
+    /// On a large input, pass 2 with its writing thread gives the one-thread output, and a
+    /// failing writer stops it with the writer's error (no hang).
+    #[test]
+    fn threaded_pass2_agrees_and_stops_on_write_errors() {
+        let mut src = String::from("DEFINE op_a 0F0B\nDEFINE long 0123456789ABCDEF0123456789\n");
+        for i in 0..60_000 {
+            src.push_str(&format!(
+                ":l{i} op_a %{i} !{} long \"s{i}\" &l{i} <2 ; c\n",
+                i % 100
+            ));
+        }
+        assert!(src.len() > 1 << 20);
+        let sources = [Source {
+            name: "big",
+            text: src.as_bytes(),
+        }];
+        let config = Config {
+            arch: Arch::X86,
+            endian: Endian::Little,
+            digits: DigitStyle::Hex,
+        };
+        let p = analyse(&sources, &config).unwrap();
+        let mut threaded = Vec::new();
+        p.print(&sources, &config, &mut threaded, None).unwrap();
+        let mut single = Vec::new();
+        p.print_blocks(&sources, &config, Sink::Writer(&mut single))
+            .unwrap();
+        assert!(threaded == single, "outputs differ");
+
+        struct Failing(usize);
+        impl Write for Failing {
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                if self.0 < buf.len() {
+                    return Err(std::io::Error::other("disk full"));
+                }
+                self.0 -= buf.len();
+                Ok(buf.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        for room in [0, 1 << 20] {
+            let e = p
+                .print(&sources, &config, &mut Failing(room), None)
+                .unwrap_err();
+            assert_eq!(e.to_string(), "disk full");
+        }
     }
 
     /// The fast path (tokens judged by their text) agrees with the exact, fully interned
