@@ -481,11 +481,14 @@ static LABEL_SECOND: [bool; 256] = {
 
 /// Whether `text` is valid and its expression follows from the text alone: a string, an
 /// in-range number, a pass-through or a `<N` padding within limits.
+///
+/// Every text starting with `%` or `&` is valid: a 4-byte number takes any value, and a
+/// text that is not a number passes through.
 #[inline(always)]
 fn by_text(text: &[u8], arch: Arch) -> bool {
     match text[0] {
-        b'"' | b'\'' | b':' | b'^' => return true,
-        b'!' | b'@' | b'$' | b'~' | b'%' | b'&' => match text.get(1) {
+        b'"' | b'\'' | b':' | b'^' | b'%' | b'&' => return true,
+        b'!' | b'@' | b'$' | b'~' => match text.get(1) {
             None => return true,
             Some(&c) if LABEL_SECOND[usize::from(c)] => return true,
             _ => {
