@@ -633,7 +633,7 @@ fn analyse_in<'a>(
     let inputs = Inputs::new(sources.iter().map(|s| s.text).collect())
         .ok_or_else(|| Diagnostic::new("the inputs together exceed 4 GiB, M1's limit"))?;
     let total: usize = sources.iter().map(|s| s.text.len()).sum();
-    let mut table = Table::with_capacity(if exact { total / 64 + 16 } else { 1024 });
+    let mut table = Table::with_capacity(if exact { total / 64 + 16 } else { 4096 });
     let mut values: Vec<Option<(u32, u16)>> = Vec::new();
     let mut defined_first = [false; 256];
     let mut ids: Vec<u32> = Vec::with_capacity(total / 32 + 16);
