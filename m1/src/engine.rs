@@ -293,8 +293,8 @@ fn ranged(value: i32, bytes: usize, lo: i64, hi: i64) -> Result<Num, RangeError>
 }
 
 /// The common case of [`number_of`], off RISC-V: a sigil and plain decimal digits
-/// (`%-42`, `!7`) with a non-zero value, `0`, or `0x` and up to 8 hex digits, in range. `None` means "ask [`number_of`]",
-/// not "not a number".
+/// (`%-42`, `!7`) with a non-zero value, `0`, or `0x` and up to 8 hex digits, in range.
+/// `None` means "ask [`number_of`]", not "not a number".
 #[inline(always)]
 fn quick_number(text: &[u8], arch: Arch) -> Option<Num> {
     if arch.is_riscv() || text.len() < 2 || text.len() > 12 {
@@ -850,8 +850,7 @@ impl<'a> Program<'a> {
         out: &mut dyn Write,
     ) -> std::io::Result<()> {
         let total: usize = sources.iter().map(|s| s.text.len()).sum();
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        if total < 1 << 20 || cores < 2 {
+        if total < 1 << 20 || !second_core() {
             return self.print_blocks(sources, config, Sink::Writer(out));
         }
         let (full_tx, full_rx) = sync_channel::<(Vec<u8>, usize)>(MAX_BLOCKS - 2);
@@ -1148,6 +1147,11 @@ impl<'a> Program<'a> {
         }
         Ok(())
     }
+}
+
+/// Whether the machine lets this process run two threads at once.
+pub(crate) fn second_core() -> bool {
+    std::thread::available_parallelism().is_ok_and(|n| n.get() > 1)
 }
 
 /// Pass 2 (without a map) as a walk visitor.

@@ -96,16 +96,20 @@ const SPLIT_READ: u64 = 8 << 20;
 /// input takes to read). Anything unusual (the file is not regular, changes size while
 /// read, no second thread) falls back to `std::fs::read`.
 fn read_whole(path: &std::path::Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
     use std::os::unix::fs::FileExt;
     let file = std::fs::File::open(path)?;
     let meta = file.metadata()?;
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let Ok(len) = usize::try_from(meta.len()) else {
-        return std::fs::read(path);
+    let len = match usize::try_from(meta.len()) {
+        Ok(len) if meta.is_file() && meta.len() >= SPLIT_READ && crate::engine::second_core() => {
+            len
+        }
+        _ => {
+            let mut bytes = Vec::new();
+            (&file).read_to_end(&mut bytes)?;
+            return Ok(bytes);
+        }
     };
-    if !meta.is_file() || meta.len() < SPLIT_READ || cores < 2 {
-        return std::fs::read(path);
-    }
     let mut bytes = vec![0u8; len];
     let half = len / 2;
     let (first, second) = bytes.split_at_mut(half);
