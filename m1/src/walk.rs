@@ -105,6 +105,28 @@ fn word_at(src: &[u8], i: usize) -> Option<u64> {
 #[inline(always)]
 pub(crate) fn atom_end(src: &[u8], from: usize) -> usize {
     let mut i = from;
+    // Two words without a loop first: most atoms end within them.
+    if let Some(w) = src.get(i..i + 16) {
+        let (a, b) = w.split_at(8);
+        let flags = |x: &[u8]| {
+            let x = <[u8; 8]>::try_from(x).map_or(0, u64::from_le_bytes);
+            x.wrapping_sub(LO * 0x21) & !x & HI
+        };
+        let (la, lb) = (flags(a), flags(b));
+        if la != 0 || lb != 0 {
+            let j = i + if la != 0 {
+                (la.trailing_zeros() / 8) as usize
+            } else {
+                8 + (lb.trailing_zeros() / 8) as usize
+            };
+            if matches!(src[j], b' ' | b'\t' | b'\n') {
+                return j;
+            }
+            i = j + 1;
+        } else {
+            i += 16;
+        }
+    }
     while let Some(w) = word_at(src, i) {
         let low = w.wrapping_sub(LO * 0x21) & !w & HI;
         if low == 0 {
@@ -341,6 +363,46 @@ mod tests {
                 crate::lexer::TokenKind::Atom => T_ATOM,
                 crate::lexer::TokenKind::Str { .. } => T_STR,
             },
+        }
+    }
+
+    /// The word-at-a-time searches agree with plain byte loops at every offset.
+    #[test]
+    fn searches_agree_with_byte_loops() {
+        let alphabet = b"ab \t\n\r\x01\x0b#\"'\x80\xff ";
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        for round in 0..300 {
+            let len = round % 70;
+            let src: Vec<u8> = (0..len)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    // Mostly letters, so that atoms run across words.
+                    if x & 3 == 0 {
+                        alphabet[(x >> 8) as usize % alphabet.len()]
+                    } else {
+                        b'a'
+                    }
+                })
+                .collect();
+            for from in 0..=len {
+                let sep = src[from..]
+                    .iter()
+                    .position(|&c| matches!(c, b' ' | b'\t' | b'\n'))
+                    .map_or(len, |p| from + p);
+                assert_eq!(atom_end(&src, from), sep, "{src:?} from {from}");
+                let eol = src[from..]
+                    .iter()
+                    .position(|&c| c == b'\n' || c == b'\r')
+                    .map(|p| from + p);
+                assert_eq!(comment_end(&src, from), eol, "{src:?} from {from}");
+                let quote = src[from..]
+                    .iter()
+                    .position(|&c| c == b'"')
+                    .map(|p| from + p);
+                assert_eq!(find_byte(&src, from, b'"'), quote, "{src:?} from {from}");
+            }
         }
     }
 
