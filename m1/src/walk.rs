@@ -274,6 +274,8 @@ pub(crate) fn visit(sources: &[Source<'_>], v: &mut impl Visit) -> Walk {
         loop {
             let mut eof = false;
             let (start, end, kind);
+            // Whether the token is the atom `DEFINE` (tested on its first byte first).
+            let mut is_define = false;
             loop {
                 let Some(&b) = src.get(pos) else {
                     eof = true;
@@ -288,6 +290,7 @@ pub(crate) fn visit(sources: &[Source<'_>], v: &mut impl Visit) -> Walk {
                         return Walk::Failed;
                     }
                     kind = T_ATOM;
+                    is_define = b == b'D' && &src[start..end] == b"DEFINE";
                     // The separator that ended the atom is consumed here when it is a
                     // blank (a newline is a token of its own).
                     pos = match src.get(end) {
@@ -335,7 +338,7 @@ pub(crate) fn visit(sources: &[Source<'_>], v: &mut impl Visit) -> Walk {
                 if pending == 0 {
                     if nl {
                         v.newline();
-                    } else if kind == T_ATOM && &src[start..end] == b"DEFINE" {
+                    } else if is_define {
                         pending = 1;
                         v.newline();
                     } else if !v.text(file, src, start, end, kind) {
