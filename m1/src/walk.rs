@@ -108,21 +108,25 @@ pub(crate) fn atom_end(src: &[u8], from: usize) -> usize {
     // Two words without a loop first: most atoms end within them.
     if let Some(w) = src.get(i..i + 16) {
         let (a, b) = w.split_at(8);
-        let flags = |x: &[u8]| {
-            let x = <[u8; 8]>::try_from(x).map_or(0, u64::from_le_bytes);
-            x.wrapping_sub(LO * 0x21) & !x & HI
-        };
-        let (la, lb) = (flags(a), flags(b));
+        let word = |x: &[u8]| <[u8; 8]>::try_from(x).map_or(0, u64::from_le_bytes);
+        let (wa, wb) = (word(a), word(b));
+        let (la, lb) = (
+            wa.wrapping_sub(LO * 0x21) & !wa & HI,
+            wb.wrapping_sub(LO * 0x21) & !wb & HI,
+        );
         if la != 0 || lb != 0 {
-            let j = i + if la != 0 {
-                (la.trailing_zeros() / 8) as usize
+            // The flagged byte, taken from the word rather than loaded again.
+            let (k, c) = if la != 0 {
+                let bit = la.trailing_zeros();
+                ((bit / 8) as usize, (wa >> (bit & !7)) as u8)
             } else {
-                8 + (lb.trailing_zeros() / 8) as usize
+                let bit = lb.trailing_zeros();
+                (8 + (bit / 8) as usize, (wb >> (bit & !7)) as u8)
             };
-            if matches!(src[j], b' ' | b'\t' | b'\n') {
-                return j;
+            if matches!(c, b' ' | b'\t' | b'\n') {
+                return i + k;
             }
-            i = j + 1;
+            i += k + 1;
         } else {
             i += 16;
         }
