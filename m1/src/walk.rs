@@ -98,12 +98,12 @@ fn word_at(src: &[u8], i: usize) -> Option<u64> {
     Some(u64::from_le_bytes(*w))
 }
 
-/// Offset of the first space, tab or `\n` at or after `from` (`src.len()` if none): the
-/// end of an atom. One SWAR test per 8 bytes flags the bytes below `!` (the lowest flag is
+/// Offset of the first space, tab or `\n` at or after `from`, and that byte (`src.len()`
+/// and 0 if none): the end of an atom. One SWAR test per 8 bytes flags the bytes below `!` (the lowest flag is
 /// exact); a flagged byte that is not a separator (`\r`, other control bytes) is stepped
 /// over.
 #[inline(always)]
-pub(crate) fn atom_end(src: &[u8], from: usize) -> usize {
+pub(crate) fn atom_end(src: &[u8], from: usize) -> (usize, u8) {
     let mut i = from;
     // Two words without a loop first: most atoms end within them.
     if let Some(w) = src.get(i..i + 16) {
@@ -124,7 +124,7 @@ pub(crate) fn atom_end(src: &[u8], from: usize) -> usize {
                 (8 + (bit / 8) as usize, (wb >> (bit & !7)) as u8)
             };
             if matches!(c, b' ' | b'\t' | b'\n') {
-                return i + k;
+                return (i + k, c);
             }
             i += k + 1;
         } else {
@@ -139,17 +139,17 @@ pub(crate) fn atom_end(src: &[u8], from: usize) -> usize {
         }
         let j = i + (low.trailing_zeros() / 8) as usize;
         if matches!(src[j], b' ' | b'\t' | b'\n') {
-            return j;
+            return (j, src[j]);
         }
         i = j + 1;
     }
     while let Some(&c) = src.get(i) {
         if matches!(c, b' ' | b'\t' | b'\n') {
-            return i;
+            return (i, c);
         }
         i += 1;
     }
-    src.len()
+    (src.len(), 0)
 }
 
 /// Offset of the first `\n` or `\r` at or after `from`: the end of a comment. As
@@ -289,7 +289,8 @@ pub(crate) fn visit(sources: &[Source<'_>], v: &mut impl Visit) -> Walk {
                 let class = CLASS[usize::from(b)];
                 if class == C_ATOM {
                     start = pos;
-                    end = atom_end(src, pos + 1);
+                    let sep;
+                    (end, sep) = atom_end(src, pos + 1);
                     if end - start > MAX_ATOM {
                         return Walk::Failed;
                     }
@@ -297,9 +298,10 @@ pub(crate) fn visit(sources: &[Source<'_>], v: &mut impl Visit) -> Walk {
                     is_define = b == b'D' && &src[start..end] == b"DEFINE";
                     // The separator that ended the atom is consumed here when it is a
                     // blank (a newline is a token of its own).
-                    pos = match src.get(end) {
-                        Some(b' ' | b'\t') => end + 1,
-                        _ => end,
+                    pos = if sep == b' ' || sep == b'\t' {
+                        end + 1
+                    } else {
+                        end
                     };
                     break;
                 }
@@ -420,7 +422,8 @@ mod tests {
                     .iter()
                     .position(|&c| matches!(c, b' ' | b'\t' | b'\n'))
                     .map_or(len, |p| from + p);
-                assert_eq!(atom_end(&src, from), sep, "{src:?} from {from}");
+                let byte = src.get(sep).copied().unwrap_or(0);
+                assert_eq!(atom_end(&src, from), (sep, byte), "{src:?} from {from}");
                 let eol = src[from..]
                     .iter()
                     .position(|&c| c == b'\n' || c == b'\r')
