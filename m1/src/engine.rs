@@ -7,17 +7,20 @@
 //! spacing. It works in two passes over the inputs, which it never copies: pass 1 interns
 //! every distinct text ([`crate::intern`]) and records DEFINEs; then every error is found
 //! before pass 2 writes a single byte, so a failed run writes nothing. Expressions are not
-//! stored (except DEFINE values, which are slices of the input): numbers and strings are
-//! re-expressed from their text as they are printed. It does not parse command lines.
+//! stored (except DEFINE values, which are slices of the input, and pass 1's record number
+//! for each token it had to look up): numbers and strings are re-expressed from their
+//! text as they are printed. On large inputs pass 2 runs on a second thread while the
+//! calling thread writes the blocks it produces. It does not parse command lines.
 
 use std::io::Write;
+use std::sync::mpsc::{channel, sync_channel, Receiver, SyncSender};
 
 use hex0::diag::{Diagnostic, Position};
 
 use crate::intern::{Inputs, Table};
 use crate::lexer::{Lexer, Token, TokenKind};
-use crate::number::{digits_per_byte, push_byte, push_digits, strtoint};
-use crate::walk::{walk, Ev, Tok, Walk, T_NL, T_STR};
+use crate::number::{digits_per_byte, hex_spaced, hex_word, push_byte, push_digits, strtoint};
+use crate::walk::{visit, Tok, Visit, Walk, T_NL, T_STR};
 use crate::{Arch, Config, DigitStyle, Source};
 
 /// Largest `<N` padding hexroot expands, in bytes (the reference has no limit; no real
@@ -290,8 +293,8 @@ fn ranged(value: i32, bytes: usize, lo: i64, hi: i64) -> Result<Num, RangeError>
 }
 
 /// The common case of [`number_of`], off RISC-V: a sigil and plain decimal digits
-/// (`%-42`, `!7`) with a non-zero value in range. `None` means "ask [`number_of`]",
-/// not "not a number".
+/// (`%-42`, `!7`) with a non-zero value, `0`, or `0x` and up to 8 hex digits, in range.
+/// `None` means "ask [`number_of`]", not "not a number".
 #[inline(always)]
 fn quick_number(text: &[u8], arch: Arch) -> Option<Num> {
     if arch.is_riscv() || text.len() < 2 || text.len() > 12 {
@@ -306,6 +309,27 @@ fn quick_number(text: &[u8], arch: Arch) -> Option<Num> {
         _ => return None,
     };
     let rest = &text[1..];
+    if rest[0] == b'0' {
+        // `0` and `0x` followed by 1 to 8 hex digits (no `_` or `-`): numbers whatever
+        // their value, since the text after the sigil starts with `0`.
+        if rest.len() == 1 {
+            return ranged(0, bytes, lo, hi).ok();
+        }
+        if rest[1] != b'x' || rest.len() < 3 || rest.len() > 10 {
+            return None;
+        }
+        let mut n: u32 = 0;
+        for &c in &rest[2..] {
+            let d = match c {
+                b'0'..=b'9' => c - b'0',
+                b'a'..=b'f' => c - b'a' + 10,
+                b'A'..=b'F' => c - b'A' + 10,
+                _ => return None,
+            };
+            n = (n << 4) | u32::from(d);
+        }
+        return ranged(n as i32, bytes, lo, hi).ok();
+    }
     let negative = rest[0] == b'-';
     let digits = if negative { &rest[1..] } else { rest };
     match digits.first() {
@@ -410,6 +434,22 @@ pub(crate) struct Program<'a> {
     values: Vec<Option<(u32, u16)>>,
     /// First bytes of DEFINE names: only tokens starting with one need a table lookup.
     defined_first: [bool; 256],
+    /// The record number of every printed token whose first byte is not in [`FAST_FIRST`],
+    /// in token order: pass 2 reads them in turn instead of looking the texts up again.
+    ids: Vec<u32>,
+    /// The expression of every record, by record number (filled after assignment).
+    exprs: Vec<Expr<'a>>,
+}
+
+/// The expression of a record, ready for pass 2.
+#[derive(Clone, Copy)]
+enum Expr<'a> {
+    /// A DEFINE value of at most 16 bytes (or a newline), padded with zeros.
+    Short([u8; 16], u8),
+    /// A longer DEFINE value.
+    Long(&'a [u8]),
+    /// Not a DEFINE name: expressed from the token's text.
+    ByText,
 }
 
 /// First bytes of texts that may be expressible from their text alone.
@@ -424,9 +464,46 @@ static FAST_FIRST: [bool; 256] = {
     t
 };
 
+/// Whether the byte after a sigil makes the text a label (pass-through) whatever follows:
+/// `strtoint` reads 0 from anything not starting with a digit, `-` or `_`, and such a text
+/// is not a number on any architecture.
+static LABEL_SECOND: [bool; 256] = {
+    let mut t = [true; 256];
+    let mut c = b'0';
+    while c <= b'9' {
+        t[c as usize] = false;
+        c += 1;
+    }
+    t[b'-' as usize] = false;
+    t[b'_' as usize] = false;
+    t
+};
+
 /// Whether `text` is valid and its expression follows from the text alone: a string, an
 /// in-range number, a pass-through or a `<N` padding within limits.
+///
+/// Every text starting with `%` or `&` is valid: a 4-byte number takes any value, and a
+/// text that is not a number passes through.
+#[inline(always)]
 fn by_text(text: &[u8], arch: Arch) -> bool {
+    match text[0] {
+        b'"' | b'\'' | b':' | b'^' | b'%' | b'&' => return true,
+        b'!' | b'@' | b'$' | b'~' => match text.get(1) {
+            None => return true,
+            Some(&c) if LABEL_SECOND[usize::from(c)] => return true,
+            _ => {
+                if quick_number(text, arch).is_some() {
+                    return true;
+                }
+            }
+        },
+        _ => {}
+    }
+    by_text_slow(text, arch)
+}
+
+#[inline(never)]
+fn by_text_slow(text: &[u8], arch: Arch) -> bool {
     if quick_number(text, arch).is_some() {
         return true;
     }
@@ -440,6 +517,94 @@ fn by_text(text: &[u8], arch: Arch) -> bool {
             Some(r) => r.is_ok(),
             None => matches!(first, b'!' | b'@' | b'$' | b'~' | b'%' | b'&' | b':' | b'^'),
         },
+    }
+}
+
+/// What pass 1 builds, borrowed for the walk.
+struct Pass1<'p, 'a> {
+    table: &'p mut Table,
+    inputs: &'p Inputs<'a>,
+    sources: &'p [Source<'a>],
+    values: &'p mut Vec<Option<(u32, u16)>>,
+    defined_first: &'p mut [bool; 256],
+    ids: &'p mut Vec<u32>,
+    arch: Arch,
+    /// Intern every text (see [`analyse`]).
+    exact: bool,
+    /// Whether the walk delivered any item.
+    any: bool,
+    /// Whether the walk stopped at a token invalid by its text (fast mode only).
+    gave_up: bool,
+}
+
+impl Visit for Pass1<'_, '_> {
+    #[inline(always)]
+    fn newline(&mut self) {
+        self.any = true;
+    }
+
+    /// Tokens judged by their text are only checked (interning is out of line).
+    #[inline(always)]
+    fn text(&mut self, file: u32, src: &[u8], start: usize, end: usize, _: u8) -> bool {
+        self.any = true;
+        let text = &src[start..end];
+        let fast = FAST_FIRST[usize::from(text[0])];
+        if fast && !self.exact {
+            if by_text(text, self.arch) {
+                return true;
+            }
+            self.gave_up = true;
+            return false;
+        }
+        self.token(text, file, start as u32, fast);
+        true
+    }
+
+    #[inline(never)]
+    fn define(&mut self, name: Option<Tok>, value: Tok) -> bool {
+        self.any = true;
+        let (inputs, sources) = (self.inputs, self.sources);
+        let v = match value.kind {
+            T_NL => None,
+            kind => {
+                let text = value.text(sources);
+                let start = inputs.global(value.file as usize, value.start as usize);
+                self.table.intern(inputs, text, start);
+                let skip = u32::from(kind == T_STR);
+                Some((start + skip, (text.len() - skip as usize) as u16))
+            }
+        };
+        if let Some(name) = name {
+            let text = name.text(sources);
+            let id = self.table.intern(
+                inputs,
+                text,
+                inputs.global(name.file as usize, name.start as usize),
+            );
+            self.defined_first[usize::from(text[0])] = true;
+            let r = &mut self.table.records[id as usize];
+            r.state = (r.state & !KIND) | K_DEFINE;
+            r.payload = self.values.len() as u32;
+            self.values.push(v);
+        }
+        true
+    }
+}
+
+impl Pass1<'_, '_> {
+    /// A printed token that is interned (`fast`: its first byte is in [`FAST_FIRST`],
+    /// which happens in exact mode only; such tokens get no entry in `ids`).
+    #[inline(always)]
+    fn token(&mut self, text: &[u8], file: u32, start: u32, fast: bool) {
+        let id = self.table.intern(
+            self.inputs,
+            text,
+            self.inputs.global(file as usize, start as usize),
+        );
+        self.table.records[id as usize].state |= USED;
+        if !fast {
+            self.ids.push(id);
+        }
     }
 }
 
@@ -468,59 +633,24 @@ fn analyse_in<'a>(
     let inputs = Inputs::new(sources.iter().map(|s| s.text).collect())
         .ok_or_else(|| Diagnostic::new("the inputs together exceed 4 GiB, M1's limit"))?;
     let total: usize = sources.iter().map(|s| s.text.len()).sum();
-    let mut table = Table::with_capacity(if exact { total / 64 + 16 } else { 1024 });
+    let mut table = Table::with_capacity(if exact { total / 64 + 16 } else { 4096 });
     let mut values: Vec<Option<(u32, u16)>> = Vec::new();
-    let mut any = false;
     let mut defined_first = [false; 256];
-    let mut gave_up = false;
-    let outcome = walk(sources, |ev| {
-        any = true;
-        match ev {
-            Ev::Newline => {}
-            Ev::Text(tok) => {
-                let text = tok.text(sources);
-                if !exact && FAST_FIRST[usize::from(text[0])] {
-                    if by_text(text, config.arch) {
-                        return true;
-                    }
-                    gave_up = true;
-                    return false;
-                }
-                let id = table.intern(
-                    &inputs,
-                    text,
-                    inputs.global(tok.file as usize, tok.start as usize),
-                );
-                table.records[id as usize].state |= USED;
-            }
-            Ev::Define { name, value } => {
-                let v = match value.kind {
-                    T_NL => None,
-                    kind => {
-                        let text = value.text(sources);
-                        let start = inputs.global(value.file as usize, value.start as usize);
-                        table.intern(&inputs, text, start);
-                        let skip = u32::from(kind == T_STR);
-                        Some((start + skip, (text.len() - skip as usize) as u16))
-                    }
-                };
-                if let Some(name) = name {
-                    let text = name.text(sources);
-                    let id = table.intern(
-                        &inputs,
-                        text,
-                        inputs.global(name.file as usize, name.start as usize),
-                    );
-                    defined_first[usize::from(text[0])] = true;
-                    let r = &mut table.records[id as usize];
-                    r.state = (r.state & !KIND) | K_DEFINE;
-                    r.payload = values.len() as u32;
-                    values.push(v);
-                }
-            }
-        }
-        true
-    });
+    let mut ids: Vec<u32> = Vec::with_capacity(total / 32 + 16);
+    let mut state = Pass1 {
+        table: &mut table,
+        inputs: &inputs,
+        sources,
+        values: &mut values,
+        defined_first: &mut defined_first,
+        ids: &mut ids,
+        arch: config.arch,
+        exact,
+        any: false,
+        gave_up: false,
+    };
+    let outcome = visit(sources, &mut state);
+    let (any, gave_up) = (state.any, state.gave_up);
     match outcome {
         Walk::Done => {}
         Walk::Stopped if gave_up => return Ok(None),
@@ -536,12 +666,36 @@ fn analyse_in<'a>(
         table,
         values,
         defined_first,
+        ids,
+        exprs: Vec::new(),
     };
     program.assign(sources, config)?;
+    program.exprs = (0..program.table.records.len())
+        .map(|id| program.expr_of(id))
+        .collect();
     Ok(Some(program))
 }
 
-impl Program<'_> {
+impl<'a> Program<'a> {
+    /// The expression of record `id` for pass 2.
+    fn expr_of(&self, id: usize) -> Expr<'a> {
+        let r = &self.table.records[id];
+        if r.state & KIND != K_DEFINE {
+            return Expr::ByText;
+        }
+        let value: &'a [u8] = match self.values[r.payload as usize] {
+            Some((start, len)) => self.inputs.bytes(start, len),
+            None => b"\n",
+        };
+        if value.len() <= 16 {
+            let mut short = [0u8; 16];
+            short[..value.len()].copy_from_slice(value);
+            Expr::Short(short, value.len() as u8)
+        } else {
+            Expr::Long(value)
+        }
+    }
+
     fn text(&self, id: usize) -> &[u8] {
         let r = &self.table.records[id];
         self.inputs.bytes(r.start, r.len)
@@ -685,64 +839,166 @@ impl Program<'_> {
 
     /// Pass 2 without a map, over the fast walk: the same spacing rules as
     /// [`Program::print_mapped`] (a token is followed by a space unless a newline comes
-    /// next; a newline is printed unless another newline follows it).
+    /// next; a newline is printed unless another newline follows it), kept as the
+    /// separator owed before the next token. On inputs of a megabyte or more, when the
+    /// machine has a second core, the walk runs on a second thread and this one writes
+    /// the blocks it produces, so writing overlaps the work.
     fn print_plain(
         &self,
         sources: &[Source<'_>],
         config: &Config,
         out: &mut dyn Write,
     ) -> std::io::Result<()> {
-        const FLUSH_AT: usize = 1 << 16;
-        let mut buf: Vec<u8> = Vec::with_capacity(FLUSH_AT + 8192);
-        let mut flushed: u64 = 0;
-        let mut failure: Option<std::io::Error> = None;
-        // The previous item, waiting to learn whether a newline follows it:
-        // None at the start, Some(None) a newline, Some(Some(tok)) a token.
-        let mut prev: Option<Option<Tok>> = None;
-        let mut step = |next: Option<Option<Tok>>, buf: &mut Vec<u8>| -> std::io::Result<()> {
-            if let Some(p) = prev {
-                let next_is_newline = matches!(next, None | Some(None));
-                match p {
-                    None => {
-                        if next.is_none() || !next_is_newline {
-                            buf.push(b'\n');
-                        }
-                    }
-                    Some(tok) => {
-                        self.express(tok.text(sources), config, buf, &mut flushed, out)?;
-                        if !next_is_newline {
-                            buf.push(b' ');
-                        }
-                    }
-                }
-                if buf.len() >= FLUSH_AT {
-                    out.write_all(buf)?;
-                    flushed += buf.len() as u64;
-                    buf.clear();
-                }
-            }
-            prev = next;
-            Ok(())
-        };
-        walk(sources, |ev| {
-            let next = match ev {
-                Ev::Newline => None,
-                Ev::Text(tok) => Some(tok),
-                Ev::Define { .. } => return true,
-            };
-            match step(Some(next), &mut buf) {
-                Ok(()) => true,
-                Err(e) => {
-                    failure = Some(e);
-                    false
-                }
-            }
-        });
-        if let Some(e) = failure {
-            return Err(e);
+        let total: usize = sources.iter().map(|s| s.text.len()).sum();
+        if total < 1 << 20 || !second_core() {
+            return self.print_blocks(sources, config, Sink::Writer(out));
         }
-        step(None, &mut buf)?;
-        out.write_all(&buf)
+        let (full_tx, full_rx) = sync_channel::<(Vec<u8>, usize)>(MAX_BLOCKS - 2);
+        let (empty_tx, empty_rx) = channel::<Vec<u8>>();
+        std::thread::scope(|scope| {
+            let worker = std::thread::Builder::new()
+                .name("m1-pass2".into())
+                .spawn_scoped(scope, move || {
+                    let sink = Sink::Channel {
+                        full: full_tx,
+                        empty: empty_rx,
+                        blocks: 1,
+                    };
+                    self.print_blocks(sources, config, sink)
+                });
+            let worker = match worker {
+                Ok(w) => w,
+                // No thread: nothing was sent; do it all here.
+                Err(_) => {
+                    drop((full_rx, empty_tx));
+                    return self.print_blocks(sources, config, Sink::Writer(out));
+                }
+            };
+            let mut written = Ok(());
+            for (block, n) in &full_rx {
+                if let Err(e) = out.write_all(&block[..n]) {
+                    written = Err(e);
+                    break;
+                }
+                let _ = empty_tx.send(block);
+            }
+            // Unblocks a worker waiting to send or for an empty block.
+            drop((full_rx, empty_tx));
+            let worked = match worker.join() {
+                Ok(r) => r,
+                Err(panic) => std::panic::resume_unwind(panic),
+            };
+            written.and(worked)
+        })
+    }
+
+    /// Pass 2's walk, its blocks going to `sink`.
+    fn print_blocks(
+        &self,
+        sources: &[Source<'_>],
+        config: &Config,
+        sink: Sink<'_>,
+    ) -> std::io::Result<()> {
+        let mut pass = Pass2 {
+            program: self,
+            config,
+            o: OutBuf::new(sink),
+            scratch: Vec::new(),
+            pend: 0,
+            ids: self.ids.iter(),
+        };
+        visit(sources, &mut pass);
+        let mut o = pass.o;
+        if pass.pend == b'\n' {
+            o.byte(b'\n');
+        }
+        o.flush();
+        match o.err {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    /// The expression of the token `src[start..end]` when pass 1 kept no record number for
+    /// it: the common cases (labels, decimal numbers in hex) written directly, the rest
+    /// through [`Program::express`].
+    #[inline(always)]
+    fn express_fast(
+        &self,
+        src: &[u8],
+        start: usize,
+        end: usize,
+        config: &Config,
+        o: &mut OutBuf<'_>,
+        scratch: &mut Vec<u8>,
+    ) {
+        let text = &src[start..end];
+        let first = text[0];
+        if self.defined_first[usize::from(first)] && first != b'"' && first != b'\'' {
+            if let Some(id) = self.table.find(&self.inputs, text) {
+                if let e @ (Expr::Short(..) | Expr::Long(_)) = self.exprs[id as usize] {
+                    match e {
+                        Expr::Short(v, n) => o.fixed(&v, usize::from(n)),
+                        Expr::Long(v) => o.bytes(v),
+                        Expr::ByText => {}
+                    }
+                    return;
+                }
+            }
+        }
+        match first {
+            b'"' if config.digits == DigitStyle::Hex => {
+                // Step A in hex: each byte and the closing NUL as `XX `, then knight's
+                // padding to a 4-byte boundary.
+                let body = &text[1..];
+                let len = 3 * (body.len() + 1);
+                if let Some(dst) = o.room(len) {
+                    hex_spaced(body, dst);
+                    dst[len - 3..].copy_from_slice(b"00 ");
+                    o.n += len;
+                    if config.arch == Arch::Knight {
+                        o.zeros(6 - 2 * (body.len() % 4));
+                    }
+                    return;
+                }
+            }
+            b'!' | b'@' | b'$' | b'~' | b'%' | b'&' => {
+                let label = match text.get(1) {
+                    None => true,
+                    Some(&c) => LABEL_SECOND[usize::from(c)],
+                };
+                if label {
+                    o.text(src, start, end);
+                    return;
+                }
+                if config.digits == DigitStyle::Hex {
+                    if let Some(num) = quick_number(text, config.arch) {
+                        let digits = hex_word(num.value, num.bytes, config.endian);
+                        o.fixed(&digits, 2 * num.bytes);
+                        return;
+                    }
+                }
+            }
+            b':' | b'^' => {
+                o.text(src, start, end);
+                return;
+            }
+            b'<' => {
+                let n = strtoint(&text[1..]);
+                if n == 0 {
+                    o.bytes(text);
+                } else {
+                    o.zeros(n.max(0) as usize * digits_per_byte(config.digits));
+                }
+                return;
+            }
+            _ => {}
+        }
+        scratch.clear();
+        let mut flushed = 0;
+        // Paddings, the only expressions `express` may flush, were handled above.
+        let _ = self.express(text, config, scratch, &mut flushed, &mut std::io::sink());
+        o.bytes(scratch);
     }
 
     /// Pass 2 with a map, over the located token walk.
@@ -893,6 +1149,221 @@ impl Program<'_> {
     }
 }
 
+/// Whether the machine lets this process run two threads at once.
+pub(crate) fn second_core() -> bool {
+    std::thread::available_parallelism().is_ok_and(|n| n.get() > 1)
+}
+
+/// Pass 2 (without a map) as a walk visitor.
+struct Pass2<'p, 'a, 'w> {
+    program: &'p Program<'a>,
+    config: &'p Config,
+    o: OutBuf<'w>,
+    scratch: Vec<u8>,
+    /// Owed before the next token: nothing at the start, a space after a token, a
+    /// newline after a newline (a run of newlines prints one).
+    pend: u8,
+    ids: std::slice::Iter<'p, u32>,
+}
+
+impl Visit for Pass2<'_, '_, '_> {
+    #[inline(always)]
+    fn newline(&mut self) {
+        self.pend = b'\n';
+    }
+
+    #[inline(always)]
+    fn text(&mut self, _: u32, src: &[u8], start: usize, end: usize, _: u8) -> bool {
+        let o = &mut self.o;
+        if self.pend != 0 {
+            o.byte(self.pend);
+        }
+        self.pend = b' ';
+        let p = self.program;
+        let mut by_text = true;
+        if !FAST_FIRST[usize::from(src[start])] {
+            if let Some(&id) = self.ids.next() {
+                match &p.exprs[id as usize] {
+                    Expr::Short(v, n) => {
+                        o.fixed(v, usize::from(*n));
+                        by_text = false;
+                    }
+                    Expr::Long(v) => {
+                        o.bytes(v);
+                        by_text = false;
+                    }
+                    Expr::ByText => {}
+                }
+            }
+        }
+        if by_text {
+            p.express_fast(src, start, end, self.config, o, &mut self.scratch);
+        }
+        if o.n >= FLUSH_AT {
+            o.flush();
+            if o.err.is_some() {
+                return false;
+            }
+        }
+        true
+    }
+
+    fn define(&mut self, _: Option<Tok>, _: Tok) -> bool {
+        true
+    }
+}
+
+/// Pass 2's output is flushed in blocks of this size.
+const FLUSH_AT: usize = 1 << 18;
+/// Room past [`FLUSH_AT`] for the fixed-size stores of one token (and any string).
+const OUT_CAP: usize = FLUSH_AT + 16 * 1024;
+/// Most blocks in use at once when a second thread writes them.
+const MAX_BLOCKS: usize = 4;
+
+/// Where pass 2's blocks go.
+enum Sink<'w> {
+    /// Written here, by this thread.
+    Writer(&'w mut dyn Write),
+    /// Sent (with their used length) to the thread that writes them, which sends the
+    /// empty blocks back.
+    Channel {
+        full: SyncSender<(Vec<u8>, usize)>,
+        empty: Receiver<Vec<u8>>,
+        /// Blocks allocated so far.
+        blocks: usize,
+    },
+}
+
+/// Pass 2's output buffer: a block of fixed size with a write index, so that short
+/// expressions are stored with fixed-size copies (the bytes past the index are scratch);
+/// handed on in blocks of [`FLUSH_AT`] bytes. The first write error is kept and later
+/// writes are dropped.
+struct OutBuf<'w> {
+    buf: Vec<u8>,
+    n: usize,
+    sink: Sink<'w>,
+    err: Option<std::io::Error>,
+}
+
+impl<'w> OutBuf<'w> {
+    fn new(sink: Sink<'w>) -> Self {
+        OutBuf {
+            buf: vec![0; OUT_CAP],
+            n: 0,
+            sink,
+            err: None,
+        }
+    }
+
+    /// Appends the first `len` bytes of `src` (`len <= N`) with one `N`-byte store.
+    #[inline(always)]
+    fn fixed<const N: usize>(&mut self, src: &[u8; N], len: usize) {
+        match self.buf.get_mut(self.n..self.n + N) {
+            Some(dst) => {
+                dst.copy_from_slice(src);
+                self.n += len.min(N);
+            }
+            None => self.bytes(&src[..len.min(N)]),
+        }
+    }
+
+    #[inline(always)]
+    fn byte(&mut self, b: u8) {
+        match self.buf.get_mut(self.n) {
+            Some(dst) => {
+                *dst = b;
+                self.n += 1;
+            }
+            None => self.bytes(&[b]),
+        }
+    }
+
+    /// Appends `src[start..end]`, with a 16-byte store when the source has the room.
+    #[inline(always)]
+    fn text(&mut self, src: &[u8], start: usize, end: usize) {
+        if end - start <= 16 {
+            if let Some(Ok(w)) = src.get(start..start + 16).map(<&[u8; 16]>::try_from) {
+                self.fixed(w, end - start);
+                return;
+            }
+        }
+        self.bytes(&src[start..end]);
+    }
+
+    #[inline(never)]
+    fn bytes(&mut self, mut s: &[u8]) {
+        while !s.is_empty() {
+            if self.n >= OUT_CAP {
+                self.flush();
+            }
+            let take = s.len().min(OUT_CAP - self.n);
+            self.buf[self.n..self.n + take].copy_from_slice(&s[..take]);
+            self.n += take;
+            s = &s[take..];
+        }
+    }
+
+    /// The next `len` bytes of the block, flushing it first if they do not fit; `None`
+    /// if they never fit. The caller fills them and advances `n`.
+    #[inline]
+    fn room(&mut self, len: usize) -> Option<&mut [u8]> {
+        if self.n + len > OUT_CAP {
+            self.flush();
+        }
+        self.buf.get_mut(self.n..self.n + len)
+    }
+
+    /// Appends `count` `0` digits.
+    fn zeros(&mut self, mut count: usize) {
+        static ZEROS: [u8; 4096] = [b'0'; 4096];
+        while count > 0 {
+            let chunk = count.min(ZEROS.len());
+            self.bytes(&ZEROS[..chunk]);
+            count -= chunk;
+        }
+    }
+
+    #[inline(never)]
+    fn flush(&mut self) {
+        let n = std::mem::take(&mut self.n);
+        if self.err.is_some() {
+            return;
+        }
+        match &mut self.sink {
+            Sink::Writer(out) => {
+                if let Err(e) = out.write_all(&self.buf[..n]) {
+                    self.err = Some(e);
+                }
+            }
+            Sink::Channel {
+                full,
+                empty,
+                blocks,
+            } => {
+                let block = std::mem::take(&mut self.buf);
+                let next = if full.send((block, n)).is_err() {
+                    None
+                } else if let Ok(b) = empty.try_recv() {
+                    Some(b)
+                } else if *blocks < MAX_BLOCKS {
+                    *blocks += 1;
+                    Some(vec![0; OUT_CAP])
+                } else {
+                    empty.recv().ok()
+                };
+                match next {
+                    Some(b) => self.buf = b,
+                    None => {
+                        // The writing thread stopped (it holds the write error).
+                        self.err = Some(std::io::Error::other("the output writer stopped"));
+                        self.buf = vec![0; OUT_CAP];
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// Step A for one string record (the text keeps its opening quote).
 pub(crate) fn express_string(text: &[u8], config: &Config, buf: &mut Vec<u8>) {
     let (quote, body) = (text[0], &text[1..]);
@@ -1025,6 +1496,7 @@ pub(crate) fn edit_distance(a: &[u8], b: &[u8]) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Endian;
 
     #[test]
     fn edit_distance_and_closest() {
@@ -1066,6 +1538,21 @@ mod tests {
             "%012",
             "%1_0",
             "%-0",
+            "!0",
+            "%0",
+            "&0x10",
+            "&0xFFFFFFFF",
+            "&0x1ffffffff",
+            "%0x_1",
+            "!0x100",
+            "!0xff",
+            "@0x8000",
+            "$0xFfFf",
+            "%0x",
+            "%0xg",
+            "%0X1",
+            "%00",
+            "~0x-1",
         ] {
             for arch in [Arch::X86, Arch::Knight, Arch::Riscv64] {
                 if let Some(q) = quick_number(t.as_bytes(), arch) {
@@ -1091,7 +1578,62 @@ mod tests {
         };
         let mut out = Vec::new();
         p.print(&sources, config, &mut out, None).unwrap();
+        // The plain printer (fast walk) and the mapped one (located walk) agree.
+        let (mut mapped, mut map) = (Vec::new(), Vec::new());
+        p.print(&sources, config, &mut mapped, Some(&mut map))
+            .unwrap();
+        assert_eq!(out, mapped, "{:?}", String::from_utf8_lossy(src));
         Ok(out)
+    }
+
+    /// On a large input, pass 2 with its writing thread gives the one-thread output, and a
+    /// failing writer stops it with the writer's error (no hang).
+    #[test]
+    fn threaded_pass2_agrees_and_stops_on_write_errors() {
+        let mut src = String::from("DEFINE op_a 0F0B\nDEFINE long 0123456789ABCDEF0123456789\n");
+        for i in 0..60_000 {
+            src.push_str(&format!(
+                ":l{i} op_a %{i} !{} long \"s{i}\" &l{i} <2 ; c\n",
+                i % 100
+            ));
+        }
+        assert!(src.len() > 1 << 20);
+        let sources = [Source {
+            name: "big",
+            text: src.as_bytes(),
+        }];
+        let config = Config {
+            arch: Arch::X86,
+            endian: Endian::Little,
+            digits: DigitStyle::Hex,
+        };
+        let p = analyse(&sources, &config).unwrap();
+        let mut threaded = Vec::new();
+        p.print(&sources, &config, &mut threaded, None).unwrap();
+        let mut single = Vec::new();
+        p.print_blocks(&sources, &config, Sink::Writer(&mut single))
+            .unwrap();
+        assert!(threaded == single, "outputs differ");
+
+        struct Failing(usize);
+        impl Write for Failing {
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                if self.0 < buf.len() {
+                    return Err(std::io::Error::other("disk full"));
+                }
+                self.0 -= buf.len();
+                Ok(buf.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        for room in [0, 1 << 20] {
+            let e = p
+                .print(&sources, &config, &mut Failing(room), None)
+                .unwrap_err();
+            assert_eq!(e.to_string(), "disk full");
+        }
     }
 
     /// The fast path (tokens judged by their text) agrees with the exact, fully interned
@@ -1126,6 +1668,13 @@ mod tests {
             "^~l",
             "# c\n",
             "DEFINE !300 FF\n",
+            "DEFINE y 0123456789ABCDEF0123\n",
+            ":a_rather_long_label_name",
+            "%-_5",
+            "!_1",
+            "%",
+            "$0x_7f",
+            "<1",
         ];
         let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
         for round in 0..3000 {
@@ -1140,7 +1689,16 @@ mod tests {
             for arch in [Arch::Knight, Arch::X86, Arch::Riscv64] {
                 let config = Config {
                     arch,
-                    ..Config::default()
+                    endian: if round % 2 == 0 {
+                        Endian::Little
+                    } else {
+                        Endian::Big
+                    },
+                    digits: match round % 5 {
+                        3 => DigitStyle::Octal,
+                        4 => DigitStyle::Binary,
+                        _ => DigitStyle::Hex,
+                    },
                 };
                 let exact = run(src.as_bytes(), &config, true);
                 match run(src.as_bytes(), &config, false) {

@@ -1,37 +1,40 @@
 //! The table of distinct token texts ("records"), built for speed and small memory.
 //!
 //! A text is never copied: a record is the text's position in the inputs (a global offset
-//! across all sources and a length), its hash, and a few bytes of engine state. The index
-//! is an open-addressing table of `u32` record numbers with linear probing. For a 40 MB
-//! program with about a million distinct texts this is some 20 MB, against the
-//! reference's 255 MB. It owns lookup and insertion only; what a record means is
-//! [`crate::engine`]'s business.
+//! across all sources and a length), its hash, a few bytes of engine state and, for texts
+//! of at most 16 bytes (nearly all), a 16-byte key that determines the text, so a lookup
+//! compares two words instead of reading the inputs. The index is an open-addressing
+//! table of `u32` record numbers with linear probing. For a 40 MB program with about a
+//! million distinct texts this is some 40 MB, against the reference's 255 MB (M1 interns
+//! that many only when it must find an error; a valid program's table holds its DEFINEs
+//! and the tokens whose meaning its text does not fix). It owns lookup and insertion
+//! only; what a record means is [`crate::engine`]'s business.
 
 /// A hasher over short byte strings (FxHash-style: 8 bytes at a time, rotate, multiply).
 /// Texts of up to 16 bytes, nearly every token, are read as two overlapping words (or
-/// three small loads under 8 bytes), without a loop or a copy.
+/// three small loads under 8 bytes), without a loop or a copy: see [`short_key`].
 #[inline]
 pub fn hash(text: &[u8]) -> u32 {
-    const K: u64 = 0x517c_c1b7_2722_0a95;
+    match short_key(text) {
+        Some(key) => short_hash(text.len(), key),
+        None => long_hash(text),
+    }
+}
+
+const K: u64 = 0x517c_c1b7_2722_0a95;
+
+/// [`hash`] of a text of `n <= 16` bytes from its [`short_key`].
+#[inline(always)]
+fn short_hash(n: usize, [a, b]: [u64; 2]) -> u32 {
+    let mut h: u64 = n as u64;
+    h = (h.rotate_left(5) ^ a).wrapping_mul(K);
+    h = (h.rotate_left(5) ^ b).wrapping_mul(K);
+    (h >> 32) as u32 ^ (h as u32)
+}
+
+fn long_hash(text: &[u8]) -> u32 {
     let n = text.len();
     let mut h: u64 = n as u64;
-    if n <= 16 {
-        let (a, b) = if n >= 8 {
-            (word(text, 0), word(text, n - 8))
-        } else if n >= 4 {
-            (u64::from(word4(text, 0)), u64::from(word4(text, n - 4)))
-        } else if n > 0 {
-            (
-                u64::from(text[0]) | u64::from(text[n / 2]) << 8 | u64::from(text[n - 1]) << 16,
-                0,
-            )
-        } else {
-            (0, 0)
-        };
-        h = (h.rotate_left(5) ^ a).wrapping_mul(K);
-        h = (h.rotate_left(5) ^ b).wrapping_mul(K);
-        return (h >> 32) as u32 ^ (h as u32);
-    }
     let mut chunks = text.chunks_exact(8);
     for c in &mut chunks {
         let w = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
@@ -40,6 +43,29 @@ pub fn hash(text: &[u8]) -> u32 {
     h = (h.rotate_left(5) ^ word(text, n - 8)).wrapping_mul(K);
     // Fold the well-mixed high bits down.
     ((h >> 32) ^ h) as u32
+}
+
+/// For a text of at most 16 bytes, two words that, with its length, determine it exactly
+/// (two overlapping 8- or 4-byte loads; under 4 bytes, the first, middle and last bytes,
+/// which are all of them). `None` for longer texts.
+#[inline(always)]
+pub fn short_key(text: &[u8]) -> Option<[u64; 2]> {
+    let n = text.len();
+    if n > 16 {
+        return None;
+    }
+    Some(if n >= 8 {
+        [word(text, 0), word(text, n - 8)]
+    } else if n >= 4 {
+        [u64::from(word4(text, 0)), u64::from(word4(text, n - 4))]
+    } else if n > 0 {
+        [
+            u64::from(text[0]) | u64::from(text[n / 2]) << 8 | u64::from(text[n - 1]) << 16,
+            0,
+        ]
+    } else {
+        [0, 0]
+    })
 }
 
 /// The 4 bytes of `s` at `at` as one word (the caller keeps `at + 4 <= s.len()`).
@@ -90,6 +116,9 @@ pub struct Record {
     pub len: u16,
     /// Engine state bits.
     pub state: u8,
+    /// [`short_key`] of a text of at most 16 bytes (zeros for longer texts): with `len`,
+    /// it compares the text without reading the inputs.
+    pub key: [u64; 2],
 }
 
 /// All sources seen as one global offset space, so a text is (offset, length).
@@ -153,29 +182,18 @@ impl Table {
     /// The record number of `text` (at global offset `start`), inserting it if new.
     #[inline]
     pub fn intern(&mut self, inputs: &Inputs<'_>, text: &[u8], start: u32) -> u32 {
-        let h = hash(text);
-        let mut i = h as usize & self.mask;
-        loop {
-            let s = self.slots[i];
-            if s == EMPTY {
-                break;
-            }
-            let r = &self.records[s as usize];
-            if r.hash == h
-                && usize::from(r.len) == text.len()
-                && same(inputs.bytes(r.start, r.len), text)
-            {
-                return s;
-            }
-            i = (i + 1) & self.mask;
+        let (i, found) = self.probe(inputs, text);
+        if let Some(id) = found {
+            return id;
         }
         let id = self.records.len() as u32;
         self.records.push(Record {
             start,
             payload: 0,
-            hash: h,
+            hash: hash(text),
             len: text.len() as u16,
             state: 0,
+            key: short_key(text).unwrap_or([0, 0]),
         });
         self.slots[i] = id;
         if self.records.len() * 2 > self.slots.len() {
@@ -187,19 +205,37 @@ impl Table {
     /// The record number of `text`, if it was interned.
     #[inline]
     pub fn find(&self, inputs: &Inputs<'_>, text: &[u8]) -> Option<u32> {
-        let h = hash(text);
+        self.probe(inputs, text).1
+    }
+
+    /// The slot where `text` is or would go, and its record number if it is there.
+    #[inline(always)]
+    fn probe(&self, inputs: &Inputs<'_>, text: &[u8]) -> (usize, Option<u32>) {
+        let n = text.len();
+        if let Some(key) = short_key(text) {
+            let mut i = short_hash(n, key) as usize & self.mask;
+            loop {
+                let s = self.slots[i];
+                if s == EMPTY {
+                    return (i, None);
+                }
+                let r = &self.records[s as usize];
+                if r.key == key && usize::from(r.len) == n {
+                    return (i, Some(s));
+                }
+                i = (i + 1) & self.mask;
+            }
+        }
+        let h = long_hash(text);
         let mut i = h as usize & self.mask;
         loop {
             let s = self.slots[i];
             if s == EMPTY {
-                return None;
+                return (i, None);
             }
             let r = &self.records[s as usize];
-            if r.hash == h
-                && usize::from(r.len) == text.len()
-                && same(inputs.bytes(r.start, r.len), text)
-            {
-                return Some(s);
+            if r.hash == h && usize::from(r.len) == n && same(inputs.bytes(r.start, r.len), text) {
+                return (i, Some(s));
             }
             i = (i + 1) & self.mask;
         }

@@ -81,6 +81,30 @@ pub fn push_digits(out: &mut Vec<u8>, value: i32, bytes: usize, style: DigitStyl
     }
 }
 
+/// The hex digits of `value` as `bytes` bytes (1 to 4, the value already masked) in
+/// `endian` order, in the first `2 * bytes` places of a fixed 8-byte array (the rest is
+/// scratch): [`push_digits`] in hex without a loop or an append.
+#[inline(always)]
+pub(crate) fn hex_word(value: i32, bytes: usize, endian: Endian) -> [u8; 8] {
+    let v = value as u32;
+    let b = match endian {
+        Endian::Little => v.to_le_bytes(),
+        Endian::Big => (v << ((32 - 8 * bytes.clamp(1, 4)) & 31)).to_be_bytes(),
+    };
+    let [p0, p1, p2, p3] = b.map(|x| HEX_PAIRS[usize::from(x)]);
+    [p0[0], p0[1], p1[0], p1[1], p2[0], p2[1], p3[0], p3[1]]
+}
+
+/// Writes each byte of `body` as two hex digits and a space into the start of `dst`
+/// (which holds at least `3 * body.len()` bytes): a string's bytes in hex.
+#[inline]
+pub(crate) fn hex_spaced(body: &[u8], dst: &mut [u8]) {
+    for (&b, d) in body.iter().zip(dst.chunks_exact_mut(3)) {
+        let [hi, lo] = HEX_PAIRS[usize::from(b)];
+        d.copy_from_slice(&[hi, lo, b' ']);
+    }
+}
+
 /// Appends one byte as digits in `style` (strings use this; bytes are always unsigned).
 pub fn push_byte(out: &mut Vec<u8>, byte: u8, style: DigitStyle) {
     push_digits(out, i32::from(byte), 1, style, Endian::Big);
