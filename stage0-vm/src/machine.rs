@@ -14,7 +14,7 @@
 use std::io::{Read, Write};
 use std::path::PathBuf;
 
-use crate::devices::{tape_index, DeviceError, Devices, TTY};
+use crate::devices::{tape_index, DeviceError, Devices, TAPE_01, TTY};
 use crate::fault::{Fault, Stop};
 use crate::isa::{decode, DecodeError, Group, Op};
 use crate::posix::Posix;
@@ -467,6 +467,7 @@ impl Machine {
 
     fn exec<const TRACE: bool>(&mut self, dev: &mut Devices, io: &mut Io) -> Result<Stop, Fault> {
         let limit = self.config.max_steps.unwrap_or(u64::MAX);
+        let posix = self.config.posix;
         let mut before = [0u32; 16];
         // The hot state lives in locals (registers, ip, counter) and is written back to
         // `self` whenever the run leaves the loop or calls out (HALCODE).
@@ -628,7 +629,21 @@ impl Machine {
                 Op::Halcode => {
                     // The 24-bit code was pre-extracted into b, c, d at decode time.
                     let code = u32::from_be_bytes([0, d.b, d.c, d.d]);
-                    if !self.config.posix {
+                    if !posix {
+                        // FGETC/FPUTC on an open tape: a slice index, no call.
+                        if !TRACE {
+                            if code == 0x100100 && r[1].wrapping_sub(TAPE_01) < 2 {
+                                if let Some(v) = dev.getc_fast(r[1] as usize & 1) {
+                                    r[0] = v;
+                                    continue;
+                                }
+                            } else if code == 0x100200
+                                && r[1].wrapping_sub(TAPE_01) < 2
+                                && dev.putc_fast(r[1] as usize & 1, r[0] as u8)
+                            {
+                                continue;
+                            }
+                        }
                         // Native services never end the run; the error is boxed so the
                         // common path moves one word.
                         if let Err(e) = native_halcode(&mut r, &self.mem, steps, ip, code, dev, io)
