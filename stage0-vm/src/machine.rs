@@ -86,8 +86,9 @@ pub(crate) struct Decoded {
 /// above it is decoded at every execution (correct, slower).
 const CACHE_LIMIT: usize = 1 << 21;
 
-/// The most bytes one cache slot depends on (a CMPSKIPI fused with the JUMP after it).
-const SLOT_SPAN: u32 = 12;
+/// The most bytes one cache slot depends on (a LOADUI fused with the FGETC and JUMP.NP
+/// after it).
+const SLOT_SPAN: u32 = 16;
 
 /// Memory and its pre-decode cache (one slot per byte address).
 pub(crate) struct Mem {
@@ -164,8 +165,8 @@ impl Mem {
 
     #[cold]
     fn invalidate_slow(&mut self, addr: u32, n: u32) {
-        // A slot depends on its own bytes (up to 6) and, for a CMPSKIPI fused with the
-        // JUMP after it, on that JUMP's bytes too (up to 12 in all).
+        // A slot depends on its own bytes (up to 6) and, when fused, on the bytes of the
+        // instructions after it (up to 16 in all: LOADUI + FGETC + JUMP.NP).
         let lo = addr.saturating_sub(SLOT_SPAN - 1) as usize;
         let hi = (addr as usize + n as usize).min(self.cache.len());
         for slot in self.cache.get_mut(lo..hi).unwrap_or(&mut []) {
@@ -226,6 +227,35 @@ impl Mem {
                             d.imm = j.imm;
                         }
                     }
+                }
+            }
+        }
+        if matches!(d.op, Op::Loadi | Op::Loadui) {
+            // LOADUI R1 tape followed by FGETC (then maybe JUMP.NP R0) or FPUTC: `b` = 1
+            // FGETC, 2 FGETC + JUMP.NP R0 (`c`/`d` = its displacement), 3 FPUTC.
+            d.b = 0;
+            let next = ip.wrapping_add(u32::from(d.len));
+            if fuse
+                && d.a == 1
+                && matches!(d.imm, 0x1100 | 0x1101)
+                && u64::from(next) + 4 <= u64::from(self.size())
+                && self.bytes[next as usize] == 0x42
+            {
+                match self.word(next) & 0x00FF_FFFF {
+                    0x100100 => {
+                        d.b = 1;
+                        let after = next + 4;
+                        if after < self.size() {
+                            if let Ok(j) = self.decode_at(after) {
+                                if j.op == Op::JumpNp && j.a == 0 && j.len == 6 {
+                                    let [hi, lo] = j.imm.to_be_bytes();
+                                    (d.b, d.c, d.d) = (2, hi, lo);
+                                }
+                            }
+                        }
+                    }
+                    0x100200 => d.b = 3,
+                    _ => {}
                 }
             }
         }
@@ -1379,7 +1409,33 @@ impl Machine {
                     r[A!()] = at.wrapping_add(4);
                     pc = next.wrapping_add(imm);
                 }
-                Op::Loadi | Op::Loadui => r[A!()] = imm,
+                Op::Loadi | Op::Loadui => {
+                    r[A!()] = imm;
+                    // Fused with the FGETC/FPUTC after it (R1 = a tape): that HALCODE runs
+                    // now as the next step when its fast path applies (and the JUMP.NP R0
+                    // after an FGETC as the step after), each within the step limit.
+                    if !TRACE && d.b != 0 && !posix && steps < limit {
+                        let tape = imm as usize & 1;
+                        if d.b == 3 {
+                            if dev.putc_fast(tape, r[0] as u8) {
+                                steps += 1;
+                                pc = next.wrapping_add(4);
+                            }
+                        } else if let Some(v) = dev.getc_fast(tape) {
+                            r[0] = v;
+                            steps += 1;
+                            pc = next.wrapping_add(4);
+                            if d.b == 2 && steps < limit {
+                                steps += 1;
+                                pc = pc.wrapping_add(6);
+                                if (v as i32) < 0 {
+                                    let disp = i16::from_be_bytes([d.c, d.d]) as i32 as u32;
+                                    pc = pc.wrapping_add(disp);
+                                }
+                            }
+                        }
+                    }
+                }
                 Op::Sali => r[A!()] <<= imm & 31,
                 Op::Sari => r[A!()] >>= imm & 31,
                 Op::Sl0i => r[A!()] = sl0(r[A!()], imm),
@@ -1690,6 +1746,71 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Runs `rom` on `tape` fused (fast) and unfused (`--trace`) with every step limit up
+    /// to the full run and one beyond: the results (fault with steps and ip, or the tape,
+    /// steps and stop) must be the same.
+    fn same_fused_and_traced_at_every_limit(rom: &[u8], tape: &[u8], up_to: u64) {
+        for limit in 1..=up_to {
+            let fused = Config {
+                max_steps: Some(limit),
+                ..Config::default()
+            };
+            let traced = Config {
+                trace: true,
+                ..fused.clone()
+            };
+            assert_eq!(
+                run_with_tapes(rom, tape, &fused),
+                run_with_tapes(rom, tape, &traced),
+                "limit {limit}"
+            );
+        }
+    }
+
+    #[test]
+    fn fused_runs_match_traced_runs_at_every_step_limit() {
+        let tape = b"# c 12\n4a 3B ; x 9\nfF 00\n01 7e\n";
+        let seed = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../seeds/knight/hex0.rom"
+        ))
+        .unwrap();
+        for rom in [crate::asm::hex0_decoder(), seed] {
+            let full = run_with_tapes(&rom, tape, &Config::default()).unwrap();
+            assert_eq!(full.tape_02, [0x4A, 0x3B, 0xFF, 0, 1, 0x7E]);
+            same_fused_and_traced_at_every_limit(&rom, tape, full.steps + 1);
+        }
+    }
+
+    #[test]
+    fn overwriting_a_fused_fgetc_invalidates_the_loadui() {
+        // LOADUI R1 tape_01; FGETC; JUMP.NP R0 done; then the FGETC is overwritten with a
+        // NOP: from the second pass on the loop never reads (and never ends).
+        let mut b = Builder::new();
+        b.op(Loadui, &[0], 0x1100)
+            .op(Halcode, &[], 0x100000)
+            .label("top")
+            .op(Loadui, &[1], 0x1100)
+            .label("getc")
+            .op(Halcode, &[], 0x100100)
+            .to(JumpNp, &[0], "done")
+            .to(Loadr, &[2], "nop")
+            .to(Storer, &[2], "getc")
+            .to(Jump, &[], "top")
+            .label("done")
+            .op(Halt, &[], 0)
+            .label("nop")
+            .op(Nop, &[], 0);
+        let rom = b.finish().unwrap();
+        same_fused_and_traced_at_every_limit(&rom, b"abc", 60);
+        let config = Config {
+            max_steps: Some(1000),
+            ..Config::default()
+        };
+        let f = run_with_tapes(&rom, b"abc", &config).unwrap_err();
+        assert!(matches!(f, Fault::MaxSteps { steps: 1000, .. }), "{f:?}");
     }
 
     #[test]
