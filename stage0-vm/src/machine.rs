@@ -488,14 +488,20 @@ impl Machine {
     /// ([`Devices::finish`]) whatever the outcome.
     pub fn run(&mut self, dev: &mut Devices, io: &mut Io) -> Result<Stop, Fault> {
         dev.fuzzing = self.config.fuzzing;
-        if self.config.trace {
-            self.exec::<true>(dev, io)
-        } else {
-            self.exec::<false>(dev, io)
+        // Without `--max-steps` the limit checks are compiled out (the counter cannot
+        // reach 2^64).
+        match (self.config.trace, self.config.max_steps.is_some()) {
+            (true, _) => self.exec::<true, true>(dev, io),
+            (false, true) => self.exec::<false, true>(dev, io),
+            (false, false) => self.exec::<false, false>(dev, io),
         }
     }
 
-    fn exec<const TRACE: bool>(&mut self, dev: &mut Devices, io: &mut Io) -> Result<Stop, Fault> {
+    fn exec<const TRACE: bool, const LIMITED: bool>(
+        &mut self,
+        dev: &mut Devices,
+        io: &mut Io,
+    ) -> Result<Stop, Fault> {
         let limit = self.config.max_steps.unwrap_or(u64::MAX);
         let posix = self.config.posix;
         let mut before = [0u32; 16];
@@ -521,7 +527,7 @@ impl Machine {
             };
         }
         let result = 'run: loop {
-            if steps >= limit {
+            if LIMITED && steps >= limit {
                 break 'run Err(Fault::MaxSteps { steps, ip: pc });
             }
             let ip = pc;
@@ -545,8 +551,6 @@ impl Machine {
                 }
             };
             steps += 1;
-            let next = ip.wrapping_add(u32::from(d.len));
-            pc = next;
             if TRACE {
                 before = r;
             }
@@ -575,11 +579,11 @@ impl Machine {
             // CMPSKIPI* when its condition holds: skip the next instruction (its length is
             // in the slot when fused, else read from memory).
             macro_rules! skipi {
-                ($l:lifetime) => {
+                ($l:lifetime, $next:ident) => {
                     if d.b != 0 {
-                        pc = next.wrapping_add(u32::from(d.b));
+                        pc = $next.wrapping_add(u32::from(d.b));
                     } else {
-                        match skip(&self.mem, next, steps) {
+                        match skip(&self.mem, $next, steps) {
                             Ok(to) => pc = to,
                             Err(e) => break $l Err(e),
                         }
@@ -589,11 +593,11 @@ impl Machine {
             // CMPSKIPI* when its condition fails: a fused JUMP runs now as the next step
             // (unless the step limit falls between the two).
             macro_rules! fused_jump {
-                () => {
-                    if d.b != 0 && steps < limit {
+                ($next:ident) => {
+                    if d.b != 0 && (!LIMITED || steps < limit) {
                         steps += 1;
                         let disp = i16::from_be_bytes([d.c, d.d]) as i32 as u32;
-                        pc = next.wrapping_add(u32::from(d.b)).wrapping_add(disp);
+                        pc = $next.wrapping_add(u32::from(d.b)).wrapping_add(disp);
                     }
                 };
             }
@@ -601,10 +605,10 @@ impl Machine {
             // CMPI/CMPUI fused with the JUMP.cond after it: that JUMP runs now as the
             // next step (unless the step limit falls between the two).
             macro_rules! fused_cmp_jump {
-                ($f:expr) => {
-                    if d.b & 0x80 != 0 && steps < limit {
+                ($f:expr, $next:ident) => {
+                    if d.b & 0x80 != 0 && (!LIMITED || steps < limit) {
                         steps += 1;
-                        let after = next.wrapping_add(6);
+                        let after = $next.wrapping_add(6);
                         pc = if u32::from(d.b >> 4) & $f != 0 {
                             let disp = i16::from_be_bytes([d.c, d.d]) as i32 as u32;
                             after.wrapping_add(disp)
@@ -617,10 +621,10 @@ impl Machine {
 
             // The same for CMP/CMPU (flag and taken set in `d`, displacement in `imm`).
             macro_rules! fused_cmp3_jump {
-                ($f:expr) => {
-                    if d.d & 0x80 != 0 && steps < limit {
+                ($f:expr, $next:ident) => {
+                    if d.d & 0x80 != 0 && (!LIMITED || steps < limit) {
                         steps += 1;
-                        let after = next.wrapping_add(6);
+                        let after = $next.wrapping_add(6);
                         pc = if u32::from(d.d >> 4) & $f != 0 {
                             after.wrapping_add(imm)
                         } else {
@@ -631,8 +635,12 @@ impl Machine {
             }
 
             match d.op {
-                Op::Nop => {}
+                Op::Nop => {
+                    pc = ip.wrapping_add(4);
+                }
                 Op::Halt => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
                     if TRACE {
                         self.trace_line(ip, &d, &before, &r, io);
                     }
@@ -650,13 +658,17 @@ impl Machine {
                     continue;
                 }
                 Op::Illegal => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
                     break 'run Err(Fault::Illegal {
                         steps,
                         ip,
                         word: self.mem.word(ip),
-                    })
+                    });
                 }
                 Op::Halcode => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
                     // The 24-bit code was pre-extracted into b, c, d at decode time.
                     let code = u32::from_be_bytes([0, d.b, d.c, d.d]);
                     if !posix {
@@ -702,11 +714,15 @@ impl Machine {
                 }
                 // ---- 4OP
                 Op::AddCi | Op::AdduCi => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
                     r[A!()] = r[B!()]
                         .wrapping_add(r[C!()])
                         .wrapping_add(u32::from(r[D!()] & 0x20 != 0));
                 }
                 Op::AddCo | Op::AddCio | Op::AdduCo | Op::AdduCio => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
                     let (vb, vc, vd) = (r[B!()], r[C!()], r[D!()]);
                     let carry = match d.op {
                         Op::AddCo | Op::AddCio => {
@@ -722,11 +738,15 @@ impl Machine {
                     r[A!()] = vb.wrapping_add(vc).wrapping_add(cin);
                 }
                 Op::SubBi | Op::SubuBi => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
                     r[A!()] = r[B!()]
                         .wrapping_sub(r[C!()])
                         .wrapping_sub(u32::from(r[D!()] & 0x10 != 0));
                 }
                 Op::SubBo | Op::SubBio | Op::SubuBo | Op::SubuBio => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
                     let (vb, vc, vd) = (r[B!()], r[C!()], r[D!()]);
                     let borrow = match d.op {
                         Op::SubBo | Op::SubBio => vb & 0x8000_0000 != 0,
@@ -740,16 +760,22 @@ impl Machine {
                     r[A!()] = vb.wrapping_sub(vc).wrapping_sub(bin);
                 }
                 Op::Multiply => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
                     let p = i64::from(r[C!()] as i32) * i64::from(r[D!()] as i32);
                     r[A!()] = p as u32;
                     r[B!()] = (p / (1i64 << 32)) as u32;
                 }
                 Op::Multiplyu => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
                     let p = u64::from(r[C!()]) * u64::from(r[D!()]);
                     r[A!()] = p as u32;
                     r[B!()] = (p >> 32) as u32;
                 }
                 Op::Divide => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
                     let (vc, vd) = (r[C!()] as i32, r[D!()] as i32);
                     if vd == 0 {
                         break 'run Err(Fault::DivideByZero("DIVIDE"));
@@ -761,6 +787,8 @@ impl Machine {
                     r[B!()] = (vc % vd) as u32;
                 }
                 Op::Divideu => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
                     let (vc, vd) = (r[C!()], r[D!()]);
                     if vd == 0 {
                         break 'run Err(Fault::DivideByZero("DIVIDEU"));
@@ -768,9 +796,19 @@ impl Machine {
                     r[A!()] = vc / vd;
                     r[B!()] = vc % vd;
                 }
-                Op::Mux => r[A!()] = (r[C!()] & !r[B!()]) | (r[D!()] & r[B!()]),
-                Op::Nmux => r[A!()] = (r[C!()] & r[B!()]) | (r[D!()] & !r[B!()]),
+                Op::Mux => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
+                    r[A!()] = (r[C!()] & !r[B!()]) | (r[D!()] & r[B!()]);
+                }
+                Op::Nmux => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
+                    r[A!()] = (r[C!()] & r[B!()]) | (r[D!()] & !r[B!()]);
+                }
                 Op::Sort | Op::Sortu => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
                     let (vc, vd) = (r[C!()], r[D!()]);
                     let greater = if d.op == Op::Sort {
                         (vc as i32) > (vd as i32)
@@ -786,24 +824,50 @@ impl Machine {
                     }
                 }
                 // ---- 3OP
-                Op::Add | Op::Addu => r[A!()] = r[B!()].wrapping_add(r[C!()]),
-                Op::Sub | Op::Subu => r[A!()] = r[B!()].wrapping_sub(r[C!()]),
+                Op::Add | Op::Addu => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
+                    r[A!()] = r[B!()].wrapping_add(r[C!()]);
+                }
+                Op::Sub | Op::Subu => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
+                    r[A!()] = r[B!()].wrapping_sub(r[C!()]);
+                }
                 Op::Cmp => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
                     let (x, y) = (r[B!()] as i32, r[C!()] as i32);
                     let f = cmp_bits(x < y, x == y);
                     r[A!()] = f;
-                    fused_cmp3_jump!(f);
+                    fused_cmp3_jump!(f, next);
                 }
                 Op::Cmpu => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
                     let (x, y) = (r[B!()], r[C!()]);
                     let f = cmp_bits(x < y, x == y);
                     r[A!()] = f;
-                    fused_cmp3_jump!(f);
+                    fused_cmp3_jump!(f, next);
                 }
-                Op::Mul | Op::Mulu => r[A!()] = r[B!()].wrapping_mul(r[C!()]),
-                Op::Mulh => r[A!()] = 0,
-                Op::Muluh => r[A!()] = ((u64::from(r[B!()]) * u64::from(r[C!()])) >> 32) as u32,
+                Op::Mul | Op::Mulu => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
+                    r[A!()] = r[B!()].wrapping_mul(r[C!()]);
+                }
+                Op::Mulh => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
+                    r[A!()] = 0;
+                }
+                Op::Muluh => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
+                    r[A!()] = ((u64::from(r[B!()]) * u64::from(r[C!()])) >> 32) as u32;
+                }
                 Op::Div | Op::Mod => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
                     let (x, y) = (r[B!()] as i32, r[C!()] as i32);
                     let name = if d.op == Op::Div { "DIV" } else { "MOD" };
                     if y == 0 {
@@ -815,6 +879,8 @@ impl Machine {
                     r[A!()] = if d.op == Op::Div { x / y } else { x % y } as u32;
                 }
                 Op::Divu | Op::Modu => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
                     let (x, y) = (r[B!()], r[C!()]);
                     if y == 0 {
                         break 'run Err(Fault::DivideByZero(if d.op == Op::Divu {
@@ -825,154 +891,304 @@ impl Machine {
                     }
                     r[A!()] = if d.op == Op::Divu { x / y } else { x % y };
                 }
-                Op::Max => r[A!()] = (r[B!()] as i32).max(r[C!()] as i32) as u32,
-                Op::Maxu => r[A!()] = r[B!()].max(r[C!()]),
-                Op::Min => r[A!()] = (r[B!()] as i32).min(r[C!()] as i32) as u32,
-                Op::Minu => r[A!()] = r[B!()].min(r[C!()]),
-                Op::And => r[A!()] = r[B!()] & r[C!()],
-                Op::Or => r[A!()] = r[B!()] | r[C!()],
-                Op::Xor => r[A!()] = r[B!()] ^ r[C!()],
-                Op::Nand => r[A!()] = !(r[B!()] & r[C!()]),
-                Op::Nor => r[A!()] = !(r[B!()] | r[C!()]),
-                Op::Xnor => r[A!()] = !(r[B!()] ^ r[C!()]),
-                Op::Mpq => r[A!()] = !r[B!()] & r[C!()],
-                Op::Lpq => r[A!()] = r[B!()] & !r[C!()],
-                Op::Cpq => r[A!()] = !r[B!()] | r[C!()],
-                Op::Bpq => r[A!()] = r[B!()] | !r[C!()],
-                Op::Sal => r[A!()] = r[B!()] << (r[C!()] & 31),
-                Op::Sar => r[A!()] = r[B!()] >> (r[C!()] & 31),
-                Op::Sl0 => r[A!()] = sl0(r[B!()], r[C!()]),
-                Op::Sr0 => r[A!()] = sr0(r[B!()], r[C!()]),
-                Op::Sl1 => r[A!()] = sl1(r[B!()], r[C!()]),
-                Op::Sr1 => r[A!()] = sr1(r[B!()], r[C!()]),
-                Op::Rol => r[A!()] = r[B!()].rotate_right(r[C!()] & 31),
-                Op::Ror => r[A!()] = r[B!()].rotate_left(r[C!()] & 31),
+                Op::Max => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
+                    r[A!()] = (r[B!()] as i32).max(r[C!()] as i32) as u32;
+                }
+                Op::Maxu => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
+                    r[A!()] = r[B!()].max(r[C!()]);
+                }
+                Op::Min => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
+                    r[A!()] = (r[B!()] as i32).min(r[C!()] as i32) as u32;
+                }
+                Op::Minu => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
+                    r[A!()] = r[B!()].min(r[C!()]);
+                }
+                Op::And => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
+                    r[A!()] = r[B!()] & r[C!()];
+                }
+                Op::Or => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
+                    r[A!()] = r[B!()] | r[C!()];
+                }
+                Op::Xor => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
+                    r[A!()] = r[B!()] ^ r[C!()];
+                }
+                Op::Nand => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
+                    r[A!()] = !(r[B!()] & r[C!()]);
+                }
+                Op::Nor => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
+                    r[A!()] = !(r[B!()] | r[C!()]);
+                }
+                Op::Xnor => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
+                    r[A!()] = !(r[B!()] ^ r[C!()]);
+                }
+                Op::Mpq => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
+                    r[A!()] = !r[B!()] & r[C!()];
+                }
+                Op::Lpq => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
+                    r[A!()] = r[B!()] & !r[C!()];
+                }
+                Op::Cpq => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
+                    r[A!()] = !r[B!()] | r[C!()];
+                }
+                Op::Bpq => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
+                    r[A!()] = r[B!()] | !r[C!()];
+                }
+                Op::Sal => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
+                    r[A!()] = r[B!()] << (r[C!()] & 31);
+                }
+                Op::Sar => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
+                    r[A!()] = r[B!()] >> (r[C!()] & 31);
+                }
+                Op::Sl0 => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
+                    r[A!()] = sl0(r[B!()], r[C!()]);
+                }
+                Op::Sr0 => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
+                    r[A!()] = sr0(r[B!()], r[C!()]);
+                }
+                Op::Sl1 => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
+                    r[A!()] = sl1(r[B!()], r[C!()]);
+                }
+                Op::Sr1 => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
+                    r[A!()] = sr1(r[B!()], r[C!()]);
+                }
+                Op::Rol => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
+                    r[A!()] = r[B!()].rotate_right(r[C!()] & 31);
+                }
+                Op::Ror => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
+                    r[A!()] = r[B!()].rotate_left(r[C!()] & 31);
+                }
                 Op::Loadx | Op::Loadx32 | Op::Loadxu32 => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
                     let addr = r[B!()].wrapping_add(r[C!()]);
                     r[A!()] = rd!('run, self.mem.load(addr, 4));
                 }
                 Op::Loadx8 => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
                     let addr = r[B!()].wrapping_add(r[C!()]);
                     r[A!()] = rd!('run, self.mem.load(addr, 1)) as u8 as i8 as i32 as u32;
                 }
                 Op::Loadxu8 => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
                     let addr = r[B!()].wrapping_add(r[C!()]);
                     r[A!()] = rd!('run, self.mem.load(addr, 1));
                 }
                 Op::Loadx16 => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
                     let addr = r[B!()].wrapping_add(r[C!()]);
                     r[A!()] = rd!('run, self.mem.load(addr, 2)) as u16 as i16 as i32 as u32;
                 }
                 Op::Loadxu16 => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
                     let addr = r[B!()].wrapping_add(r[C!()]);
                     r[A!()] = rd!('run, self.mem.load(addr, 2));
                 }
                 Op::Storex | Op::Storex32 => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
                     let (v, addr) = (r[A!()], r[B!()].wrapping_add(r[C!()]));
                     wr!('run, self.mem.store(addr, 4, v));
                 }
                 Op::Storex8 => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
                     let (v, addr) = (r[A!()], r[B!()].wrapping_add(r[C!()]));
                     wr!('run, self.mem.store(addr, 1, v));
                 }
                 Op::Storex16 => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
                     let (v, addr) = (r[A!()], r[B!()].wrapping_add(r[C!()]));
                     wr!('run, self.mem.store(addr, 2, v));
                 }
                 // CMPJUMP*: one arm per condition, so no second dispatch.
                 Op::CmpjumpG => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
                     let (x, y) = (r[A!()], r[B!()]);
                     if (x as i32) > (y as i32) {
                         pc = r[C!()];
                     }
                 }
                 Op::CmpjumpGe => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
                     let (x, y) = (r[A!()], r[B!()]);
                     if (x as i32) >= (y as i32) {
                         pc = r[C!()];
                     }
                 }
                 Op::CmpjumpE => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
                     let (x, y) = (r[A!()], r[B!()]);
                     if x == y {
                         pc = r[C!()];
                     }
                 }
                 Op::CmpjumpNe => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
                     let (x, y) = (r[A!()], r[B!()]);
                     if x != y {
                         pc = r[C!()];
                     }
                 }
                 Op::CmpjumpLe => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
                     let (x, y) = (r[A!()], r[B!()]);
                     if (x as i32) <= (y as i32) {
                         pc = r[C!()];
                     }
                 }
                 Op::CmpjumpL => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
                     let (x, y) = (r[A!()], r[B!()]);
                     if (x as i32) < (y as i32) {
                         pc = r[C!()];
                     }
                 }
                 Op::CmpjumpuG => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
                     let (x, y) = (r[A!()], r[B!()]);
                     if x > y {
                         pc = r[C!()];
                     }
                 }
                 Op::CmpjumpuGe => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
                     let (x, y) = (r[A!()], r[B!()]);
                     if x >= y {
                         pc = r[C!()];
                     }
                 }
                 Op::CmpjumpuLe => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
                     let (x, y) = (r[A!()], r[B!()]);
                     if x <= y {
                         pc = r[C!()];
                     }
                 }
                 Op::CmpjumpuL => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
                     let (x, y) = (r[A!()], r[B!()]);
                     if x < y {
                         pc = r[C!()];
                     }
                 }
                 // ---- 2OP
-                Op::Neg => r[A!()] = r[B!()].wrapping_neg(),
+                Op::Neg => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
+                    r[A!()] = r[B!()].wrapping_neg();
+                }
                 Op::Abs => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
                     let v = r[B!()];
                     r[A!()] = if (v as i32) >= 0 { v } else { v.wrapping_neg() };
                 }
                 Op::Nabs => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
                     let v = r[B!()];
                     r[A!()] = if (v as i32) < 0 { v } else { v.wrapping_neg() };
                 }
                 Op::Swap => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
                     let (va, vb) = (r[A!()], r[B!()]);
                     r[B!()] = va;
                     r[A!()] = vb;
                 }
-                Op::Copy => r[A!()] = r[B!()],
+                Op::Copy => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
+                    r[A!()] = r[B!()];
+                }
                 Op::Move => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
                     r[A!()] = r[B!()];
                     r[B!()] = 0;
                 }
-                Op::Not => r[A!()] = !r[B!()],
+                Op::Not => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
+                    r[A!()] = !r[B!()];
+                }
                 Op::Branch => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
                     let (target, at) = (r[A!()], r[B!()]);
                     wr!('run, self.mem.store(at, 4, next));
                     pc = target;
                 }
                 Op::Call => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
                     let at = r[B!()];
                     wr!('run, self.mem.store(at, 4, next));
                     r[B!()] = at.wrapping_add(4);
                     pc = r[A!()];
                 }
                 Op::Pushr | Op::Push32 | Op::Push8 | Op::Push16 => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
                     let n = match d.op {
                         Op::Push8 => 1,
                         Op::Push16 => 2,
@@ -989,6 +1205,8 @@ impl Machine {
                 | Op::Popu16
                 | Op::Pop32
                 | Op::Popu32 => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
                     let n = match d.op {
                         Op::Pop8 | Op::Popu8 => 1,
                         Op::Pop16 | Op::Popu16 => 2,
@@ -1006,6 +1224,8 @@ impl Machine {
                 }
                 // CMPSKIP*
                 Op::CmpskipG => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
                     let (x, y) = (r[A!()], r[B!()]);
                     if (x as i32) > (y as i32) {
                         match skip(&self.mem, next, steps) {
@@ -1015,6 +1235,8 @@ impl Machine {
                     }
                 }
                 Op::CmpskipGe => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
                     let (x, y) = (r[A!()], r[B!()]);
                     if (x as i32) >= (y as i32) {
                         match skip(&self.mem, next, steps) {
@@ -1024,6 +1246,8 @@ impl Machine {
                     }
                 }
                 Op::CmpskipE => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
                     let (x, y) = (r[A!()], r[B!()]);
                     if x == y {
                         match skip(&self.mem, next, steps) {
@@ -1033,6 +1257,8 @@ impl Machine {
                     }
                 }
                 Op::CmpskipNe => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
                     let (x, y) = (r[A!()], r[B!()]);
                     if x != y {
                         match skip(&self.mem, next, steps) {
@@ -1042,6 +1268,8 @@ impl Machine {
                     }
                 }
                 Op::CmpskipLe => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
                     let (x, y) = (r[A!()], r[B!()]);
                     if (x as i32) <= (y as i32) {
                         match skip(&self.mem, next, steps) {
@@ -1051,6 +1279,8 @@ impl Machine {
                     }
                 }
                 Op::CmpskipL => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
                     let (x, y) = (r[A!()], r[B!()]);
                     if (x as i32) < (y as i32) {
                         match skip(&self.mem, next, steps) {
@@ -1060,6 +1290,8 @@ impl Machine {
                     }
                 }
                 Op::CmpskipuG => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
                     let (x, y) = (r[A!()], r[B!()]);
                     if x > y {
                         match skip(&self.mem, next, steps) {
@@ -1069,6 +1301,8 @@ impl Machine {
                     }
                 }
                 Op::CmpskipuGe => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
                     let (x, y) = (r[A!()], r[B!()]);
                     if x >= y {
                         match skip(&self.mem, next, steps) {
@@ -1078,6 +1312,8 @@ impl Machine {
                     }
                 }
                 Op::CmpskipuLe => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
                     let (x, y) = (r[A!()], r[B!()]);
                     if x <= y {
                         match skip(&self.mem, next, steps) {
@@ -1087,6 +1323,8 @@ impl Machine {
                     }
                 }
                 Op::CmpskipuL => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
                     let (x, y) = (r[A!()], r[B!()]);
                     if x < y {
                         match skip(&self.mem, next, steps) {
@@ -1097,93 +1335,133 @@ impl Machine {
                 }
                 // CMPSKIPI*: E/NE compare with the zero-extended immediate
                 Op::CmpskipiG => {
+                    let next = ip.wrapping_add(6);
+                    pc = next;
                     let x = r[A!()];
                     if (x as i32) > (imm as i32) {
-                        skipi!('run);
+                        skipi!('run, next);
                     } else {
-                        fused_jump!();
+                        fused_jump!(next);
                     }
                 }
                 Op::CmpskipiGe => {
+                    let next = ip.wrapping_add(6);
+                    pc = next;
                     let x = r[A!()];
                     if (x as i32) >= (imm as i32) {
-                        skipi!('run);
+                        skipi!('run, next);
                     } else {
-                        fused_jump!();
+                        fused_jump!(next);
                     }
                 }
                 Op::CmpskipiE => {
+                    let next = ip.wrapping_add(6);
+                    pc = next;
                     let x = r[A!()];
                     if x == u32::from(d.imm as u16) {
-                        skipi!('run);
+                        skipi!('run, next);
                     } else {
-                        fused_jump!();
+                        fused_jump!(next);
                     }
                 }
                 Op::CmpskipiNe => {
+                    let next = ip.wrapping_add(6);
+                    pc = next;
                     let x = r[A!()];
                     if x != u32::from(d.imm as u16) {
-                        skipi!('run);
+                        skipi!('run, next);
                     } else {
-                        fused_jump!();
+                        fused_jump!(next);
                     }
                 }
                 Op::CmpskipiLe => {
+                    let next = ip.wrapping_add(6);
+                    pc = next;
                     let x = r[A!()];
                     if (x as i32) <= (imm as i32) {
-                        skipi!('run);
+                        skipi!('run, next);
                     } else {
-                        fused_jump!();
+                        fused_jump!(next);
                     }
                 }
                 Op::CmpskipiL => {
+                    let next = ip.wrapping_add(6);
+                    pc = next;
                     let x = r[A!()];
                     if (x as i32) < (imm as i32) {
-                        skipi!('run);
+                        skipi!('run, next);
                     } else {
-                        fused_jump!();
+                        fused_jump!(next);
                     }
                 }
                 // CMPSKIPUI*: zero-extended immediate, unsigned
                 Op::CmpskipuiG => {
+                    let next = ip.wrapping_add(6);
+                    pc = next;
                     let x = r[A!()];
                     if x > u32::from(d.imm as u16) {
-                        skipi!('run);
+                        skipi!('run, next);
                     } else {
-                        fused_jump!();
+                        fused_jump!(next);
                     }
                 }
                 Op::CmpskipuiGe => {
+                    let next = ip.wrapping_add(6);
+                    pc = next;
                     let x = r[A!()];
                     if x >= u32::from(d.imm as u16) {
-                        skipi!('run);
+                        skipi!('run, next);
                     } else {
-                        fused_jump!();
+                        fused_jump!(next);
                     }
                 }
                 Op::CmpskipuiLe => {
+                    let next = ip.wrapping_add(6);
+                    pc = next;
                     let x = r[A!()];
                     if x <= u32::from(d.imm as u16) {
-                        skipi!('run);
+                        skipi!('run, next);
                     } else {
-                        fused_jump!();
+                        fused_jump!(next);
                     }
                 }
                 Op::CmpskipuiL => {
+                    let next = ip.wrapping_add(6);
+                    pc = next;
                     let x = r[A!()];
                     if x < u32::from(d.imm as u16) {
-                        skipi!('run);
+                        skipi!('run, next);
                     } else {
-                        fused_jump!();
+                        fused_jump!(next);
                     }
                 }
                 // ---- 1OP
-                Op::Readpc => r[A!()] = next,
-                Op::Readscid => r[A!()] = 2,
-                Op::False => r[A!()] = 0,
-                Op::True => r[A!()] = u32::MAX,
-                Op::JsrCoroutine => pc = r[A!()],
+                Op::Readpc => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
+                    r[A!()] = next;
+                }
+                Op::Readscid => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
+                    r[A!()] = 2;
+                }
+                Op::False => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
+                    r[A!()] = 0;
+                }
+                Op::True => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
+                    r[A!()] = u32::MAX;
+                }
+                Op::JsrCoroutine => {
+                    pc = r[A!()];
+                }
                 Op::Ret | Op::Poppc => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
                     let at = r[A!()].wrapping_sub(4);
                     r[A!()] = at;
                     let target = rd!('run, self.mem.load(at, 4));
@@ -1191,14 +1469,20 @@ impl Machine {
                     pc = target;
                 }
                 Op::Pushpc => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
                     let at = r[A!()];
                     wr!('run, self.mem.store(at, 4, next));
                     r[A!()] = at.wrapping_add(4);
                 }
                 // ---- 0OPI
-                Op::Jump => pc = next.wrapping_add(imm),
+                Op::Jump => {
+                    pc = ip.wrapping_add(4).wrapping_add(imm);
+                }
                 // ---- 2OPI
                 Op::SetG | Op::SetGe | Op::SetE | Op::SetNe | Op::SetLe | Op::SetL => {
+                    let next = ip.wrapping_add(6);
+                    pc = next;
                     let f = r[A!()];
                     let hit = match d.op {
                         Op::SetG => f & 4 != 0,
@@ -1210,114 +1494,186 @@ impl Machine {
                     };
                     r[B!()] = if hit { imm } else { 0 };
                 }
-                Op::Addi | Op::Addui => r[A!()] = r[B!()].wrapping_add(imm),
-                Op::Subi | Op::Subui => r[A!()] = r[B!()].wrapping_sub(imm),
+                Op::Addi | Op::Addui => {
+                    let next = ip.wrapping_add(6);
+                    pc = next;
+                    r[A!()] = r[B!()].wrapping_add(imm);
+                }
+                Op::Subi | Op::Subui => {
+                    let next = ip.wrapping_add(6);
+                    pc = next;
+                    r[A!()] = r[B!()].wrapping_sub(imm);
+                }
                 Op::Cmpi => {
+                    let next = ip.wrapping_add(6);
+                    pc = next;
                     let (x, y) = (r[B!()] as i32, imm as i32);
                     let f = cmp_bits(x < y, x == y);
                     r[A!()] = f;
-                    fused_cmp_jump!(f);
+                    fused_cmp_jump!(f, next);
                 }
                 Op::Cmpui => {
+                    let next = ip.wrapping_add(6);
+                    pc = next;
                     let x = r[B!()];
                     let f = cmp_bits(x < imm, x == imm);
                     r[A!()] = f;
-                    fused_cmp_jump!(f);
+                    fused_cmp_jump!(f, next);
                 }
                 Op::Load | Op::Load32 | Op::Loadu32 => {
+                    let next = ip.wrapping_add(6);
+                    pc = next;
                     let addr = r[B!()].wrapping_add(imm);
                     r[A!()] = rd!('run, self.mem.load(addr, 4));
                 }
                 Op::Load8 => {
+                    let next = ip.wrapping_add(6);
+                    pc = next;
                     let addr = r[B!()].wrapping_add(imm);
                     r[A!()] = rd!('run, self.mem.load(addr, 1)) as u8 as i8 as i32 as u32;
                 }
                 Op::Loadu8 => {
+                    let next = ip.wrapping_add(6);
+                    pc = next;
                     let addr = r[B!()].wrapping_add(imm);
                     r[A!()] = rd!('run, self.mem.load(addr, 1));
                 }
                 Op::Load16 => {
+                    let next = ip.wrapping_add(6);
+                    pc = next;
                     let addr = r[B!()].wrapping_add(imm);
                     r[A!()] = rd!('run, self.mem.load(addr, 2)) as u16 as i16 as i32 as u32;
                 }
                 Op::Loadu16 => {
+                    let next = ip.wrapping_add(6);
+                    pc = next;
                     let addr = r[B!()].wrapping_add(imm);
                     r[A!()] = rd!('run, self.mem.load(addr, 2));
                 }
                 Op::Store | Op::Store32 => {
+                    let next = ip.wrapping_add(6);
+                    pc = next;
                     let (v, addr) = (r[A!()], r[B!()].wrapping_add(imm));
                     wr!('run, self.mem.store(addr, 4, v));
                 }
                 Op::Store8 => {
+                    let next = ip.wrapping_add(6);
+                    pc = next;
                     let (v, addr) = (r[A!()], r[B!()].wrapping_add(imm));
                     wr!('run, self.mem.store(addr, 1, v));
                 }
                 Op::Store16 => {
+                    let next = ip.wrapping_add(6);
+                    pc = next;
                     let (v, addr) = (r[A!()], r[B!()].wrapping_add(imm));
                     wr!('run, self.mem.store(addr, 2, v));
                 }
-                Op::Andi => r[A!()] = r[B!()] & imm,
-                Op::Ori => r[A!()] = r[B!()] | imm,
-                Op::Xori => r[A!()] = r[B!()] ^ imm,
-                Op::Nandi => r[A!()] = !(r[B!()] & imm),
-                Op::Nori => r[A!()] = !(r[B!()] | imm),
-                Op::Xnori => r[A!()] = !(r[B!()] ^ imm),
+                Op::Andi => {
+                    let next = ip.wrapping_add(6);
+                    pc = next;
+                    r[A!()] = r[B!()] & imm;
+                }
+                Op::Ori => {
+                    let next = ip.wrapping_add(6);
+                    pc = next;
+                    r[A!()] = r[B!()] | imm;
+                }
+                Op::Xori => {
+                    let next = ip.wrapping_add(6);
+                    pc = next;
+                    r[A!()] = r[B!()] ^ imm;
+                }
+                Op::Nandi => {
+                    let next = ip.wrapping_add(6);
+                    pc = next;
+                    r[A!()] = !(r[B!()] & imm);
+                }
+                Op::Nori => {
+                    let next = ip.wrapping_add(6);
+                    pc = next;
+                    r[A!()] = !(r[B!()] | imm);
+                }
+                Op::Xnori => {
+                    let next = ip.wrapping_add(6);
+                    pc = next;
+                    r[A!()] = !(r[B!()] ^ imm);
+                }
                 // CMPJUMPI*
                 Op::CmpjumpiG => {
+                    let next = ip.wrapping_add(6);
+                    pc = next;
                     let (x, y) = (r[A!()], r[B!()]);
                     if (x as i32) > (y as i32) {
                         pc = next.wrapping_add(imm);
                     }
                 }
                 Op::CmpjumpiGe => {
+                    let next = ip.wrapping_add(6);
+                    pc = next;
                     let (x, y) = (r[A!()], r[B!()]);
                     if (x as i32) >= (y as i32) {
                         pc = next.wrapping_add(imm);
                     }
                 }
                 Op::CmpjumpiE => {
+                    let next = ip.wrapping_add(6);
+                    pc = next;
                     let (x, y) = (r[A!()], r[B!()]);
                     if x == y {
                         pc = next.wrapping_add(imm);
                     }
                 }
                 Op::CmpjumpiNe => {
+                    let next = ip.wrapping_add(6);
+                    pc = next;
                     let (x, y) = (r[A!()], r[B!()]);
                     if x != y {
                         pc = next.wrapping_add(imm);
                     }
                 }
                 Op::CmpjumpiLe => {
+                    let next = ip.wrapping_add(6);
+                    pc = next;
                     let (x, y) = (r[A!()], r[B!()]);
                     if (x as i32) <= (y as i32) {
                         pc = next.wrapping_add(imm);
                     }
                 }
                 Op::CmpjumpiL => {
+                    let next = ip.wrapping_add(6);
+                    pc = next;
                     let (x, y) = (r[A!()], r[B!()]);
                     if (x as i32) < (y as i32) {
                         pc = next.wrapping_add(imm);
                     }
                 }
                 Op::CmpjumpuiG => {
+                    let next = ip.wrapping_add(6);
+                    pc = next;
                     let (x, y) = (r[A!()], r[B!()]);
                     if x > y {
                         pc = next.wrapping_add(imm);
                     }
                 }
                 Op::CmpjumpuiGe => {
+                    let next = ip.wrapping_add(6);
+                    pc = next;
                     let (x, y) = (r[A!()], r[B!()]);
                     if x >= y {
                         pc = next.wrapping_add(imm);
                     }
                 }
                 Op::CmpjumpuiLe => {
+                    let next = ip.wrapping_add(6);
+                    pc = next;
                     let (x, y) = (r[A!()], r[B!()]);
                     if x <= y {
                         pc = next.wrapping_add(imm);
                     }
                 }
                 Op::CmpjumpuiL => {
+                    let next = ip.wrapping_add(6);
+                    pc = next;
                     let (x, y) = (r[A!()], r[B!()]);
                     if x < y {
                         pc = next.wrapping_add(imm);
@@ -1326,95 +1682,125 @@ impl Machine {
                 // ---- 1OPI
                 // JUMP.*: one arm per condition.
                 Op::JumpC => {
+                    let next = ip.wrapping_add(6);
+                    pc = next;
                     let f = r[A!()];
                     if f & 0x20 != 0 {
                         pc = next.wrapping_add(imm);
                     }
                 }
                 Op::JumpB => {
+                    let next = ip.wrapping_add(6);
+                    pc = next;
                     let f = r[A!()];
                     if f & 0x10 != 0 {
                         pc = next.wrapping_add(imm);
                     }
                 }
                 Op::JumpO => {
+                    let next = ip.wrapping_add(6);
+                    pc = next;
                     let f = r[A!()];
                     if f & 0x08 != 0 {
                         pc = next.wrapping_add(imm);
                     }
                 }
                 Op::JumpG => {
+                    let next = ip.wrapping_add(6);
+                    pc = next;
                     let f = r[A!()];
                     if f & 4 != 0 {
                         pc = next.wrapping_add(imm);
                     }
                 }
                 Op::JumpGe => {
+                    let next = ip.wrapping_add(6);
+                    pc = next;
                     let f = r[A!()];
                     if f & 6 != 0 {
                         pc = next.wrapping_add(imm);
                     }
                 }
                 Op::JumpE => {
+                    let next = ip.wrapping_add(6);
+                    pc = next;
                     let f = r[A!()];
                     if f & 2 != 0 {
                         pc = next.wrapping_add(imm);
                     }
                 }
                 Op::JumpNe => {
+                    let next = ip.wrapping_add(6);
+                    pc = next;
                     let f = r[A!()];
                     if f & 2 == 0 {
                         pc = next.wrapping_add(imm);
                     }
                 }
                 Op::JumpLe => {
+                    let next = ip.wrapping_add(6);
+                    pc = next;
                     let f = r[A!()];
                     if f & 3 != 0 {
                         pc = next.wrapping_add(imm);
                     }
                 }
                 Op::JumpL => {
+                    let next = ip.wrapping_add(6);
+                    pc = next;
                     let f = r[A!()];
                     if f & 1 != 0 {
                         pc = next.wrapping_add(imm);
                     }
                 }
                 Op::JumpZ => {
+                    let next = ip.wrapping_add(6);
+                    pc = next;
                     let f = r[A!()];
                     if f == 0 {
                         pc = next.wrapping_add(imm);
                     }
                 }
                 Op::JumpNz => {
+                    let next = ip.wrapping_add(6);
+                    pc = next;
                     let f = r[A!()];
                     if f != 0 {
                         pc = next.wrapping_add(imm);
                     }
                 }
                 Op::JumpP => {
+                    let next = ip.wrapping_add(6);
+                    pc = next;
                     let f = r[A!()];
                     if (f as i32) >= 0 {
                         pc = next.wrapping_add(imm);
                     }
                 }
                 Op::JumpNp => {
+                    let next = ip.wrapping_add(6);
+                    pc = next;
                     let f = r[A!()];
                     if (f as i32) < 0 {
                         pc = next.wrapping_add(imm);
                     }
                 }
                 Op::Calli => {
+                    let next = ip.wrapping_add(6);
+                    pc = next;
                     let at = r[A!()];
                     wr!('run, self.mem.store(at, 4, next));
                     r[A!()] = at.wrapping_add(4);
                     pc = next.wrapping_add(imm);
                 }
                 Op::Loadi | Op::Loadui => {
+                    let next = ip.wrapping_add(6);
+                    pc = next;
                     r[A!()] = imm;
                     // Fused with the FGETC/FPUTC after it (R1 = a tape): that HALCODE runs
                     // now as the next step when its fast path applies (and the JUMP.NP R0
                     // after an FGETC as the step after), each within the step limit.
-                    if !TRACE && d.b != 0 && !posix && steps < limit {
+                    if !TRACE && d.b != 0 && !posix && (!LIMITED || steps < limit) {
                         let tape = imm as usize & 1;
                         if d.b == 3 {
                             if dev.putc_fast(tape, r[0] as u8) {
@@ -1425,7 +1811,7 @@ impl Machine {
                             r[0] = v;
                             steps += 1;
                             pc = next.wrapping_add(4);
-                            if d.b == 2 && steps < limit {
+                            if d.b == 2 && (!LIMITED || steps < limit) {
                                 steps += 1;
                                 pc = pc.wrapping_add(6);
                                 if (v as i32) < 0 {
@@ -1436,38 +1822,78 @@ impl Machine {
                         }
                     }
                 }
-                Op::Sali => r[A!()] <<= imm & 31,
-                Op::Sari => r[A!()] >>= imm & 31,
-                Op::Sl0i => r[A!()] = sl0(r[A!()], imm),
-                Op::Sr0i => r[A!()] = sr0(r[A!()], imm),
-                Op::Sl1i => r[A!()] = sl1(r[A!()], imm),
-                Op::Sr1i => r[A!()] = sr1(r[A!()], imm),
+                Op::Sali => {
+                    let next = ip.wrapping_add(6);
+                    pc = next;
+                    r[A!()] <<= imm & 31;
+                }
+                Op::Sari => {
+                    let next = ip.wrapping_add(6);
+                    pc = next;
+                    r[A!()] >>= imm & 31;
+                }
+                Op::Sl0i => {
+                    let next = ip.wrapping_add(6);
+                    pc = next;
+                    r[A!()] = sl0(r[A!()], imm);
+                }
+                Op::Sr0i => {
+                    let next = ip.wrapping_add(6);
+                    pc = next;
+                    r[A!()] = sr0(r[A!()], imm);
+                }
+                Op::Sl1i => {
+                    let next = ip.wrapping_add(6);
+                    pc = next;
+                    r[A!()] = sl1(r[A!()], imm);
+                }
+                Op::Sr1i => {
+                    let next = ip.wrapping_add(6);
+                    pc = next;
+                    r[A!()] = sr1(r[A!()], imm);
+                }
                 Op::Loadr | Op::Loadr32 | Op::Loadru32 => {
+                    let next = ip.wrapping_add(6);
+                    pc = next;
                     r[A!()] = rd!('run, self.mem.load(next.wrapping_add(imm), 4));
                 }
                 Op::Loadr8 => {
+                    let next = ip.wrapping_add(6);
+                    pc = next;
                     r[A!()] = rd!('run, self.mem.load(next.wrapping_add(imm), 1)) as u8 as i8 as i32
                         as u32;
                 }
                 Op::Loadru8 => {
+                    let next = ip.wrapping_add(6);
+                    pc = next;
                     r[A!()] = rd!('run, self.mem.load(next.wrapping_add(imm), 1));
                 }
                 Op::Loadr16 => {
+                    let next = ip.wrapping_add(6);
+                    pc = next;
                     r[A!()] = rd!('run, self.mem.load(next.wrapping_add(imm), 2)) as u16 as i16
                         as i32 as u32;
                 }
                 Op::Loadru16 => {
+                    let next = ip.wrapping_add(6);
+                    pc = next;
                     r[A!()] = rd!('run, self.mem.load(next.wrapping_add(imm), 2));
                 }
                 Op::Storer | Op::Storer32 => {
+                    let next = ip.wrapping_add(6);
+                    pc = next;
                     let v = r[A!()];
                     wr!('run, self.mem.store(next.wrapping_add(imm), 4, v));
                 }
                 Op::Storer8 => {
+                    let next = ip.wrapping_add(6);
+                    pc = next;
                     let v = r[A!()];
                     wr!('run, self.mem.store(next.wrapping_add(imm), 1, v));
                 }
                 Op::Storer16 => {
+                    let next = ip.wrapping_add(6);
+                    pc = next;
                     let v = r[A!()];
                     wr!('run, self.mem.store(next.wrapping_add(imm), 2, v));
                 }
