@@ -354,6 +354,19 @@ fn is_cmpskipi(op: Op) -> bool {
     )
 }
 
+/// R0..R15 of the executor's 256-entry register file.
+fn lo16(r: &[u32; 256]) -> &[u32; 16] {
+    r.first_chunk().unwrap_or(&[0; 16])
+}
+
+/// R0..R15 of the executor's 256-entry register file, writable.
+fn lo16_mut(r: &mut [u32; 256]) -> &mut [u32; 16] {
+    match r.first_chunk_mut() {
+        Some(lo) => lo,
+        None => unreachable!(),
+    }
+}
+
 #[cold]
 fn out_of_world(addr: u32, n: u32, size: u32) -> OutOfWorld {
     if addr >= size {
@@ -507,7 +520,11 @@ impl Machine {
         let mut before = [0u32; 16];
         // The hot state lives in locals (registers, ip, counter) and is written back to
         // `self` whenever the run leaves the loop or calls out (HALCODE).
-        let mut r = self.regs;
+        // 256 registers so that a u8 field indexes them without a mask or a bounds check;
+        // only R0..R15 exist (the decoder masks every register field to 4 bits, and the
+        // fields that carry fusion flags are masked where they name a register).
+        let mut r = [0u32; 256];
+        r[..16].copy_from_slice(&self.regs);
         let mut pc = self.ip;
         let mut steps = self.steps;
         macro_rules! rd {
@@ -552,27 +569,27 @@ impl Machine {
             };
             steps += 1;
             if TRACE {
-                before = r;
+                before.copy_from_slice(&r[..16]);
             }
             let imm = d.imm as i32 as u32;
             macro_rules! A {
                 () => {
-                    usize::from(d.a & 15)
+                    usize::from(d.a)
                 };
             }
             macro_rules! B {
                 () => {
-                    usize::from(d.b & 15)
+                    usize::from(d.b)
                 };
             }
             macro_rules! C {
                 () => {
-                    usize::from(d.c & 15)
+                    usize::from(d.c)
                 };
             }
             macro_rules! D {
                 () => {
-                    usize::from(d.d & 15)
+                    usize::from(d.d)
                 };
             }
 
@@ -642,7 +659,7 @@ impl Machine {
                     let next = ip.wrapping_add(4);
                     pc = next;
                     if TRACE {
-                        self.trace_line(ip, &d, &before, &r, io);
+                        self.trace_line(ip, &d, &before, lo16(&r), io);
                     }
                     break 'run Ok(Stop::Halt);
                 }
@@ -688,24 +705,25 @@ impl Machine {
                         }
                         // Native services never end the run; the error is boxed so the
                         // common path moves one word.
-                        if let Err(e) = native_halcode(&mut r, &self.mem, steps, ip, code, dev, io)
+                        if let Err(e) =
+                            native_halcode(lo16_mut(&mut r), &self.mem, steps, ip, code, dev, io)
                         {
                             break 'run Err(*e);
                         }
                         if TRACE {
-                            self.trace_line(ip, &d, &before, &r, io);
+                            self.trace_line(ip, &d, &before, lo16(&r), io);
                         }
                         continue;
                     }
-                    self.regs = r;
+                    self.regs = *lo16(&r);
                     self.steps = steps;
                     let done = self.posix_call(ip, code, io);
-                    r = self.regs;
+                    r[..16].copy_from_slice(&self.regs);
                     match done {
                         Ok(None) => {}
                         Ok(Some(stop)) => {
                             if TRACE {
-                                self.trace_line(ip, &d, &before, &r, io);
+                                self.trace_line(ip, &d, &before, lo16(&r), io);
                             }
                             break 'run Ok(stop);
                         }
@@ -1507,7 +1525,7 @@ impl Machine {
                 Op::Cmpi => {
                     let next = ip.wrapping_add(6);
                     pc = next;
-                    let (x, y) = (r[B!()] as i32, imm as i32);
+                    let (x, y) = (r[usize::from(d.b & 15)] as i32, imm as i32);
                     let f = cmp_bits(x < y, x == y);
                     r[A!()] = f;
                     fused_cmp_jump!(f, next);
@@ -1515,7 +1533,7 @@ impl Machine {
                 Op::Cmpui => {
                     let next = ip.wrapping_add(6);
                     pc = next;
-                    let x = r[B!()];
+                    let x = r[usize::from(d.b & 15)];
                     let f = cmp_bits(x < imm, x == imm);
                     r[A!()] = f;
                     fused_cmp_jump!(f, next);
@@ -1899,10 +1917,10 @@ impl Machine {
                 }
             }
             if TRACE {
-                self.trace_line(ip, &d, &before, &r, io);
+                self.trace_line(ip, &d, &before, lo16(&r), io);
             }
         };
-        self.regs = r;
+        self.regs = *lo16(&r);
         self.ip = pc;
         self.steps = steps;
         result
