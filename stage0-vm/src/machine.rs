@@ -550,14 +550,20 @@ impl Machine {
             let ip = pc;
             // An empty cache slot decodes as `Undecoded`, whose arm below fills it and
             // retries: the common path has no extra test.
-            let d = match self.mem.cache.get(ip as usize) {
-                Some(d) => *d,
+            // `d` borrows the slot (each arm loads only the fields it uses, before any
+            // store); code above the cache is decoded into `above`.
+            let above: Decoded;
+            let d: &Decoded = match self.mem.cache.get(ip as usize) {
+                Some(d) => d,
                 None => {
                     if ip >= self.mem.size() {
                         break 'run Err(Fault::FetchOutside { steps, ip });
                     }
                     match self.mem.decode_at(ip) {
-                        Ok(d) => d,
+                        Ok(d) => {
+                            above = d;
+                            &above
+                        }
                         Err(_) => {
                             break 'run Err(Fault::FetchTruncated {
                                 steps: steps + 1,
@@ -567,6 +573,8 @@ impl Machine {
                     }
                 }
             };
+            // The slot as it was, for the trace line (written after the instruction).
+            let traced = if TRACE { *d } else { Decoded::default() };
             steps += 1;
             if TRACE {
                 before.copy_from_slice(&r[..16]);
@@ -659,7 +667,7 @@ impl Machine {
                     let next = ip.wrapping_add(4);
                     pc = next;
                     if TRACE {
-                        self.trace_line(ip, &d, &before, lo16(&r), io);
+                        self.trace_line(ip, &traced, &before, lo16(&r), io);
                     }
                     break 'run Ok(Stop::Halt);
                 }
@@ -711,7 +719,7 @@ impl Machine {
                             break 'run Err(*e);
                         }
                         if TRACE {
-                            self.trace_line(ip, &d, &before, lo16(&r), io);
+                            self.trace_line(ip, &traced, &before, lo16(&r), io);
                         }
                         continue;
                     }
@@ -723,7 +731,7 @@ impl Machine {
                         Ok(None) => {}
                         Ok(Some(stop)) => {
                             if TRACE {
-                                self.trace_line(ip, &d, &before, lo16(&r), io);
+                                self.trace_line(ip, &traced, &before, lo16(&r), io);
                             }
                             break 'run Ok(stop);
                         }
@@ -1199,10 +1207,11 @@ impl Machine {
                 Op::Call => {
                     let next = ip.wrapping_add(4);
                     pc = next;
-                    let at = r[B!()];
+                    let (ia, ib) = (A!(), B!());
+                    let at = r[ib];
                     wr!('run, self.mem.store(at, 4, next));
-                    r[B!()] = at.wrapping_add(4);
-                    pc = r[A!()];
+                    r[ib] = at.wrapping_add(4);
+                    pc = r[ia];
                 }
                 Op::Pushr | Op::Push32 | Op::Push8 | Op::Push16 => {
                     let next = ip.wrapping_add(4);
@@ -1212,9 +1221,10 @@ impl Machine {
                         Op::Push16 => 2,
                         _ => 4,
                     };
-                    let (v, at) = (r[A!()], r[B!()]);
+                    let ib = B!();
+                    let (v, at) = (r[A!()], r[ib]);
                     wr!('run, self.mem.store(at, n, v));
-                    r[B!()] = at.wrapping_add(n);
+                    r[ib] = at.wrapping_add(n);
                 }
                 Op::Popr
                 | Op::Pop8
@@ -1230,11 +1240,12 @@ impl Machine {
                         Op::Pop16 | Op::Popu16 => 2,
                         _ => 4,
                     };
+                    let (ia, op) = (A!(), d.op);
                     let at = r[B!()].wrapping_sub(n);
                     r[B!()] = at;
                     let raw = rd!('run, self.mem.load(at, n));
                     wr!('run, self.mem.store(at, n, 0));
-                    r[A!()] = match d.op {
+                    r[ia] = match op {
                         Op::Pop8 => raw as u8 as i8 as i32 as u32,
                         Op::Pop16 => raw as u16 as i16 as i32 as u32,
                         _ => raw,
@@ -1489,9 +1500,10 @@ impl Machine {
                 Op::Pushpc => {
                     let next = ip.wrapping_add(4);
                     pc = next;
-                    let at = r[A!()];
+                    let ia = A!();
+                    let at = r[ia];
                     wr!('run, self.mem.store(at, 4, next));
-                    r[A!()] = at.wrapping_add(4);
+                    r[ia] = at.wrapping_add(4);
                 }
                 // ---- 0OPI
                 Op::Jump => {
@@ -1806,9 +1818,10 @@ impl Machine {
                 Op::Calli => {
                     let next = ip.wrapping_add(6);
                     pc = next;
-                    let at = r[A!()];
+                    let ia = A!();
+                    let at = r[ia];
                     wr!('run, self.mem.store(at, 4, next));
-                    r[A!()] = at.wrapping_add(4);
+                    r[ia] = at.wrapping_add(4);
                     pc = next.wrapping_add(imm);
                 }
                 Op::Loadi | Op::Loadui => {
@@ -1917,7 +1930,7 @@ impl Machine {
                 }
             }
             if TRACE {
-                self.trace_line(ip, &d, &before, lo16(&r), io);
+                self.trace_line(ip, &traced, &before, lo16(&r), io);
             }
         };
         self.regs = *lo16(&r);
