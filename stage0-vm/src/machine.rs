@@ -70,7 +70,9 @@ pub struct Io<'a> {
 }
 
 /// One pre-decoded instruction (8 bytes): the operation, its registers, its length and
-/// its raw 16-bit immediate (HALCODE re-reads its 24-bit code from memory).
+/// its raw 16-bit immediate (HALCODE re-reads its 24-bit code from memory). A fused
+/// slot keeps a JUMP displacement in `c`/`d` little-endian (`c` the low byte), so the
+/// arm reads it with one 16-bit load.
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct Decoded {
     pub op: Op,
@@ -187,10 +189,10 @@ impl Mem {
                 if let Ok(j) = self.decode_at(next) {
                     let skip = Group::len_of_prefix(self.bytes[next as usize]);
                     if j.op == Op::Jump && u32::from(j.len) == skip {
-                        let [hi, lo] = j.imm.to_be_bytes();
+                        let [lo, hi] = j.imm.to_le_bytes();
                         d.b = j.len;
-                        d.c = hi;
-                        d.d = lo;
+                        d.c = lo;
+                        d.d = hi;
                     }
                 }
             }
@@ -205,10 +207,10 @@ impl Mem {
                 if let Ok(j) = self.decode_at(next) {
                     if let Some(taken) = cmp_jump_taken(j.op) {
                         if j.a == d.a && j.len == 6 {
-                            let [hi, lo] = j.imm.to_be_bytes();
+                            let [lo, hi] = j.imm.to_le_bytes();
                             d.b |= 0x80 | taken << 4;
-                            d.c = hi;
-                            d.d = lo;
+                            d.c = lo;
+                            d.d = hi;
                         }
                     }
                 }
@@ -248,8 +250,8 @@ impl Mem {
                         if after < self.size() {
                             if let Ok(j) = self.decode_at(after) {
                                 if j.op == Op::JumpNp && j.a == 0 && j.len == 6 {
-                                    let [hi, lo] = j.imm.to_be_bytes();
-                                    (d.b, d.c, d.d) = (2, hi, lo);
+                                    let [lo, hi] = j.imm.to_le_bytes();
+                                    (d.b, d.c, d.d) = (2, lo, hi);
                                 }
                             }
                         }
@@ -579,7 +581,12 @@ impl Machine {
             if TRACE {
                 before.copy_from_slice(&r[..16]);
             }
-            let imm = d.imm as i32 as u32;
+            // The sign-extended immediate, loaded where an arm uses it.
+            macro_rules! imm {
+                () => {
+                    (d.imm as i32 as u32)
+                };
+            }
             macro_rules! A {
                 () => {
                     usize::from(d.a)
@@ -621,7 +628,7 @@ impl Machine {
                 ($next:ident) => {
                     if d.b != 0 && (!LIMITED || steps < limit) {
                         steps += 1;
-                        let disp = i16::from_be_bytes([d.c, d.d]) as i32 as u32;
+                        let disp = i16::from_le_bytes([d.c, d.d]) as i32 as u32;
                         pc = $next.wrapping_add(u32::from(d.b)).wrapping_add(disp);
                     }
                 };
@@ -635,7 +642,7 @@ impl Machine {
                         steps += 1;
                         let after = $next.wrapping_add(6);
                         pc = if u32::from(d.b >> 4) & $f != 0 {
-                            let disp = i16::from_be_bytes([d.c, d.d]) as i32 as u32;
+                            let disp = i16::from_le_bytes([d.c, d.d]) as i32 as u32;
                             after.wrapping_add(disp)
                         } else {
                             after
@@ -651,7 +658,7 @@ impl Machine {
                         steps += 1;
                         let after = $next.wrapping_add(6);
                         pc = if u32::from(d.d >> 4) & $f != 0 {
-                            after.wrapping_add(imm)
+                            after.wrapping_add(imm!())
                         } else {
                             after
                         };
@@ -1367,7 +1374,7 @@ impl Machine {
                     let next = ip.wrapping_add(6);
                     pc = next;
                     let x = r[A!()];
-                    if (x as i32) > (imm as i32) {
+                    if (x as i32) > (imm!() as i32) {
                         skipi!('run, next);
                     } else {
                         fused_jump!(next);
@@ -1377,7 +1384,7 @@ impl Machine {
                     let next = ip.wrapping_add(6);
                     pc = next;
                     let x = r[A!()];
-                    if (x as i32) >= (imm as i32) {
+                    if (x as i32) >= (imm!() as i32) {
                         skipi!('run, next);
                     } else {
                         fused_jump!(next);
@@ -1407,7 +1414,7 @@ impl Machine {
                     let next = ip.wrapping_add(6);
                     pc = next;
                     let x = r[A!()];
-                    if (x as i32) <= (imm as i32) {
+                    if (x as i32) <= (imm!() as i32) {
                         skipi!('run, next);
                     } else {
                         fused_jump!(next);
@@ -1417,7 +1424,7 @@ impl Machine {
                     let next = ip.wrapping_add(6);
                     pc = next;
                     let x = r[A!()];
-                    if (x as i32) < (imm as i32) {
+                    if (x as i32) < (imm!() as i32) {
                         skipi!('run, next);
                     } else {
                         fused_jump!(next);
@@ -1507,7 +1514,7 @@ impl Machine {
                 }
                 // ---- 0OPI
                 Op::Jump => {
-                    pc = ip.wrapping_add(4).wrapping_add(imm);
+                    pc = ip.wrapping_add(4).wrapping_add(imm!());
                 }
                 // ---- 2OPI
                 Op::SetG | Op::SetGe | Op::SetE | Op::SetNe | Op::SetLe | Op::SetL => {
@@ -1522,22 +1529,22 @@ impl Machine {
                         Op::SetLe => f & 3 != 0,
                         _ => f & 1 != 0,
                     };
-                    r[B!()] = if hit { imm } else { 0 };
+                    r[B!()] = if hit { imm!() } else { 0 };
                 }
                 Op::Addi | Op::Addui => {
                     let next = ip.wrapping_add(6);
                     pc = next;
-                    r[A!()] = r[B!()].wrapping_add(imm);
+                    r[A!()] = r[B!()].wrapping_add(imm!());
                 }
                 Op::Subi | Op::Subui => {
                     let next = ip.wrapping_add(6);
                     pc = next;
-                    r[A!()] = r[B!()].wrapping_sub(imm);
+                    r[A!()] = r[B!()].wrapping_sub(imm!());
                 }
                 Op::Cmpi => {
                     let next = ip.wrapping_add(6);
                     pc = next;
-                    let (x, y) = (r[usize::from(d.b & 15)] as i32, imm as i32);
+                    let (x, y) = (r[usize::from(d.b & 15)] as i32, imm!() as i32);
                     let f = cmp_bits(x < y, x == y);
                     r[A!()] = f;
                     fused_cmp_jump!(f, next);
@@ -1546,87 +1553,87 @@ impl Machine {
                     let next = ip.wrapping_add(6);
                     pc = next;
                     let x = r[usize::from(d.b & 15)];
-                    let f = cmp_bits(x < imm, x == imm);
+                    let f = cmp_bits(x < imm!(), x == imm!());
                     r[A!()] = f;
                     fused_cmp_jump!(f, next);
                 }
                 Op::Load | Op::Load32 | Op::Loadu32 => {
                     let next = ip.wrapping_add(6);
                     pc = next;
-                    let addr = r[B!()].wrapping_add(imm);
+                    let addr = r[B!()].wrapping_add(imm!());
                     r[A!()] = rd!('run, self.mem.load(addr, 4));
                 }
                 Op::Load8 => {
                     let next = ip.wrapping_add(6);
                     pc = next;
-                    let addr = r[B!()].wrapping_add(imm);
+                    let addr = r[B!()].wrapping_add(imm!());
                     r[A!()] = rd!('run, self.mem.load(addr, 1)) as u8 as i8 as i32 as u32;
                 }
                 Op::Loadu8 => {
                     let next = ip.wrapping_add(6);
                     pc = next;
-                    let addr = r[B!()].wrapping_add(imm);
+                    let addr = r[B!()].wrapping_add(imm!());
                     r[A!()] = rd!('run, self.mem.load(addr, 1));
                 }
                 Op::Load16 => {
                     let next = ip.wrapping_add(6);
                     pc = next;
-                    let addr = r[B!()].wrapping_add(imm);
+                    let addr = r[B!()].wrapping_add(imm!());
                     r[A!()] = rd!('run, self.mem.load(addr, 2)) as u16 as i16 as i32 as u32;
                 }
                 Op::Loadu16 => {
                     let next = ip.wrapping_add(6);
                     pc = next;
-                    let addr = r[B!()].wrapping_add(imm);
+                    let addr = r[B!()].wrapping_add(imm!());
                     r[A!()] = rd!('run, self.mem.load(addr, 2));
                 }
                 Op::Store | Op::Store32 => {
                     let next = ip.wrapping_add(6);
                     pc = next;
-                    let (v, addr) = (r[A!()], r[B!()].wrapping_add(imm));
+                    let (v, addr) = (r[A!()], r[B!()].wrapping_add(imm!()));
                     wr!('run, self.mem.store(addr, 4, v));
                 }
                 Op::Store8 => {
                     let next = ip.wrapping_add(6);
                     pc = next;
-                    let (v, addr) = (r[A!()], r[B!()].wrapping_add(imm));
+                    let (v, addr) = (r[A!()], r[B!()].wrapping_add(imm!()));
                     wr!('run, self.mem.store(addr, 1, v));
                 }
                 Op::Store16 => {
                     let next = ip.wrapping_add(6);
                     pc = next;
-                    let (v, addr) = (r[A!()], r[B!()].wrapping_add(imm));
+                    let (v, addr) = (r[A!()], r[B!()].wrapping_add(imm!()));
                     wr!('run, self.mem.store(addr, 2, v));
                 }
                 Op::Andi => {
                     let next = ip.wrapping_add(6);
                     pc = next;
-                    r[A!()] = r[B!()] & imm;
+                    r[A!()] = r[B!()] & imm!();
                 }
                 Op::Ori => {
                     let next = ip.wrapping_add(6);
                     pc = next;
-                    r[A!()] = r[B!()] | imm;
+                    r[A!()] = r[B!()] | imm!();
                 }
                 Op::Xori => {
                     let next = ip.wrapping_add(6);
                     pc = next;
-                    r[A!()] = r[B!()] ^ imm;
+                    r[A!()] = r[B!()] ^ imm!();
                 }
                 Op::Nandi => {
                     let next = ip.wrapping_add(6);
                     pc = next;
-                    r[A!()] = !(r[B!()] & imm);
+                    r[A!()] = !(r[B!()] & imm!());
                 }
                 Op::Nori => {
                     let next = ip.wrapping_add(6);
                     pc = next;
-                    r[A!()] = !(r[B!()] | imm);
+                    r[A!()] = !(r[B!()] | imm!());
                 }
                 Op::Xnori => {
                     let next = ip.wrapping_add(6);
                     pc = next;
-                    r[A!()] = !(r[B!()] ^ imm);
+                    r[A!()] = !(r[B!()] ^ imm!());
                 }
                 // CMPJUMPI*
                 Op::CmpjumpiG => {
@@ -1634,7 +1641,7 @@ impl Machine {
                     pc = next;
                     let (x, y) = (r[A!()], r[B!()]);
                     if (x as i32) > (y as i32) {
-                        pc = next.wrapping_add(imm);
+                        pc = next.wrapping_add(imm!());
                     }
                 }
                 Op::CmpjumpiGe => {
@@ -1642,7 +1649,7 @@ impl Machine {
                     pc = next;
                     let (x, y) = (r[A!()], r[B!()]);
                     if (x as i32) >= (y as i32) {
-                        pc = next.wrapping_add(imm);
+                        pc = next.wrapping_add(imm!());
                     }
                 }
                 Op::CmpjumpiE => {
@@ -1650,7 +1657,7 @@ impl Machine {
                     pc = next;
                     let (x, y) = (r[A!()], r[B!()]);
                     if x == y {
-                        pc = next.wrapping_add(imm);
+                        pc = next.wrapping_add(imm!());
                     }
                 }
                 Op::CmpjumpiNe => {
@@ -1658,7 +1665,7 @@ impl Machine {
                     pc = next;
                     let (x, y) = (r[A!()], r[B!()]);
                     if x != y {
-                        pc = next.wrapping_add(imm);
+                        pc = next.wrapping_add(imm!());
                     }
                 }
                 Op::CmpjumpiLe => {
@@ -1666,7 +1673,7 @@ impl Machine {
                     pc = next;
                     let (x, y) = (r[A!()], r[B!()]);
                     if (x as i32) <= (y as i32) {
-                        pc = next.wrapping_add(imm);
+                        pc = next.wrapping_add(imm!());
                     }
                 }
                 Op::CmpjumpiL => {
@@ -1674,7 +1681,7 @@ impl Machine {
                     pc = next;
                     let (x, y) = (r[A!()], r[B!()]);
                     if (x as i32) < (y as i32) {
-                        pc = next.wrapping_add(imm);
+                        pc = next.wrapping_add(imm!());
                     }
                 }
                 Op::CmpjumpuiG => {
@@ -1682,7 +1689,7 @@ impl Machine {
                     pc = next;
                     let (x, y) = (r[A!()], r[B!()]);
                     if x > y {
-                        pc = next.wrapping_add(imm);
+                        pc = next.wrapping_add(imm!());
                     }
                 }
                 Op::CmpjumpuiGe => {
@@ -1690,7 +1697,7 @@ impl Machine {
                     pc = next;
                     let (x, y) = (r[A!()], r[B!()]);
                     if x >= y {
-                        pc = next.wrapping_add(imm);
+                        pc = next.wrapping_add(imm!());
                     }
                 }
                 Op::CmpjumpuiLe => {
@@ -1698,7 +1705,7 @@ impl Machine {
                     pc = next;
                     let (x, y) = (r[A!()], r[B!()]);
                     if x <= y {
-                        pc = next.wrapping_add(imm);
+                        pc = next.wrapping_add(imm!());
                     }
                 }
                 Op::CmpjumpuiL => {
@@ -1706,7 +1713,7 @@ impl Machine {
                     pc = next;
                     let (x, y) = (r[A!()], r[B!()]);
                     if x < y {
-                        pc = next.wrapping_add(imm);
+                        pc = next.wrapping_add(imm!());
                     }
                 }
                 // ---- 1OPI
@@ -1716,7 +1723,7 @@ impl Machine {
                     pc = next;
                     let f = r[A!()];
                     if f & 0x20 != 0 {
-                        pc = next.wrapping_add(imm);
+                        pc = next.wrapping_add(imm!());
                     }
                 }
                 Op::JumpB => {
@@ -1724,7 +1731,7 @@ impl Machine {
                     pc = next;
                     let f = r[A!()];
                     if f & 0x10 != 0 {
-                        pc = next.wrapping_add(imm);
+                        pc = next.wrapping_add(imm!());
                     }
                 }
                 Op::JumpO => {
@@ -1732,7 +1739,7 @@ impl Machine {
                     pc = next;
                     let f = r[A!()];
                     if f & 0x08 != 0 {
-                        pc = next.wrapping_add(imm);
+                        pc = next.wrapping_add(imm!());
                     }
                 }
                 Op::JumpG => {
@@ -1740,7 +1747,7 @@ impl Machine {
                     pc = next;
                     let f = r[A!()];
                     if f & 4 != 0 {
-                        pc = next.wrapping_add(imm);
+                        pc = next.wrapping_add(imm!());
                     }
                 }
                 Op::JumpGe => {
@@ -1748,7 +1755,7 @@ impl Machine {
                     pc = next;
                     let f = r[A!()];
                     if f & 6 != 0 {
-                        pc = next.wrapping_add(imm);
+                        pc = next.wrapping_add(imm!());
                     }
                 }
                 Op::JumpE => {
@@ -1756,7 +1763,7 @@ impl Machine {
                     pc = next;
                     let f = r[A!()];
                     if f & 2 != 0 {
-                        pc = next.wrapping_add(imm);
+                        pc = next.wrapping_add(imm!());
                     }
                 }
                 Op::JumpNe => {
@@ -1764,7 +1771,7 @@ impl Machine {
                     pc = next;
                     let f = r[A!()];
                     if f & 2 == 0 {
-                        pc = next.wrapping_add(imm);
+                        pc = next.wrapping_add(imm!());
                     }
                 }
                 Op::JumpLe => {
@@ -1772,7 +1779,7 @@ impl Machine {
                     pc = next;
                     let f = r[A!()];
                     if f & 3 != 0 {
-                        pc = next.wrapping_add(imm);
+                        pc = next.wrapping_add(imm!());
                     }
                 }
                 Op::JumpL => {
@@ -1780,7 +1787,7 @@ impl Machine {
                     pc = next;
                     let f = r[A!()];
                     if f & 1 != 0 {
-                        pc = next.wrapping_add(imm);
+                        pc = next.wrapping_add(imm!());
                     }
                 }
                 Op::JumpZ => {
@@ -1788,7 +1795,7 @@ impl Machine {
                     pc = next;
                     let f = r[A!()];
                     if f == 0 {
-                        pc = next.wrapping_add(imm);
+                        pc = next.wrapping_add(imm!());
                     }
                 }
                 Op::JumpNz => {
@@ -1796,7 +1803,7 @@ impl Machine {
                     pc = next;
                     let f = r[A!()];
                     if f != 0 {
-                        pc = next.wrapping_add(imm);
+                        pc = next.wrapping_add(imm!());
                     }
                 }
                 Op::JumpP => {
@@ -1804,7 +1811,7 @@ impl Machine {
                     pc = next;
                     let f = r[A!()];
                     if (f as i32) >= 0 {
-                        pc = next.wrapping_add(imm);
+                        pc = next.wrapping_add(imm!());
                     }
                 }
                 Op::JumpNp => {
@@ -1812,27 +1819,27 @@ impl Machine {
                     pc = next;
                     let f = r[A!()];
                     if (f as i32) < 0 {
-                        pc = next.wrapping_add(imm);
+                        pc = next.wrapping_add(imm!());
                     }
                 }
                 Op::Calli => {
                     let next = ip.wrapping_add(6);
                     pc = next;
-                    let ia = A!();
+                    let (ia, target) = (A!(), next.wrapping_add(imm!()));
                     let at = r[ia];
                     wr!('run, self.mem.store(at, 4, next));
                     r[ia] = at.wrapping_add(4);
-                    pc = next.wrapping_add(imm);
+                    pc = target;
                 }
                 Op::Loadi | Op::Loadui => {
                     let next = ip.wrapping_add(6);
                     pc = next;
-                    r[A!()] = imm;
+                    r[A!()] = imm!();
                     // Fused with the FGETC/FPUTC after it (R1 = a tape): that HALCODE runs
                     // now as the next step when its fast path applies (and the JUMP.NP R0
                     // after an FGETC as the step after), each within the step limit.
                     if !TRACE && d.b != 0 && !posix && (!LIMITED || steps < limit) {
-                        let tape = imm as usize & 1;
+                        let tape = imm!() as usize & 1;
                         if d.b == 3 {
                             if dev.putc_fast(tape, r[0] as u8) {
                                 steps += 1;
@@ -1846,7 +1853,7 @@ impl Machine {
                                 steps += 1;
                                 pc = pc.wrapping_add(6);
                                 if (v as i32) < 0 {
-                                    let disp = i16::from_be_bytes([d.c, d.d]) as i32 as u32;
+                                    let disp = i16::from_le_bytes([d.c, d.d]) as i32 as u32;
                                     pc = pc.wrapping_add(disp);
                                 }
                             }
@@ -1856,77 +1863,77 @@ impl Machine {
                 Op::Sali => {
                     let next = ip.wrapping_add(6);
                     pc = next;
-                    r[A!()] <<= imm & 31;
+                    r[A!()] <<= imm!() & 31;
                 }
                 Op::Sari => {
                     let next = ip.wrapping_add(6);
                     pc = next;
-                    r[A!()] >>= imm & 31;
+                    r[A!()] >>= imm!() & 31;
                 }
                 Op::Sl0i => {
                     let next = ip.wrapping_add(6);
                     pc = next;
-                    r[A!()] = sl0(r[A!()], imm);
+                    r[A!()] = sl0(r[A!()], imm!());
                 }
                 Op::Sr0i => {
                     let next = ip.wrapping_add(6);
                     pc = next;
-                    r[A!()] = sr0(r[A!()], imm);
+                    r[A!()] = sr0(r[A!()], imm!());
                 }
                 Op::Sl1i => {
                     let next = ip.wrapping_add(6);
                     pc = next;
-                    r[A!()] = sl1(r[A!()], imm);
+                    r[A!()] = sl1(r[A!()], imm!());
                 }
                 Op::Sr1i => {
                     let next = ip.wrapping_add(6);
                     pc = next;
-                    r[A!()] = sr1(r[A!()], imm);
+                    r[A!()] = sr1(r[A!()], imm!());
                 }
                 Op::Loadr | Op::Loadr32 | Op::Loadru32 => {
                     let next = ip.wrapping_add(6);
                     pc = next;
-                    r[A!()] = rd!('run, self.mem.load(next.wrapping_add(imm), 4));
+                    r[A!()] = rd!('run, self.mem.load(next.wrapping_add(imm!()), 4));
                 }
                 Op::Loadr8 => {
                     let next = ip.wrapping_add(6);
                     pc = next;
-                    r[A!()] = rd!('run, self.mem.load(next.wrapping_add(imm), 1)) as u8 as i8 as i32
-                        as u32;
+                    r[A!()] = rd!('run, self.mem.load(next.wrapping_add(imm!()), 1)) as u8 as i8
+                        as i32 as u32;
                 }
                 Op::Loadru8 => {
                     let next = ip.wrapping_add(6);
                     pc = next;
-                    r[A!()] = rd!('run, self.mem.load(next.wrapping_add(imm), 1));
+                    r[A!()] = rd!('run, self.mem.load(next.wrapping_add(imm!()), 1));
                 }
                 Op::Loadr16 => {
                     let next = ip.wrapping_add(6);
                     pc = next;
-                    r[A!()] = rd!('run, self.mem.load(next.wrapping_add(imm), 2)) as u16 as i16
+                    r[A!()] = rd!('run, self.mem.load(next.wrapping_add(imm!()), 2)) as u16 as i16
                         as i32 as u32;
                 }
                 Op::Loadru16 => {
                     let next = ip.wrapping_add(6);
                     pc = next;
-                    r[A!()] = rd!('run, self.mem.load(next.wrapping_add(imm), 2));
+                    r[A!()] = rd!('run, self.mem.load(next.wrapping_add(imm!()), 2));
                 }
                 Op::Storer | Op::Storer32 => {
                     let next = ip.wrapping_add(6);
                     pc = next;
                     let v = r[A!()];
-                    wr!('run, self.mem.store(next.wrapping_add(imm), 4, v));
+                    wr!('run, self.mem.store(next.wrapping_add(imm!()), 4, v));
                 }
                 Op::Storer8 => {
                     let next = ip.wrapping_add(6);
                     pc = next;
                     let v = r[A!()];
-                    wr!('run, self.mem.store(next.wrapping_add(imm), 1, v));
+                    wr!('run, self.mem.store(next.wrapping_add(imm!()), 1, v));
                 }
                 Op::Storer16 => {
                     let next = ip.wrapping_add(6);
                     pc = next;
                     let v = r[A!()];
-                    wr!('run, self.mem.store(next.wrapping_add(imm), 2, v));
+                    wr!('run, self.mem.store(next.wrapping_add(imm!()), 2, v));
                 }
             }
             if TRACE {
