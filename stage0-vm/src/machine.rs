@@ -608,12 +608,13 @@ impl Machine {
                 };
             }
 
-            // CMPSKIPI* when its condition holds: skip the next instruction (its length is
-            // in the slot when fused, else read from memory).
+            // CMPSKIPI* when its condition holds: skip the next instruction (when fused, a
+            // JUMP, always 4 bytes: a constant, so the next fetch does not wait for the
+            // slot; else its length is read from memory).
             macro_rules! skipi {
                 ($l:lifetime, $next:ident) => {
                     if d.b != 0 {
-                        pc = $next.wrapping_add(u32::from(d.b));
+                        pc = $next.wrapping_add(4);
                     } else {
                         match skip(&self.mem, $next, steps) {
                             Ok(to) => pc = to,
@@ -629,7 +630,7 @@ impl Machine {
                     if d.b != 0 && (!LIMITED || steps < limit) {
                         steps += 1;
                         let disp = i16::from_le_bytes([d.c, d.d]) as i32 as u32;
-                        pc = $next.wrapping_add(u32::from(d.b)).wrapping_add(disp);
+                        pc = $next.wrapping_add(4).wrapping_add(disp);
                     }
                 };
             }
