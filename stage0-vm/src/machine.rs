@@ -6,10 +6,13 @@
 //! access bounds-checked as the reference does (`addr >= size` → Address_1, `addr + n >=
 //! size` → Address_2): a fault, never a host panic. Decoded instructions are cached per
 //! byte address; every store into memory that may hold decoded code invalidates the cache
-//! entries that could overlap it, so self-modifying and loaded code behave exactly (a
-//! CMPSKIPI followed by a JUMP is fused into one slot covering both). The
-//! loop allocates nothing per instruction. POSIX calls live in `posix`, devices in
-//! `devices`, messages in `fault`.
+//! entries that could overlap it, so self-modifying and loaded code behave exactly
+//! (frequent idioms such as a CMPSKIPI followed by a JUMP, or LOADUI R1 + FGETC +
+//! JUMP.NP R0, are fused into one slot covering all of them; each fused step still counts
+//! and `--max-steps` can stop between them). Each arm advances ip by its operation's
+//! constant length, so the next fetch does not wait for the slot. The loop allocates
+//! nothing per instruction. POSIX calls live in `posix`, devices in `devices`, messages
+//! in `fault`.
 
 use std::io::{Read, Write};
 use std::path::PathBuf;
@@ -84,7 +87,7 @@ pub(crate) struct Decoded {
     pub imm: i16,
 }
 
-/// Addresses below this many bytes have pre-decode cache slots (12 bytes each); code
+/// Addresses below this many bytes have pre-decode cache slots (8 bytes each); code
 /// above it is decoded at every execution (correct, slower).
 const CACHE_LIMIT: usize = 1 << 21;
 
