@@ -192,6 +192,41 @@ impl Devices {
         }
     }
 
+    /// The common FGETC: tape `i` open for reading gives its next byte (0xFFFFFFFF at end
+    /// of file) as a slice index; `None` for every other state (the caller then takes
+    /// [`Devices::getc`], which reports the errors).
+    #[inline(always)]
+    pub fn getc_fast(&mut self, i: usize) -> Option<u32> {
+        match &mut self.tapes[i & 1] {
+            TapeState::Reading(bytes, pos) => Some(match bytes.get(*pos) {
+                Some(&b) => {
+                    *pos += 1;
+                    u32::from(b)
+                }
+                None => u32::MAX,
+            }),
+            _ => None,
+        }
+    }
+
+    /// The common FPUTC: appending to tape `i` open for writing in memory, or into the
+    /// host writer's buffer. `false` when it did nothing (the caller then takes
+    /// [`Devices::putc`]).
+    #[inline(always)]
+    pub fn putc_fast(&mut self, i: usize, byte: u8) -> bool {
+        match &mut self.tapes[i & 1] {
+            TapeState::Writing(Sink::Memory(v, pos)) if *pos == v.len() => {
+                v.push(byte);
+                *pos += 1;
+                true
+            }
+            TapeState::Writing(Sink::Host(w)) if w.capacity() > w.buffer().len() => {
+                w.write_all(&[byte]).is_ok()
+            }
+            _ => false,
+        }
+    }
+
     /// FGETC from a tape: the next byte, or `None` at end of file.
     #[inline]
     pub fn getc(&mut self, i: usize) -> Result<Option<u8>, DeviceError> {

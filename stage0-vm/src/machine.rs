@@ -6,15 +6,18 @@
 //! access bounds-checked as the reference does (`addr >= size` → Address_1, `addr + n >=
 //! size` → Address_2): a fault, never a host panic. Decoded instructions are cached per
 //! byte address; every store into memory that may hold decoded code invalidates the cache
-//! entries that could overlap it, so self-modifying and loaded code behave exactly (a
-//! CMPSKIPI followed by a JUMP is fused into one slot covering both). The
-//! loop allocates nothing per instruction. POSIX calls live in `posix`, devices in
-//! `devices`, messages in `fault`.
+//! entries that could overlap it, so self-modifying and loaded code behave exactly
+//! (frequent idioms such as a CMPSKIPI followed by a JUMP, or LOADUI R1 + FGETC +
+//! JUMP.NP R0, are fused into one slot covering all of them; each fused step still counts
+//! and `--max-steps` can stop between them). Each arm advances ip by its operation's
+//! constant length, so the next fetch does not wait for the slot. The loop allocates
+//! nothing per instruction. POSIX calls live in `posix`, devices in `devices`, messages
+//! in `fault`.
 
 use std::io::{Read, Write};
 use std::path::PathBuf;
 
-use crate::devices::{tape_index, DeviceError, Devices, TTY};
+use crate::devices::{tape_index, DeviceError, Devices, TAPE_01, TTY};
 use crate::fault::{Fault, Stop};
 use crate::isa::{decode, DecodeError, Group, Op};
 use crate::posix::Posix;
@@ -70,7 +73,9 @@ pub struct Io<'a> {
 }
 
 /// One pre-decoded instruction (8 bytes): the operation, its registers, its length and
-/// its raw 16-bit immediate (HALCODE re-reads its 24-bit code from memory).
+/// its raw 16-bit immediate (HALCODE re-reads its 24-bit code from memory). A fused
+/// slot keeps a JUMP displacement in `c`/`d` little-endian (`c` the low byte), so the
+/// arm reads it with one 16-bit load.
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct Decoded {
     pub op: Op,
@@ -82,12 +87,13 @@ pub(crate) struct Decoded {
     pub imm: i16,
 }
 
-/// Addresses below this many bytes have pre-decode cache slots (12 bytes each); code
+/// Addresses below this many bytes have pre-decode cache slots (8 bytes each); code
 /// above it is decoded at every execution (correct, slower).
 const CACHE_LIMIT: usize = 1 << 21;
 
-/// The most bytes one cache slot depends on (a CMPSKIPI fused with the JUMP after it).
-const SLOT_SPAN: u32 = 12;
+/// The most bytes one cache slot depends on (a LOADUI fused with the FGETC and JUMP.NP
+/// after it).
+const SLOT_SPAN: u32 = 16;
 
 /// Memory and its pre-decode cache (one slot per byte address).
 pub(crate) struct Mem {
@@ -164,8 +170,8 @@ impl Mem {
 
     #[cold]
     fn invalidate_slow(&mut self, addr: u32, n: u32) {
-        // A slot depends on its own bytes (up to 6) and, for a CMPSKIPI fused with the
-        // JUMP after it, on that JUMP's bytes too (up to 12 in all).
+        // A slot depends on its own bytes (up to 6) and, when fused, on the bytes of the
+        // instructions after it (up to 16 in all: LOADUI + FGETC + JUMP.NP).
         let lo = addr.saturating_sub(SLOT_SPAN - 1) as usize;
         let hi = (addr as usize + n as usize).min(self.cache.len());
         for slot in self.cache.get_mut(lo..hi).unwrap_or(&mut []) {
@@ -186,10 +192,10 @@ impl Mem {
                 if let Ok(j) = self.decode_at(next) {
                     let skip = Group::len_of_prefix(self.bytes[next as usize]);
                     if j.op == Op::Jump && u32::from(j.len) == skip {
-                        let [hi, lo] = j.imm.to_be_bytes();
+                        let [lo, hi] = j.imm.to_le_bytes();
                         d.b = j.len;
-                        d.c = hi;
-                        d.d = lo;
+                        d.c = lo;
+                        d.d = hi;
                     }
                 }
             }
@@ -204,10 +210,10 @@ impl Mem {
                 if let Ok(j) = self.decode_at(next) {
                     if let Some(taken) = cmp_jump_taken(j.op) {
                         if j.a == d.a && j.len == 6 {
-                            let [hi, lo] = j.imm.to_be_bytes();
+                            let [lo, hi] = j.imm.to_le_bytes();
                             d.b |= 0x80 | taken << 4;
-                            d.c = hi;
-                            d.d = lo;
+                            d.c = lo;
+                            d.d = hi;
                         }
                     }
                 }
@@ -226,6 +232,35 @@ impl Mem {
                             d.imm = j.imm;
                         }
                     }
+                }
+            }
+        }
+        if matches!(d.op, Op::Loadi | Op::Loadui) {
+            // LOADUI R1 tape followed by FGETC (then maybe JUMP.NP R0) or FPUTC: `b` = 1
+            // FGETC, 2 FGETC + JUMP.NP R0 (`c`/`d` = its displacement), 3 FPUTC.
+            d.b = 0;
+            let next = ip.wrapping_add(u32::from(d.len));
+            if fuse
+                && d.a == 1
+                && matches!(d.imm, 0x1100 | 0x1101)
+                && u64::from(next) + 4 <= u64::from(self.size())
+                && self.bytes[next as usize] == 0x42
+            {
+                match self.word(next) & 0x00FF_FFFF {
+                    0x100100 => {
+                        d.b = 1;
+                        let after = next + 4;
+                        if after < self.size() {
+                            if let Ok(j) = self.decode_at(after) {
+                                if j.op == Op::JumpNp && j.a == 0 && j.len == 6 {
+                                    let [lo, hi] = j.imm.to_le_bytes();
+                                    (d.b, d.c, d.d) = (2, lo, hi);
+                                }
+                            }
+                        }
+                    }
+                    0x100200 => d.b = 3,
+                    _ => {}
                 }
             }
         }
@@ -322,6 +357,19 @@ fn is_cmpskipi(op: Op) -> bool {
             | CmpskipuiLe
             | CmpskipuiL
     )
+}
+
+/// R0..R15 of the executor's 256-entry register file.
+fn lo16(r: &[u32; 256]) -> &[u32; 16] {
+    r.first_chunk().unwrap_or(&[0; 16])
+}
+
+/// R0..R15 of the executor's 256-entry register file, writable.
+fn lo16_mut(r: &mut [u32; 256]) -> &mut [u32; 16] {
+    match r.first_chunk_mut() {
+        Some(lo) => lo,
+        None => unreachable!(),
+    }
 }
 
 #[cold]
@@ -458,19 +506,30 @@ impl Machine {
     /// ([`Devices::finish`]) whatever the outcome.
     pub fn run(&mut self, dev: &mut Devices, io: &mut Io) -> Result<Stop, Fault> {
         dev.fuzzing = self.config.fuzzing;
-        if self.config.trace {
-            self.exec::<true>(dev, io)
-        } else {
-            self.exec::<false>(dev, io)
+        // Without `--max-steps` the limit checks are compiled out (the counter cannot
+        // reach 2^64).
+        match (self.config.trace, self.config.max_steps.is_some()) {
+            (true, _) => self.exec::<true, true>(dev, io),
+            (false, true) => self.exec::<false, true>(dev, io),
+            (false, false) => self.exec::<false, false>(dev, io),
         }
     }
 
-    fn exec<const TRACE: bool>(&mut self, dev: &mut Devices, io: &mut Io) -> Result<Stop, Fault> {
+    fn exec<const TRACE: bool, const LIMITED: bool>(
+        &mut self,
+        dev: &mut Devices,
+        io: &mut Io,
+    ) -> Result<Stop, Fault> {
         let limit = self.config.max_steps.unwrap_or(u64::MAX);
+        let posix = self.config.posix;
         let mut before = [0u32; 16];
         // The hot state lives in locals (registers, ip, counter) and is written back to
         // `self` whenever the run leaves the loop or calls out (HALCODE).
-        let mut r = self.regs;
+        // 256 registers so that a u8 field indexes them without a mask or a bounds check;
+        // only R0..R15 exist (the decoder masks every register field to 4 bits, and the
+        // fields that carry fusion flags are masked where they name a register).
+        let mut r = [0u32; 256];
+        r[..16].copy_from_slice(&self.regs);
         let mut pc = self.ip;
         let mut steps = self.steps;
         macro_rules! rd {
@@ -490,20 +549,26 @@ impl Machine {
             };
         }
         let result = 'run: loop {
-            if steps >= limit {
+            if LIMITED && steps >= limit {
                 break 'run Err(Fault::MaxSteps { steps, ip: pc });
             }
             let ip = pc;
             // An empty cache slot decodes as `Undecoded`, whose arm below fills it and
             // retries: the common path has no extra test.
-            let d = match self.mem.cache.get(ip as usize) {
-                Some(d) => *d,
+            // `d` borrows the slot (each arm loads only the fields it uses, before any
+            // store); code above the cache is decoded into `above`.
+            let above: Decoded;
+            let d: &Decoded = match self.mem.cache.get(ip as usize) {
+                Some(d) => d,
                 None => {
                     if ip >= self.mem.size() {
                         break 'run Err(Fault::FetchOutside { steps, ip });
                     }
                     match self.mem.decode_at(ip) {
-                        Ok(d) => d,
+                        Ok(d) => {
+                            above = d;
+                            &above
+                        }
                         Err(_) => {
                             break 'run Err(Fault::FetchTruncated {
                                 steps: steps + 1,
@@ -513,42 +578,48 @@ impl Machine {
                     }
                 }
             };
+            // The slot as it was, for the trace line (written after the instruction).
+            let traced = if TRACE { *d } else { Decoded::default() };
             steps += 1;
-            let next = ip.wrapping_add(u32::from(d.len));
-            pc = next;
             if TRACE {
-                before = r;
+                before.copy_from_slice(&r[..16]);
             }
-            let imm = d.imm as i32 as u32;
+            // The sign-extended immediate, loaded where an arm uses it.
+            macro_rules! imm {
+                () => {
+                    (d.imm as i32 as u32)
+                };
+            }
             macro_rules! A {
                 () => {
-                    usize::from(d.a & 15)
+                    usize::from(d.a)
                 };
             }
             macro_rules! B {
                 () => {
-                    usize::from(d.b & 15)
+                    usize::from(d.b)
                 };
             }
             macro_rules! C {
                 () => {
-                    usize::from(d.c & 15)
+                    usize::from(d.c)
                 };
             }
             macro_rules! D {
                 () => {
-                    usize::from(d.d & 15)
+                    usize::from(d.d)
                 };
             }
 
-            // CMPSKIPI* when its condition holds: skip the next instruction (its length is
-            // in the slot when fused, else read from memory).
+            // CMPSKIPI* when its condition holds: skip the next instruction (when fused, a
+            // JUMP, always 4 bytes: a constant, so the next fetch does not wait for the
+            // slot; else its length is read from memory).
             macro_rules! skipi {
-                ($l:lifetime) => {
+                ($l:lifetime, $next:ident) => {
                     if d.b != 0 {
-                        pc = next.wrapping_add(u32::from(d.b));
+                        pc = $next.wrapping_add(4);
                     } else {
-                        match skip(&self.mem, next, steps) {
+                        match skip(&self.mem, $next, steps) {
                             Ok(to) => pc = to,
                             Err(e) => break $l Err(e),
                         }
@@ -558,11 +629,11 @@ impl Machine {
             // CMPSKIPI* when its condition fails: a fused JUMP runs now as the next step
             // (unless the step limit falls between the two).
             macro_rules! fused_jump {
-                () => {
-                    if d.b != 0 && steps < limit {
+                ($next:ident) => {
+                    if d.b != 0 && (!LIMITED || steps < limit) {
                         steps += 1;
-                        let disp = i16::from_be_bytes([d.c, d.d]) as i32 as u32;
-                        pc = next.wrapping_add(u32::from(d.b)).wrapping_add(disp);
+                        let disp = i16::from_le_bytes([d.c, d.d]) as i32 as u32;
+                        pc = $next.wrapping_add(4).wrapping_add(disp);
                     }
                 };
             }
@@ -570,12 +641,12 @@ impl Machine {
             // CMPI/CMPUI fused with the JUMP.cond after it: that JUMP runs now as the
             // next step (unless the step limit falls between the two).
             macro_rules! fused_cmp_jump {
-                ($f:expr) => {
-                    if d.b & 0x80 != 0 && steps < limit {
+                ($f:expr, $next:ident) => {
+                    if d.b & 0x80 != 0 && (!LIMITED || steps < limit) {
                         steps += 1;
-                        let after = next.wrapping_add(6);
+                        let after = $next.wrapping_add(6);
                         pc = if u32::from(d.b >> 4) & $f != 0 {
-                            let disp = i16::from_be_bytes([d.c, d.d]) as i32 as u32;
+                            let disp = i16::from_le_bytes([d.c, d.d]) as i32 as u32;
                             after.wrapping_add(disp)
                         } else {
                             after
@@ -586,12 +657,12 @@ impl Machine {
 
             // The same for CMP/CMPU (flag and taken set in `d`, displacement in `imm`).
             macro_rules! fused_cmp3_jump {
-                ($f:expr) => {
-                    if d.d & 0x80 != 0 && steps < limit {
+                ($f:expr, $next:ident) => {
+                    if d.d & 0x80 != 0 && (!LIMITED || steps < limit) {
                         steps += 1;
-                        let after = next.wrapping_add(6);
+                        let after = $next.wrapping_add(6);
                         pc = if u32::from(d.d >> 4) & $f != 0 {
-                            after.wrapping_add(imm)
+                            after.wrapping_add(imm!())
                         } else {
                             after
                         };
@@ -600,10 +671,14 @@ impl Machine {
             }
 
             match d.op {
-                Op::Nop => {}
+                Op::Nop => {
+                    pc = ip.wrapping_add(4);
+                }
                 Op::Halt => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
                     if TRACE {
-                        self.trace_line(ip, &d, &before, &r, io);
+                        self.trace_line(ip, &traced, &before, lo16(&r), io);
                     }
                     break 'run Ok(Stop::Halt);
                 }
@@ -619,36 +694,55 @@ impl Machine {
                     continue;
                 }
                 Op::Illegal => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
                     break 'run Err(Fault::Illegal {
                         steps,
                         ip,
                         word: self.mem.word(ip),
-                    })
+                    });
                 }
                 Op::Halcode => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
                     // The 24-bit code was pre-extracted into b, c, d at decode time.
                     let code = u32::from_be_bytes([0, d.b, d.c, d.d]);
-                    if !self.config.posix {
+                    if !posix {
+                        // FGETC/FPUTC on an open tape: a slice index, no call.
+                        if !TRACE {
+                            if code == 0x100100 && r[1].wrapping_sub(TAPE_01) < 2 {
+                                if let Some(v) = dev.getc_fast(r[1] as usize & 1) {
+                                    r[0] = v;
+                                    continue;
+                                }
+                            } else if code == 0x100200
+                                && r[1].wrapping_sub(TAPE_01) < 2
+                                && dev.putc_fast(r[1] as usize & 1, r[0] as u8)
+                            {
+                                continue;
+                            }
+                        }
                         // Native services never end the run; the error is boxed so the
                         // common path moves one word.
-                        if let Err(e) = native_halcode(&mut r, &self.mem, steps, ip, code, dev, io)
+                        if let Err(e) =
+                            native_halcode(lo16_mut(&mut r), &self.mem, steps, ip, code, dev, io)
                         {
                             break 'run Err(*e);
                         }
                         if TRACE {
-                            self.trace_line(ip, &d, &before, &r, io);
+                            self.trace_line(ip, &traced, &before, lo16(&r), io);
                         }
                         continue;
                     }
-                    self.regs = r;
+                    self.regs = *lo16(&r);
                     self.steps = steps;
                     let done = self.posix_call(ip, code, io);
-                    r = self.regs;
+                    r[..16].copy_from_slice(&self.regs);
                     match done {
                         Ok(None) => {}
                         Ok(Some(stop)) => {
                             if TRACE {
-                                self.trace_line(ip, &d, &before, &r, io);
+                                self.trace_line(ip, &traced, &before, lo16(&r), io);
                             }
                             break 'run Ok(stop);
                         }
@@ -657,11 +751,15 @@ impl Machine {
                 }
                 // ---- 4OP
                 Op::AddCi | Op::AdduCi => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
                     r[A!()] = r[B!()]
                         .wrapping_add(r[C!()])
                         .wrapping_add(u32::from(r[D!()] & 0x20 != 0));
                 }
                 Op::AddCo | Op::AddCio | Op::AdduCo | Op::AdduCio => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
                     let (vb, vc, vd) = (r[B!()], r[C!()], r[D!()]);
                     let carry = match d.op {
                         Op::AddCo | Op::AddCio => {
@@ -677,11 +775,15 @@ impl Machine {
                     r[A!()] = vb.wrapping_add(vc).wrapping_add(cin);
                 }
                 Op::SubBi | Op::SubuBi => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
                     r[A!()] = r[B!()]
                         .wrapping_sub(r[C!()])
                         .wrapping_sub(u32::from(r[D!()] & 0x10 != 0));
                 }
                 Op::SubBo | Op::SubBio | Op::SubuBo | Op::SubuBio => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
                     let (vb, vc, vd) = (r[B!()], r[C!()], r[D!()]);
                     let borrow = match d.op {
                         Op::SubBo | Op::SubBio => vb & 0x8000_0000 != 0,
@@ -695,16 +797,22 @@ impl Machine {
                     r[A!()] = vb.wrapping_sub(vc).wrapping_sub(bin);
                 }
                 Op::Multiply => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
                     let p = i64::from(r[C!()] as i32) * i64::from(r[D!()] as i32);
                     r[A!()] = p as u32;
                     r[B!()] = (p / (1i64 << 32)) as u32;
                 }
                 Op::Multiplyu => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
                     let p = u64::from(r[C!()]) * u64::from(r[D!()]);
                     r[A!()] = p as u32;
                     r[B!()] = (p >> 32) as u32;
                 }
                 Op::Divide => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
                     let (vc, vd) = (r[C!()] as i32, r[D!()] as i32);
                     if vd == 0 {
                         break 'run Err(Fault::DivideByZero("DIVIDE"));
@@ -716,6 +824,8 @@ impl Machine {
                     r[B!()] = (vc % vd) as u32;
                 }
                 Op::Divideu => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
                     let (vc, vd) = (r[C!()], r[D!()]);
                     if vd == 0 {
                         break 'run Err(Fault::DivideByZero("DIVIDEU"));
@@ -723,9 +833,19 @@ impl Machine {
                     r[A!()] = vc / vd;
                     r[B!()] = vc % vd;
                 }
-                Op::Mux => r[A!()] = (r[C!()] & !r[B!()]) | (r[D!()] & r[B!()]),
-                Op::Nmux => r[A!()] = (r[C!()] & r[B!()]) | (r[D!()] & !r[B!()]),
+                Op::Mux => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
+                    r[A!()] = (r[C!()] & !r[B!()]) | (r[D!()] & r[B!()]);
+                }
+                Op::Nmux => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
+                    r[A!()] = (r[C!()] & r[B!()]) | (r[D!()] & !r[B!()]);
+                }
                 Op::Sort | Op::Sortu => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
                     let (vc, vd) = (r[C!()], r[D!()]);
                     let greater = if d.op == Op::Sort {
                         (vc as i32) > (vd as i32)
@@ -741,24 +861,50 @@ impl Machine {
                     }
                 }
                 // ---- 3OP
-                Op::Add | Op::Addu => r[A!()] = r[B!()].wrapping_add(r[C!()]),
-                Op::Sub | Op::Subu => r[A!()] = r[B!()].wrapping_sub(r[C!()]),
+                Op::Add | Op::Addu => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
+                    r[A!()] = r[B!()].wrapping_add(r[C!()]);
+                }
+                Op::Sub | Op::Subu => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
+                    r[A!()] = r[B!()].wrapping_sub(r[C!()]);
+                }
                 Op::Cmp => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
                     let (x, y) = (r[B!()] as i32, r[C!()] as i32);
                     let f = cmp_bits(x < y, x == y);
                     r[A!()] = f;
-                    fused_cmp3_jump!(f);
+                    fused_cmp3_jump!(f, next);
                 }
                 Op::Cmpu => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
                     let (x, y) = (r[B!()], r[C!()]);
                     let f = cmp_bits(x < y, x == y);
                     r[A!()] = f;
-                    fused_cmp3_jump!(f);
+                    fused_cmp3_jump!(f, next);
                 }
-                Op::Mul | Op::Mulu => r[A!()] = r[B!()].wrapping_mul(r[C!()]),
-                Op::Mulh => r[A!()] = 0,
-                Op::Muluh => r[A!()] = ((u64::from(r[B!()]) * u64::from(r[C!()])) >> 32) as u32,
+                Op::Mul | Op::Mulu => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
+                    r[A!()] = r[B!()].wrapping_mul(r[C!()]);
+                }
+                Op::Mulh => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
+                    r[A!()] = 0;
+                }
+                Op::Muluh => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
+                    r[A!()] = ((u64::from(r[B!()]) * u64::from(r[C!()])) >> 32) as u32;
+                }
                 Op::Div | Op::Mod => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
                     let (x, y) = (r[B!()] as i32, r[C!()] as i32);
                     let name = if d.op == Op::Div { "DIV" } else { "MOD" };
                     if y == 0 {
@@ -770,6 +916,8 @@ impl Machine {
                     r[A!()] = if d.op == Op::Div { x / y } else { x % y } as u32;
                 }
                 Op::Divu | Op::Modu => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
                     let (x, y) = (r[B!()], r[C!()]);
                     if y == 0 {
                         break 'run Err(Fault::DivideByZero(if d.op == Op::Divu {
@@ -780,162 +928,314 @@ impl Machine {
                     }
                     r[A!()] = if d.op == Op::Divu { x / y } else { x % y };
                 }
-                Op::Max => r[A!()] = (r[B!()] as i32).max(r[C!()] as i32) as u32,
-                Op::Maxu => r[A!()] = r[B!()].max(r[C!()]),
-                Op::Min => r[A!()] = (r[B!()] as i32).min(r[C!()] as i32) as u32,
-                Op::Minu => r[A!()] = r[B!()].min(r[C!()]),
-                Op::And => r[A!()] = r[B!()] & r[C!()],
-                Op::Or => r[A!()] = r[B!()] | r[C!()],
-                Op::Xor => r[A!()] = r[B!()] ^ r[C!()],
-                Op::Nand => r[A!()] = !(r[B!()] & r[C!()]),
-                Op::Nor => r[A!()] = !(r[B!()] | r[C!()]),
-                Op::Xnor => r[A!()] = !(r[B!()] ^ r[C!()]),
-                Op::Mpq => r[A!()] = !r[B!()] & r[C!()],
-                Op::Lpq => r[A!()] = r[B!()] & !r[C!()],
-                Op::Cpq => r[A!()] = !r[B!()] | r[C!()],
-                Op::Bpq => r[A!()] = r[B!()] | !r[C!()],
-                Op::Sal => r[A!()] = r[B!()] << (r[C!()] & 31),
-                Op::Sar => r[A!()] = r[B!()] >> (r[C!()] & 31),
-                Op::Sl0 => r[A!()] = sl0(r[B!()], r[C!()]),
-                Op::Sr0 => r[A!()] = sr0(r[B!()], r[C!()]),
-                Op::Sl1 => r[A!()] = sl1(r[B!()], r[C!()]),
-                Op::Sr1 => r[A!()] = sr1(r[B!()], r[C!()]),
-                Op::Rol => r[A!()] = r[B!()].rotate_right(r[C!()] & 31),
-                Op::Ror => r[A!()] = r[B!()].rotate_left(r[C!()] & 31),
+                Op::Max => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
+                    r[A!()] = (r[B!()] as i32).max(r[C!()] as i32) as u32;
+                }
+                Op::Maxu => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
+                    r[A!()] = r[B!()].max(r[C!()]);
+                }
+                Op::Min => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
+                    r[A!()] = (r[B!()] as i32).min(r[C!()] as i32) as u32;
+                }
+                Op::Minu => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
+                    r[A!()] = r[B!()].min(r[C!()]);
+                }
+                Op::And => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
+                    r[A!()] = r[B!()] & r[C!()];
+                }
+                Op::Or => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
+                    r[A!()] = r[B!()] | r[C!()];
+                }
+                Op::Xor => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
+                    r[A!()] = r[B!()] ^ r[C!()];
+                }
+                Op::Nand => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
+                    r[A!()] = !(r[B!()] & r[C!()]);
+                }
+                Op::Nor => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
+                    r[A!()] = !(r[B!()] | r[C!()]);
+                }
+                Op::Xnor => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
+                    r[A!()] = !(r[B!()] ^ r[C!()]);
+                }
+                Op::Mpq => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
+                    r[A!()] = !r[B!()] & r[C!()];
+                }
+                Op::Lpq => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
+                    r[A!()] = r[B!()] & !r[C!()];
+                }
+                Op::Cpq => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
+                    r[A!()] = !r[B!()] | r[C!()];
+                }
+                Op::Bpq => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
+                    r[A!()] = r[B!()] | !r[C!()];
+                }
+                Op::Sal => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
+                    r[A!()] = r[B!()] << (r[C!()] & 31);
+                }
+                Op::Sar => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
+                    r[A!()] = r[B!()] >> (r[C!()] & 31);
+                }
+                Op::Sl0 => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
+                    r[A!()] = sl0(r[B!()], r[C!()]);
+                }
+                Op::Sr0 => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
+                    r[A!()] = sr0(r[B!()], r[C!()]);
+                }
+                Op::Sl1 => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
+                    r[A!()] = sl1(r[B!()], r[C!()]);
+                }
+                Op::Sr1 => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
+                    r[A!()] = sr1(r[B!()], r[C!()]);
+                }
+                Op::Rol => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
+                    r[A!()] = r[B!()].rotate_right(r[C!()] & 31);
+                }
+                Op::Ror => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
+                    r[A!()] = r[B!()].rotate_left(r[C!()] & 31);
+                }
                 Op::Loadx | Op::Loadx32 | Op::Loadxu32 => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
                     let addr = r[B!()].wrapping_add(r[C!()]);
                     r[A!()] = rd!('run, self.mem.load(addr, 4));
                 }
                 Op::Loadx8 => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
                     let addr = r[B!()].wrapping_add(r[C!()]);
                     r[A!()] = rd!('run, self.mem.load(addr, 1)) as u8 as i8 as i32 as u32;
                 }
                 Op::Loadxu8 => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
                     let addr = r[B!()].wrapping_add(r[C!()]);
                     r[A!()] = rd!('run, self.mem.load(addr, 1));
                 }
                 Op::Loadx16 => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
                     let addr = r[B!()].wrapping_add(r[C!()]);
                     r[A!()] = rd!('run, self.mem.load(addr, 2)) as u16 as i16 as i32 as u32;
                 }
                 Op::Loadxu16 => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
                     let addr = r[B!()].wrapping_add(r[C!()]);
                     r[A!()] = rd!('run, self.mem.load(addr, 2));
                 }
                 Op::Storex | Op::Storex32 => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
                     let (v, addr) = (r[A!()], r[B!()].wrapping_add(r[C!()]));
                     wr!('run, self.mem.store(addr, 4, v));
                 }
                 Op::Storex8 => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
                     let (v, addr) = (r[A!()], r[B!()].wrapping_add(r[C!()]));
                     wr!('run, self.mem.store(addr, 1, v));
                 }
                 Op::Storex16 => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
                     let (v, addr) = (r[A!()], r[B!()].wrapping_add(r[C!()]));
                     wr!('run, self.mem.store(addr, 2, v));
                 }
                 // CMPJUMP*: one arm per condition, so no second dispatch.
                 Op::CmpjumpG => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
                     let (x, y) = (r[A!()], r[B!()]);
                     if (x as i32) > (y as i32) {
                         pc = r[C!()];
                     }
                 }
                 Op::CmpjumpGe => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
                     let (x, y) = (r[A!()], r[B!()]);
                     if (x as i32) >= (y as i32) {
                         pc = r[C!()];
                     }
                 }
                 Op::CmpjumpE => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
                     let (x, y) = (r[A!()], r[B!()]);
                     if x == y {
                         pc = r[C!()];
                     }
                 }
                 Op::CmpjumpNe => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
                     let (x, y) = (r[A!()], r[B!()]);
                     if x != y {
                         pc = r[C!()];
                     }
                 }
                 Op::CmpjumpLe => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
                     let (x, y) = (r[A!()], r[B!()]);
                     if (x as i32) <= (y as i32) {
                         pc = r[C!()];
                     }
                 }
                 Op::CmpjumpL => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
                     let (x, y) = (r[A!()], r[B!()]);
                     if (x as i32) < (y as i32) {
                         pc = r[C!()];
                     }
                 }
                 Op::CmpjumpuG => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
                     let (x, y) = (r[A!()], r[B!()]);
                     if x > y {
                         pc = r[C!()];
                     }
                 }
                 Op::CmpjumpuGe => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
                     let (x, y) = (r[A!()], r[B!()]);
                     if x >= y {
                         pc = r[C!()];
                     }
                 }
                 Op::CmpjumpuLe => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
                     let (x, y) = (r[A!()], r[B!()]);
                     if x <= y {
                         pc = r[C!()];
                     }
                 }
                 Op::CmpjumpuL => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
                     let (x, y) = (r[A!()], r[B!()]);
                     if x < y {
                         pc = r[C!()];
                     }
                 }
                 // ---- 2OP
-                Op::Neg => r[A!()] = r[B!()].wrapping_neg(),
+                Op::Neg => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
+                    r[A!()] = r[B!()].wrapping_neg();
+                }
                 Op::Abs => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
                     let v = r[B!()];
                     r[A!()] = if (v as i32) >= 0 { v } else { v.wrapping_neg() };
                 }
                 Op::Nabs => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
                     let v = r[B!()];
                     r[A!()] = if (v as i32) < 0 { v } else { v.wrapping_neg() };
                 }
                 Op::Swap => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
                     let (va, vb) = (r[A!()], r[B!()]);
                     r[B!()] = va;
                     r[A!()] = vb;
                 }
-                Op::Copy => r[A!()] = r[B!()],
+                Op::Copy => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
+                    r[A!()] = r[B!()];
+                }
                 Op::Move => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
                     r[A!()] = r[B!()];
                     r[B!()] = 0;
                 }
-                Op::Not => r[A!()] = !r[B!()],
+                Op::Not => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
+                    r[A!()] = !r[B!()];
+                }
                 Op::Branch => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
                     let (target, at) = (r[A!()], r[B!()]);
                     wr!('run, self.mem.store(at, 4, next));
                     pc = target;
                 }
                 Op::Call => {
-                    let at = r[B!()];
+                    let next = ip.wrapping_add(4);
+                    pc = next;
+                    let (ia, ib) = (A!(), B!());
+                    let at = r[ib];
                     wr!('run, self.mem.store(at, 4, next));
-                    r[B!()] = at.wrapping_add(4);
-                    pc = r[A!()];
+                    r[ib] = at.wrapping_add(4);
+                    pc = r[ia];
                 }
                 Op::Pushr | Op::Push32 | Op::Push8 | Op::Push16 => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
                     let n = match d.op {
                         Op::Push8 => 1,
                         Op::Push16 => 2,
                         _ => 4,
                     };
-                    let (v, at) = (r[A!()], r[B!()]);
+                    let ib = B!();
+                    let (v, at) = (r[A!()], r[ib]);
                     wr!('run, self.mem.store(at, n, v));
-                    r[B!()] = at.wrapping_add(n);
+                    r[ib] = at.wrapping_add(n);
                 }
                 Op::Popr
                 | Op::Pop8
@@ -944,16 +1244,19 @@ impl Machine {
                 | Op::Popu16
                 | Op::Pop32
                 | Op::Popu32 => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
                     let n = match d.op {
                         Op::Pop8 | Op::Popu8 => 1,
                         Op::Pop16 | Op::Popu16 => 2,
                         _ => 4,
                     };
+                    let (ia, op) = (A!(), d.op);
                     let at = r[B!()].wrapping_sub(n);
                     r[B!()] = at;
                     let raw = rd!('run, self.mem.load(at, n));
                     wr!('run, self.mem.store(at, n, 0));
-                    r[A!()] = match d.op {
+                    r[ia] = match op {
                         Op::Pop8 => raw as u8 as i8 as i32 as u32,
                         Op::Pop16 => raw as u16 as i16 as i32 as u32,
                         _ => raw,
@@ -961,6 +1264,8 @@ impl Machine {
                 }
                 // CMPSKIP*
                 Op::CmpskipG => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
                     let (x, y) = (r[A!()], r[B!()]);
                     if (x as i32) > (y as i32) {
                         match skip(&self.mem, next, steps) {
@@ -970,6 +1275,8 @@ impl Machine {
                     }
                 }
                 Op::CmpskipGe => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
                     let (x, y) = (r[A!()], r[B!()]);
                     if (x as i32) >= (y as i32) {
                         match skip(&self.mem, next, steps) {
@@ -979,6 +1286,8 @@ impl Machine {
                     }
                 }
                 Op::CmpskipE => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
                     let (x, y) = (r[A!()], r[B!()]);
                     if x == y {
                         match skip(&self.mem, next, steps) {
@@ -988,6 +1297,8 @@ impl Machine {
                     }
                 }
                 Op::CmpskipNe => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
                     let (x, y) = (r[A!()], r[B!()]);
                     if x != y {
                         match skip(&self.mem, next, steps) {
@@ -997,6 +1308,8 @@ impl Machine {
                     }
                 }
                 Op::CmpskipLe => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
                     let (x, y) = (r[A!()], r[B!()]);
                     if (x as i32) <= (y as i32) {
                         match skip(&self.mem, next, steps) {
@@ -1006,6 +1319,8 @@ impl Machine {
                     }
                 }
                 Op::CmpskipL => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
                     let (x, y) = (r[A!()], r[B!()]);
                     if (x as i32) < (y as i32) {
                         match skip(&self.mem, next, steps) {
@@ -1015,6 +1330,8 @@ impl Machine {
                     }
                 }
                 Op::CmpskipuG => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
                     let (x, y) = (r[A!()], r[B!()]);
                     if x > y {
                         match skip(&self.mem, next, steps) {
@@ -1024,6 +1341,8 @@ impl Machine {
                     }
                 }
                 Op::CmpskipuGe => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
                     let (x, y) = (r[A!()], r[B!()]);
                     if x >= y {
                         match skip(&self.mem, next, steps) {
@@ -1033,6 +1352,8 @@ impl Machine {
                     }
                 }
                 Op::CmpskipuLe => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
                     let (x, y) = (r[A!()], r[B!()]);
                     if x <= y {
                         match skip(&self.mem, next, steps) {
@@ -1042,6 +1363,8 @@ impl Machine {
                     }
                 }
                 Op::CmpskipuL => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
                     let (x, y) = (r[A!()], r[B!()]);
                     if x < y {
                         match skip(&self.mem, next, steps) {
@@ -1052,93 +1375,133 @@ impl Machine {
                 }
                 // CMPSKIPI*: E/NE compare with the zero-extended immediate
                 Op::CmpskipiG => {
+                    let next = ip.wrapping_add(6);
+                    pc = next;
                     let x = r[A!()];
-                    if (x as i32) > (imm as i32) {
-                        skipi!('run);
+                    if (x as i32) > (imm!() as i32) {
+                        skipi!('run, next);
                     } else {
-                        fused_jump!();
+                        fused_jump!(next);
                     }
                 }
                 Op::CmpskipiGe => {
+                    let next = ip.wrapping_add(6);
+                    pc = next;
                     let x = r[A!()];
-                    if (x as i32) >= (imm as i32) {
-                        skipi!('run);
+                    if (x as i32) >= (imm!() as i32) {
+                        skipi!('run, next);
                     } else {
-                        fused_jump!();
+                        fused_jump!(next);
                     }
                 }
                 Op::CmpskipiE => {
+                    let next = ip.wrapping_add(6);
+                    pc = next;
                     let x = r[A!()];
                     if x == u32::from(d.imm as u16) {
-                        skipi!('run);
+                        skipi!('run, next);
                     } else {
-                        fused_jump!();
+                        fused_jump!(next);
                     }
                 }
                 Op::CmpskipiNe => {
+                    let next = ip.wrapping_add(6);
+                    pc = next;
                     let x = r[A!()];
                     if x != u32::from(d.imm as u16) {
-                        skipi!('run);
+                        skipi!('run, next);
                     } else {
-                        fused_jump!();
+                        fused_jump!(next);
                     }
                 }
                 Op::CmpskipiLe => {
+                    let next = ip.wrapping_add(6);
+                    pc = next;
                     let x = r[A!()];
-                    if (x as i32) <= (imm as i32) {
-                        skipi!('run);
+                    if (x as i32) <= (imm!() as i32) {
+                        skipi!('run, next);
                     } else {
-                        fused_jump!();
+                        fused_jump!(next);
                     }
                 }
                 Op::CmpskipiL => {
+                    let next = ip.wrapping_add(6);
+                    pc = next;
                     let x = r[A!()];
-                    if (x as i32) < (imm as i32) {
-                        skipi!('run);
+                    if (x as i32) < (imm!() as i32) {
+                        skipi!('run, next);
                     } else {
-                        fused_jump!();
+                        fused_jump!(next);
                     }
                 }
                 // CMPSKIPUI*: zero-extended immediate, unsigned
                 Op::CmpskipuiG => {
+                    let next = ip.wrapping_add(6);
+                    pc = next;
                     let x = r[A!()];
                     if x > u32::from(d.imm as u16) {
-                        skipi!('run);
+                        skipi!('run, next);
                     } else {
-                        fused_jump!();
+                        fused_jump!(next);
                     }
                 }
                 Op::CmpskipuiGe => {
+                    let next = ip.wrapping_add(6);
+                    pc = next;
                     let x = r[A!()];
                     if x >= u32::from(d.imm as u16) {
-                        skipi!('run);
+                        skipi!('run, next);
                     } else {
-                        fused_jump!();
+                        fused_jump!(next);
                     }
                 }
                 Op::CmpskipuiLe => {
+                    let next = ip.wrapping_add(6);
+                    pc = next;
                     let x = r[A!()];
                     if x <= u32::from(d.imm as u16) {
-                        skipi!('run);
+                        skipi!('run, next);
                     } else {
-                        fused_jump!();
+                        fused_jump!(next);
                     }
                 }
                 Op::CmpskipuiL => {
+                    let next = ip.wrapping_add(6);
+                    pc = next;
                     let x = r[A!()];
                     if x < u32::from(d.imm as u16) {
-                        skipi!('run);
+                        skipi!('run, next);
                     } else {
-                        fused_jump!();
+                        fused_jump!(next);
                     }
                 }
                 // ---- 1OP
-                Op::Readpc => r[A!()] = next,
-                Op::Readscid => r[A!()] = 2,
-                Op::False => r[A!()] = 0,
-                Op::True => r[A!()] = u32::MAX,
-                Op::JsrCoroutine => pc = r[A!()],
+                Op::Readpc => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
+                    r[A!()] = next;
+                }
+                Op::Readscid => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
+                    r[A!()] = 2;
+                }
+                Op::False => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
+                    r[A!()] = 0;
+                }
+                Op::True => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
+                    r[A!()] = u32::MAX;
+                }
+                Op::JsrCoroutine => {
+                    pc = r[A!()];
+                }
                 Op::Ret | Op::Poppc => {
+                    let next = ip.wrapping_add(4);
+                    pc = next;
                     let at = r[A!()].wrapping_sub(4);
                     r[A!()] = at;
                     let target = rd!('run, self.mem.load(at, 4));
@@ -1146,14 +1509,21 @@ impl Machine {
                     pc = target;
                 }
                 Op::Pushpc => {
-                    let at = r[A!()];
+                    let next = ip.wrapping_add(4);
+                    pc = next;
+                    let ia = A!();
+                    let at = r[ia];
                     wr!('run, self.mem.store(at, 4, next));
-                    r[A!()] = at.wrapping_add(4);
+                    r[ia] = at.wrapping_add(4);
                 }
                 // ---- 0OPI
-                Op::Jump => pc = next.wrapping_add(imm),
+                Op::Jump => {
+                    pc = ip.wrapping_add(4).wrapping_add(imm!());
+                }
                 // ---- 2OPI
                 Op::SetG | Op::SetGe | Op::SetE | Op::SetNe | Op::SetLe | Op::SetL => {
+                    let next = ip.wrapping_add(6);
+                    pc = next;
                     let f = r[A!()];
                     let hit = match d.op {
                         Op::SetG => f & 4 != 0,
@@ -1163,249 +1533,418 @@ impl Machine {
                         Op::SetLe => f & 3 != 0,
                         _ => f & 1 != 0,
                     };
-                    r[B!()] = if hit { imm } else { 0 };
+                    r[B!()] = if hit { imm!() } else { 0 };
                 }
-                Op::Addi | Op::Addui => r[A!()] = r[B!()].wrapping_add(imm),
-                Op::Subi | Op::Subui => r[A!()] = r[B!()].wrapping_sub(imm),
+                Op::Addi | Op::Addui => {
+                    let next = ip.wrapping_add(6);
+                    pc = next;
+                    r[A!()] = r[B!()].wrapping_add(imm!());
+                }
+                Op::Subi | Op::Subui => {
+                    let next = ip.wrapping_add(6);
+                    pc = next;
+                    r[A!()] = r[B!()].wrapping_sub(imm!());
+                }
                 Op::Cmpi => {
-                    let (x, y) = (r[B!()] as i32, imm as i32);
+                    let next = ip.wrapping_add(6);
+                    pc = next;
+                    let (x, y) = (r[usize::from(d.b & 15)] as i32, imm!() as i32);
                     let f = cmp_bits(x < y, x == y);
                     r[A!()] = f;
-                    fused_cmp_jump!(f);
+                    fused_cmp_jump!(f, next);
                 }
                 Op::Cmpui => {
-                    let x = r[B!()];
-                    let f = cmp_bits(x < imm, x == imm);
+                    let next = ip.wrapping_add(6);
+                    pc = next;
+                    let x = r[usize::from(d.b & 15)];
+                    let f = cmp_bits(x < imm!(), x == imm!());
                     r[A!()] = f;
-                    fused_cmp_jump!(f);
+                    fused_cmp_jump!(f, next);
                 }
                 Op::Load | Op::Load32 | Op::Loadu32 => {
-                    let addr = r[B!()].wrapping_add(imm);
+                    let next = ip.wrapping_add(6);
+                    pc = next;
+                    let addr = r[B!()].wrapping_add(imm!());
                     r[A!()] = rd!('run, self.mem.load(addr, 4));
                 }
                 Op::Load8 => {
-                    let addr = r[B!()].wrapping_add(imm);
+                    let next = ip.wrapping_add(6);
+                    pc = next;
+                    let addr = r[B!()].wrapping_add(imm!());
                     r[A!()] = rd!('run, self.mem.load(addr, 1)) as u8 as i8 as i32 as u32;
                 }
                 Op::Loadu8 => {
-                    let addr = r[B!()].wrapping_add(imm);
+                    let next = ip.wrapping_add(6);
+                    pc = next;
+                    let addr = r[B!()].wrapping_add(imm!());
                     r[A!()] = rd!('run, self.mem.load(addr, 1));
                 }
                 Op::Load16 => {
-                    let addr = r[B!()].wrapping_add(imm);
+                    let next = ip.wrapping_add(6);
+                    pc = next;
+                    let addr = r[B!()].wrapping_add(imm!());
                     r[A!()] = rd!('run, self.mem.load(addr, 2)) as u16 as i16 as i32 as u32;
                 }
                 Op::Loadu16 => {
-                    let addr = r[B!()].wrapping_add(imm);
+                    let next = ip.wrapping_add(6);
+                    pc = next;
+                    let addr = r[B!()].wrapping_add(imm!());
                     r[A!()] = rd!('run, self.mem.load(addr, 2));
                 }
                 Op::Store | Op::Store32 => {
-                    let (v, addr) = (r[A!()], r[B!()].wrapping_add(imm));
+                    let next = ip.wrapping_add(6);
+                    pc = next;
+                    let (v, addr) = (r[A!()], r[B!()].wrapping_add(imm!()));
                     wr!('run, self.mem.store(addr, 4, v));
                 }
                 Op::Store8 => {
-                    let (v, addr) = (r[A!()], r[B!()].wrapping_add(imm));
+                    let next = ip.wrapping_add(6);
+                    pc = next;
+                    let (v, addr) = (r[A!()], r[B!()].wrapping_add(imm!()));
                     wr!('run, self.mem.store(addr, 1, v));
                 }
                 Op::Store16 => {
-                    let (v, addr) = (r[A!()], r[B!()].wrapping_add(imm));
+                    let next = ip.wrapping_add(6);
+                    pc = next;
+                    let (v, addr) = (r[A!()], r[B!()].wrapping_add(imm!()));
                     wr!('run, self.mem.store(addr, 2, v));
                 }
-                Op::Andi => r[A!()] = r[B!()] & imm,
-                Op::Ori => r[A!()] = r[B!()] | imm,
-                Op::Xori => r[A!()] = r[B!()] ^ imm,
-                Op::Nandi => r[A!()] = !(r[B!()] & imm),
-                Op::Nori => r[A!()] = !(r[B!()] | imm),
-                Op::Xnori => r[A!()] = !(r[B!()] ^ imm),
+                Op::Andi => {
+                    let next = ip.wrapping_add(6);
+                    pc = next;
+                    r[A!()] = r[B!()] & imm!();
+                }
+                Op::Ori => {
+                    let next = ip.wrapping_add(6);
+                    pc = next;
+                    r[A!()] = r[B!()] | imm!();
+                }
+                Op::Xori => {
+                    let next = ip.wrapping_add(6);
+                    pc = next;
+                    r[A!()] = r[B!()] ^ imm!();
+                }
+                Op::Nandi => {
+                    let next = ip.wrapping_add(6);
+                    pc = next;
+                    r[A!()] = !(r[B!()] & imm!());
+                }
+                Op::Nori => {
+                    let next = ip.wrapping_add(6);
+                    pc = next;
+                    r[A!()] = !(r[B!()] | imm!());
+                }
+                Op::Xnori => {
+                    let next = ip.wrapping_add(6);
+                    pc = next;
+                    r[A!()] = !(r[B!()] ^ imm!());
+                }
                 // CMPJUMPI*
                 Op::CmpjumpiG => {
+                    let next = ip.wrapping_add(6);
+                    pc = next;
                     let (x, y) = (r[A!()], r[B!()]);
                     if (x as i32) > (y as i32) {
-                        pc = next.wrapping_add(imm);
+                        pc = next.wrapping_add(imm!());
                     }
                 }
                 Op::CmpjumpiGe => {
+                    let next = ip.wrapping_add(6);
+                    pc = next;
                     let (x, y) = (r[A!()], r[B!()]);
                     if (x as i32) >= (y as i32) {
-                        pc = next.wrapping_add(imm);
+                        pc = next.wrapping_add(imm!());
                     }
                 }
                 Op::CmpjumpiE => {
+                    let next = ip.wrapping_add(6);
+                    pc = next;
                     let (x, y) = (r[A!()], r[B!()]);
                     if x == y {
-                        pc = next.wrapping_add(imm);
+                        pc = next.wrapping_add(imm!());
                     }
                 }
                 Op::CmpjumpiNe => {
+                    let next = ip.wrapping_add(6);
+                    pc = next;
                     let (x, y) = (r[A!()], r[B!()]);
                     if x != y {
-                        pc = next.wrapping_add(imm);
+                        pc = next.wrapping_add(imm!());
                     }
                 }
                 Op::CmpjumpiLe => {
+                    let next = ip.wrapping_add(6);
+                    pc = next;
                     let (x, y) = (r[A!()], r[B!()]);
                     if (x as i32) <= (y as i32) {
-                        pc = next.wrapping_add(imm);
+                        pc = next.wrapping_add(imm!());
                     }
                 }
                 Op::CmpjumpiL => {
+                    let next = ip.wrapping_add(6);
+                    pc = next;
                     let (x, y) = (r[A!()], r[B!()]);
                     if (x as i32) < (y as i32) {
-                        pc = next.wrapping_add(imm);
+                        pc = next.wrapping_add(imm!());
                     }
                 }
                 Op::CmpjumpuiG => {
+                    let next = ip.wrapping_add(6);
+                    pc = next;
                     let (x, y) = (r[A!()], r[B!()]);
                     if x > y {
-                        pc = next.wrapping_add(imm);
+                        pc = next.wrapping_add(imm!());
                     }
                 }
                 Op::CmpjumpuiGe => {
+                    let next = ip.wrapping_add(6);
+                    pc = next;
                     let (x, y) = (r[A!()], r[B!()]);
                     if x >= y {
-                        pc = next.wrapping_add(imm);
+                        pc = next.wrapping_add(imm!());
                     }
                 }
                 Op::CmpjumpuiLe => {
+                    let next = ip.wrapping_add(6);
+                    pc = next;
                     let (x, y) = (r[A!()], r[B!()]);
                     if x <= y {
-                        pc = next.wrapping_add(imm);
+                        pc = next.wrapping_add(imm!());
                     }
                 }
                 Op::CmpjumpuiL => {
+                    let next = ip.wrapping_add(6);
+                    pc = next;
                     let (x, y) = (r[A!()], r[B!()]);
                     if x < y {
-                        pc = next.wrapping_add(imm);
+                        pc = next.wrapping_add(imm!());
                     }
                 }
                 // ---- 1OPI
                 // JUMP.*: one arm per condition.
                 Op::JumpC => {
+                    let next = ip.wrapping_add(6);
+                    pc = next;
                     let f = r[A!()];
                     if f & 0x20 != 0 {
-                        pc = next.wrapping_add(imm);
+                        pc = next.wrapping_add(imm!());
                     }
                 }
                 Op::JumpB => {
+                    let next = ip.wrapping_add(6);
+                    pc = next;
                     let f = r[A!()];
                     if f & 0x10 != 0 {
-                        pc = next.wrapping_add(imm);
+                        pc = next.wrapping_add(imm!());
                     }
                 }
                 Op::JumpO => {
+                    let next = ip.wrapping_add(6);
+                    pc = next;
                     let f = r[A!()];
                     if f & 0x08 != 0 {
-                        pc = next.wrapping_add(imm);
+                        pc = next.wrapping_add(imm!());
                     }
                 }
                 Op::JumpG => {
+                    let next = ip.wrapping_add(6);
+                    pc = next;
                     let f = r[A!()];
                     if f & 4 != 0 {
-                        pc = next.wrapping_add(imm);
+                        pc = next.wrapping_add(imm!());
                     }
                 }
                 Op::JumpGe => {
+                    let next = ip.wrapping_add(6);
+                    pc = next;
                     let f = r[A!()];
                     if f & 6 != 0 {
-                        pc = next.wrapping_add(imm);
+                        pc = next.wrapping_add(imm!());
                     }
                 }
                 Op::JumpE => {
+                    let next = ip.wrapping_add(6);
+                    pc = next;
                     let f = r[A!()];
                     if f & 2 != 0 {
-                        pc = next.wrapping_add(imm);
+                        pc = next.wrapping_add(imm!());
                     }
                 }
                 Op::JumpNe => {
+                    let next = ip.wrapping_add(6);
+                    pc = next;
                     let f = r[A!()];
                     if f & 2 == 0 {
-                        pc = next.wrapping_add(imm);
+                        pc = next.wrapping_add(imm!());
                     }
                 }
                 Op::JumpLe => {
+                    let next = ip.wrapping_add(6);
+                    pc = next;
                     let f = r[A!()];
                     if f & 3 != 0 {
-                        pc = next.wrapping_add(imm);
+                        pc = next.wrapping_add(imm!());
                     }
                 }
                 Op::JumpL => {
+                    let next = ip.wrapping_add(6);
+                    pc = next;
                     let f = r[A!()];
                     if f & 1 != 0 {
-                        pc = next.wrapping_add(imm);
+                        pc = next.wrapping_add(imm!());
                     }
                 }
                 Op::JumpZ => {
+                    let next = ip.wrapping_add(6);
+                    pc = next;
                     let f = r[A!()];
                     if f == 0 {
-                        pc = next.wrapping_add(imm);
+                        pc = next.wrapping_add(imm!());
                     }
                 }
                 Op::JumpNz => {
+                    let next = ip.wrapping_add(6);
+                    pc = next;
                     let f = r[A!()];
                     if f != 0 {
-                        pc = next.wrapping_add(imm);
+                        pc = next.wrapping_add(imm!());
                     }
                 }
                 Op::JumpP => {
+                    let next = ip.wrapping_add(6);
+                    pc = next;
                     let f = r[A!()];
                     if (f as i32) >= 0 {
-                        pc = next.wrapping_add(imm);
+                        pc = next.wrapping_add(imm!());
                     }
                 }
                 Op::JumpNp => {
+                    let next = ip.wrapping_add(6);
+                    pc = next;
                     let f = r[A!()];
                     if (f as i32) < 0 {
-                        pc = next.wrapping_add(imm);
+                        pc = next.wrapping_add(imm!());
                     }
                 }
                 Op::Calli => {
-                    let at = r[A!()];
+                    let next = ip.wrapping_add(6);
+                    pc = next;
+                    let (ia, target) = (A!(), next.wrapping_add(imm!()));
+                    let at = r[ia];
                     wr!('run, self.mem.store(at, 4, next));
-                    r[A!()] = at.wrapping_add(4);
-                    pc = next.wrapping_add(imm);
+                    r[ia] = at.wrapping_add(4);
+                    pc = target;
                 }
-                Op::Loadi | Op::Loadui => r[A!()] = imm,
-                Op::Sali => r[A!()] <<= imm & 31,
-                Op::Sari => r[A!()] >>= imm & 31,
-                Op::Sl0i => r[A!()] = sl0(r[A!()], imm),
-                Op::Sr0i => r[A!()] = sr0(r[A!()], imm),
-                Op::Sl1i => r[A!()] = sl1(r[A!()], imm),
-                Op::Sr1i => r[A!()] = sr1(r[A!()], imm),
+                Op::Loadi | Op::Loadui => {
+                    let next = ip.wrapping_add(6);
+                    pc = next;
+                    r[A!()] = imm!();
+                    // Fused with the FGETC/FPUTC after it (R1 = a tape): that HALCODE runs
+                    // now as the next step when its fast path applies (and the JUMP.NP R0
+                    // after an FGETC as the step after), each within the step limit.
+                    if !TRACE && d.b != 0 && !posix && (!LIMITED || steps < limit) {
+                        let tape = imm!() as usize & 1;
+                        if d.b == 3 {
+                            if dev.putc_fast(tape, r[0] as u8) {
+                                steps += 1;
+                                pc = next.wrapping_add(4);
+                            }
+                        } else if let Some(v) = dev.getc_fast(tape) {
+                            r[0] = v;
+                            steps += 1;
+                            pc = next.wrapping_add(4);
+                            if d.b == 2 && (!LIMITED || steps < limit) {
+                                steps += 1;
+                                pc = pc.wrapping_add(6);
+                                if (v as i32) < 0 {
+                                    let disp = i16::from_le_bytes([d.c, d.d]) as i32 as u32;
+                                    pc = pc.wrapping_add(disp);
+                                }
+                            }
+                        }
+                    }
+                }
+                Op::Sali => {
+                    let next = ip.wrapping_add(6);
+                    pc = next;
+                    r[A!()] <<= imm!() & 31;
+                }
+                Op::Sari => {
+                    let next = ip.wrapping_add(6);
+                    pc = next;
+                    r[A!()] >>= imm!() & 31;
+                }
+                Op::Sl0i => {
+                    let next = ip.wrapping_add(6);
+                    pc = next;
+                    r[A!()] = sl0(r[A!()], imm!());
+                }
+                Op::Sr0i => {
+                    let next = ip.wrapping_add(6);
+                    pc = next;
+                    r[A!()] = sr0(r[A!()], imm!());
+                }
+                Op::Sl1i => {
+                    let next = ip.wrapping_add(6);
+                    pc = next;
+                    r[A!()] = sl1(r[A!()], imm!());
+                }
+                Op::Sr1i => {
+                    let next = ip.wrapping_add(6);
+                    pc = next;
+                    r[A!()] = sr1(r[A!()], imm!());
+                }
                 Op::Loadr | Op::Loadr32 | Op::Loadru32 => {
-                    r[A!()] = rd!('run, self.mem.load(next.wrapping_add(imm), 4));
+                    let next = ip.wrapping_add(6);
+                    pc = next;
+                    r[A!()] = rd!('run, self.mem.load(next.wrapping_add(imm!()), 4));
                 }
                 Op::Loadr8 => {
-                    r[A!()] = rd!('run, self.mem.load(next.wrapping_add(imm), 1)) as u8 as i8 as i32
-                        as u32;
+                    let next = ip.wrapping_add(6);
+                    pc = next;
+                    r[A!()] = rd!('run, self.mem.load(next.wrapping_add(imm!()), 1)) as u8 as i8
+                        as i32 as u32;
                 }
                 Op::Loadru8 => {
-                    r[A!()] = rd!('run, self.mem.load(next.wrapping_add(imm), 1));
+                    let next = ip.wrapping_add(6);
+                    pc = next;
+                    r[A!()] = rd!('run, self.mem.load(next.wrapping_add(imm!()), 1));
                 }
                 Op::Loadr16 => {
-                    r[A!()] = rd!('run, self.mem.load(next.wrapping_add(imm), 2)) as u16 as i16
+                    let next = ip.wrapping_add(6);
+                    pc = next;
+                    r[A!()] = rd!('run, self.mem.load(next.wrapping_add(imm!()), 2)) as u16 as i16
                         as i32 as u32;
                 }
                 Op::Loadru16 => {
-                    r[A!()] = rd!('run, self.mem.load(next.wrapping_add(imm), 2));
+                    let next = ip.wrapping_add(6);
+                    pc = next;
+                    r[A!()] = rd!('run, self.mem.load(next.wrapping_add(imm!()), 2));
                 }
                 Op::Storer | Op::Storer32 => {
+                    let next = ip.wrapping_add(6);
+                    pc = next;
                     let v = r[A!()];
-                    wr!('run, self.mem.store(next.wrapping_add(imm), 4, v));
+                    wr!('run, self.mem.store(next.wrapping_add(imm!()), 4, v));
                 }
                 Op::Storer8 => {
+                    let next = ip.wrapping_add(6);
+                    pc = next;
                     let v = r[A!()];
-                    wr!('run, self.mem.store(next.wrapping_add(imm), 1, v));
+                    wr!('run, self.mem.store(next.wrapping_add(imm!()), 1, v));
                 }
                 Op::Storer16 => {
+                    let next = ip.wrapping_add(6);
+                    pc = next;
                     let v = r[A!()];
-                    wr!('run, self.mem.store(next.wrapping_add(imm), 2, v));
+                    wr!('run, self.mem.store(next.wrapping_add(imm!()), 2, v));
                 }
             }
             if TRACE {
-                self.trace_line(ip, &d, &before, &r, io);
+                self.trace_line(ip, &traced, &before, lo16(&r), io);
             }
         };
-        self.regs = r;
+        self.regs = *lo16(&r);
         self.ip = pc;
         self.steps = steps;
         result
@@ -1675,6 +2214,71 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Runs `rom` on `tape` fused (fast) and unfused (`--trace`) with every step limit up
+    /// to the full run and one beyond: the results (fault with steps and ip, or the tape,
+    /// steps and stop) must be the same.
+    fn same_fused_and_traced_at_every_limit(rom: &[u8], tape: &[u8], up_to: u64) {
+        for limit in 1..=up_to {
+            let fused = Config {
+                max_steps: Some(limit),
+                ..Config::default()
+            };
+            let traced = Config {
+                trace: true,
+                ..fused.clone()
+            };
+            assert_eq!(
+                run_with_tapes(rom, tape, &fused),
+                run_with_tapes(rom, tape, &traced),
+                "limit {limit}"
+            );
+        }
+    }
+
+    #[test]
+    fn fused_runs_match_traced_runs_at_every_step_limit() {
+        let tape = b"# c 12\n4a 3B ; x 9\nfF 00\n01 7e\n";
+        let seed = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../seeds/knight/hex0.rom"
+        ))
+        .unwrap();
+        for rom in [crate::asm::hex0_decoder(), seed] {
+            let full = run_with_tapes(&rom, tape, &Config::default()).unwrap();
+            assert_eq!(full.tape_02, [0x4A, 0x3B, 0xFF, 0, 1, 0x7E]);
+            same_fused_and_traced_at_every_limit(&rom, tape, full.steps + 1);
+        }
+    }
+
+    #[test]
+    fn overwriting_a_fused_fgetc_invalidates_the_loadui() {
+        // LOADUI R1 tape_01; FGETC; JUMP.NP R0 done; then the FGETC is overwritten with a
+        // NOP: from the second pass on the loop never reads (and never ends).
+        let mut b = Builder::new();
+        b.op(Loadui, &[0], 0x1100)
+            .op(Halcode, &[], 0x100000)
+            .label("top")
+            .op(Loadui, &[1], 0x1100)
+            .label("getc")
+            .op(Halcode, &[], 0x100100)
+            .to(JumpNp, &[0], "done")
+            .to(Loadr, &[2], "nop")
+            .to(Storer, &[2], "getc")
+            .to(Jump, &[], "top")
+            .label("done")
+            .op(Halt, &[], 0)
+            .label("nop")
+            .op(Nop, &[], 0);
+        let rom = b.finish().unwrap();
+        same_fused_and_traced_at_every_limit(&rom, b"abc", 60);
+        let config = Config {
+            max_steps: Some(1000),
+            ..Config::default()
+        };
+        let f = run_with_tapes(&rom, b"abc", &config).unwrap_err();
+        assert!(matches!(f, Fault::MaxSteps { steps: 1000, .. }), "{f:?}");
     }
 
     #[test]
