@@ -113,8 +113,14 @@ pub struct Linker {
     defer: bool,
     pending: Vec<Pending>,
     // pass 1 label definitions of the current chunk not entered yet: name, address, site
-    pending_defs: Vec<((u32, u32), u32, Loc)>,
+    pending_defs: Vec<Def>,
+    // a pass 1 fork's label definitions, kept rather than entered: names, definitions
+    collected: Option<(Vec<u8>, Vec<Def>)>,
 }
+
+/// A label definition waiting to be entered: the name (a byte range of the chunk, or of a
+/// pass 1 fork's collected names), the address and the site.
+type Def = ((u32, u32), u32, Loc);
 
 /// A place between two chunks of pass 1 where pass 2 can be started by a second linker;
 /// see [`Linker::checkpoint`] and [`Linker::fork`].
@@ -249,6 +255,7 @@ impl Linker {
             defer: false,
             pending: Vec::new(),
             pending_defs: Vec::new(),
+            collected: None,
         }
     }
 
@@ -349,6 +356,66 @@ impl Linker {
             line: self.line,
             ip: self.ip,
         })
+    }
+
+    /// Whether pass 1 may be split with [`Linker::fork_pass1`]: nothing in it depends on
+    /// absolute addresses (no `<` alignment) and pass 2 will be splittable too.
+    pub fn can_fork_pass1(&self) -> bool {
+        self.pass == Pass::One
+            && self.config.dialect == Dialect::Full
+            && !self.config.arch.is_riscv()
+            && !self.caret_rule
+            && !self.config.map
+            && self.class[b'<' as usize] != class::PAD
+    }
+
+    /// A second linker for pass 1 from the line starting at `offset` in file `file` (whose
+    /// names, with those before it, are `files`): it counts addresses from 0 and lines
+    /// from 1, and [`Linker::join_pass1`] later moves its labels into place.
+    pub fn fork_pass1(&self, file: u32, offset: usize, files: Vec<String>) -> Linker {
+        let mut fork = Linker::new(self.config);
+        fork.begin_pass(Pass::One);
+        fork.ip = 0;
+        fork.files = files;
+        fork.file = file;
+        fork.line = 1;
+        fork.file_offset = offset;
+        fork.line_start = offset;
+        fork.collected = Some((Vec::new(), Vec::new()));
+        fork
+    }
+
+    /// Takes in the labels and end position of a pass 1 `fork` started where this linker
+    /// stopped (a line start of file `file`): their addresses are moved by this linker's
+    /// address, the lines of `file` by its line, and they are defined after this linker's
+    /// own (so later definitions still win). `false` (nothing done) if the fork's
+    /// assumptions do not hold here: a half byte is pending, or this is not a line start.
+    pub fn join_pass1(&mut self, fork: Linker, file: u32) -> bool {
+        if self.pass != Pass::One
+            || self.ndig != 0
+            || self.file != file
+            || self.line_start != self.file_offset
+        {
+            return false;
+        }
+        let base = self.ip;
+        let lines = self.line - 1;
+        let labels = Arc::make_mut(&mut self.labels);
+        if let Some((names, defs)) = &fork.collected {
+            define_all(labels, names, defs, base, file, lines);
+        }
+        self.ip = fork.ip.wrapping_add(base);
+        self.ndig = fork.ndig;
+        self.line = if fork.file == file {
+            fork.line + lines
+        } else {
+            fork.line
+        };
+        self.file = fork.file;
+        self.file_offset = fork.file_offset;
+        self.line_start = fork.line_start;
+        self.files = fork.files;
+        true
     }
 
     /// The output offset of the first byte after `at`.
@@ -500,26 +567,19 @@ impl Linker {
         if self.pending_defs.is_empty() {
             return;
         }
+        if let Some((names, defs)) = &mut self.collected {
+            // a pass 1 fork: keep them for `join_pass1`
+            for d in &self.pending_defs {
+                let start = names.len() as u32;
+                names.extend_from_slice(&chunk[d.0 .0 as usize..d.0 .1 as usize]);
+                defs.push(((start, names.len() as u32), d.1, d.2));
+            }
+            self.pending_defs.clear();
+            return;
+        }
         let defs = std::mem::take(&mut self.pending_defs);
         let labels = Arc::make_mut(&mut self.labels);
-        let mut hashes = [0u32; GROUP];
-        for group in defs.chunks(GROUP) {
-            for (d, h) in group.iter().zip(hashes.iter_mut()) {
-                *h = LabelTable::hash(&chunk[d.0 .0 as usize..d.0 .1 as usize]);
-            }
-            labels.touch(&hashes[..group.len()], false);
-            for (d, &h) in group.iter().zip(hashes.iter()) {
-                let name = &chunk[d.0 .0 as usize..d.0 .1 as usize];
-                labels.define_hashed(
-                    name,
-                    h,
-                    LabelDef {
-                        address: d.1,
-                        at: d.2,
-                    },
-                );
-            }
-        }
+        define_all(labels, chunk, &defs, 0, u32::MAX, 0);
         self.pending_defs = defs;
         self.pending_defs.clear();
     }
@@ -1289,6 +1349,35 @@ impl Linker {
             token: text.into(),
         });
         self.run_open = true;
+    }
+}
+
+/// Enters label definitions in order: each is a name (a range of `text`), an address
+/// (moved by `base`) and a site (its line moved by `lines` if in `file`). The index slots
+/// of a group are read together first, so that their cache misses overlap.
+fn define_all(
+    labels: &mut LabelTable,
+    text: &[u8],
+    defs: &[Def],
+    base: u32,
+    file: u32,
+    lines: u32,
+) {
+    let mut hashes = [0u32; GROUP];
+    for group in defs.chunks(GROUP) {
+        for (d, h) in group.iter().zip(hashes.iter_mut()) {
+            *h = LabelTable::hash(&text[d.0 .0 as usize..d.0 .1 as usize]);
+        }
+        labels.touch(&hashes[..group.len()], false);
+        for (d, &h) in group.iter().zip(hashes.iter()) {
+            let name = &text[d.0 .0 as usize..d.0 .1 as usize];
+            let mut at = d.2;
+            if at.file == file {
+                at.line += lines;
+            }
+            let address = d.1.wrapping_add(base);
+            labels.define_hashed(name, h, LabelDef { address, at });
+        }
     }
 }
 

@@ -145,6 +145,59 @@ fn split_point(inputs: &[&OsStr], marks: &[Checkpoint], split: u64) -> Option<Ch
         .copied()
 }
 
+/// Where to split pass 1: the first line start at or after the middle of the input, as
+/// (file index, offset), if the input is at least `split` bytes and there is a second core.
+fn pass1_split(inputs: &[&OsStr], split: u64) -> Option<(usize, u64)> {
+    use std::io::{Seek, SeekFrom};
+    let sizes: Vec<u64> = inputs
+        .iter()
+        .map(|f| std::fs::metadata(f).map(|m| m.len()))
+        .collect::<Result<_, _>>()
+        .ok()?;
+    let total: u64 = sizes.iter().sum();
+    if total < split || !std::thread::available_parallelism().is_ok_and(|n| n.get() > 1) {
+        return None;
+    }
+    let mut mid = total / 2;
+    let file = sizes.iter().position(|&n| {
+        let inside = mid < n;
+        if !inside {
+            mid -= n;
+        }
+        inside
+    })?;
+    let mut f = File::open(inputs[file]).ok()?;
+    f.seek(SeekFrom::Start(mid)).ok()?;
+    let mut probe = vec![0u8; 1 << 16];
+    let n = f.read(&mut probe).ok()?;
+    let newline = probe[..n].iter().position(|&b| b == b'\n')?;
+    let offset = mid + newline as u64 + 1;
+    (offset < sizes[file]).then_some((file, offset))
+}
+
+/// Pass 1 of `inputs[file..]` from `offset` in `inputs[file]` on, by `fork`; `None` if
+/// anything fails (the caller then reads that part itself, for the errors).
+fn pass1_rest(
+    mut fork: Linker,
+    inputs: &[&OsStr],
+    file: usize,
+    offset: u64,
+    chunk: usize,
+) -> Option<Linker> {
+    let mut buf = Vec::new();
+    let mut none = |_: &mut Linker| Ok(());
+    let first = Part {
+        start: offset,
+        first: false,
+        ..WHOLE
+    };
+    feed_file(&mut fork, inputs[file], &mut buf, first, chunk, &mut none).ok()?;
+    for f in &inputs[file + 1..] {
+        feed_file(&mut fork, f, &mut buf, WHOLE, chunk, &mut none).ok()?;
+    }
+    Some(fork)
+}
+
 /// Pass 2 of `inputs[from.file..]` from `from` on, by `fork`: its output is written to
 /// `to` at its offset as it is produced, or (without `to`) kept in `fork`. `None` if
 /// anything fails (the caller then links that part itself, for the errors).
@@ -206,8 +259,58 @@ fn link_files(
         Ok(())
     };
     linker.begin_pass(Pass::One);
-    for f in inputs {
-        feed_file(&mut linker, f, &mut buf, WHOLE, chunk, &mut mark)?;
+    let halves = if linker.can_fork_pass1() {
+        pass1_split(inputs, tuning.split)
+    } else {
+        None
+    };
+    match halves {
+        None => {
+            for f in inputs {
+                feed_file(&mut linker, f, &mut buf, WHOLE, chunk, &mut mark)?;
+            }
+        }
+        Some((file, offset)) => {
+            let names = inputs[..=file]
+                .iter()
+                .map(|p| p.to_string_lossy().into_owned())
+                .collect();
+            let fork = linker.fork_pass1(file as u32, offset as usize, names);
+            let forked = std::thread::scope(|scope| -> Result<Option<Linker>, Diagnostic> {
+                let other = std::thread::Builder::new()
+                    .name("hex2-pass1".into())
+                    .spawn_scoped(scope, || pass1_rest(fork, inputs, file, offset, chunk))
+                    .ok();
+                for (i, f) in inputs[..=file].iter().enumerate() {
+                    let part = if i == file {
+                        Part {
+                            end: offset,
+                            last: false,
+                            ..WHOLE
+                        }
+                    } else {
+                        WHOLE
+                    };
+                    feed_file(&mut linker, f, &mut buf, part, chunk, &mut mark)?;
+                }
+                Ok(other.and_then(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))))
+            })?;
+            let joined = forked.is_some_and(|fork| linker.join_pass1(fork, file as u32));
+            if !joined {
+                for (i, f) in inputs[file..].iter().enumerate() {
+                    let part = if i == 0 {
+                        Part {
+                            start: offset,
+                            first: false,
+                            ..WHOLE
+                        }
+                    } else {
+                        WHOLE
+                    };
+                    feed_file(&mut linker, f, &mut buf, part, chunk, &mut mark)?;
+                }
+            }
+        }
     }
     linker.begin_pass(Pass::Two);
     let split = if linker.can_fork() {
@@ -698,6 +801,14 @@ mod tests {
             let mut range_early = ok.clone();
             range_early[0].push_str("!L170\n");
             range_early[2].push_str("%nowhere\n");
+            let mut range_note = ok.clone();
+            // the note names the definition of a label from the middle of the input
+            range_note[0].push_str("!L100\n");
+            let mut redefined = ok.clone();
+            redefined[1].insert_str(0, ":L150\n");
+            redefined[2].push_str(":L20\n:L100\n");
+            let mut long_late = program(6, 60);
+            long_late[5].push_str(&format!(":{}\n", "x".repeat(4200)));
             let mut one_file = program(1, 200);
             one_file[0].push_str("%L199\n");
             vec![
@@ -706,6 +817,9 @@ mod tests {
                 ("undefined-late", undefined_late),
                 ("range-late", range_late),
                 ("range-early", range_early),
+                ("range-note", range_note),
+                ("redefined", redefined),
+                ("long-late", long_late),
                 ("one-file", one_file),
             ]
         };
