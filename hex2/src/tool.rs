@@ -80,7 +80,7 @@ fn feed_file(
     let mut filled = 0;
     loop {
         if filled == buf.len() {
-            buf.resize(buf.len() * 2, 0);
+            buf.resize((buf.len() * 2).max(64), 0);
         }
         let room = (buf.len() - filled).min(usize::try_from(left).unwrap_or(usize::MAX));
         let n = match file.read(&mut buf[filled..filled + room]) {
@@ -279,7 +279,8 @@ fn link_files(
             let forked = std::thread::scope(|scope| -> Result<Option<Linker>, Diagnostic> {
                 let other = std::thread::Builder::new()
                     .name("hex2-pass1".into())
-                    .spawn_scoped(scope, || pass1_rest(fork, inputs, file, offset, chunk))
+                    // smaller reads: the helper's buffers are fresh pages (page faults)
+                    .spawn_scoped(scope, || pass1_rest(fork, inputs, file, offset, chunk / 4))
                     .ok();
                 for (i, f) in inputs[..=file].iter().enumerate() {
                     let part = if i == file {
@@ -334,7 +335,8 @@ fn link_files(
         let fork = linker.fork(at);
         let other = std::thread::Builder::new()
             .name("hex2-pass2".into())
-            .spawn_scoped(scope, || link_rest(fork, inputs, at, positional, chunk))
+            // smaller reads: the helper's buffers are fresh pages (page faults)
+            .spawn_scoped(scope, || link_rest(fork, inputs, at, positional, chunk / 4))
             .ok();
         for (i, f) in inputs[..=at_file].iter().enumerate() {
             let part = if i == at_file {
