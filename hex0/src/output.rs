@@ -106,6 +106,15 @@ impl OutputFile {
         self.final_mode = Some(mode);
     }
 
+    /// A second handle on the temporary file, to write a later part of the output at its
+    /// offset (`std::os::unix::fs::FileExt::write_all_at`) while the earlier part is still
+    /// being written in order through this `OutputFile`. `None` when the destination is
+    /// written directly (it is not a regular file, so it may not be seekable).
+    pub fn positional(&self) -> Option<io::Result<File>> {
+        self.temporary.as_ref()?;
+        self.writer.as_ref().map(|w| w.get_ref().try_clone())
+    }
+
     /// Flushes, applies the final mode and renames the temporary file into place.
     pub fn commit(mut self) -> io::Result<()> {
         let writer = self.writer.take().expect("an OutputFile is committed once");

@@ -5,6 +5,8 @@
 //! label definition, pointer evaluation and the RISC-V XOR register. It does not read files,
 //! parse the command line or decide exit statuses (see [`crate::tool`]).
 
+use std::sync::Arc;
+
 use hex0::diag::{Diagnostic, Position};
 
 use crate::labels::{LabelDef, LabelTable};
@@ -77,10 +79,13 @@ pub struct Linker {
     comment_ends_at_cr: bool,
     fast_hex: bool,
     caret_rule: bool,
-    labels: LabelTable,
+    // shared (read only) with a fork in pass 2; see `Linker::fork`
+    labels: Arc<LabelTable>,
     files: Vec<String>,
     pass: Pass,
     ip: u32,
+    // where pass 1 ended (the address after the last byte)
+    end_ip: u32,
     // nibble accumulator
     acc: u32,
     ndig: u8,
@@ -108,7 +113,25 @@ pub struct Linker {
     defer: bool,
     pending: Vec<Pending>,
     // pass 1 label definitions of the current chunk not entered yet: name, address, site
-    pending_defs: Vec<((u32, u32), u32, Loc)>,
+    pending_defs: Vec<Def>,
+    // a pass 1 fork's label definitions, kept rather than entered: names, definitions
+    collected: Option<(Vec<u8>, Vec<Def>)>,
+}
+
+/// A label definition waiting to be entered: the name (a byte range of the chunk, or of a
+/// pass 1 fork's collected names), the address and the site.
+type Def = ((u32, u32), u32, Loc);
+
+/// A place between two chunks of pass 1 where pass 2 can be started by a second linker;
+/// see [`Linker::checkpoint`] and [`Linker::fork`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Checkpoint {
+    /// Index of the file.
+    pub file: u32,
+    /// Byte offset in the file (the start of a line).
+    pub offset: usize,
+    line: u32,
+    ip: u32,
 }
 
 /// A pass 2 pointer whose field (zeros for now) is already in the output, resolved at the
@@ -206,10 +229,11 @@ impl Linker {
             comment_ends_at_cr,
 
             caret_rule,
-            labels: LabelTable::default(),
+            labels: Arc::default(),
             files: Vec::new(),
             pass: Pass::One,
             ip: config.base_address,
+            end_ip: config.base_address,
             acc: 0,
             ndig: 0,
             digit_text: [0; 8],
@@ -231,6 +255,7 @@ impl Linker {
             defer: false,
             pending: Vec::new(),
             pending_defs: Vec::new(),
+            collected: None,
         }
     }
 
@@ -241,6 +266,9 @@ impl Linker {
 
     /// Starts a pass: `ip` back at the base address, the `^` flag and XOR register cleared.
     pub fn begin_pass(&mut self, pass: Pass) {
+        if self.pass == Pass::One {
+            self.end_ip = self.ip;
+        }
         self.pass = pass;
         self.ip = self.config.base_address;
         self.aligned = false;
@@ -303,6 +331,146 @@ impl Linker {
         std::mem::take(&mut self.out)
     }
 
+    /// Hands the bytes written so far and not yet taken to `f`, then forgets them (the
+    /// buffer is kept, so streaming the output allocates nothing after the first chunk).
+    pub fn drain_bytes<R>(&mut self, f: impl FnOnce(&[u8]) -> R) -> R {
+        let r = f(&self.out);
+        self.drained += self.out.len() as u64;
+        self.out.clear();
+        r
+    }
+
+    /// In pass 1, between chunks: where a second linker could start pass 2 on its own
+    /// (see [`Linker::fork`]), if nothing carries over from the bytes before (no half
+    /// byte, `.` word, `^` flag or XOR register pending).
+    pub fn checkpoint(&self) -> Option<Checkpoint> {
+        let clean = self.pass == Pass::One
+            && self.ndig == 0
+            && self.dot_left == 0
+            && !self.aligned
+            && self.xor == 0
+            && self.line_start == self.file_offset;
+        clean.then_some(Checkpoint {
+            file: self.file,
+            offset: self.file_offset,
+            line: self.line,
+            ip: self.ip,
+        })
+    }
+
+    /// Whether pass 1 may be split with [`Linker::fork_pass1`]: nothing in it depends on
+    /// absolute addresses (no `<` alignment) and pass 2 will be splittable too.
+    pub fn can_fork_pass1(&self) -> bool {
+        self.pass == Pass::One
+            && self.config.dialect == Dialect::Full
+            && !self.config.arch.is_riscv()
+            && !self.caret_rule
+            && !self.config.map
+            && self.class[b'<' as usize] != class::PAD
+    }
+
+    /// A second linker for pass 1 from the line starting at `offset` in file `file` (whose
+    /// names, with those before it, are `files`): it counts addresses from 0 and lines
+    /// from 1, and [`Linker::join_pass1`] later moves its labels into place.
+    pub fn fork_pass1(&self, file: u32, offset: usize, files: Vec<String>) -> Linker {
+        let mut fork = Linker::new(self.config);
+        fork.begin_pass(Pass::One);
+        fork.ip = 0;
+        fork.files = files;
+        fork.file = file;
+        fork.line = 1;
+        fork.file_offset = offset;
+        fork.line_start = offset;
+        fork.collected = Some((Vec::new(), Vec::new()));
+        fork
+    }
+
+    /// Takes in the labels and end position of a pass 1 `fork` started where this linker
+    /// stopped (a line start of file `file`): their addresses are moved by this linker's
+    /// address, the lines of `file` by its line, and they are defined after this linker's
+    /// own (so later definitions still win). `false` (nothing done) if the fork's
+    /// assumptions do not hold here: a half byte is pending, or this is not a line start.
+    pub fn join_pass1(&mut self, fork: Linker, file: u32) -> bool {
+        if self.pass != Pass::One
+            || self.ndig != 0
+            || self.file != file
+            || self.line_start != self.file_offset
+        {
+            return false;
+        }
+        let base = self.ip;
+        let lines = self.line - 1;
+        let labels = Arc::make_mut(&mut self.labels);
+        if let Some((names, defs)) = &fork.collected {
+            define_all(labels, names, defs, base, file, lines);
+        }
+        self.ip = fork.ip.wrapping_add(base);
+        self.ndig = fork.ndig;
+        self.line = if fork.file == file {
+            fork.line + lines
+        } else {
+            fork.line
+        };
+        self.file = fork.file;
+        self.file_offset = fork.file_offset;
+        self.line_start = fork.line_start;
+        self.files = fork.files;
+        true
+    }
+
+    /// The output offset of the first byte after `at`.
+    pub fn offset_of(&self, at: Checkpoint) -> u64 {
+        u64::from(at.ip.wrapping_sub(self.config.base_address))
+    }
+
+    /// Reserves room for everything pass 2 will write after `at`, exactly (for a fork
+    /// whose output is kept in memory until the end).
+    pub fn reserve_rest(&mut self, at: Checkpoint) {
+        let size = self.end_ip.wrapping_sub(at.ip) as usize;
+        self.out.reserve_exact(size.min(1 << 30));
+    }
+
+    /// Whether pass 2 may be split with [`Linker::fork`]: pointers are resolved per chunk
+    /// (nothing they resolve to changes how later bytes are scanned) and no label is
+    /// undefined so far.
+    pub fn can_fork(&self) -> bool {
+        self.pass == Pass::Two && self.defer && self.undefined.is_empty()
+    }
+
+    /// A second linker for pass 2 from `at` on (a checkpoint of pass 1), sharing the label
+    /// table: fed the rest of the input from `at` (without `begin_file` for `at`'s file), it
+    /// produces the bytes this linker would produce from there. Its output and errors are
+    /// only meaningful if this linker reaches `at` without an undefined label; the caller
+    /// then writes its output after this linker's and calls [`Linker::adopt`].
+    pub fn fork(&self, at: Checkpoint) -> Linker {
+        let mut fork = Linker::new(self.config);
+        fork.labels = Arc::clone(&self.labels);
+        fork.files = self.files.clone();
+        fork.begin_pass(Pass::Two);
+        fork.ip = at.ip;
+        fork.file = at.file;
+        fork.line = at.line;
+        fork.file_offset = at.offset;
+        fork.line_start = at.offset;
+        fork.end_ip = self.end_ip;
+        fork
+    }
+
+    /// How many output bytes pass 2 has produced so far (taken or not).
+    pub fn written(&self) -> u64 {
+        self.drained + self.out.len() as u64
+    }
+
+    /// Takes over the position of a finished `fork` (whose output the caller has taken).
+    pub fn adopt(&mut self, fork: Linker) {
+        self.ip = fork.ip;
+        self.file = fork.file;
+        self.line = fork.line;
+        self.line_start = fork.line_start;
+        self.file_offset = fork.file_offset;
+        self.drained += fork.drained + fork.out.len() as u64;
+    }
+
     /// Whether an undefined label has been met in pass 2 (the link will fail at
     /// [`Linker::finish`]; the rest of pass 2 only collects its other uses).
     pub fn has_failed(&self) -> bool {
@@ -343,7 +511,7 @@ impl Linker {
         Ok(Linked {
             warnings,
             bytes: self.out,
-            labels: self.labels,
+            labels: Arc::try_unwrap(self.labels).unwrap_or_else(|shared| (*shared).clone()),
             map: self.map,
             files: self.files,
         })
@@ -399,25 +567,19 @@ impl Linker {
         if self.pending_defs.is_empty() {
             return;
         }
-        let defs = std::mem::take(&mut self.pending_defs);
-        let mut hashes = [0u32; GROUP];
-        for group in defs.chunks(GROUP) {
-            for (d, h) in group.iter().zip(hashes.iter_mut()) {
-                *h = LabelTable::hash(&chunk[d.0 .0 as usize..d.0 .1 as usize]);
+        if let Some((names, defs)) = &mut self.collected {
+            // a pass 1 fork: keep them for `join_pass1`
+            for d in &self.pending_defs {
+                let start = names.len() as u32;
+                names.extend_from_slice(&chunk[d.0 .0 as usize..d.0 .1 as usize]);
+                defs.push(((start, names.len() as u32), d.1, d.2));
             }
-            self.labels.touch(&hashes[..group.len()], false);
-            for (d, &h) in group.iter().zip(hashes.iter()) {
-                let name = &chunk[d.0 .0 as usize..d.0 .1 as usize];
-                self.labels.define_hashed(
-                    name,
-                    h,
-                    LabelDef {
-                        address: d.1,
-                        at: d.2,
-                    },
-                );
-            }
+            self.pending_defs.clear();
+            return;
         }
+        let defs = std::mem::take(&mut self.pending_defs);
+        let labels = Arc::make_mut(&mut self.labels);
+        define_all(labels, chunk, &defs, 0, u32::MAX, 0);
         self.pending_defs = defs;
         self.pending_defs.clear();
     }
@@ -681,7 +843,11 @@ impl Linker {
         if self.defer {
             self.ip = self.ip.wrapping_add(spec.size);
             let out_pos = self.out.len();
-            self.out.resize(out_pos + spec.size as usize, 0);
+            if spec.size == 4 {
+                self.out.extend_from_slice(&[0; 4]);
+            } else {
+                self.out.resize(out_pos + spec.size as usize, 0);
+            }
             let range = |s: &[u8]| {
                 let a = s.as_ptr() as usize - chunk.as_ptr() as usize;
                 (a as u32, (a + s.len()) as u32)
@@ -1057,10 +1223,10 @@ impl Linker {
                 if w & (LOW << 7) != 0 {
                     break;
                 }
-                digits += (w & LOW).count_ones();
+                digits += byte_flags(w & LOW);
                 let nl = w & (LOW << 1);
                 if nl != 0 {
-                    self.line += nl.count_ones();
+                    self.line += byte_flags(nl >> 1);
                     let last = (63 - nl.leading_zeros()) as usize / 8;
                     self.line_start = self.file_offset + j + last + 1;
                 }
@@ -1184,6 +1350,42 @@ impl Linker {
         });
         self.run_open = true;
     }
+}
+
+/// Enters label definitions in order: each is a name (a range of `text`), an address
+/// (moved by `base`) and a site (its line moved by `lines` if in `file`). The index slots
+/// of a group are read together first, so that their cache misses overlap.
+fn define_all(
+    labels: &mut LabelTable,
+    text: &[u8],
+    defs: &[Def],
+    base: u32,
+    file: u32,
+    lines: u32,
+) {
+    let mut hashes = [0u32; GROUP];
+    for group in defs.chunks(GROUP) {
+        for (d, h) in group.iter().zip(hashes.iter_mut()) {
+            *h = LabelTable::hash(&text[d.0 .0 as usize..d.0 .1 as usize]);
+        }
+        labels.touch(&hashes[..group.len()], false);
+        for (d, &h) in group.iter().zip(hashes.iter()) {
+            let name = &text[d.0 .0 as usize..d.0 .1 as usize];
+            let mut at = d.2;
+            if at.file == file {
+                at.line += lines;
+            }
+            let address = d.1.wrapping_add(base);
+            labels.define_hashed(name, h, LabelDef { address, at });
+        }
+    }
+}
+
+/// How many bytes of `x` are 1, when each byte of `x` is 0 or 1 (one multiply; the
+/// default x86-64 target has no popcount instruction and `count_ones` is a long sequence).
+#[inline(always)]
+fn byte_flags(x: u64) -> u32 {
+    (x.wrapping_mul(0x0101_0101_0101_0101) >> 56) as u32
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@ use hex0::cli::{program_name, Streams, EXIT_FAILURE, EXIT_SUCCESS, EXIT_USAGE};
 use hex0::diag::Diagnostic;
 use hex0::output::OutputFile;
 
-use crate::engine::Pass;
+use crate::engine::{Checkpoint, Pass};
 use crate::{reference_warnings, Arch, ByteMode, Config, Dialect, Endian, Linker};
 
 /// Mode full hex2 creates its output with (before umask), as `fopen(…, "w")`.
@@ -29,27 +29,61 @@ pub const SEED_MODE: u32 = 0o700;
 /// Size of the read buffer; files are fed in chunks ending at a line boundary.
 const CHUNK: usize = 1 << 20;
 
-/// Reads `path` and feeds it to `linker` in line-aligned chunks; after each chunk `sink`
-/// may take the bytes written so far.
+/// Which part of a file [`feed_file`] feeds: the bytes from `start` (a line start) to
+/// `end` (a line start, or the end of the file), and whether this is the file's beginning
+/// (`begin_file`) and its end (`end_file`).
+#[derive(Clone, Copy)]
+struct Part {
+    start: u64,
+    end: u64,
+    first: bool,
+    last: bool,
+}
+
+/// The whole file.
+const WHOLE: Part = Part {
+    start: 0,
+    end: u64::MAX,
+    first: true,
+    last: true,
+};
+
+/// Reads `part` of `path` and feeds it to `linker` in line-aligned chunks (`buf` is the
+/// read buffer, kept between calls); after each chunk `sink` may take the bytes written
+/// so far.
 fn feed_file(
     linker: &mut Linker,
     path: &OsStr,
+    buf: &mut Vec<u8>,
+    part: Part,
+    chunk: usize,
     sink: &mut dyn FnMut(&mut Linker) -> std::io::Result<()>,
 ) -> Result<(), Diagnostic> {
+    use std::io::{Seek, SeekFrom};
     let name = path.to_string_lossy();
     let mut file = File::open(path).map_err(|e| {
         Diagnostic::io(path, "cannot open input", &e).hint(
             "check the -f file name (hex2 reads every input twice, so it must be a regular file)",
         )
     })?;
-    linker.begin_file(&name);
-    let mut buf = vec![0u8; CHUNK];
+    if part.start > 0 {
+        file.seek(SeekFrom::Start(part.start))
+            .map_err(|e| Diagnostic::io(path, "cannot read input", &e))?;
+    }
+    if part.first {
+        linker.begin_file(&name);
+    }
+    if buf.len() < chunk {
+        buf.resize(chunk, 0);
+    }
+    let mut left = part.end - part.start;
     let mut filled = 0;
     loop {
         if filled == buf.len() {
-            buf.resize(buf.len() * 2, 0);
+            buf.resize((buf.len() * 2).max(64), 0);
         }
-        let n = match file.read(&mut buf[filled..]) {
+        let room = (buf.len() - filled).min(usize::try_from(left).unwrap_or(usize::MAX));
+        let n = match file.read(&mut buf[filled..filled + room]) {
             Ok(n) => n,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(Diagnostic::io(path, "cannot read input", &e)),
@@ -59,6 +93,7 @@ fn feed_file(
             break;
         }
         filled += n;
+        left -= n as u64;
         if let Some(last_nl) = buf[..filled].iter().rposition(|&b| b == b'\n') {
             linker.feed(&buf[..=last_nl])?;
             buf.copy_within(last_nl + 1..filled, 0);
@@ -66,30 +101,289 @@ fn feed_file(
             sink(linker).map_err(|e| Diagnostic::new(format!("cannot write output: {e}")))?;
         }
     }
-    linker.end_file()?;
+    if part.last {
+        linker.end_file()?;
+    }
     sink(linker).map_err(|e| Diagnostic::new(format!("cannot write output: {e}")))
 }
 
+/// Inputs at least this large (in all) have pass 2 split in two, the second part linked
+/// by another thread.
+const SPLIT: u64 = 4 << 20;
+
+/// Sizes that only tests change: the read size (pass 1 checkpoints fall between reads)
+/// and the smallest input whose pass 2 is split.
+#[derive(Clone, Copy)]
+struct Tuning {
+    chunk: usize,
+    split: u64,
+}
+
+const TUNING: Tuning = Tuning {
+    chunk: CHUNK,
+    split: SPLIT,
+};
+
+/// Where to split pass 2: the checkpoint of pass 1 nearest the middle of the input, as
+/// (checkpoint, file sizes), if the input is large enough and there is a second core.
+fn split_point(inputs: &[&OsStr], marks: &[Checkpoint], split: u64) -> Option<Checkpoint> {
+    let sizes: Vec<u64> = inputs
+        .iter()
+        .map(|f| std::fs::metadata(f).map(|m| m.len()))
+        .collect::<Result<_, _>>()
+        .ok()?;
+    let total: u64 = sizes.iter().sum();
+    if total < split || !std::thread::available_parallelism().is_ok_and(|n| n.get() > 1) {
+        return None;
+    }
+    let before =
+        |c: &Checkpoint| -> u64 { sizes[..c.file as usize].iter().sum::<u64>() + c.offset as u64 };
+    marks
+        .iter()
+        .filter(|c| (c.file as usize) < inputs.len())
+        .min_by_key(|c| before(c).abs_diff(total / 2))
+        .copied()
+}
+
+/// Where to split pass 1: the first line start at or after the middle of the input, as
+/// (file index, offset), if the input is at least `split` bytes and there is a second core.
+fn pass1_split(inputs: &[&OsStr], split: u64) -> Option<(usize, u64)> {
+    use std::io::{Seek, SeekFrom};
+    let sizes: Vec<u64> = inputs
+        .iter()
+        .map(|f| std::fs::metadata(f).map(|m| m.len()))
+        .collect::<Result<_, _>>()
+        .ok()?;
+    let total: u64 = sizes.iter().sum();
+    if total < split || !std::thread::available_parallelism().is_ok_and(|n| n.get() > 1) {
+        return None;
+    }
+    let mut mid = total / 2;
+    let file = sizes.iter().position(|&n| {
+        let inside = mid < n;
+        if !inside {
+            mid -= n;
+        }
+        inside
+    })?;
+    let mut f = File::open(inputs[file]).ok()?;
+    f.seek(SeekFrom::Start(mid)).ok()?;
+    let mut probe = vec![0u8; 1 << 16];
+    let n = f.read(&mut probe).ok()?;
+    let newline = probe[..n].iter().position(|&b| b == b'\n')?;
+    let offset = mid + newline as u64 + 1;
+    (offset < sizes[file]).then_some((file, offset))
+}
+
+/// Pass 1 of `inputs[file..]` from `offset` in `inputs[file]` on, by `fork`; `None` if
+/// anything fails (the caller then reads that part itself, for the errors).
+fn pass1_rest(
+    mut fork: Linker,
+    inputs: &[&OsStr],
+    file: usize,
+    offset: u64,
+    chunk: usize,
+) -> Option<Linker> {
+    let mut buf = Vec::new();
+    let mut none = |_: &mut Linker| Ok(());
+    let first = Part {
+        start: offset,
+        first: false,
+        ..WHOLE
+    };
+    feed_file(&mut fork, inputs[file], &mut buf, first, chunk, &mut none).ok()?;
+    for f in &inputs[file + 1..] {
+        feed_file(&mut fork, f, &mut buf, WHOLE, chunk, &mut none).ok()?;
+    }
+    Some(fork)
+}
+
+/// Pass 2 of `inputs[from.file..]` from `from` on, by `fork`: its output is written to
+/// `to` at its offset as it is produced, or (without `to`) kept in `fork`. `None` if
+/// anything fails (the caller then links that part itself, for the errors).
+fn link_rest(
+    mut fork: Linker,
+    inputs: &[&OsStr],
+    from: Checkpoint,
+    to: Option<File>,
+    chunk: usize,
+) -> Option<Linker> {
+    use std::os::unix::fs::FileExt;
+    let mut buf = Vec::new();
+    let mut offset = fork.offset_of(from);
+    let mut keep = |l: &mut Linker| match &to {
+        Some(file) => l.drain_bytes(|bytes| {
+            let written = file.write_all_at(bytes, offset);
+            offset += bytes.len() as u64;
+            written
+        }),
+        None => Ok(()),
+    };
+    if to.is_none() {
+        fork.reserve_rest(from);
+    }
+    let first = Part {
+        start: from.offset as u64,
+        first: false,
+        ..WHOLE
+    };
+    let file = inputs[from.file as usize];
+    feed_file(&mut fork, file, &mut buf, first, chunk, &mut keep).ok()?;
+    for f in &inputs[from.file as usize + 1..] {
+        feed_file(&mut fork, f, &mut buf, WHOLE, chunk, &mut keep).ok()?;
+    }
+    (!fork.has_failed()).then_some(fork)
+}
+
 /// Links `inputs` with `config`, handing output bytes to `sink` as they are produced.
+///
+/// Pass 2 of a large input is split at a checkpoint of pass 1 near the middle: a second
+/// thread links the part after it (keeping its output) while this one links and writes
+/// the part before; the second part's output is written at its offset in `positional`
+/// (a second handle on the output file) as it comes, or, without one, after the first. If
+/// either part meets an error or an undefined label, this thread links the second part
+/// again itself, so errors are exactly those of the plain order.
 fn link_files(
     inputs: &[&OsStr],
     config: Config,
+    positional: Option<File>,
+    tuning: Tuning,
     sink: &mut dyn FnMut(&mut Linker) -> std::io::Result<()>,
 ) -> Result<crate::Linked, Diagnostic> {
+    let chunk = tuning.chunk;
     let mut linker = Linker::new(config);
-    let mut none = |_: &mut Linker| Ok(());
+    let mut buf = Vec::new();
+    let mut marks = Vec::new();
+    let mut mark = |l: &mut Linker| {
+        marks.extend(l.checkpoint());
+        Ok(())
+    };
     linker.begin_pass(Pass::One);
-    for f in inputs {
-        feed_file(&mut linker, f, &mut none)?;
-    }
-    linker.begin_pass(Pass::Two);
-    for f in inputs {
-        if linker.has_failed() {
-            feed_file(&mut linker, f, &mut none)?;
-        } else {
-            feed_file(&mut linker, f, sink)?;
+    let halves = if linker.can_fork_pass1() {
+        pass1_split(inputs, tuning.split)
+    } else {
+        None
+    };
+    match halves {
+        None => {
+            for f in inputs {
+                feed_file(&mut linker, f, &mut buf, WHOLE, chunk, &mut mark)?;
+            }
+        }
+        Some((file, offset)) => {
+            let names = inputs[..=file]
+                .iter()
+                .map(|p| p.to_string_lossy().into_owned())
+                .collect();
+            let fork = linker.fork_pass1(file as u32, offset as usize, names);
+            let forked = std::thread::scope(|scope| -> Result<Option<Linker>, Diagnostic> {
+                let other = std::thread::Builder::new()
+                    .name("hex2-pass1".into())
+                    // smaller reads: the helper's buffers are fresh pages (page faults)
+                    .spawn_scoped(scope, || pass1_rest(fork, inputs, file, offset, chunk / 4))
+                    .ok();
+                for (i, f) in inputs[..=file].iter().enumerate() {
+                    let part = if i == file {
+                        Part {
+                            end: offset,
+                            last: false,
+                            ..WHOLE
+                        }
+                    } else {
+                        WHOLE
+                    };
+                    feed_file(&mut linker, f, &mut buf, part, chunk, &mut mark)?;
+                }
+                Ok(other.and_then(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))))
+            })?;
+            let joined = forked.is_some_and(|fork| linker.join_pass1(fork, file as u32));
+            if !joined {
+                for (i, f) in inputs[file..].iter().enumerate() {
+                    let part = if i == 0 {
+                        Part {
+                            start: offset,
+                            first: false,
+                            ..WHOLE
+                        }
+                    } else {
+                        WHOLE
+                    };
+                    feed_file(&mut linker, f, &mut buf, part, chunk, &mut mark)?;
+                }
+            }
         }
     }
+    linker.begin_pass(Pass::Two);
+    let split = if linker.can_fork() {
+        split_point(inputs, &marks, tuning.split)
+    } else {
+        None
+    };
+    drop(marks);
+    let mut none = |_: &mut Linker| Ok(());
+    let Some(at) = split else {
+        for f in inputs {
+            let out: &mut dyn FnMut(&mut Linker) -> std::io::Result<()> =
+                if linker.has_failed() { &mut none } else { sink };
+            feed_file(&mut linker, f, &mut buf, WHOLE, chunk, out)?;
+        }
+        return finish(linker);
+    };
+    let at_file = at.file as usize;
+    let expected = linker.offset_of(at);
+    let forked = std::thread::scope(|scope| -> Result<Option<Linker>, Diagnostic> {
+        let fork = linker.fork(at);
+        let other = std::thread::Builder::new()
+            .name("hex2-pass2".into())
+            // smaller reads: the helper's buffers are fresh pages (page faults)
+            .spawn_scoped(scope, || link_rest(fork, inputs, at, positional, chunk / 4))
+            .ok();
+        for (i, f) in inputs[..=at_file].iter().enumerate() {
+            let part = if i == at_file {
+                Part {
+                    end: at.offset as u64,
+                    last: false,
+                    ..WHOLE
+                }
+            } else {
+                WHOLE
+            };
+            let out: &mut dyn FnMut(&mut Linker) -> std::io::Result<()> =
+                if linker.has_failed() { &mut none } else { sink };
+            feed_file(&mut linker, f, &mut buf, part, chunk, out)?;
+        }
+        Ok(other.and_then(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))))
+    })?;
+    match forked {
+        Some(mut fork) if !linker.has_failed() => {
+            if linker.written() != expected {
+                return Err(Diagnostic::new(format!(
+                    "internal error: the first part of pass 2 wrote {} bytes, expected {expected}",
+                    linker.written()
+                )));
+            }
+            sink(&mut fork).map_err(|e| Diagnostic::new(format!("cannot write output: {e}")))?;
+            linker.adopt(fork);
+        }
+        _ => {
+            let rest = Part {
+                start: at.offset as u64,
+                first: false,
+                ..WHOLE
+            };
+            for (i, f) in inputs[at_file..].iter().enumerate() {
+                let part = if i == 0 { rest } else { WHOLE };
+                let out: &mut dyn FnMut(&mut Linker) -> std::io::Result<()> =
+                    if linker.has_failed() { &mut none } else { sink };
+                feed_file(&mut linker, f, &mut buf, part, chunk, out)?;
+            }
+        }
+    }
+    finish(linker)
+}
+
+/// The end of [`link_files`]: the result without its bytes (already handed out).
+fn finish(linker: Linker) -> Result<crate::Linked, Diagnostic> {
     let mut linked = linker.finish()?;
     linked.bytes.clear();
     Ok(linked)
@@ -225,19 +519,22 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
     }
     config.map = map_path.is_some();
     let mut last = outputs.pop();
+    let positional = last
+        .as_ref()
+        .and_then(|o| o.positional())
+        .and_then(|f| f.ok());
     let mut to_stdout = Vec::new();
     let result = {
         let mut sink = |l: &mut Linker| -> std::io::Result<()> {
-            let bytes = l.take_bytes();
-            match last.as_mut() {
-                Some(o) => o.write_all(&bytes),
+            l.drain_bytes(|bytes| match last.as_mut() {
+                Some(o) => o.write_all(bytes),
                 None => {
-                    to_stdout.extend_from_slice(&bytes);
+                    to_stdout.extend_from_slice(bytes);
                     Ok(())
                 }
-            }
+            })
         };
-        link_files(&inputs, config, &mut sink)
+        link_files(&inputs, config, positional, TUNING, &mut sink)
     };
     let linked = match result {
         Ok(l) => l,
@@ -412,8 +709,9 @@ fn seed_main(args: &[OsString], io: &mut Streams, dialect: Dialect) -> i32 {
     };
     let config = Config::seed(dialect, arch);
     let result = {
-        let mut sink = |l: &mut Linker| out.write_all(&l.take_bytes());
-        link_files(&[input], config, &mut sink)
+        let positional = out.positional().and_then(|f| f.ok());
+        let mut sink = |l: &mut Linker| l.drain_bytes(|bytes| out.write_all(bytes));
+        link_files(&[input], config, positional, TUNING, &mut sink)
     };
     if let Err(d) = result {
         io.error(&d);
@@ -424,4 +722,136 @@ fn seed_main(args: &[OsString], io: &mut Streams, dialect: Dialect) -> i32 {
         return EXIT_FAILURE;
     }
     EXIT_SUCCESS
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Writes `texts` as files in a fresh directory; returns their paths.
+    fn files(tag: &str, texts: &[String]) -> Vec<std::path::PathBuf> {
+        let dir = std::env::temp_dir().join(format!("hex2-split-{}-{tag}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        texts
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                let p = dir.join(format!("f{i}.hex2"));
+                std::fs::write(&p, t).unwrap();
+                p
+            })
+            .collect()
+    }
+
+    /// A program of `n` lines per file: labels, pointers back and forward, digits paired
+    /// across separators and lines.
+    fn program(files: usize, n: usize) -> Vec<String> {
+        (0..files)
+            .map(|f| {
+                let mut t = String::new();
+                for i in 0..n {
+                    let l = f * n + i;
+                    let target = (l * 7 + 3) % (files * n);
+                    t.push_str(&format!(":L{l}\nB8 %L{target} 9{}\n", l % 10));
+                    if l.is_multiple_of(5) {
+                        // an odd digit whose byte is completed on the next line
+                        t.push_str("A\nB # comment\n");
+                    }
+                    if l.is_multiple_of(3) {
+                        t.push_str(&format!("&L{target} 0102 03\n"));
+                    }
+                }
+                t
+            })
+            .collect()
+    }
+
+    fn run(
+        paths: &[std::path::PathBuf],
+        tuning: Tuning,
+        positional: bool,
+    ) -> Result<Vec<u8>, Diagnostic> {
+        let mut config = Config::new(Arch::X86);
+        config.endian = Endian::Little;
+        config.base_address = 0x0804_8000;
+        let inputs: Vec<&OsStr> = paths.iter().map(|p| p.as_os_str()).collect();
+        let out_path = paths[0].with_extension("out");
+        let mut out = OutputFile::create(&out_path, CREATE_MODE).unwrap();
+        let to = positional.then(|| out.positional().unwrap().unwrap());
+        let mut sink = |l: &mut Linker| l.drain_bytes(|b| out.write_all(b));
+        link_files(&inputs, config, to, tuning, &mut sink)?;
+        out.commit().unwrap();
+        Ok(std::fs::read(&out_path).unwrap())
+    }
+
+    #[test]
+    fn split_pass_two_equals_the_plain_order() {
+        let plain = Tuning {
+            chunk: CHUNK,
+            split: u64::MAX,
+        };
+        let variants: Vec<(&str, Vec<String>)> = {
+            let ok = program(3, 60);
+            let mut undefined_both = ok.clone();
+            undefined_both[0].push_str("%nowhere\n");
+            undefined_both[2].push_str("%nowhere &gone\n");
+            let mut undefined_late = ok.clone();
+            undefined_late[2].insert_str(40, "\n%missing\n");
+            let mut range_late = ok.clone();
+            range_late[2].push_str("!L0\n");
+            let mut range_early = ok.clone();
+            range_early[0].push_str("!L170\n");
+            range_early[2].push_str("%nowhere\n");
+            let mut range_note = ok.clone();
+            // the note names the definition of a label from the middle of the input
+            range_note[0].push_str("!L100\n");
+            let mut redefined = ok.clone();
+            redefined[1].insert_str(0, ":L150\n");
+            redefined[2].push_str(":L20\n:L100\n");
+            let mut long_late = program(6, 60);
+            long_late[5].push_str(&format!(":{}\n", "x".repeat(4200)));
+            let mut one_file = program(1, 200);
+            one_file[0].push_str("%L199\n");
+            vec![
+                ("ok", ok),
+                ("undefined-both", undefined_both),
+                ("undefined-late", undefined_late),
+                ("range-late", range_late),
+                ("range-early", range_early),
+                ("range-note", range_note),
+                ("redefined", redefined),
+                ("long-late", long_late),
+                ("one-file", one_file),
+            ]
+        };
+        for (tag, texts) in &variants {
+            let paths = files(tag, texts);
+            let expected = run(&paths, plain, false);
+            let sources: Vec<crate::Source> = paths
+                .iter()
+                .zip(texts)
+                .map(|(p, t)| crate::Source {
+                    name: p.to_str().unwrap(),
+                    text: t.as_bytes(),
+                })
+                .collect();
+            let mut config = Config::new(Arch::X86);
+            config.endian = Endian::Little;
+            config.base_address = 0x0804_8000;
+            let library = crate::link(&sources, &config).map(|l| l.bytes);
+            assert_eq!(expected, library, "{tag}: tool and library");
+            for chunk in [16, 33, 64, 100, 250, 1000] {
+                for positional in [false, true] {
+                    let split = Tuning { chunk, split: 0 };
+                    assert_eq!(
+                        run(&paths, split, positional),
+                        expected,
+                        "{tag}: chunk {chunk}, positional {positional}"
+                    );
+                }
+            }
+            let _ = std::fs::remove_dir_all(paths[0].parent().unwrap());
+        }
+    }
 }
