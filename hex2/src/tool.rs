@@ -124,18 +124,23 @@ const TUNING: Tuning = Tuning {
     split: SPLIT,
 };
 
-/// Where to split pass 2: the checkpoint of pass 1 nearest the middle of the input, as
-/// (checkpoint, file sizes), if the input is large enough and there is a second core.
-fn split_point(inputs: &[&OsStr], marks: &[Checkpoint], split: u64) -> Option<Checkpoint> {
+/// The inputs' sizes and their total, if the total is at least `split` bytes and there is a
+/// second core to run the other part on.
+fn splittable_sizes(inputs: &[&OsStr], split: u64) -> Option<(Vec<u64>, u64)> {
     let sizes: Vec<u64> = inputs
         .iter()
         .map(|f| std::fs::metadata(f).map(|m| m.len()))
         .collect::<Result<_, _>>()
         .ok()?;
     let total: u64 = sizes.iter().sum();
-    if total < split || !std::thread::available_parallelism().is_ok_and(|n| n.get() > 1) {
-        return None;
-    }
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    (total >= split && cores > 1).then_some((sizes, total))
+}
+
+/// Where to split pass 2: the checkpoint of pass 1 nearest the middle of the input, as
+/// (checkpoint, file sizes), if the input is large enough and there is a second core.
+fn split_point(inputs: &[&OsStr], marks: &[Checkpoint], split: u64) -> Option<Checkpoint> {
+    let (sizes, total) = splittable_sizes(inputs, split)?;
     let before =
         |c: &Checkpoint| -> u64 { sizes[..c.file as usize].iter().sum::<u64>() + c.offset as u64 };
     marks
@@ -149,15 +154,7 @@ fn split_point(inputs: &[&OsStr], marks: &[Checkpoint], split: u64) -> Option<Ch
 /// (file index, offset), if the input is at least `split` bytes and there is a second core.
 fn pass1_split(inputs: &[&OsStr], split: u64) -> Option<(usize, u64)> {
     use std::io::{Seek, SeekFrom};
-    let sizes: Vec<u64> = inputs
-        .iter()
-        .map(|f| std::fs::metadata(f).map(|m| m.len()))
-        .collect::<Result<_, _>>()
-        .ok()?;
-    let total: u64 = sizes.iter().sum();
-    if total < split || !std::thread::available_parallelism().is_ok_and(|n| n.get() > 1) {
-        return None;
-    }
+    let (sizes, total) = splittable_sizes(inputs, split)?;
     let mut mid = total / 2;
     let file = sizes.iter().position(|&n| {
         let inside = mid < n;
