@@ -92,11 +92,5 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
     }
     let output = Path::new(&rest[0]);
     let inputs: Vec<&Path> = rest[1..].iter().map(Path::new).collect();
-    match concatenate(output, &inputs) {
-        Ok(()) => EXIT_SUCCESS,
-        Err(d) => {
-            io.error(&d);
-            EXIT_FAILURE
-        }
-    }
+    io.finish(concatenate(output, &inputs))
 }

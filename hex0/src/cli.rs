@@ -39,6 +39,18 @@ impl Streams<'_> {
         let _ = writeln!(self.stderr, "{diagnostic}");
     }
 
+    /// The exit status of a finished run: 0 on success; otherwise the diagnostic is
+    /// printed and the status is 1 (bad input or I/O failure).
+    pub fn finish(&mut self, result: Result<(), Diagnostic>) -> i32 {
+        match result {
+            Ok(()) => EXIT_SUCCESS,
+            Err(d) => {
+                self.error(&d);
+                EXIT_FAILURE
+            }
+        }
+    }
+
     /// Prints `TOOL (hexroot) VERSION` on stdout, the answer of every hexroot-only tool to
     /// `--version` (the drop-ins for mescc-tools answer as the reference does instead).
     pub fn version(&mut self, tool: &str) {

@@ -124,9 +124,17 @@ const TUNING: Tuning = Tuning {
     split: SPLIT,
 };
 
-/// The inputs' sizes and their total, if the total is at least `split` bytes and there is a
-/// second core to run the other part on.
-fn splittable_sizes(inputs: &[&OsStr], split: u64) -> Option<(Vec<u64>, u64)> {
+/// The sizes of the inputs of a run large enough to split.
+struct Sizes {
+    /// Each input's size, in order.
+    each: Vec<u64>,
+    /// Their sum.
+    total: u64,
+}
+
+/// The inputs' sizes, if their total is at least `split` bytes and there is a second core
+/// to run the other part on.
+fn splittable_sizes(inputs: &[&OsStr], split: u64) -> Option<Sizes> {
     let sizes: Vec<u64> = inputs
         .iter()
         .map(|f| std::fs::metadata(f).map(|m| m.len()))
@@ -134,15 +142,19 @@ fn splittable_sizes(inputs: &[&OsStr], split: u64) -> Option<(Vec<u64>, u64)> {
         .ok()?;
     let total: u64 = sizes.iter().sum();
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    (total >= split && cores > 1).then_some((sizes, total))
+    (total >= split && cores > 1).then_some(Sizes { each: sizes, total })
 }
 
-/// Where to split pass 2: the checkpoint of pass 1 nearest the middle of the input, as
-/// (checkpoint, file sizes), if the input is large enough and there is a second core.
-fn split_point(inputs: &[&OsStr], marks: &[Checkpoint], split: u64) -> Option<Checkpoint> {
-    let (sizes, total) = splittable_sizes(inputs, split)?;
+/// Where to split pass 2: the checkpoint of pass 1 nearest the middle of the input;
+/// `None` when the run is not split (`sized` is `None`).
+fn split_point(
+    inputs: &[&OsStr],
+    marks: &[Checkpoint],
+    sized: Option<&Sizes>,
+) -> Option<Checkpoint> {
+    let Sizes { each, total } = sized?;
     let before =
-        |c: &Checkpoint| -> u64 { sizes[..c.file as usize].iter().sum::<u64>() + c.offset as u64 };
+        |c: &Checkpoint| -> u64 { each[..c.file as usize].iter().sum::<u64>() + c.offset as u64 };
     marks
         .iter()
         .filter(|c| (c.file as usize) < inputs.len())
@@ -151,12 +163,12 @@ fn split_point(inputs: &[&OsStr], marks: &[Checkpoint], split: u64) -> Option<Ch
 }
 
 /// Where to split pass 1: the first line start at or after the middle of the input, as
-/// (file index, offset), if the input is at least `split` bytes and there is a second core.
-fn pass1_split(inputs: &[&OsStr], split: u64) -> Option<(usize, u64)> {
+/// (file index, offset); `None` when the run is not split (`sized` is `None`).
+fn pass1_split(inputs: &[&OsStr], sized: Option<&Sizes>) -> Option<(usize, u64)> {
     use std::io::{Seek, SeekFrom};
-    let (sizes, total) = splittable_sizes(inputs, split)?;
+    let Sizes { each, total } = sized?;
     let mut mid = total / 2;
-    let file = sizes.iter().position(|&n| {
+    let file = each.iter().position(|&n| {
         let inside = mid < n;
         if !inside {
             mid -= n;
@@ -169,7 +181,7 @@ fn pass1_split(inputs: &[&OsStr], split: u64) -> Option<(usize, u64)> {
     let n = f.read(&mut probe).ok()?;
     let newline = probe[..n].iter().position(|&b| b == b'\n')?;
     let offset = mid + newline as u64 + 1;
-    (offset < sizes[file]).then_some((file, offset))
+    (offset < each[file]).then_some((file, offset))
 }
 
 /// Pass 1 of `inputs[file..]` from `offset` in `inputs[file]` on, by `fork`; `None` if
@@ -256,8 +268,10 @@ fn link_files(
         Ok(())
     };
     linker.begin_pass(Pass::One);
+    // The inputs' sizes, read once for both passes' split points.
+    let sized = splittable_sizes(inputs, tuning.split);
     let halves = if linker.can_fork_pass1() {
-        pass1_split(inputs, tuning.split)
+        pass1_split(inputs, sized.as_ref())
     } else {
         None
     };
@@ -312,7 +326,7 @@ fn link_files(
     }
     linker.begin_pass(Pass::Two);
     let split = if linker.can_fork() {
-        split_point(inputs, &marks, tuning.split)
+        split_point(inputs, &marks, sized.as_ref())
     } else {
         None
     };

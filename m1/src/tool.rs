@@ -217,13 +217,7 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
                 .map_err(|e| Diagnostic::io(map_path, "cannot write map", &e))
         }
     });
-    match result {
-        Ok(()) => EXIT_SUCCESS,
-        Err(d) => {
-            io.error(&d);
-            EXIT_FAILURE
-        }
-    }
+    io.finish(result)
 }
 
 const M0_OPTS: &[Opt<Id>] = &[
@@ -319,13 +313,7 @@ pub fn m0_main(args: &[OsString], io: &mut Streams) -> i32 {
             out.write_all(&bytes).map_err(|e| crate::write_error(&e))
         })
     });
-    match result {
-        Ok(()) => EXIT_SUCCESS,
-        Err(d) => {
-            io.error(&d);
-            EXIT_FAILURE
-        }
-    }
+    io.finish(result)
 }
 
 const BLOOD_ELF_OPTS: &[Opt<Id>] = &[
@@ -427,15 +415,10 @@ pub fn blood_elf_main(args: &[OsString], io: &mut Streams) -> i32 {
         .collect();
     let entry_refs: Vec<&[u8]> = entries.iter().map(Vec::as_slice).collect();
     let text = blood_elf::footer(&sources, &entry_refs, &options);
-    match emit(io, output, OUTPUT_MODE, |out| {
+    let result = emit(io, output, OUTPUT_MODE, |out| {
         out.write_all(&text).map_err(|e| crate::write_error(&e))
-    }) {
-        Ok(()) => EXIT_SUCCESS,
-        Err(d) => {
-            io.error(&d);
-            EXIT_FAILURE
-        }
-    }
+    });
+    io.finish(result)
 }
 
 #[cfg(test)]
