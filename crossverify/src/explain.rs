@@ -188,18 +188,22 @@ pub struct MapEntry {
     pub token: String,
 }
 
+/// A malformed line `line` of the map `file`.
+#[cold]
+fn map_error(file: &str, line: usize, message: &str) -> Diagnostic {
+    Diagnostic::new(message.to_string())
+        .in_file(file)
+        .at(hex0::diag::Position::LineCol {
+            line: line as u32,
+            col: 1,
+        })
+}
+
 /// Parses hex2 map `text` read from `file`; entries sorted by offset.
 pub fn parse_map(file: &str, text: &[u8]) -> Result<Vec<MapEntry>, Diagnostic> {
     let text_str = String::from_utf8_lossy(text);
     let mut lines = text_str.split_inclusive('\n');
-    let err = |line: usize, msg: &str| {
-        Diagnostic::new(msg.to_string())
-            .in_file(file)
-            .at(hex0::diag::Position::LineCol {
-                line: line as u32,
-                col: 1,
-            })
-    };
+    let err = |line: usize, msg: &str| map_error(file, line, msg);
     match lines.next() {
         Some(l) if l.trim_end_matches('\n') == MAP_MAGIC => {}
         other => {
@@ -283,14 +287,7 @@ fn split_line_col(location: &str) -> Option<(&str, u64, u64)> {
 /// `OUTLINE:OUTCOL FILE:LINE:COL TOKEN` lines; entries sorted by output position.
 pub fn parse_m1_map(file: &str, text: &[u8]) -> Result<Vec<M1MapEntry>, Diagnostic> {
     let text = String::from_utf8_lossy(text);
-    let err = |line: usize, msg: &str| {
-        Diagnostic::new(msg.to_string())
-            .in_file(file)
-            .at(hex0::diag::Position::LineCol {
-                line: line as u32,
-                col: 1,
-            })
-    };
+    let err = |line: usize, msg: &str| map_error(file, line, msg);
     let mut lines = text.lines();
     if lines.next() != Some(M1_MAP_MAGIC) {
         return Err(err(1, "not an M1 map file").expected(format!("'{M1_MAP_MAGIC}'")));
