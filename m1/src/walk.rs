@@ -41,22 +41,6 @@ impl Tok {
     }
 }
 
-/// One item of the walk (as `engine::Item`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Ev {
-    /// A newline (including a `DEFINE` keyword turned into one).
-    Newline,
-    /// A printed token.
-    Text(Tok),
-    /// `DEFINE NAME VALUE` (NAME is `None` when it was a newline token).
-    Define {
-        /// The name.
-        name: Option<Tok>,
-        /// The value (may be a newline token).
-        value: Tok,
-    },
-}
-
 /// How a walk ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Walk {
@@ -217,7 +201,7 @@ fn find_byte(src: &[u8], from: usize, q: u8) -> Option<usize> {
         .map(|p| i + p)
 }
 
-/// What a walk reports to: the items of [`Ev`], split by kind so that the hot ones are
+/// What a walk reports to: newlines, printed tokens and DEFINEs, split by kind so that the hot ones are
 /// inlined into the walk's loop with the token's source at hand.
 pub(crate) trait Visit {
     /// A newline (including a `DEFINE` keyword turned into one).
@@ -228,33 +212,6 @@ pub(crate) trait Visit {
     /// `DEFINE NAME VALUE` (NAME is `None` when it was a newline token). Returns false
     /// to stop the walk.
     fn define(&mut self, name: Option<Tok>, value: Tok) -> bool;
-}
-
-/// A closure over [`Ev`] as a [`Visit`].
-struct Closure<F>(F);
-
-impl<F: FnMut(Ev) -> bool> Visit for Closure<F> {
-    fn newline(&mut self) {
-        (self.0)(Ev::Newline);
-    }
-    fn text(&mut self, file: u32, _: &[u8], start: usize, end: usize, kind: u8) -> bool {
-        (self.0)(Ev::Text(Tok {
-            file,
-            start: start as u32,
-            end: end as u32,
-            kind,
-        }))
-    }
-    fn define(&mut self, name: Option<Tok>, value: Tok) -> bool {
-        (self.0)(Ev::Define { name, value })
-    }
-}
-
-/// Walks all `sources` as one token list, calling `f` with each item in order; `f`
-/// returns false to stop the walk (a newline cannot stop it). [`visit`] with a closure.
-#[cfg_attr(not(test), allow(dead_code))]
-pub(crate) fn walk(sources: &[Source<'_>], f: impl FnMut(Ev) -> bool) -> Walk {
-    visit(sources, &mut Closure(f))
 }
 
 /// Walks all `sources` as one token list, reporting each item in order to `v`. Sources
@@ -383,6 +340,48 @@ pub(crate) fn visit(sources: &[Source<'_>], v: &mut impl Visit) -> Walk {
 mod tests {
     use super::*;
     use crate::engine::{Expanded, Item};
+
+    /// One item of the walk (as `engine::Item`).
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    enum Ev {
+        /// A newline (including a `DEFINE` keyword turned into one).
+        Newline,
+        /// A printed token.
+        Text(Tok),
+        /// `DEFINE NAME VALUE` (NAME is `None` when it was a newline token).
+        Define {
+            /// The name.
+            name: Option<Tok>,
+            /// The value (may be a newline token).
+            value: Tok,
+        },
+    }
+
+    /// A closure over [`Ev`] as a [`Visit`].
+    struct Closure<F>(F);
+
+    impl<F: FnMut(Ev) -> bool> Visit for Closure<F> {
+        fn newline(&mut self) {
+            (self.0)(Ev::Newline);
+        }
+        fn text(&mut self, file: u32, _: &[u8], start: usize, end: usize, kind: u8) -> bool {
+            (self.0)(Ev::Text(Tok {
+                file,
+                start: start as u32,
+                end: end as u32,
+                kind,
+            }))
+        }
+        fn define(&mut self, name: Option<Tok>, value: Tok) -> bool {
+            (self.0)(Ev::Define { name, value })
+        }
+    }
+
+    /// Walks all `sources` as one token list, calling `f` with each item in order; `f`
+    /// returns false to stop the walk (a newline cannot stop it). [`visit`] with a closure.
+    fn walk(sources: &[Source<'_>], f: impl FnMut(Ev) -> bool) -> Walk {
+        visit(sources, &mut Closure(f))
+    }
 
     fn tok_of(at: crate::engine::At) -> Tok {
         Tok {
