@@ -49,6 +49,7 @@ pub mod devices;
 pub mod disasm;
 pub mod fault;
 pub mod isa;
+pub mod linux;
 pub mod machine;
 mod posix;
 pub mod tool;
