@@ -37,7 +37,7 @@ mod mock;
 mod tests;
 
 pub use process::{
-    run, run_with_cpu, supported, Ended, ExecHook, ExecRequest, HookOutcome, LoadError,
+    probe, run, run_with_cpu, supported, Ended, ExecHook, ExecRequest, HookOutcome, LoadError,
     ProcessInfo, RunConfig, RunError, RunOutcome,
 };
 pub use syscall::RunIo;

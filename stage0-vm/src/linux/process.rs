@@ -228,6 +228,17 @@ pub fn supported(arch: Arch) -> bool {
     false
 }
 
+/// Whether the program at host path `path` can run in this machine: its architecture,
+/// or why not (the errno an `execve` of it would fail with is [`LoadError::errno`]).
+pub fn probe(path: &Path) -> Result<Arch, LoadError> {
+    let (_, exe) = read_program(path)?;
+    if supported(exe.arch) {
+        Ok(exe.arch)
+    } else {
+        Err(LoadError::NoCpu(exe.arch))
+    }
+}
+
 /// Runs `config.program` with the instruction set its ELF header names.
 pub fn run(
     config: &RunConfig,
