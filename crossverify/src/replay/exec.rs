@@ -14,11 +14,13 @@
 //! and is counted in the step's `exec:` note.
 //!
 //! `both` keeps a mirror of the replay root (made at the first such step, `.git`
-//! directories left out): the emulated run goes in the mirror (the working directory
-//! mapped into it), the native run in the real tree, then every file of the two trees is
-//! compared byte for byte (any file, not only the ones named on the command line), and
-//! the mirror is brought back in line with the real tree, whose outputs the chain
-//! continues with. Standard output and exit statuses are compared too.
+//! directories left out, brought in line with the real tree before each step): the
+//! emulated run goes in the mirror (the working directory mapped into it), the native run
+//! in the real tree, then every file of the two trees is compared byte for byte (any
+//! file, not only the ones named on the command line), and the mirror is brought back in
+//! line with the real tree, whose outputs the chain continues with. Standard output and
+//! exit statuses are compared too. A step program the machine cannot run (a script, a
+//! host binary) runs natively only, and its record says so.
 
 use std::cell::Cell;
 use std::collections::BTreeMap;
@@ -372,6 +374,17 @@ impl Runner<'_, '_> {
         path_prefix: Option<&Path>,
         log: Option<&Path>,
     ) -> Result<Ran, Diagnostic> {
+        if self.exec != Exec::Native {
+            if let Err(why @ (LoadError::Elf(_) | LoadError::NoCpu(_))) =
+                linux::probe(&step.program)
+            {
+                // A script or a host program: the kernel would run it natively, so do we,
+                // and the record says that it was not emulated.
+                let ran = self.run_native(step, path_prefix, log)?;
+                self.exec_note = Some(format!("native only (cannot emulate: {why})"));
+                return Ok(ran);
+            }
+        }
         match self.exec {
             Exec::Native => {
                 let ran = self.run_native(step, path_prefix, log)?;
@@ -397,14 +410,6 @@ impl Runner<'_, '_> {
         log: Option<&Path>,
     ) -> Result<(Ran, String), Diagnostic> {
         let where_ = || format!("step at {}: {}", step.location(), step.command_line());
-        if let Err(why) = linux::probe(&step.program) {
-            return Err(Diagnostic::new(format!(
-                "cannot emulate '{}': {why}",
-                step.program.display()
-            ))
-            .note(where_())
-            .hint("--exec native runs it as a host process"));
-        }
         let env = environment(step, self.mode, path_prefix, log);
         let config = RunConfig {
             program: step.program.clone(),
@@ -467,6 +472,8 @@ impl Runner<'_, '_> {
     ) -> Result<Ran, Diagnostic> {
         let scratch = self.scratch.clone().unwrap_or_else(std::env::temp_dir);
         let mirror = self.mirror.ensure(&self.root, &scratch)?;
+        // Steps since the last comparison (our in-process tools) wrote only the real tree.
+        self.mirror.compare_and_resync(&self.root)?;
         let cwd = match step.cwd.strip_prefix(&self.root) {
             Ok(rel) => mirror.join(rel),
             Err(_) => {
