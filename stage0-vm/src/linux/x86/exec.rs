@@ -15,8 +15,10 @@
 //! width shifts in zeros (or sign bits); rotates by a nonzero masked count set CF and OF
 //! (ROL/RCL: MSB XOR CF; ROR/RCR: the two top bits XORed) even when the count is a
 //! multiple of the width; MUL/IMUL keep SF, ZF, AF and PF; DIV/IDIV keep CF and OF, clear
-//! SF, ZF and PF and set AF; AND/OR/XOR/TEST clear AF; BT* keep all but CF; BSF/BSR keep
-//! all but ZF and leave the destination unchanged for a zero source.
+//! SF, ZF and PF and set AF; AND/OR/XOR/TEST clear AF; BT* keep all but CF; BSF/BSR set
+//! ZF and PF for a zero source (leaving the destination unchanged), else PF from the
+//! result, and clear the other flags. A shift or rotate by zero changes no flag but still writes its
+//! destination (a 32-bit register is zero-extended).
 
 use super::decode::{
     mask, Alu, BitOp, Insn, Mem, Op, Operand, Shift, Str, BASE_RIP, NONE, RAX, RBP, RBX, RCX, RDI,
@@ -252,17 +254,19 @@ impl<const LONG: bool> X86<LONG> {
             Op::Bit(b) => self.bit(mem, b, size, i.dst, i.src)?,
             Op::Bsf | Op::Bsr => {
                 let v = self.read(mem, i.src, size)?;
-                if v == 0 {
-                    self.flags.update(ZF, ZF);
+                let p = self.place(i.dst);
+                let r = if v == 0 {
+                    self.get(mem, p, size)?
+                } else if i.op == Op::Bsf {
+                    u64::from(v.trailing_zeros())
                 } else {
-                    let n = if i.op == Op::Bsf {
-                        v.trailing_zeros()
-                    } else {
-                        63 - v.leading_zeros()
-                    };
-                    self.write(mem, i.dst, size, u64::from(n))?;
-                    self.flags.update(ZF, 0);
+                    u64::from(63 - v.leading_zeros())
+                };
+                if v != 0 {
+                    self.put(mem, p, size, r)?;
                 }
+                self.flags
+                    .set_eager(if v == 0 { ZF | PF } else { szp(r, size) & PF });
             }
             Op::Bswap => {
                 let v = self.read(mem, i.dst, size)?;
@@ -537,7 +541,9 @@ impl<const LONG: bool> X86<LONG> {
         let p = self.place(dst);
         let a = self.get(mem, p, size)?;
         if count == 0 {
-            return Ok(());
+            // No flag changes, but the destination is written (a 32-bit register is
+            // zero-extended).
+            return self.put(mem, p, size, a);
         }
         let c = count as u32;
         let bits = 8 * u32::from(size);

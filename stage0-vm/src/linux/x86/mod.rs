@@ -26,6 +26,8 @@ pub mod exec;
 pub mod flags;
 
 #[cfg(test)]
+mod oracle_tests;
+#[cfg(test)]
 mod tests;
 
 use std::fmt;
