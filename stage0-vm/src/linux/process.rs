@@ -224,8 +224,7 @@ impl std::fmt::Display for RunError {
 
 /// Whether this build has an instruction set for `arch`.
 pub fn supported(arch: Arch) -> bool {
-    let _ = arch;
-    false
+    matches!(arch, Arch::I386 | Arch::Amd64)
 }
 
 /// Whether the program at host path `path` can run in this machine: its architecture,
@@ -491,10 +490,10 @@ impl<'a, 'io, 'h> Machine<'a, 'io, 'h> {
         }
         let image = elf::load(&exe, bytes, &argv, &envp).map_err(|e| fail(LoadError::Elf(e)))?;
         let info = self.new_info(&task, path.clone(), argv, Some(exe.arch));
-        #[allow(clippy::match_single_binding)]
         match exe.arch {
-            // One arm per instruction set of this build, e.g.
-            // Arch::I386 => self.start::<super::x86::I386>(image, task, info),
+            // One arm per instruction set of this build (and `supported` says the same).
+            Arch::I386 => self.start::<super::x86::I386>(image, task, info),
+            Arch::Amd64 => self.start::<super::x86::Amd64>(image, task, info),
             a => {
                 let _ = (image, info);
                 Err(fail(LoadError::NoCpu(a)))
