@@ -37,12 +37,31 @@ fn main() {
         .skip(1)
         .find(|a| !a.to_string_lossy().starts_with('-'));
     let cases: &[Case] = &[
-        ("chain_replays_in_ours_mode", || chain("ours")),
-        ("chain_replays_in_theirs_mode", || chain("theirs")),
-        ("chain_replays_in_both_mode", || chain("both")),
-        ("x86_chain_replays_in_ours_mode", || x86_chain("ours")),
-        ("x86_chain_replays_in_theirs_mode", || x86_chain("theirs")),
-        ("x86_chain_replays_in_both_mode", || x86_chain("both")),
+        ("chain_replays_in_ours_mode", || chain("ours", "native")),
+        ("chain_replays_in_theirs_mode", || chain("theirs", "native")),
+        ("chain_replays_in_both_mode", || chain("both", "native")),
+        ("chain_replays_emulated", || chain("ours", "emulated")),
+        ("chain_replays_native_and_emulated", || {
+            chain("ours", "both")
+        }),
+        ("chain_replays_emulated_in_both_mode", || {
+            chain("both", "emulated")
+        }),
+        ("x86_chain_replays_in_ours_mode", || {
+            x86_chain("ours", "native")
+        }),
+        ("x86_chain_replays_in_theirs_mode", || {
+            x86_chain("theirs", "native")
+        }),
+        ("x86_chain_replays_in_both_mode", || {
+            x86_chain("both", "native")
+        }),
+        ("x86_chain_replays_emulated", || {
+            x86_chain("theirs", "emulated")
+        }),
+        ("x86_chain_replays_native_and_emulated", || {
+            x86_chain("theirs", "both")
+        }),
         ("missing_input_file", missing_input_file),
         ("failing_tool", failing_tool),
         ("differing_output_in_both_mode", differing_output),
@@ -208,11 +227,11 @@ fn skip(why: &str) -> Result<(), String> {
     Ok(())
 }
 
-fn chain(mode: &str) -> Result<(), String> {
-    if mode != "ours" && !native_seed_runs() {
+fn chain(mode: &str, exec: &str) -> Result<(), String> {
+    if (mode != "ours" || exec == "both") && !native_seed_runs() {
         return skip("the amd64 seed runs natively only on x86-64 Linux");
     }
-    let Some(root) = make_root(mode) else {
+    let Some(root) = make_root(&format!("{mode}-{exec}")) else {
         return skip("seeds/amd64 is not in this tree yet");
     };
     let manifest = root.with_extension("sha256");
@@ -222,6 +241,8 @@ fn chain(mode: &str) -> Result<(), String> {
         &[
             "--tools",
             mode,
+            "--exec",
+            exec,
             "--answers",
             "AMD64/answers",
             "--manifest",
@@ -350,6 +371,14 @@ fn chain(mode: &str) -> Result<(), String> {
             &run,
         )?;
     }
+    check_exec(exec, &report, &run)?;
+    if exec != "native" && complete_build() {
+        check(
+            report.contains("  exec: native only (cannot emulate: not a static ELF executable"),
+            "the shell script driver.sh runs natively, and the record says so",
+            &run,
+        )?;
+    }
     let summary = run
         .stderr
         .lines()
@@ -364,6 +393,20 @@ fn chain(mode: &str) -> Result<(), String> {
     }
     let _ = fs::remove_dir_all(&root);
     Ok(())
+}
+
+/// The report's `exec:` lines of the seed step say how it ran.
+fn check_exec(exec: &str, report: &str, run: &Run) -> Result<(), String> {
+    let want = match exec {
+        "native" => return Ok(()),
+        "emulated" => "  exec: emulated\n",
+        _ => "  exec: native+emulated agreed",
+    };
+    check(
+        report.contains(want) && !report.contains("DIFFERED"),
+        &format!("the seed step must be recorded as '{}'", want.trim()),
+        run,
+    )
 }
 
 /// Lays out a replay root for the stage0-posix-shaped x86 chain (`kaem.x86` → kaem-0
@@ -409,17 +452,19 @@ fn x86_seed_runs() -> bool {
     ok
 }
 
-fn x86_chain(mode: &str) -> Result<(), String> {
+fn x86_chain(mode: &str, exec: &str) -> Result<(), String> {
     if !complete_build() {
         return skip("needs the hex2 and m1 crates");
     }
-    if mode != "ours" && !x86_seed_runs() {
+    // In `theirs` mode the i386 seed is a program step, so it is the one emulated.
+    if ((mode != "ours" && exec == "native") || exec == "both") && !x86_seed_runs() {
         return skip("the i386 seed does not run natively here");
     }
-    let root = make_x86_root(mode);
+    let root = make_x86_root(&format!("{mode}-{exec}"));
     let report_path = root.with_extension("report.txt");
     let mut args: Vec<OsString> = vec!["replay".into(), "kaem.x86".into(), "--root".into()];
     args.extend([root.clone().into(), "--tools".into(), mode.into()]);
+    args.extend(["--exec".into(), exec.into()]);
     args.extend(["--answers".into(), "x86/answers".into(), "--report".into()]);
     args.push(report_path.clone().into());
     let (mut out, mut err) = (Vec::new(), Vec::new());
@@ -473,6 +518,7 @@ fn x86_chain(mode: &str) -> Result<(), String> {
             &run,
         )?;
     }
+    check_exec(exec, &report, &run)?;
     let summary = run
         .stderr
         .lines()
@@ -674,6 +720,12 @@ fn bad_command_lines() -> Result<(), String> {
     check(
         run.status == 2 && run.report.is_none(),
         "bad --tools is a usage error",
+        &run,
+    )?;
+    let run = replay(&root, &["--exec", "qemu"]);
+    check(
+        run.status == 2 && run.stderr.contains("expected native, emulated or both"),
+        "bad --exec is a usage error",
         &run,
     )?;
     let run = replay(&root.join("nonexistent"), &[]);
