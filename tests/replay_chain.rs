@@ -399,7 +399,7 @@ fn chain(mode: &str, exec: &str) -> Result<(), String> {
 fn check_exec(exec: &str, report: &str, run: &Run) -> Result<(), String> {
     let want = match exec {
         "native" => return Ok(()),
-        "emulated" => "  exec: emulated\n",
+        "emulated" => "  exec: emulated (",
         _ => "  exec: native+emulated agreed",
     };
     check(

@@ -140,8 +140,6 @@ pub struct Runner<'a, 'io> {
     /// What `--exec both` found different in the current step.
     exec_differed: Option<String>,
     mirror: exec::Mirror,
-    /// Guest instructions of every emulated run.
-    emulated_instructions: u64,
     quiet: bool,
     root: PathBuf,
     /// The temporary directory: our PATH tools, scratch outputs, the spawn log.
@@ -248,7 +246,6 @@ fn replay_inner(config: &Config, io: &mut Streams) -> Result<Report, (Report, Di
         exec_note: None,
         exec_differed: None,
         mirror: exec::Mirror::default(),
-        emulated_instructions: 0,
         quiet: config.quiet,
         root: root.clone(),
         scratch: scratch.clone(),

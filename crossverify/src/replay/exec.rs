@@ -447,10 +447,12 @@ impl Runner<'_, '_> {
             ))
             .note(where_())
         })?;
-        self.emulated_instructions += out.instructions;
         let note = match hook.host_runs {
-            0 => String::new(),
-            n => format!(" ({n} program(s) it executed ran as host processes)"),
+            0 => format!(" ({} instructions)", out.instructions),
+            n => format!(
+                " ({} instructions; {n} program(s) it executed ran as host processes)",
+                out.instructions
+            ),
         };
         Ok((
             Ran {
@@ -503,7 +505,7 @@ impl Runner<'_, '_> {
         }
         if differences.is_empty() {
             self.exec_note = Some(format!(
-                "native+emulated agreed (emulated {:.3} ms){note}",
+                "native+emulated agreed{note}, emulated {:.3} ms",
                 emulated.time.as_secs_f64() * 1e3
             ));
         } else {

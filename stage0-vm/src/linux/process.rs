@@ -177,7 +177,7 @@ impl std::fmt::Display for LoadError {
             LoadError::NoCpu(a) => write!(f, "this build has no {} instruction set yet", a.name()),
             LoadError::WrongArch { want, found } => write!(
                 f,
-                "it is a {} program, but --arch {} was asked for",
+                "it is a program for {}, but --arch {} was asked for",
                 found.name(),
                 want.name()
             ),
