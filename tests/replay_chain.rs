@@ -62,6 +62,7 @@ fn main() {
         ("x86_chain_replays_native_and_emulated", || {
             x86_chain("theirs", "both")
         }),
+        ("native_and_emulated_differ", native_and_emulated_differ),
         ("missing_input_file", missing_input_file),
         ("failing_tool", failing_tool),
         ("differing_output_in_both_mode", differing_output),
@@ -538,6 +539,84 @@ fn incomplete(run: &Run) -> Result<(), String> {
         "the report must say 'status: incomplete'",
         run,
     )
+}
+
+/// A static i386 program that writes `uname`'s machine field (8 bytes) to stdout and
+/// exits 0: the kernel says `x86_64` to a 32-bit program, the machine says `i686`.
+fn uname_program() -> Vec<u8> {
+    const BASE: u32 = 0x0804_8000;
+    let buf = BASE + 0x1000;
+    let mut code = vec![0xb8, 122, 0, 0, 0, 0xbb]; // mov eax, 122 (uname); mov ebx, buf
+    code.extend_from_slice(&buf.to_le_bytes());
+    code.extend_from_slice(&[0xcd, 0x80, 0xb8, 4, 0, 0, 0, 0xbb, 1, 0, 0, 0, 0xb9]);
+    code.extend_from_slice(&(buf + 4 * 65).to_le_bytes()); // write(1, machine, 8)
+    code.extend_from_slice(&[0xba, 8, 0, 0, 0, 0xcd, 0x80]);
+    code.extend_from_slice(&[0xb8, 1, 0, 0, 0, 0x31, 0xdb, 0xcd, 0x80]); // exit(0)
+    let size = 52 + 32 + code.len() as u32;
+    let mut f = b"\x7fELF\x01\x01\x01\0\0\0\0\0\0\0\0\0".to_vec();
+    for v in [2u16, 3] {
+        f.extend_from_slice(&v.to_le_bytes());
+    }
+    for v in [1, BASE + 84, 52, 0, 0] {
+        f.extend_from_slice(&v.to_le_bytes());
+    }
+    for v in [52u16, 32, 1, 40, 0, 0] {
+        f.extend_from_slice(&v.to_le_bytes());
+    }
+    for v in [1, 0, BASE, BASE, size, 0x2000, 7, 0x1000] {
+        f.extend_from_slice(&v.to_le_bytes());
+    }
+    f.extend_from_slice(&code);
+    f
+}
+
+fn native_and_emulated_differ() -> Result<(), String> {
+    if !x86_seed_runs() {
+        return skip("the i386 program does not run natively here");
+    }
+    let root = make_x86_root("differ");
+    let prog = root.join("x86/uname");
+    fs::write(&prog, uname_program()).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(&prog, fs::Permissions::from_mode(0o755)).unwrap();
+    fs::write(root.join("kaem.x86"), "./x86/uname\n").unwrap();
+    let report_path = root.with_extension("report.txt");
+    let args: Vec<OsString> = ["replay", "kaem.x86", "--root"]
+        .into_iter()
+        .map(OsString::from)
+        .chain([root.clone().into_os_string()])
+        .chain(["--exec", "both", "--quiet", "--report"].map(OsString::from))
+        .chain([report_path.clone().into_os_string()])
+        .collect();
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let status = {
+        let mut io = hex0::cli::Streams {
+            stdout: &mut out,
+            stderr: &mut err,
+            stdout_is_terminal: false,
+        };
+        crossverify::replay::main(&args, &mut io)
+    };
+    let run = Run {
+        status,
+        stdout: String::from_utf8_lossy(&out).into_owned(),
+        stderr: String::from_utf8_lossy(&err).into_owned(),
+        report: fs::read_to_string(&report_path).ok(),
+    };
+    let _ = fs::remove_file(&report_path);
+    incomplete(&run)?;
+    let report = run.report.clone().unwrap_or_default();
+    check(
+        report.contains("  exec: native+emulated DIFFERED")
+            && report.contains("result: DIFFERED: native and emulated runs: standard output")
+            && run
+                .stderr
+                .contains("the native and the emulated run of the program disagree"),
+        "the difference must be the step's verdict and stop the replay",
+        &run,
+    )?;
+    let _ = fs::remove_dir_all(&root);
+    Ok(())
 }
 
 fn missing_input_file() -> Result<(), String> {
