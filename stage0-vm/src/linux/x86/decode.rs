@@ -208,7 +208,88 @@ pub enum Op {
     Int,
     Syscall,
     /// A trap instruction: int3, int1, ud2, hlt and the privileged ones.
-    Trap(&'static str),
+    Trap(Trap),
+}
+
+/// The trap instructions (all end the program as the kernel's signal would).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[allow(missing_docs)]
+pub enum Trap {
+    Int3,
+    Int1,
+    Hlt,
+    Cli,
+    Sti,
+    Ud2,
+}
+
+impl Trap {
+    /// The mnemonic.
+    pub fn mnemonic(self) -> &'static str {
+        match self {
+            Trap::Int3 => "int3",
+            Trap::Int1 => "int1",
+            Trap::Hlt => "hlt",
+            Trap::Cli => "cli",
+            Trap::Sti => "sti",
+            Trap::Ud2 => "ud2",
+        }
+    }
+}
+
+/// The operand shape of the instructions the fast path executes directly (R: a general
+/// register, not AH..BH; M: memory; I: immediate), or `Other` for the plain executor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[allow(missing_docs)]
+pub enum Form {
+    Other,
+    MovRR,
+    MovRM,
+    MovMR,
+    MovRI,
+    Lea,
+    AluRR,
+    AluRI,
+    AluRM,
+    TestRR,
+    PushR,
+    PushI,
+    PopR,
+    /// movzx/movsx r, r/m.
+    Extend,
+    IncDecR,
+    Jcc,
+    Jmp,
+    Call,
+    Ret,
+    SetccR,
+}
+
+/// The [`Form`] of a decoded instruction.
+pub fn classify(i: &Insn) -> Form {
+    use Operand::{Imm, Mem, Reg};
+    match (i.op, i.dst, i.src) {
+        (Op::Mov, Reg(_), Reg(_)) => Form::MovRR,
+        (Op::Mov, Reg(_), Mem(_)) => Form::MovRM,
+        (Op::Mov, Mem(_), Reg(_)) => Form::MovMR,
+        (Op::Mov, Reg(_), Imm(_)) => Form::MovRI,
+        (Op::Lea, Reg(_), Mem(_)) => Form::Lea,
+        (Op::Alu(_), Reg(_), Reg(_)) => Form::AluRR,
+        (Op::Alu(_), Reg(_), Imm(_)) => Form::AluRI,
+        (Op::Alu(_), Reg(_), Mem(_)) => Form::AluRM,
+        (Op::Test, Reg(_), Reg(_)) => Form::TestRR,
+        (Op::Push, _, Reg(_)) => Form::PushR,
+        (Op::Push, _, Imm(_)) => Form::PushI,
+        (Op::Pop, Reg(_), _) => Form::PopR,
+        (Op::Movzx | Op::Movsx, Reg(_), Reg(_) | Mem(_)) => Form::Extend,
+        (Op::Inc | Op::Dec, Reg(_), _) => Form::IncDecR,
+        (Op::Jcc(_), ..) => Form::Jcc,
+        (Op::JmpRel, ..) => Form::Jmp,
+        (Op::CallRel, ..) => Form::Call,
+        (Op::Ret, ..) => Form::Ret,
+        (Op::Setcc(_), Reg(_), _) => Form::SetccR,
+        _ => Form::Other,
+    }
 }
 
 /// One decoded instruction.
@@ -226,6 +307,8 @@ pub struct Insn {
     pub src: Operand,
     /// A third operand or resolved branch target (see [`Op`]).
     pub imm: u64,
+    /// The operand shape, for the fast path.
+    pub form: Form,
 }
 
 /// Why bytes did not decode.
@@ -444,6 +527,7 @@ pub fn decode(bytes: &[u8], addr: u64, long: bool) -> Result<Insn, DecodeError> 
     };
     insn.len = d.pos as u8;
     resolve_target(&mut insn, addr, long);
+    insn.form = classify(&insn);
     Ok(insn)
 }
 
@@ -473,6 +557,7 @@ fn insn(op: Op, size: u8, dst: Operand, src: Operand) -> Insn {
         dst,
         src,
         imm: 0,
+        form: Form::Other,
     }
 }
 
@@ -765,7 +850,7 @@ fn one_byte(d: &mut Decoder, op: u8) -> Result<Insn, DecodeError> {
         }
         0xC9 => insn(Op::Leave, d.vsize(true), Operand::None, Operand::None),
         0xCA | 0xCB => return unimpl("retf"),
-        0xCC => insn(Op::Trap("int3"), 1, Operand::None, Operand::None),
+        0xCC => insn(Op::Trap(Trap::Int3), 1, Operand::None, Operand::None),
         0xCD => {
             let n = d.imm_signed(1)? & 0xFF;
             insn(Op::Int, 1, Operand::None, Operand::Imm(n))
@@ -817,14 +902,14 @@ fn one_byte(d: &mut Decoder, op: u8) -> Result<Insn, DecodeError> {
                 rel,
             )
         }
-        0xF1 => insn(Op::Trap("int1"), 1, Operand::None, Operand::None),
-        0xF4 => insn(Op::Trap("hlt"), 1, Operand::None, Operand::None),
+        0xF1 => insn(Op::Trap(Trap::Int1), 1, Operand::None, Operand::None),
+        0xF4 => insn(Op::Trap(Trap::Hlt), 1, Operand::None, Operand::None),
         0xF5 => insn(Op::Cmc, 1, Operand::None, Operand::None),
         0xF6 | 0xF7 => group3(d, op)?,
         0xF8 => insn(Op::Clc, 1, Operand::None, Operand::None),
         0xF9 => insn(Op::Stc, 1, Operand::None, Operand::None),
-        0xFA => insn(Op::Trap("cli"), 1, Operand::None, Operand::None),
-        0xFB => insn(Op::Trap("sti"), 1, Operand::None, Operand::None),
+        0xFA => insn(Op::Trap(Trap::Cli), 1, Operand::None, Operand::None),
+        0xFB => insn(Op::Trap(Trap::Sti), 1, Operand::None, Operand::None),
         0xFC => insn(Op::Cld, 1, Operand::None, Operand::None),
         0xFD => insn(Op::Std, 1, Operand::None, Operand::None),
         0xFE => {
@@ -883,7 +968,7 @@ fn two_byte(d: &mut Decoder, op: u8) -> Result<Insn, DecodeError> {
     Ok(match op {
         0x05 if long => insn(Op::Syscall, 1, Operand::None, Operand::None),
         0x05 => return unimpl("syscall in 32-bit mode"),
-        0x0B => insn(Op::Trap("ud2"), 1, Operand::None, Operand::None),
+        0x0B => insn(Op::Trap(Trap::Ud2), 1, Operand::None, Operand::None),
         0x0D | 0x18..=0x1F => {
             // prefetch hints and the reserved hint nops (0F 1F /0 is the long nop).
             let size = d.vsize(false);

@@ -53,7 +53,7 @@ pub fn sext(v: u64, size: u8) -> i64 {
 
 /// Loads `size` bytes little-endian.
 #[inline]
-fn load(mem: &Memory, addr: u64, size: u8) -> R<u64> {
+pub(super) fn load(mem: &Memory, addr: u64, size: u8) -> R<u64> {
     match size {
         1 => mem.read_u8(addr).map(u64::from),
         2 => mem.read_u16(addr).map(u64::from),
@@ -83,7 +83,7 @@ impl<const LONG: bool> X86<LONG> {
 
     /// The effective address of a memory operand.
     #[inline]
-    fn ea(&self, m: &Mem) -> u64 {
+    pub(super) fn effective_address(&self, m: &Mem) -> u64 {
         let mut a = i64::from(m.disp) as u64;
         if m.base == BASE_RIP {
             a = a.wrapping_add(self.rip);
@@ -105,7 +105,7 @@ impl<const LONG: bool> X86<LONG> {
         match op {
             Operand::Reg(n) => Place::Reg(n),
             Operand::RegHi(n) => Place::Hi(n),
-            Operand::Mem(m) => Place::Mem(self.ea(&m)),
+            Operand::Mem(m) => Place::Mem(self.effective_address(&m)),
             Operand::Imm(v) => Place::Imm(v),
             Operand::None => Place::Imm(0),
         }
@@ -157,7 +157,7 @@ impl<const LONG: bool> X86<LONG> {
             _ => mem.write_u64(addr, v),
         }
         .map_err(FaultKind::Memory)?;
-        self.cache.invalidate(addr, u64::from(size));
+        self.note_store(addr, u64::from(size));
         Ok(())
     }
 
@@ -201,7 +201,7 @@ impl<const LONG: bool> X86<LONG> {
             }
             Op::Lea => {
                 if let Operand::Mem(m) = i.src {
-                    let a = self.ea(&m);
+                    let a = self.effective_address(&m);
                     self.write(mem, i.dst, size, a)?;
                 }
             }
@@ -433,7 +433,11 @@ impl<const LONG: bool> X86<LONG> {
                 self.regs[11] = u64::from(self.eflags());
                 return Ok(Flow::Syscall);
             }
-            Op::Trap(mnemonic) => return Err(FaultKind::Trap { mnemonic }),
+            Op::Trap(t) => {
+                return Err(FaultKind::Trap {
+                    mnemonic: t.mnemonic(),
+                })
+            }
         }
         Ok(Flow::Next)
     }
@@ -442,26 +446,30 @@ impl<const LONG: bool> X86<LONG> {
         let b = self.read(mem, src, size)?;
         let p = self.place(dst);
         let a = self.get(mem, p, size)?;
-        let m = mask(size);
-        let carry = u64::from(self.flags.cf());
-        let r = match alu {
-            Alu::Add => a.wrapping_add(b),
-            Alu::Adc => a.wrapping_add(b).wrapping_add(carry),
-            Alu::Sub | Alu::Cmp => a.wrapping_sub(b),
-            Alu::Sbb => a.wrapping_sub(b).wrapping_sub(carry),
-            Alu::And => a & b,
-            Alu::Or => a | b,
-            Alu::Xor => a ^ b,
-        } & m;
+        let r = self.alu_value(alu, size, a, b);
         if alu != Alu::Cmp {
             self.put(mem, p, size, r)?;
         }
+        Ok(())
+    }
+
+    /// `a alu b` on `size`-byte operands, setting the flags; the result to store.
+    #[inline(always)]
+    pub(super) fn alu_value(&mut self, alu: Alu, size: u8, a: u64, b: u64) -> u64 {
+        let carry = u64::from(matches!(alu, Alu::Adc | Alu::Sbb) && self.flags.cf());
+        let r = match alu {
+            Alu::Add | Alu::Adc => a.wrapping_add(b).wrapping_add(carry),
+            Alu::Sub | Alu::Cmp | Alu::Sbb => a.wrapping_sub(b).wrapping_sub(carry),
+            Alu::And => a & b,
+            Alu::Or => a | b,
+            Alu::Xor => a ^ b,
+        } & mask(size);
         match alu {
             Alu::Add | Alu::Adc => self.flags.set_add(size, a, b, r),
             Alu::Sub | Alu::Sbb | Alu::Cmp => self.flags.set_sub(size, a, b, r),
             Alu::And | Alu::Or | Alu::Xor => self.flags.set_logic(size, r),
         }
-        Ok(())
+        r
     }
 
     /// One-operand MUL/IMUL: rDX:rAX (AX for bytes) = rAX * src.
@@ -621,7 +629,7 @@ impl<const LONG: bool> X86<LONG> {
                 let off = sext(off, size);
                 let words = off >> bits.trailing_zeros();
                 let a = self
-                    .ea(&m)
+                    .effective_address(&m)
                     .wrapping_add((words as u64).wrapping_mul(u64::from(size)));
                 let a = if m.addr_size == 4 { a & 0xFFFF_FFFF } else { a };
                 (Place::Mem(a), off as u64 & (bits - 1))

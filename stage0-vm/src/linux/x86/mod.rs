@@ -23,6 +23,7 @@
 
 pub mod decode;
 pub mod exec;
+pub mod fast;
 pub mod flags;
 
 #[cfg(test)]
@@ -50,7 +51,15 @@ pub struct X86<const LONG: bool> {
     pub df: bool,
     /// AC (bit 18) and ID (bit 21) as popf last wrote them (no effect otherwise).
     pub free_bits: u32,
+    /// Decoded instructions (taken out of `self` while [`Cpu::run`] runs).
     cache: Cache,
+    /// The addresses instructions were decoded from: `code.0..code.1`.
+    code: (u64, u64),
+    /// Bytes in `code` stored to by the current instruction (`dirty.0..dirty.1`): the run
+    /// loop drops the cached instructions they overlap once the instruction is done.
+    dirty: (u64, u64),
+    /// The system call of the last [`Exit::Syscall`], whose memory writes may hit code.
+    last_sys: Option<(Sys, [u64; 6])>,
 }
 
 /// i386: 32-bit protected mode, flat segments, `int 0x80`.
@@ -77,24 +86,19 @@ const EMPTY: Slot = Slot {
         dst: decode::Operand::None,
         src: decode::Operand::None,
         imm: 0,
+        form: decode::Form::Other,
     },
 };
 
-/// Decoded instructions by address, direct-mapped, and the address range they were
-/// decoded from (`lo..hi`, stores outside it need no check).
+/// Decoded instructions by address, direct-mapped.
+#[derive(Default)]
 struct Cache {
     slots: Vec<Slot>,
-    lo: u64,
-    hi: u64,
 }
 
 impl Cache {
     fn new() -> Cache {
-        Cache {
-            slots: Vec::new(),
-            lo: u64::MAX,
-            hi: 0,
-        }
+        Cache { slots: Vec::new() }
     }
 
     #[inline]
@@ -102,18 +106,13 @@ impl Cache {
         (addr as usize) & (CACHE_SLOTS - 1)
     }
 
-    /// Drops every cached instruction that overlaps `addr..addr + len`.
-    #[inline]
-    fn invalidate(&mut self, addr: u64, len: u64) {
-        let end = addr.wrapping_add(len);
-        if end <= self.lo || addr >= self.hi {
+    /// Drops every cached instruction that overlaps `addr..end`.
+    #[cold]
+    fn invalidate(&mut self, addr: u64, end: u64) {
+        if end.wrapping_sub(addr) > CACHE_SLOTS as u64 {
+            self.slots.fill(EMPTY);
             return;
         }
-        self.invalidate_slow(addr, end);
-    }
-
-    #[cold]
-    fn invalidate_slow(&mut self, addr: u64, end: u64) {
         // An instruction overlapping the store starts at most MAX_LEN - 1 bytes before it.
         let first = addr.saturating_sub(MAX_LEN as u64 - 1);
         let mut a = first;
@@ -139,6 +138,9 @@ impl<const LONG: bool> Clone for X86<LONG> {
             df: self.df,
             free_bits: self.free_bits,
             cache: Cache::new(),
+            code: (u64::MAX, 0),
+            dirty: (u64::MAX, 0),
+            last_sys: self.last_sys,
         }
     }
 }
@@ -250,35 +252,96 @@ impl<const LONG: bool> X86<LONG> {
         self.flags.get() | 0x202 | (u32::from(self.df) << 10) | self.free_bits
     }
 
-    /// Decodes the instruction at `pc` into the cache (or finds it there).
-    #[inline]
-    fn fetch(&mut self, mem: &Memory, pc: u64) -> Result<Insn, FaultKind> {
-        if let Some(slot) = self.cache.slots.get(Cache::index(pc)) {
-            if slot.tag == pc {
-                return Ok(slot.insn);
-            }
-        }
-        self.fetch_slow(mem, pc)
-    }
-
+    /// Decodes the instruction at `pc` into slot `idx` of the cache.
     #[cold]
-    fn fetch_slow(&mut self, mem: &Memory, pc: u64) -> Result<Insn, FaultKind> {
+    fn fill(
+        &mut self,
+        mem: &Memory,
+        cache: &mut Cache,
+        idx: usize,
+        pc: u64,
+    ) -> Result<(), FaultKind> {
         let insn = decode_at::<LONG>(mem, pc)?;
-        if self.cache.slots.is_empty() {
-            self.cache.slots = vec![EMPTY; CACHE_SLOTS];
-        }
-        if let Some(slot) = self.cache.slots.get_mut(Cache::index(pc)) {
+        if let Some(slot) = cache.slots.get_mut(idx) {
             *slot = Slot { tag: pc, insn };
         }
-        self.cache.lo = self.cache.lo.min(pc);
-        self.cache.hi = self.cache.hi.max(pc.saturating_add(u64::from(insn.len)));
-        Ok(insn)
+        self.code.0 = self.code.0.min(pc);
+        self.code.1 = self.code.1.max(pc.saturating_add(u64::from(insn.len)));
+        Ok(())
     }
 
-    /// Tells the decode cache that `len` bytes at `addr` were written.
-    #[inline]
-    pub fn stored(&mut self, addr: u64, len: u64) {
-        self.cache.invalidate(addr, len);
+    /// Notes that `addr..addr + len` was stored to (see `dirty`).
+    #[inline(always)]
+    pub(super) fn note_store(&mut self, addr: u64, len: u64) {
+        let end = addr.wrapping_add(len);
+        if end > self.code.0 && addr < self.code.1 {
+            self.dirty.0 = self.dirty.0.min(addr);
+            self.dirty.1 = self.dirty.1.max(end);
+        }
+    }
+
+    /// Drops cached instructions the last system call may have written over (read into a
+    /// buffer, brk shrinking and regrowing memory, the small result structures).
+    fn after_syscall(&mut self, cache: &mut Cache) {
+        let Some((sys, a)) = self.last_sys.take() else {
+            return;
+        };
+        let (addr, len) = match sys {
+            Sys::Read => (a[1], a[2]),
+            Sys::Getcwd => (a[0], a[1]),
+            Sys::Uname => (a[0], 390 + 6),
+            Sys::Waitpid | Sys::Wait4 => (a[1], 4),
+            Sys::Llseek => (a[3], 8),
+            Sys::Brk if a[0] != 0 => (a[0], u64::MAX - a[0]),
+            _ => return,
+        };
+        let len = len.min(u64::MAX - addr);
+        self.note_store(addr, len);
+        self.flush_dirty(cache);
+    }
+
+    #[inline(always)]
+    fn flush_dirty(&mut self, cache: &mut Cache) {
+        if self.dirty.0 < self.dirty.1 {
+            cache.invalidate(self.dirty.0, self.dirty.1);
+            self.dirty = (u64::MAX, 0);
+        }
+    }
+
+    fn run_cached(&mut self, mem: &mut Memory, cache: &mut Cache, budget: u64) -> (u64, Exit) {
+        let mut n = 0;
+        while n < budget {
+            let pc = self.rip;
+            let idx = Cache::index(pc);
+            if !matches!(cache.slots.get(idx), Some(s) if s.tag == pc) {
+                if let Err(kind) = self.fill(mem, cache, idx, pc) {
+                    return (n, Self::fault(mem, pc, kind));
+                }
+            }
+            let Some(slot) = cache.slots.get(idx) else {
+                return (
+                    n,
+                    Self::fault(mem, pc, FaultKind::Unimplemented { mnemonic: None }),
+                );
+            };
+            let insn = &slot.insn;
+            self.rip = pc.wrapping_add(u64::from(insn.len)) & Self::ADDR_MASK;
+            let r = self.exec_fast(mem, insn);
+            self.flush_dirty(cache);
+            match r {
+                Ok(Flow::Next) => n += 1,
+                Ok(Flow::Syscall) => {
+                    let req = self.syscall();
+                    self.last_sys = req.sys.map(|s| (s, req.args));
+                    return (n + 1, Exit::Syscall);
+                }
+                Err(kind) => {
+                    self.rip = pc;
+                    return (n, Self::fault(mem, pc, kind));
+                }
+            }
+        }
+        (n, Exit::Budget)
     }
 
     /// Executes one instruction without the cache: the plain reference path.
@@ -330,28 +393,21 @@ impl<const LONG: bool> Cpu for X86<LONG> {
             df: false,
             free_bits: 0,
             cache: Cache::new(),
+            code: (u64::MAX, 0),
+            dirty: (u64::MAX, 0),
+            last_sys: None,
         }
     }
 
     fn run(&mut self, mem: &mut Memory, budget: u64) -> (u64, Exit) {
-        let mut n = 0;
-        while n < budget {
-            let pc = self.rip;
-            let insn = match self.fetch(mem, pc) {
-                Ok(i) => i,
-                Err(kind) => return (n, Self::fault(mem, pc, kind)),
-            };
-            self.rip = pc.wrapping_add(u64::from(insn.len)) & Self::ADDR_MASK;
-            match self.exec(mem, &insn) {
-                Ok(Flow::Next) => n += 1,
-                Ok(Flow::Syscall) => return (n + 1, Exit::Syscall),
-                Err(kind) => {
-                    self.rip = pc;
-                    return (n, Self::fault(mem, pc, kind));
-                }
-            }
+        let mut cache = std::mem::take(&mut self.cache);
+        if cache.slots.is_empty() {
+            cache.slots = vec![EMPTY; CACHE_SLOTS];
         }
-        (n, Exit::Budget)
+        self.after_syscall(&mut cache);
+        let r = self.run_cached(mem, &mut cache, budget);
+        self.cache = cache;
+        r
     }
 
     fn syscall(&self) -> SyscallRequest {
