@@ -16,3 +16,4 @@
 
 pub mod cpu;
 pub mod memory;
+pub mod riscv;
