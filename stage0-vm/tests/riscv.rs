@@ -242,7 +242,7 @@ fn operand() -> impl Strategy<Value = u64> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(2000))]
+    #![proptest_config(ProptestConfig::with_cases(1000))]
 
     #[test]
     fn r_type_ops_match_the_reference(k in 0..R_OPS.len(), a in operand(), b in operand()) {

@@ -94,6 +94,7 @@ pub enum Op {
 /// zero. `imm` is the sign-extended immediate (for shifts, the shift amount; for U-type,
 /// the value with its low 12 bits zero).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(C, align(8))]
 pub struct Inst {
     /// The operation.
     pub op: Op,

@@ -44,6 +44,10 @@ pub struct Hart<const RV64: bool> {
     pub pc: u64,
 }
 
+/// What [`Hart::step`] returns instead of a program counter when the instruction stopped
+/// (never a real one: every program counter is 4-aligned).
+pub const STOPPED: u64 = 1;
+
 /// The misaligned-jump fault (there is no C extension, so targets must be 4-aligned).
 pub const MISALIGNED_TARGET: &str = "jump or branch to an address that is not 4-byte aligned";
 
@@ -76,20 +80,65 @@ impl<const RV64: bool> Hart<RV64> {
         watch: &mut W,
         i: Inst,
     ) -> Result<(), Stop> {
-        let a = self.x[(i.rs1 & 31) as usize];
-        let b = self.x[(i.rs2 & 31) as usize];
+        let mut stop = Stop::Syscall;
+        match Self::step(&mut self.x, mem, watch, i, self.pc, &mut stop) {
+            STOPPED => {
+                if stop == Stop::Syscall {
+                    self.pc = Self::addr(self.pc.wrapping_add(4));
+                }
+                Err(stop)
+            }
+            next => {
+                self.pc = next;
+                Ok(())
+            }
+        }
+    }
+
+    /// Executes `i` at `pc` over registers `x`; returns the next program counter, or
+    /// [`STOPPED`] with the reason in `stop` (after ECALL the next instruction is at
+    /// `pc + 4`; after a fault nothing has changed). A plain `u64` keeps the interpreter's
+    /// hot path in registers.
+    #[inline(always)]
+    pub fn step<W: CodeWatch>(
+        x: &mut [u64; 32],
+        mem: &mut Memory,
+        watch: &mut W,
+        i: Inst,
+        pc: u64,
+        stop: &mut Stop,
+    ) -> u64 {
+        let a = x[(i.rs1 & 31) as usize];
+        let b = x[(i.rs2 & 31) as usize];
         let imm = i.imm as i64 as u64;
-        let pc = self.pc;
         let mut next = Self::addr(pc.wrapping_add(4));
-        let mf = |f| Stop::Fault(FaultKind::Memory(f));
+        macro_rules! stop {
+            ($why:expr) => {{
+                *stop = $why;
+                return STOPPED;
+            }};
+        }
+        macro_rules! fault {
+            ($kind:expr) => {
+                stop!(Stop::Fault($kind))
+            };
+        }
+        macro_rules! mem {
+            ($access:expr) => {
+                match $access {
+                    Ok(v) => v,
+                    Err(f) => fault!(FaultKind::Memory(f)),
+                }
+            };
+        }
         let ea = Self::addr(a.wrapping_add(imm));
         macro_rules! jump {
             ($target:expr) => {{
                 let t = $target;
                 if t & 3 != 0 {
-                    return Err(Stop::Fault(FaultKind::Unimplemented {
+                    fault!(FaultKind::Unimplemented {
                         mnemonic: Some(MISALIGNED_TARGET),
-                    }));
+                    });
                 }
                 next = t;
             }};
@@ -104,7 +153,7 @@ impl<const RV64: bool> Hart<RV64> {
         }
         macro_rules! store {
             ($write:ident, $t:ty, $n:expr) => {{
-                mem.$write(ea, b as $t).map_err(mf)?;
+                mem!(mem.$write(ea, b as $t));
                 watch.stored(ea, $n);
                 0
             }};
@@ -126,13 +175,13 @@ impl<const RV64: bool> Hart<RV64> {
             Op::Bge => branch!((a as i64) >= (b as i64)),
             Op::Bltu => branch!(a < b),
             Op::Bgeu => branch!(a >= b),
-            Op::Lb => mem.read_u8(ea).map_err(mf)? as i8 as i64 as u64,
-            Op::Lh => mem.read_u16(ea).map_err(mf)? as i16 as i64 as u64,
-            Op::Lw => mem.read_u32(ea).map_err(mf)? as i32 as i64 as u64,
-            Op::Ld => mem.read_u64(ea).map_err(mf)?,
-            Op::Lbu => mem.read_u8(ea).map_err(mf)? as u64,
-            Op::Lhu => mem.read_u16(ea).map_err(mf)? as u64,
-            Op::Lwu => mem.read_u32(ea).map_err(mf)? as u64,
+            Op::Lb => mem!(mem.read_u8(ea)) as i8 as i64 as u64,
+            Op::Lh => mem!(mem.read_u16(ea)) as i16 as i64 as u64,
+            Op::Lw => mem!(mem.read_u32(ea)) as i32 as i64 as u64,
+            Op::Ld => mem!(mem.read_u64(ea)),
+            Op::Lbu => mem!(mem.read_u8(ea)) as u64,
+            Op::Lhu => mem!(mem.read_u16(ea)) as u64,
+            Op::Lwu => mem!(mem.read_u32(ea)) as u64,
             Op::Sb => store!(write_u8, u8, 1),
             Op::Sh => store!(write_u16, u16, 2),
             Op::Sw => store!(write_u32, u32, 4),
@@ -179,24 +228,16 @@ impl<const RV64: bool> Hart<RV64> {
             Op::Remw => w32::rem(a, b),
             Op::Remuw => w32::remu(a, b),
             Op::Fence | Op::FenceI => 0,
-            Op::Ecall => {
-                self.pc = next;
-                return Err(Stop::Syscall);
-            }
-            Op::Ebreak => return Err(Stop::Fault(FaultKind::Trap { mnemonic: "ebreak" })),
-            Op::Unsupported => {
-                return Err(Stop::Fault(FaultKind::Unimplemented {
-                    mnemonic: i.unsupported_mnemonic(),
-                }))
-            }
-            Op::NotDecoded | Op::Unknown => {
-                return Err(Stop::Fault(FaultKind::Unimplemented { mnemonic: None }))
-            }
+            Op::Ecall => stop!(Stop::Syscall),
+            Op::Ebreak => fault!(FaultKind::Trap { mnemonic: "ebreak" }),
+            Op::Unsupported => fault!(FaultKind::Unimplemented {
+                mnemonic: i.unsupported_mnemonic(),
+            }),
+            Op::NotDecoded | Op::Unknown => fault!(FaultKind::Unimplemented { mnemonic: None }),
         };
-        self.x[(i.rd & 31) as usize] = v;
-        self.x[0] = 0;
-        self.pc = next;
-        Ok(())
+        x[(i.rd & 31) as usize] = v;
+        x[0] = 0;
+        next
     }
 
     /// An operation whose RV32 form is the W form and RV64 form the full-width one.

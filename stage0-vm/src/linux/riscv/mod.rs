@@ -204,10 +204,15 @@ impl<const RV64: bool> Cpu for Riscv<RV64> {
             return (0, self.fault(mem, misaligned_fetch()));
         }
         let mut n = 0;
+        let mut pc = self.hart.pc;
         let mut page = u64::MAX;
         let mut base = 0;
-        while n < budget {
-            let pc = self.hart.pc;
+        let x = &mut self.hart.x;
+        let mut why = Stop::Syscall;
+        let stop = loop {
+            if n == budget {
+                break None;
+            }
             if CodeCache::page_of(pc) != page {
                 page = CodeCache::page_of(pc);
                 base = self.code.page_base(page);
@@ -217,16 +222,25 @@ impl<const RV64: bool> Cpu for Riscv<RV64> {
             if inst.op == decode::Op::NotDecoded {
                 inst = match mem.read_u32(pc) {
                     Ok(w) => decode(w, RV64),
-                    Err(f) => return (n, self.fault(mem, FaultKind::Memory(f))),
+                    Err(f) => break Some(Stop::Fault(FaultKind::Memory(f))),
                 };
                 self.code.set(slot, inst);
             }
-            if let Err(stop) = self.hart.execute(mem, &mut self.code, inst) {
-                return self.stop(mem, n, stop);
+            match Hart::<RV64>::step(x, mem, &mut self.code, inst, pc, &mut why) {
+                exec::STOPPED => break Some(why),
+                next => pc = next,
             }
             n += 1;
+        };
+        self.hart.pc = pc;
+        match stop {
+            None => (n, Exit::Budget),
+            Some(Stop::Syscall) => {
+                self.hart.pc = Hart::<RV64>::addr(pc.wrapping_add(4));
+                self.stop(mem, n, Stop::Syscall)
+            }
+            Some(fault) => self.stop(mem, n, fault),
         }
-        (n, Exit::Budget)
     }
 
     fn syscall(&self) -> SyscallRequest {
