@@ -37,12 +37,32 @@ fn main() {
         .skip(1)
         .find(|a| !a.to_string_lossy().starts_with('-'));
     let cases: &[Case] = &[
-        ("chain_replays_in_ours_mode", || chain("ours")),
-        ("chain_replays_in_theirs_mode", || chain("theirs")),
-        ("chain_replays_in_both_mode", || chain("both")),
-        ("x86_chain_replays_in_ours_mode", || x86_chain("ours")),
-        ("x86_chain_replays_in_theirs_mode", || x86_chain("theirs")),
-        ("x86_chain_replays_in_both_mode", || x86_chain("both")),
+        ("chain_replays_in_ours_mode", || chain("ours", "native")),
+        ("chain_replays_in_theirs_mode", || chain("theirs", "native")),
+        ("chain_replays_in_both_mode", || chain("both", "native")),
+        ("chain_replays_emulated", || chain("ours", "emulated")),
+        ("chain_replays_native_and_emulated", || {
+            chain("ours", "both")
+        }),
+        ("chain_replays_emulated_in_both_mode", || {
+            chain("both", "emulated")
+        }),
+        ("x86_chain_replays_in_ours_mode", || {
+            x86_chain("ours", "native")
+        }),
+        ("x86_chain_replays_in_theirs_mode", || {
+            x86_chain("theirs", "native")
+        }),
+        ("x86_chain_replays_in_both_mode", || {
+            x86_chain("both", "native")
+        }),
+        ("x86_chain_replays_emulated", || {
+            x86_chain("theirs", "emulated")
+        }),
+        ("x86_chain_replays_native_and_emulated", || {
+            x86_chain("theirs", "both")
+        }),
+        ("native_and_emulated_differ", native_and_emulated_differ),
         ("missing_input_file", missing_input_file),
         ("failing_tool", failing_tool),
         ("differing_output_in_both_mode", differing_output),
@@ -208,11 +228,11 @@ fn skip(why: &str) -> Result<(), String> {
     Ok(())
 }
 
-fn chain(mode: &str) -> Result<(), String> {
-    if mode != "ours" && !native_seed_runs() {
+fn chain(mode: &str, exec: &str) -> Result<(), String> {
+    if (mode != "ours" || exec == "both") && !native_seed_runs() {
         return skip("the amd64 seed runs natively only on x86-64 Linux");
     }
-    let Some(root) = make_root(mode) else {
+    let Some(root) = make_root(&format!("{mode}-{exec}")) else {
         return skip("seeds/amd64 is not in this tree yet");
     };
     let manifest = root.with_extension("sha256");
@@ -222,6 +242,8 @@ fn chain(mode: &str) -> Result<(), String> {
         &[
             "--tools",
             mode,
+            "--exec",
+            exec,
             "--answers",
             "AMD64/answers",
             "--manifest",
@@ -350,6 +372,14 @@ fn chain(mode: &str) -> Result<(), String> {
             &run,
         )?;
     }
+    check_exec(exec, &report, &run)?;
+    if exec != "native" && complete_build() {
+        check(
+            report.contains("  exec: native only (cannot emulate: not a static ELF executable"),
+            "the shell script driver.sh runs natively, and the record says so",
+            &run,
+        )?;
+    }
     let summary = run
         .stderr
         .lines()
@@ -364,6 +394,20 @@ fn chain(mode: &str) -> Result<(), String> {
     }
     let _ = fs::remove_dir_all(&root);
     Ok(())
+}
+
+/// The report's `exec:` lines of the seed step say how it ran.
+fn check_exec(exec: &str, report: &str, run: &Run) -> Result<(), String> {
+    let want = match exec {
+        "native" => return Ok(()),
+        "emulated" => "  exec: emulated (",
+        _ => "  exec: native+emulated agreed",
+    };
+    check(
+        report.contains(want) && !report.contains("DIFFERED"),
+        &format!("the seed step must be recorded as '{}'", want.trim()),
+        run,
+    )
 }
 
 /// Lays out a replay root for the stage0-posix-shaped x86 chain (`kaem.x86` → kaem-0
@@ -409,17 +453,19 @@ fn x86_seed_runs() -> bool {
     ok
 }
 
-fn x86_chain(mode: &str) -> Result<(), String> {
+fn x86_chain(mode: &str, exec: &str) -> Result<(), String> {
     if !complete_build() {
         return skip("needs the hex2 and m1 crates");
     }
-    if mode != "ours" && !x86_seed_runs() {
+    // In `theirs` mode the i386 seed is a program step, so it is the one emulated.
+    if ((mode != "ours" && exec == "native") || exec == "both") && !x86_seed_runs() {
         return skip("the i386 seed does not run natively here");
     }
-    let root = make_x86_root(mode);
+    let root = make_x86_root(&format!("{mode}-{exec}"));
     let report_path = root.with_extension("report.txt");
     let mut args: Vec<OsString> = vec!["replay".into(), "kaem.x86".into(), "--root".into()];
     args.extend([root.clone().into(), "--tools".into(), mode.into()]);
+    args.extend(["--exec".into(), exec.into()]);
     args.extend(["--answers".into(), "x86/answers".into(), "--report".into()]);
     args.push(report_path.clone().into());
     let (mut out, mut err) = (Vec::new(), Vec::new());
@@ -473,6 +519,7 @@ fn x86_chain(mode: &str) -> Result<(), String> {
             &run,
         )?;
     }
+    check_exec(exec, &report, &run)?;
     let summary = run
         .stderr
         .lines()
@@ -492,6 +539,84 @@ fn incomplete(run: &Run) -> Result<(), String> {
         "the report must say 'status: incomplete'",
         run,
     )
+}
+
+/// A static i386 program that writes `uname`'s machine field (8 bytes) to stdout and
+/// exits 0: the kernel says `x86_64` to a 32-bit program, the machine says `i686`.
+fn uname_program() -> Vec<u8> {
+    const BASE: u32 = 0x0804_8000;
+    let buf = BASE + 0x1000;
+    let mut code = vec![0xb8, 122, 0, 0, 0, 0xbb]; // mov eax, 122 (uname); mov ebx, buf
+    code.extend_from_slice(&buf.to_le_bytes());
+    code.extend_from_slice(&[0xcd, 0x80, 0xb8, 4, 0, 0, 0, 0xbb, 1, 0, 0, 0, 0xb9]);
+    code.extend_from_slice(&(buf + 4 * 65).to_le_bytes()); // write(1, machine, 8)
+    code.extend_from_slice(&[0xba, 8, 0, 0, 0, 0xcd, 0x80]);
+    code.extend_from_slice(&[0xb8, 1, 0, 0, 0, 0x31, 0xdb, 0xcd, 0x80]); // exit(0)
+    let size = 52 + 32 + code.len() as u32;
+    let mut f = b"\x7fELF\x01\x01\x01\0\0\0\0\0\0\0\0\0".to_vec();
+    for v in [2u16, 3] {
+        f.extend_from_slice(&v.to_le_bytes());
+    }
+    for v in [1, BASE + 84, 52, 0, 0] {
+        f.extend_from_slice(&v.to_le_bytes());
+    }
+    for v in [52u16, 32, 1, 40, 0, 0] {
+        f.extend_from_slice(&v.to_le_bytes());
+    }
+    for v in [1, 0, BASE, BASE, size, 0x2000, 7, 0x1000] {
+        f.extend_from_slice(&v.to_le_bytes());
+    }
+    f.extend_from_slice(&code);
+    f
+}
+
+fn native_and_emulated_differ() -> Result<(), String> {
+    if !x86_seed_runs() {
+        return skip("the i386 program does not run natively here");
+    }
+    let root = make_x86_root("differ");
+    let prog = root.join("x86/uname");
+    fs::write(&prog, uname_program()).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(&prog, fs::Permissions::from_mode(0o755)).unwrap();
+    fs::write(root.join("kaem.x86"), "./x86/uname\n").unwrap();
+    let report_path = root.with_extension("report.txt");
+    let args: Vec<OsString> = ["replay", "kaem.x86", "--root"]
+        .into_iter()
+        .map(OsString::from)
+        .chain([root.clone().into_os_string()])
+        .chain(["--exec", "both", "--quiet", "--report"].map(OsString::from))
+        .chain([report_path.clone().into_os_string()])
+        .collect();
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let status = {
+        let mut io = hex0::cli::Streams {
+            stdout: &mut out,
+            stderr: &mut err,
+            stdout_is_terminal: false,
+        };
+        crossverify::replay::main(&args, &mut io)
+    };
+    let run = Run {
+        status,
+        stdout: String::from_utf8_lossy(&out).into_owned(),
+        stderr: String::from_utf8_lossy(&err).into_owned(),
+        report: fs::read_to_string(&report_path).ok(),
+    };
+    let _ = fs::remove_file(&report_path);
+    incomplete(&run)?;
+    let report = run.report.clone().unwrap_or_default();
+    check(
+        report.contains("  exec: native+emulated DIFFERED")
+            && report.contains("result: DIFFERED: native and emulated runs: standard output")
+            && run
+                .stderr
+                .contains("the native and the emulated run of the program disagree"),
+        "the difference must be the step's verdict and stop the replay",
+        &run,
+    )?;
+    let _ = fs::remove_dir_all(&root);
+    Ok(())
 }
 
 fn missing_input_file() -> Result<(), String> {
@@ -674,6 +799,12 @@ fn bad_command_lines() -> Result<(), String> {
     check(
         run.status == 2 && run.report.is_none(),
         "bad --tools is a usage error",
+        &run,
+    )?;
+    let run = replay(&root, &["--exec", "qemu"]);
+    check(
+        run.status == 2 && run.stderr.contains("expected native, emulated or both"),
+        "bad --exec is a usage error",
         &run,
     )?;
     let run = replay(&root.join("nonexistent"), &[]);

@@ -21,6 +21,7 @@
 // per reported error for no measurable gain (as in the hex0 crate).
 #![allow(clippy::result_large_err)]
 
+pub mod exec;
 pub mod record;
 pub mod tools;
 
@@ -43,10 +44,7 @@ use record::{
     explain_difference, hash_file, parse_answers, AnswersCheck, FileHash, Implementation, Report,
     StepRecord, Verdict,
 };
-use tools::{
-    file_args, our_command, recognise, Role, SpawnedRun, Tool, LOG_ENV, MODE_ENV, PATH_TOOLS,
-    SHIM_ENV,
-};
+use tools::{file_args, our_command, recognise, Role, SpawnedRun, Tool, PATH_TOOLS};
 
 /// Which implementation runs the steps that are our tools.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -79,6 +77,8 @@ pub struct Config {
     pub root: PathBuf,
     /// Who runs our tools' steps.
     pub mode: Mode,
+    /// Where the other programs run (`--exec`).
+    pub exec: exec::Exec,
     /// A `sha256sum` file to check at the end (absolute, or relative to `root`).
     pub answers: Option<PathBuf>,
     /// No progress lines and no ` +> ` trace.
@@ -101,6 +101,7 @@ impl Config {
             script,
             root,
             mode,
+            exec: exec::Exec::Native,
             answers: None,
             quiet: false,
             dialect: None,
@@ -133,6 +134,12 @@ pub fn default_dialect(script: &Path) -> Dialect {
 pub struct Runner<'a, 'io> {
     io: &'a mut Streams<'io>,
     mode: Mode,
+    exec: exec::Exec,
+    /// The current step's execution paths, for its record (`exec: ...`).
+    exec_note: Option<String>,
+    /// What `--exec both` found different in the current step.
+    exec_differed: Option<String>,
+    mirror: exec::Mirror,
     quiet: bool,
     root: PathBuf,
     /// The temporary directory: our PATH tools, scratch outputs, the spawn log.
@@ -235,6 +242,10 @@ fn replay_inner(config: &Config, io: &mut Streams) -> Result<Report, (Report, Di
     let mut runner = Runner {
         io,
         mode: config.mode,
+        exec: config.exec,
+        exec_note: None,
+        exec_differed: None,
+        mirror: exec::Mirror::default(),
         quiet: config.quiet,
         root: root.clone(),
         scratch: scratch.clone(),
@@ -452,7 +463,7 @@ impl Runner<'_, '_> {
         })
     }
 
-    fn run_process(
+    fn run_native(
         &mut self,
         step: &Step,
         path_prefix: Option<&Path>,
@@ -463,25 +474,8 @@ impl Runner<'_, '_> {
             .args(&step.argv[1..])
             .current_dir(step.cwd)
             .env_clear()
+            .envs(exec::environment(step, self.mode, path_prefix, log))
             .stdin(Stdio::null());
-        for (k, v) in step.vars {
-            cmd.env(
-                std::ffi::OsStr::from_bytes(k),
-                std::ffi::OsStr::from_bytes(v),
-            );
-        }
-        if let Some(prefix) = path_prefix {
-            let mut path = prefix.as_os_str().as_bytes().to_vec();
-            if let Some(old) = step.vars.get(b"PATH".as_slice()) {
-                path.push(b':');
-                path.extend_from_slice(old);
-            }
-            cmd.env("PATH", std::ffi::OsStr::from_bytes(&path));
-            cmd.env(SHIM_ENV, prefix).env(MODE_ENV, self.mode.name());
-        }
-        if let Some(log) = log {
-            cmd.env(LOG_ENV, log);
-        }
         let start = Instant::now();
         let output = cmd.output().map_err(|e| {
             Diagnostic::io(&step.program, "cannot run the program", &e).note(format!(
@@ -509,6 +503,11 @@ impl Runner<'_, '_> {
         argv: &[OsString],
         positions: &[(usize, Role)],
     ) {
+        let mut rec = rec;
+        rec.exec = self.exec_note.take();
+        if let Some(why) = &self.exec_differed {
+            rec.verdict = Verdict::Differed(format!("native and emulated runs: {why}"));
+        }
         for (i, r) in positions {
             if *r == Role::Output {
                 let p = kaem_path(cwd, &argv[*i]);
@@ -551,6 +550,7 @@ impl Runner<'_, '_> {
             verdict: Verdict::Ran,
             spawned: BTreeMap::new(),
             spawned_agreed: 0,
+            exec: None,
         };
         let status = match self.mode {
             Mode::Ours => {
@@ -632,7 +632,10 @@ impl Runner<'_, '_> {
             rec.verdict = Verdict::Failed(status);
         }
         self.record(rec, step.cwd, &step.argv, &positions);
-        Ok(status)
+        match self.exec_verdict(n) {
+            Some(d) => Err(d.in_file(step.location())),
+            None => Ok(status),
+        }
     }
 
     fn run_external(&mut self, n: usize, step: &Step) -> Result<i32, Diagnostic> {
@@ -737,8 +740,12 @@ impl Runner<'_, '_> {
             },
             spawned,
             spawned_agreed,
+            exec: None,
         };
         self.record(rec, step.cwd, &step.argv, &positions);
+        if let Some(d) = self.exec_verdict(n) {
+            return Err(d.in_file(step.location()));
+        }
         if let Some(d) = disagreement {
             return Err(Diagnostic::new(format!(
                 "step {n}: a {} run started by '{name}' through PATH: our {} and the original disagree",
@@ -797,6 +804,7 @@ impl Host for Runner<'_, '_> {
 enum Id {
     Root,
     Tools,
+    Exec,
     Answers,
     Report,
     Manifest,
@@ -808,6 +816,7 @@ enum Id {
 const OPTS: &[Opt<Id>] = &[
     Opt::value(&["--root", "-C"], Id::Root),
     Opt::value(&["--tools", "-t"], Id::Tools),
+    Opt::value(&["--exec"], Id::Exec),
     Opt::value(&["--answers", "-a"], Id::Answers),
     Opt::value(&["--report", "-r"], Id::Report),
     Opt::value(&["--manifest", "-m"], Id::Manifest),
@@ -837,6 +846,12 @@ the same run; every other program (C compilers, sha256sum, ...) runs as a proces
 Options:
   -C, --root DIR         the directory the script runs from (required)
   -t, --tools MODE       ours, theirs or both (default both)
+      --exec WHERE       where every program that is not one of our in-process tools
+                         runs (seeds, C compilers, sha256sum, theirs in --tools theirs):
+                         native (host processes, the default), emulated (hexroot's
+                         Linux user-mode machine, in-process; tools it spawns through
+                         PATH still go to ours), or both (native and emulated on copies
+                         of the tree, every file written compared, stop at a difference)
   -a, --answers FILE     a sha256sum file checked at the end (relative to DIR if it
                          exists there)
   -r, --report OUT       write the report: every step's command line, implementation,
@@ -867,6 +882,7 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
     let mut script = None;
     let mut root = None;
     let mut mode = Mode::Both;
+    let mut exec = exec::Exec::Native;
     let mut answers = None;
     let mut report = None;
     let mut manifest = None;
@@ -917,6 +933,19 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
                         }
                     }
                 }
+                Id::Exec => match exec::Exec::parse(v.as_bytes()) {
+                    Some(e) => exec = e,
+                    None => {
+                        io.usage_error(
+                            &tool,
+                            &format!(
+                                "unknown --exec '{}'; expected native, emulated or both",
+                                v.to_string_lossy()
+                            ),
+                        );
+                        return EXIT_USAGE;
+                    }
+                },
                 Id::Quiet | Id::Help => {}
             },
             Ok(Arg::Opt(_, None)) => {}
@@ -958,6 +987,7 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
     let manifest_path = manifest.map(|m| absolute(&m));
     let mut config = Config::new(script, root, mode);
     config.answers = answers;
+    config.exec = exec;
     config.quiet = quiet;
     config.dialect = dialect;
     let (report, error) = match replay(&config, io) {

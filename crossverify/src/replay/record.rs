@@ -88,6 +88,9 @@ pub struct StepRecord {
     /// How many of those runs were also run by the original, with identical outputs
     /// (`both` mode).
     pub spawned_agreed: usize,
+    /// The execution paths of a program step (`native`, `emulated`, `native+emulated
+    /// agreed`...), `None` for our in-process tools.
+    pub exec: Option<String>,
 }
 
 pub use crate::sha256_hex;
@@ -376,6 +379,9 @@ impl Report {
                     },
                     ms(t)
                 ));
+            }
+            if let Some(e) = &r.exec {
+                let _ = writeln!(o, "  exec: {e}");
             }
             let _ = writeln!(o, "  wall time: {}", times.join(", "));
             let verdict = match &r.verdict {

@@ -293,23 +293,66 @@ pub fn multicall(args: &[OsString], io: &mut Streams) -> Option<i32> {
     let program = Path::new(args.first()?);
     let tool = recognise(program)?;
     let both = std::env::var_os(MODE_ENV).is_some_and(|m| m == "both");
+    let log = std::env::var_os(LOG_ENV).map(std::path::PathBuf::from);
+    let shim = std::env::var_os(SHIM_ENV).map(std::path::PathBuf::from);
+    let path = std::env::var_os("PATH");
+    let mut original = |args: &[OsString], _: &mut Streams| -> Result<i32, String> {
+        let name = Path::new(&args[0]).file_name().unwrap_or_default();
+        let original = find_original(name, shim.as_deref(), path.as_deref())
+            .ok_or_else(|| no_original(name))?;
+        let theirs = std::process::Command::new(&original)
+            .arg0(&args[0])
+            .args(&args[1..])
+            .env_remove(MODE_ENV)
+            .env_remove(LOG_ENV)
+            .status()
+            .map_err(|e| format!("cannot run {}: {e}", original.display()))?;
+        Ok(theirs.code().unwrap_or(128))
+    };
+    Some(run_shim(
+        tool,
+        args,
+        io,
+        both,
+        log.as_deref(),
+        &mut original,
+    ))
+}
+
+/// Runs the original tool with these arguments (its outputs are the real ones) and gives
+/// its exit status: a host process for the native shim, an emulated run inside
+/// `--exec emulated`.
+pub type RunOriginal<'a> = dyn FnMut(&[OsString], &mut Streams) -> Result<i32, String> + 'a;
+
+/// The message for a `both` run without an original to compare with.
+pub fn no_original(name: &OsStr) -> String {
+    format!(
+        "no original '{}' on PATH after hexroot's directory, so nothing to compare with",
+        name.to_string_lossy()
+    )
+}
+
+/// What a PATH shim does for `tool` run as `args`: ours alone, or (`both`) the original
+/// through `original` (its outputs are the real ones) and ours compared; the run is
+/// appended to `log`, and a difference makes the status 1.
+pub fn run_shim(
+    tool: Tool,
+    args: &[OsString],
+    io: &mut Streams,
+    both: bool,
+    log: Option<&Path>,
+    original: &mut RunOriginal,
+) -> i32 {
+    let program = Path::new(&args[0]);
     let run = if both {
-        run_both(tool, args, io)
+        run_both(tool, args, io, original)
     } else {
         run_ours(tool, args, io).map(|(status, us)| (status, us, 0, "ours".to_string()))
     };
-    let status = match run {
+    match run {
         Ok((status, ours_us, theirs_us, verdict)) => {
-            if let Some(log) = std::env::var_os(LOG_ENV) {
-                log_run(
-                    Path::new(&log),
-                    tool.kind,
-                    status,
-                    ours_us,
-                    theirs_us,
-                    &verdict,
-                    args,
-                );
+            if let Some(log) = log {
+                log_run(log, tool.kind, status, ours_us, theirs_us, &verdict, args);
             }
             if verdict.starts_with("differed") {
                 let _ = writeln!(
@@ -327,8 +370,7 @@ pub fn multicall(args: &[OsString], io: &mut Streams) -> Option<i32> {
             let _ = writeln!(io.stderr, "{}: error: {why}", program.display());
             EXIT_FAILURE
         }
-    };
-    Some(status)
+    }
 }
 
 fn run_ours(tool: Tool, args: &[OsString], io: &mut Streams) -> Result<(i32, u64), String> {
@@ -343,11 +385,14 @@ fn micros(start: Instant) -> u64 {
     u64::try_from(start.elapsed().as_micros()).unwrap_or(u64::MAX)
 }
 
-/// The original `name`: the first executable of that name on PATH outside `shim`.
-fn find_original(name: &OsStr, shim: Option<&Path>) -> Option<std::path::PathBuf> {
+/// The original `name`: the first executable of that name on `path` outside `shim`.
+pub fn find_original(
+    name: &OsStr,
+    shim: Option<&Path>,
+    path: Option<&OsStr>,
+) -> Option<std::path::PathBuf> {
     let shim = shim.and_then(|s| std::fs::canonicalize(s).ok());
-    let path = std::env::var_os("PATH")?;
-    for dir in std::env::split_paths(&path) {
+    for dir in std::env::split_paths(path?) {
         let dir = if dir.as_os_str().is_empty() {
             std::path::PathBuf::from(".")
         } else {
@@ -373,28 +418,11 @@ fn run_both(
     tool: Tool,
     args: &[OsString],
     io: &mut Streams,
+    original: &mut RunOriginal,
 ) -> Result<(i32, u64, u64, String), String> {
-    let name = Path::new(&args[0])
-        .file_name()
-        .unwrap_or_default()
-        .to_os_string();
-    let shim = std::env::var_os(SHIM_ENV).map(std::path::PathBuf::from);
-    let original = find_original(&name, shim.as_deref()).ok_or_else(|| {
-        format!(
-            "no original '{}' on PATH after hexroot's directory, so nothing to compare with",
-            name.to_string_lossy()
-        )
-    })?;
     let start = Instant::now();
-    let theirs = std::process::Command::new(&original)
-        .arg0(&args[0])
-        .args(&args[1..])
-        .env_remove(MODE_ENV)
-        .env_remove(LOG_ENV)
-        .status()
-        .map_err(|e| format!("cannot run {}: {e}", original.display()))?;
+    let theirs_status = original(args, io)?;
     let theirs_us = micros(start);
-    let theirs_status = theirs.code().unwrap_or(128);
     let positions = file_args(Some(tool.kind), args);
     let mut argv = args.to_vec();
     let mut pairs = Vec::new();

@@ -19,6 +19,7 @@
 //! - [`process`]: the process model (fork runs the child to its end first, execve
 //!   replaces the image or goes to an [`ExecHook`], wait returns recorded statuses) and
 //!   the public entry point [`run`];
+//! - [`x86`]: the i386 and x86-64 instruction sets;
 //! - [`tool`]: the `stage0-vm run` command line.
 //!
 //! Everything but the instruction sets is shared by every architecture.
@@ -31,6 +32,7 @@ pub mod process;
 pub mod riscv;
 pub mod syscall;
 pub mod tool;
+pub mod x86;
 
 #[cfg(test)]
 mod mock;
@@ -38,7 +40,7 @@ mod mock;
 mod tests;
 
 pub use process::{
-    run, run_with_cpu, supported, Ended, ExecHook, ExecRequest, HookOutcome, LoadError,
+    probe, run, run_with_cpu, supported, Ended, ExecHook, ExecRequest, HookOutcome, LoadError,
     ProcessInfo, RunConfig, RunError, RunOutcome,
 };
 pub use syscall::RunIo;

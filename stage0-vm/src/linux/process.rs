@@ -177,7 +177,7 @@ impl std::fmt::Display for LoadError {
             LoadError::NoCpu(a) => write!(f, "this build has no {} instruction set yet", a.name()),
             LoadError::WrongArch { want, found } => write!(
                 f,
-                "it is a {} program, but --arch {} was asked for",
+                "it is a program for {}, but --arch {} was asked for",
                 found.name(),
                 want.name()
             ),
@@ -224,7 +224,21 @@ impl std::fmt::Display for RunError {
 
 /// Whether this build has an instruction set for `arch`.
 pub fn supported(arch: Arch) -> bool {
-    matches!(arch, Arch::Riscv32 | Arch::Riscv64)
+    matches!(
+        arch,
+        Arch::I386 | Arch::Amd64 | Arch::Riscv32 | Arch::Riscv64
+    )
+}
+
+/// Whether the program at host path `path` can run in this machine: its architecture,
+/// or why not (the errno an `execve` of it would fail with is [`LoadError::errno`]).
+pub fn probe(path: &Path) -> Result<Arch, LoadError> {
+    let (_, exe) = read_program(path)?;
+    if supported(exe.arch) {
+        Ok(exe.arch)
+    } else {
+        Err(LoadError::NoCpu(exe.arch))
+    }
 }
 
 /// Runs `config.program` with the instruction set its ELF header names.
@@ -479,10 +493,10 @@ impl<'a, 'io, 'h> Machine<'a, 'io, 'h> {
         }
         let image = elf::load(&exe, bytes, &argv, &envp).map_err(|e| fail(LoadError::Elf(e)))?;
         let info = self.new_info(&task, path.clone(), argv, Some(exe.arch));
-        #[allow(clippy::match_single_binding)]
         match exe.arch {
-            // One arm per instruction set of this build, e.g.
-            // Arch::I386 => self.start::<super::x86::I386>(image, task, info),
+            // One arm per instruction set of this build (and `supported` says the same).
+            Arch::I386 => self.start::<super::x86::I386>(image, task, info),
+            Arch::Amd64 => self.start::<super::x86::Amd64>(image, task, info),
             Arch::Riscv32 => self.start::<super::riscv::Rv32>(image, task, info),
             Arch::Riscv64 => self.start::<super::riscv::Rv64>(image, task, info),
             a => {
