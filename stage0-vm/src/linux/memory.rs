@@ -64,6 +64,9 @@ impl Region {
 pub struct Memory {
     /// Sorted by base, never overlapping.
     regions: Vec<Region>,
+    /// The region of the last successful access, tried first (a guest's loads and stores
+    /// run in long streaks on one region: the stack, the heap).
+    hint: Cell<usize>,
 }
 
 /// Why [`Memory::map`] or [`Memory::resize`] refused.
@@ -80,6 +83,8 @@ pub enum MapError {
 /// The largest region the machine maps (1 GiB): a guest asking for more is refused as the
 /// kernel would refuse an allocation it cannot back, instead of exhausting the host.
 pub const MAX_REGION: u64 = 1 << 30;
+
+use std::cell::Cell;
 
 macro_rules! access {
     ($read:ident, $write:ident, $t:ty, $n:expr) => {
@@ -168,8 +173,20 @@ impl Memory {
 
     #[inline]
     fn locate_index(&self, addr: u64, len: u64, write: bool) -> Result<usize, MemFault> {
+        let hint = self.hint.get();
+        if let Some(r) = self.regions.get(hint) {
+            if r.offset(addr, len).is_some() {
+                return Ok(hint);
+            }
+        }
+        self.search(addr, len, write)
+    }
+
+    #[inline(never)]
+    fn search(&self, addr: u64, len: u64, write: bool) -> Result<usize, MemFault> {
         for (i, r) in self.regions.iter().enumerate() {
             if r.offset(addr, len).is_some() {
+                self.hint.set(i);
                 return Ok(i);
             }
         }
@@ -182,16 +199,9 @@ impl Memory {
 
     #[inline]
     fn locate(&self, addr: u64, len: u64, write: bool) -> Result<(&Region, usize), MemFault> {
-        for r in &self.regions {
-            if let Some(off) = r.offset(addr, len) {
-                return Ok((r, off));
-            }
-        }
-        Err(MemFault {
-            addr,
-            len: len as u8,
-            write,
-        })
+        let i = self.locate_index(addr, len, write)?;
+        let r = &self.regions[i];
+        Ok((r, (addr - r.base) as usize))
     }
 
     access!(read_u8, write_u8, u8, 1);

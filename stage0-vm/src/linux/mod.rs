@@ -29,6 +29,7 @@ pub mod elf;
 pub mod fs;
 pub mod memory;
 pub mod process;
+pub mod riscv;
 pub mod syscall;
 pub mod tool;
 pub mod x86;

@@ -224,7 +224,10 @@ impl std::fmt::Display for RunError {
 
 /// Whether this build has an instruction set for `arch`.
 pub fn supported(arch: Arch) -> bool {
-    matches!(arch, Arch::I386 | Arch::Amd64)
+    matches!(
+        arch,
+        Arch::I386 | Arch::Amd64 | Arch::Riscv32 | Arch::Riscv64
+    )
 }
 
 /// Whether the program at host path `path` can run in this machine: its architecture,
@@ -494,6 +497,8 @@ impl<'a, 'io, 'h> Machine<'a, 'io, 'h> {
             // One arm per instruction set of this build (and `supported` says the same).
             Arch::I386 => self.start::<super::x86::I386>(image, task, info),
             Arch::Amd64 => self.start::<super::x86::Amd64>(image, task, info),
+            Arch::Riscv32 => self.start::<super::riscv::Rv32>(image, task, info),
+            Arch::Riscv64 => self.start::<super::riscv::Rv64>(image, task, info),
             a => {
                 let _ = (image, info);
                 Err(fail(LoadError::NoCpu(a)))

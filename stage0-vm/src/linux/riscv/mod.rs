@@ -1,0 +1,284 @@
+//! RV32 and RV64 user-mode processors for the Linux machine: RV32I/RV64I and the M
+//! extension (the chains' binaries use nothing else, measured), behind [`Cpu`].
+//!
+//! This module owns the RISC-V side of the [`Cpu`] contract: the processor state, the run
+//! loop over decoded code, and the Linux system call convention (number in a7, arguments in
+//! a0..a5, result in a0, the generic `asm-generic/unistd.h` table). One core serves both
+//! widths, parameterised by `RV64`: [`decode`] turns a word into an instruction, [`exec`]
+//! applies it, [`cache`] keeps decoded instructions per code slot. [`Riscv::run`] (the
+//! [`Cpu::run`] of the trait) executes from the cache; [`Riscv::run_uncached`] fetches and
+//! decodes every instruction again and is the reference the cached path is tested against.
+//! No allocation or dynamic dispatch happens per instruction.
+
+pub mod cache;
+pub mod decode;
+pub mod exec;
+
+use std::fmt;
+
+use self::cache::CodeCache;
+use self::decode::decode;
+use self::exec::{Hart, Stop};
+use super::cpu::{fault_bytes, Arch, Cpu, CpuFault, Exit, FaultKind, Sys, SyscallRequest};
+use super::memory::Memory;
+
+/// A RISC-V processor of width 64 (`RV64`) or 32, with its decoded-code cache.
+#[derive(Clone)]
+pub struct Riscv<const RV64: bool> {
+    hart: Hart<RV64>,
+    code: CodeCache,
+    /// The system call the last `run` stopped at, until the next `run` accounts for the
+    /// guest memory it may have written.
+    pending: Option<SyscallRequest>,
+}
+
+/// The RV32 processor (RV32IM).
+pub type Rv32 = Riscv<false>;
+/// The RV64 processor (RV64IM).
+pub type Rv64 = Riscv<true>;
+
+/// ABI names of x0..x31, for register dumps.
+const ABI_NAMES: [&str; 32] = [
+    "zero", "ra", "sp", "gp", "tp", "t0", "t1", "t2", "s0", "s1", "a0", "a1", "a2", "a3", "a4",
+    "a5", "a6", "a7", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9", "s10", "s11", "t3", "t4",
+    "t5", "t6",
+];
+
+/// The meaning of a system call number of the generic Linux table on RV64 or RV32.
+pub fn sys_of(number: u64, rv64: bool) -> Option<Sys> {
+    Some(match number {
+        17 => Sys::Getcwd,
+        29 => Sys::Ioctl,
+        34 => Sys::MkdirAt,
+        35 => Sys::UnlinkAt,
+        48 => Sys::FaccessAt,
+        49 => Sys::Chdir,
+        50 => Sys::Fchdir,
+        52 => Sys::Fchmod,
+        53 => Sys::FchmodAt,
+        56 => Sys::OpenAt,
+        57 => Sys::Close,
+        62 if rv64 => Sys::Lseek,
+        62 => Sys::Llseek,
+        63 => Sys::Read,
+        64 => Sys::Write,
+        93 => Sys::Exit,
+        94 => Sys::ExitGroup,
+        160 => Sys::Uname,
+        172 => Sys::Getpid,
+        214 => Sys::Brk,
+        220 => Sys::Clone,
+        221 => Sys::Execve,
+        260 => Sys::Wait4,
+        _ => return None,
+    })
+}
+
+impl<const RV64: bool> Riscv<RV64> {
+    /// Register `r` (0..=31) as the guest sees it, zero-extended on RV32.
+    pub fn reg(&self, r: usize) -> u64 {
+        Hart::<RV64>::addr(self.hart.x[r & 31])
+    }
+
+    /// Sets register `r` (writes to x0 are ignored), truncated to XLEN.
+    pub fn set_reg(&mut self, r: usize, value: u64) {
+        self.hart.x[r & 31] = Hart::<RV64>::sx(value);
+        self.hart.x[0] = 0;
+    }
+
+    /// The registers and program counter, exactly.
+    pub fn hart(&self) -> &Hart<RV64> {
+        &self.hart
+    }
+
+    /// Drops decoded code the last system call may have overwritten (or unmapped).
+    fn settle_syscall(&mut self) {
+        let Some(req) = self.pending.take() else {
+            return;
+        };
+        let [a0, a1, a2, a3, ..] = req.args;
+        match req.sys {
+            Some(Sys::Read) => self.code.invalidate(a1, a2),
+            Some(Sys::Getcwd) => self.code.invalidate(a0, a1),
+            Some(Sys::Uname) => self.code.invalidate(a0, 6 * 65),
+            Some(Sys::Llseek) => self.code.invalidate(a3, 8),
+            Some(Sys::Wait4) => {
+                self.code.invalidate(a1, 4);
+                self.code.invalidate(a3, 256);
+            }
+            Some(Sys::Brk) if a0 != 0 => self.code.flush_from(a0),
+            Some(
+                Sys::Brk
+                | Sys::Write
+                | Sys::OpenAt
+                | Sys::Close
+                | Sys::Lseek
+                | Sys::Exit
+                | Sys::ExitGroup
+                | Sys::Clone
+                | Sys::Execve
+                | Sys::Chdir
+                | Sys::Fchdir
+                | Sys::Fchmod
+                | Sys::FchmodAt
+                | Sys::FaccessAt
+                | Sys::UnlinkAt
+                | Sys::MkdirAt
+                | Sys::Getpid,
+            ) => {}
+            _ => self.code.flush(),
+        }
+    }
+
+    fn fault(&self, mem: &Memory, kind: FaultKind) -> Exit {
+        let pc = self.pc();
+        Exit::Fault(CpuFault {
+            pc,
+            bytes: fault_bytes(mem, pc),
+            kind,
+        })
+    }
+
+    fn stop(&mut self, mem: &Memory, n: u64, stop: Stop) -> (u64, Exit) {
+        match stop {
+            Stop::Syscall => {
+                self.pending = Some(self.syscall());
+                (n + 1, Exit::Syscall)
+            }
+            Stop::Fault(kind) => (n, self.fault(mem, kind)),
+        }
+    }
+
+    /// The program counter is not 4-aligned (only possible at entry: jumps check).
+    fn misaligned(&self) -> bool {
+        self.hart.pc & 3 != 0
+    }
+
+    /// The reference run loop: fetch, decode and execute each instruction anew, no cache.
+    /// Same contract as [`Cpu::run`].
+    pub fn run_uncached(&mut self, mem: &mut Memory, budget: u64) -> (u64, Exit) {
+        self.settle_syscall();
+        if self.misaligned() {
+            return (0, self.fault(mem, misaligned_fetch()));
+        }
+        let mut n = 0;
+        while n < budget {
+            let word = match mem.read_u32(self.hart.pc) {
+                Ok(w) => w,
+                Err(f) => return (n, self.fault(mem, FaultKind::Memory(f))),
+            };
+            if let Err(stop) = self.hart.execute(mem, &mut (), decode(word, RV64)) {
+                return self.stop(mem, n, stop);
+            }
+            n += 1;
+        }
+        (n, Exit::Budget)
+    }
+}
+
+fn misaligned_fetch() -> FaultKind {
+    FaultKind::Unimplemented {
+        mnemonic: Some("instruction fetch from an address that is not 4-byte aligned"),
+    }
+}
+
+impl<const RV64: bool> Cpu for Riscv<RV64> {
+    const ARCH: Arch = if RV64 { Arch::Riscv64 } else { Arch::Riscv32 };
+
+    fn new(entry: u64, sp: u64) -> Self {
+        let mut hart = Hart {
+            x: [0; 32],
+            pc: Hart::<RV64>::addr(entry),
+        };
+        hart.x[2] = Hart::<RV64>::sx(sp);
+        Riscv {
+            hart,
+            code: CodeCache::default(),
+            pending: None,
+        }
+    }
+
+    fn run(&mut self, mem: &mut Memory, budget: u64) -> (u64, Exit) {
+        self.settle_syscall();
+        if self.misaligned() {
+            return (0, self.fault(mem, misaligned_fetch()));
+        }
+        let mut n = 0;
+        let mut pc = self.hart.pc;
+        let mut page = u64::MAX;
+        let mut base = 0;
+        let x = &mut self.hart.x;
+        let mut why = Stop::Syscall;
+        let stop = loop {
+            if n == budget {
+                break None;
+            }
+            if CodeCache::page_of(pc) != page {
+                page = CodeCache::page_of(pc);
+                base = self.code.page_base(page);
+            }
+            let slot = CodeCache::slot(base, pc);
+            let mut inst = self.code.get(slot);
+            if inst.op == decode::Op::NotDecoded {
+                inst = match mem.read_u32(pc) {
+                    Ok(w) => decode(w, RV64),
+                    Err(f) => break Some(Stop::Fault(FaultKind::Memory(f))),
+                };
+                self.code.set(slot, inst);
+            }
+            match Hart::<RV64>::step(x, mem, &mut self.code, inst, pc, &mut why) {
+                exec::STOPPED => break Some(why),
+                next => pc = next,
+            }
+            n += 1;
+        };
+        self.hart.pc = pc;
+        match stop {
+            None => (n, Exit::Budget),
+            Some(Stop::Syscall) => {
+                self.hart.pc = Hart::<RV64>::addr(pc.wrapping_add(4));
+                self.stop(mem, n, Stop::Syscall)
+            }
+            Some(fault) => self.stop(mem, n, fault),
+        }
+    }
+
+    fn syscall(&self) -> SyscallRequest {
+        let x = &self.hart.x;
+        let number = self.reg(17);
+        let mut args = [0; 6];
+        for (i, a) in args.iter_mut().enumerate() {
+            *a = Hart::<RV64>::addr(x[10 + i]);
+        }
+        SyscallRequest {
+            number,
+            sys: sys_of(number, RV64),
+            args,
+        }
+    }
+
+    fn set_syscall_result(&mut self, value: i64) {
+        self.set_reg(10, value as u64);
+    }
+
+    fn pc(&self) -> u64 {
+        self.hart.pc
+    }
+
+    fn registers(&self) -> String {
+        let digits = if RV64 { 16 } else { 8 };
+        let mut s = format!("pc   {:#0w$x}\n", self.pc(), w = digits + 2);
+        for (r, name) in ABI_NAMES.iter().enumerate().skip(1) {
+            s += &format!("{:<4} {:#0w$x}\n", name, self.reg(r), w = digits + 2);
+        }
+        s
+    }
+}
+
+impl<const RV64: bool> fmt::Debug for Riscv<RV64> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct(if RV64 { "Rv64" } else { "Rv32" })
+            .field("hart", &self.hart)
+            .finish_non_exhaustive()
+    }
+}
