@@ -14,5 +14,6 @@
 //! The ELF loader, the initial stack, the system calls and the process model (fork,
 //! execve, wait) sit on top of these and are shared by every instruction set.
 
+pub mod aarch64;
 pub mod cpu;
 pub mod memory;
