@@ -52,6 +52,7 @@ pub mod isa;
 pub mod linux;
 pub mod machine;
 mod posix;
+mod sandbox;
 pub mod tool;
 
 pub use devices::{Devices, TapeStore};

@@ -13,7 +13,7 @@
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-use std::path::{Component, Path, PathBuf};
+use std::path::PathBuf;
 
 use crate::fault::{Fault, Stop};
 use crate::machine::{Io, Machine};
@@ -53,57 +53,13 @@ impl Posix {
 
     /// The host path for guest path `p`, or `None` when the sandbox refuses it.
     fn resolve(&mut self, p: &[u8]) -> Option<PathBuf> {
-        use std::os::unix::ffi::OsStrExt;
-        let guest = Path::new(std::ffi::OsStr::from_bytes(p));
         let cwd = self.cwd();
-        let Some(root) = self.root.clone() else {
-            return Some(cwd.join(guest));
-        };
-        let mut out = if guest.is_absolute() {
-            root.clone()
-        } else {
-            cwd
-        };
-        for c in guest.components() {
-            match c {
-                Component::Normal(n) => out.push(n),
-                Component::ParentDir => {
-                    if out == root || !out.pop() {
-                        return None;
-                    }
-                }
-                Component::CurDir | Component::RootDir | Component::Prefix(_) => {}
-            }
-        }
-        // Symbolic links must not lead out: the deepest existing ancestor, canonicalized,
-        // must still be inside the root.
-        let mut probe = out.clone();
-        loop {
-            if let Ok(real) = probe.canonicalize() {
-                if !real.starts_with(&root) {
-                    return None;
-                }
-                break;
-            }
-            if !probe.pop() {
-                return None;
-            }
-        }
-        Some(out)
+        crate::sandbox::resolve(self.root.as_deref(), &cwd, p)
     }
 
     fn shown_cwd(&mut self) -> Vec<u8> {
-        use std::os::unix::ffi::OsStrExt;
         let cwd = self.cwd();
-        match &self.root {
-            Some(root) => {
-                let rel = cwd.strip_prefix(root).unwrap_or(Path::new(""));
-                let mut s = b"/".to_vec();
-                s.extend_from_slice(rel.as_os_str().as_bytes());
-                s
-            }
-            None => cwd.as_os_str().as_bytes().to_vec(),
-        }
+        crate::sandbox::shown(self.root.as_deref(), &cwd)
     }
 
     fn handle(&mut self, fd: u32) -> Option<&mut Handle> {

@@ -271,6 +271,10 @@ fn parse(args: &[OsString], io: &mut Streams) -> Parsed {
 
 /// Runs `stage0-vm` with `args` (program name first).
 pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
+    // `run` is not a Knight option: the Linux user-mode machine's command line.
+    if args.get(1).is_some_and(|a| a == "run") {
+        return crate::linux::tool::main(&args[1..], io);
+    }
     let o = match parse(args, io) {
         Parsed::Run(o) => o,
         Parsed::Exit(code) => return code,

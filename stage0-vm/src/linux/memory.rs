@@ -190,7 +190,7 @@ impl Memory {
     #[inline]
     pub fn slice_upto(&self, addr: u64, max: u64) -> Result<&[u8], MemFault> {
         let (r, off) = self.locate(addr, 1, false)?;
-        let end = (off as u64 + max).min(r.bytes.len() as u64) as usize;
+        let end = (off as u64).saturating_add(max).min(r.bytes.len() as u64) as usize;
         Ok(&r.bytes[off..end])
     }
 
@@ -200,6 +200,17 @@ impl Memory {
         let r = &mut self.regions[i];
         let off = (addr - r.base) as usize;
         Ok(&mut r.bytes[off..off + len as usize])
+    }
+
+    /// Up to `max` writable bytes at `addr` that lie in one region (at least one, or a
+    /// fault): a `read` into a buffer near the end of a region gets what fits, as the
+    /// kernel's partial copy would.
+    pub fn slice_upto_mut(&mut self, addr: u64, max: u64) -> Result<&mut [u8], MemFault> {
+        let i = self.locate_index(addr, 1, true)?;
+        let r = &mut self.regions[i];
+        let off = (addr - r.base) as usize;
+        let end = (off as u64).saturating_add(max).min(r.bytes.len() as u64) as usize;
+        Ok(&mut r.bytes[off..end])
     }
 
     /// The NUL-terminated string at `addr`, without its NUL, at most `max` bytes long.

@@ -11,9 +11,34 @@
 //!   result. Each instruction set lives in one module of its own and nothing
 //!   architecture-specific lives outside it.
 //!
-//! The ELF loader, the initial stack, the system calls and the process model (fork,
-//! execve, wait) sit on top of these and are shared by every instruction set.
+//! - [`elf`]: static ELF executables and the initial process image (segments, heap,
+//!   stack with argc, argv, envp and the auxiliary vector);
+//! - [`fs`]: descriptors, buffered open file descriptions, errno values;
+//! - [`syscall`]: each system call with Linux semantics, on the host file system relative
+//!   to the guest's own working directory (optionally confined to a sandbox);
+//! - [`process`]: the process model (fork runs the child to its end first, execve
+//!   replaces the image or goes to an [`ExecHook`], wait returns recorded statuses) and
+//!   the public entry point [`run`];
+//! - [`tool`]: the `stage0-vm run` command line.
+//!
+//! Everything but the instruction sets is shared by every architecture.
 
 pub mod aarch64;
 pub mod cpu;
+pub mod elf;
+pub mod fs;
 pub mod memory;
+pub mod process;
+pub mod syscall;
+pub mod tool;
+
+#[cfg(test)]
+mod mock;
+#[cfg(test)]
+mod tests;
+
+pub use process::{
+    run, run_with_cpu, supported, Ended, ExecHook, ExecRequest, HookOutcome, LoadError,
+    ProcessInfo, RunConfig, RunError, RunOutcome,
+};
+pub use syscall::RunIo;
