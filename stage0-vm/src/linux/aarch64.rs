@@ -13,7 +13,7 @@
 //! decodes every instruction; the cached one keeps each decoded instruction in a slot per
 //! 4-byte word of a window over the code. Every store the processor makes drops the
 //! slots it overwrites, and after a system call that writes guest memory (read, getcwd,
-//! uname, wait4) the next `run` drops the slots of the buffer it names, so
+//! uname, wait4, waitid) the next `run` drops the slots of the buffer it names, so
 //! self-modifying code behaves as on hardware. Tests run both paths and compare.
 
 pub mod decode;
@@ -91,6 +91,9 @@ impl DecodeCache {
     fn invalidate_overlap(&mut self, addr: u64, len: u64, end: u64) {
         let lo = addr.max(self.base);
         let hi = addr.saturating_add(len).min(end);
+        if lo >= hi {
+            return;
+        }
         let first = ((lo - self.base) / 4) as usize;
         let last = ((hi - 1 - self.base) / 4) as usize;
         for slot in &mut self.slots[first..=last] {
@@ -110,8 +113,8 @@ pub struct Aarch64 {
     cache: DecodeCache,
     /// Decode through the cache (true) or fetch and decode every instruction.
     cached: bool,
-    /// The guest buffer the last system call may have written, to drop from the cache.
-    written: Option<(u64, u64)>,
+    /// The guest buffers the last system call may have written, to drop from the cache.
+    written: [(u64, u64); 2],
 }
 
 impl Clone for Aarch64 {
@@ -124,7 +127,7 @@ impl Clone for Aarch64 {
             nzcv: self.nzcv,
             cache: DecodeCache::default(),
             cached: self.cached,
-            written: None,
+            written: [(0, 0); 2],
         }
     }
 }
@@ -222,6 +225,7 @@ fn sys_of(number: u64) -> Option<Sys> {
         64 => Sys::Write,
         93 => Sys::Exit,
         94 => Sys::ExitGroup,
+        95 => Sys::Waitid,
         160 => Sys::Uname,
         172 => Sys::Getpid,
         214 => Sys::Brk,
@@ -232,16 +236,20 @@ fn sys_of(number: u64) -> Option<Sys> {
     })
 }
 
-/// The guest buffer a system call may write, as (address, length).
-fn written_buffer(req: &SyscallRequest) -> Option<(u64, u64)> {
+/// The guest buffers, as (address, length), that a system call may write.
+fn written_buffers(req: &SyscallRequest) -> [(u64, u64); 2] {
     let a = req.args;
-    match req.sys? {
-        Sys::Read => Some((a[1], a[2])),
-        Sys::Getcwd => Some((a[0], a[1])),
+    let none = (0, 0);
+    match req.sys {
+        Some(Sys::Read) => [(a[1], a[2]), none],
+        Some(Sys::Getcwd) => [(a[0], a[1]), none],
         // struct utsname: six 65-byte fields.
-        Sys::Uname => Some((a[0], 6 * 65)),
-        Sys::Wait4 => Some((a[1], 4)),
-        _ => None,
+        Some(Sys::Uname) => [(a[0], 6 * 65), none],
+        // The status word and struct rusage (18 words).
+        Some(Sys::Wait4) => [(a[1], 4), (a[3], 18 * 8)],
+        // siginfo_t.
+        Some(Sys::Waitid) => [(a[2], 128), none],
+        _ => [none, none],
     }
 }
 
@@ -257,12 +265,12 @@ impl Cpu for Aarch64 {
             nzcv: 0,
             cache: DecodeCache::default(),
             cached: true,
-            written: None,
+            written: [(0, 0); 2],
         }
     }
 
     fn run(&mut self, mem: &mut Memory, budget: u64) -> (u64, Exit) {
-        if let Some((addr, len)) = self.written.take() {
+        for (addr, len) in std::mem::take(&mut self.written) {
             self.cache.invalidate(addr, len);
         }
         let mut done = 0;
@@ -280,7 +288,7 @@ impl Cpu for Aarch64 {
             match self.exec(mem, insn, pc) {
                 Step::Next => done += 1,
                 Step::Syscall => {
-                    self.written = written_buffer(&self.syscall());
+                    self.written = written_buffers(&self.syscall());
                     return (done + 1, Exit::Syscall);
                 }
                 Step::Fault(kind) => return (done, self.fault(mem, kind)),

@@ -224,8 +224,7 @@ impl std::fmt::Display for RunError {
 
 /// Whether this build has an instruction set for `arch`.
 pub fn supported(arch: Arch) -> bool {
-    let _ = arch;
-    false
+    matches!(arch, Arch::Aarch64)
 }
 
 /// Runs `config.program` with the instruction set its ELF header names.
@@ -484,6 +483,7 @@ impl<'a, 'io, 'h> Machine<'a, 'io, 'h> {
         match exe.arch {
             // One arm per instruction set of this build, e.g.
             // Arch::I386 => self.start::<super::x86::I386>(image, task, info),
+            Arch::Aarch64 => self.start::<super::aarch64::Aarch64>(image, task, info),
             a => {
                 let _ = (image, info);
                 Err(fail(LoadError::NoCpu(a)))
