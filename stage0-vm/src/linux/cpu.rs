@@ -70,6 +70,8 @@ pub enum Sys {
     Execve,
     Waitpid,
     Wait4,
+    /// `waitid(idtype, id, siginfo_t *info, options)` (the AArch64 and RISC-V kaem seeds).
+    Waitid,
     Chdir,
     Fchdir,
     Chmod,

@@ -24,6 +24,7 @@
 //!
 //! Everything but the instruction sets is shared by every architecture.
 
+pub mod aarch64;
 pub mod cpu;
 pub mod elf;
 pub mod fs;

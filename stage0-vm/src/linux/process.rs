@@ -226,7 +226,7 @@ impl std::fmt::Display for RunError {
 pub fn supported(arch: Arch) -> bool {
     matches!(
         arch,
-        Arch::I386 | Arch::Amd64 | Arch::Riscv32 | Arch::Riscv64
+        Arch::I386 | Arch::Amd64 | Arch::Aarch64 | Arch::Riscv32 | Arch::Riscv64
     )
 }
 
@@ -499,6 +499,7 @@ impl<'a, 'io, 'h> Machine<'a, 'io, 'h> {
             Arch::Amd64 => self.start::<super::x86::Amd64>(image, task, info),
             Arch::Riscv32 => self.start::<super::riscv::Rv32>(image, task, info),
             Arch::Riscv64 => self.start::<super::riscv::Rv64>(image, task, info),
+            Arch::Aarch64 => self.start::<super::aarch64::Aarch64>(image, task, info),
             a => {
                 let _ = (image, info);
                 Err(fail(LoadError::NoCpu(a)))

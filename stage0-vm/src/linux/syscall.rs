@@ -163,6 +163,7 @@ pub fn handle(k: &mut Kernel, t: &mut Task, mem: &mut Memory, req: &SyscallReque
             Err(e) => Call::Return(-e),
         },
         Sys::Waitpid | Sys::Wait4 => ret(wait(t, mem, signed(arch, a[0]), a[1], a[3], sys)),
+        Sys::Waitid => ret(waitid(t, mem, a[0], a[1], a[2])),
         Sys::Chdir => ret(path(k, t, mem, AT_FDCWD as u64, a[0]).and_then(|p| chdir(t, &p))),
         Sys::Fchdir => ret(fchdir(t, fd_arg(a[0]))),
         Sys::Chmod => ret(path(k, t, mem, AT_FDCWD as u64, a[0]).and_then(|p| chmod(&p, a[1]))),
@@ -413,6 +414,37 @@ fn wait(
     }
     t.zombies.remove(i);
     Ok(child as i64)
+}
+
+/// waitid(idtype, id, info, options) for P_ALL (0) and P_PID (1): fills the siginfo_t
+/// (si_signo SIGCHLD, si_code CLD_EXITED or CLD_KILLED, si_pid, si_status) and returns 0.
+fn waitid(t: &mut Task, mem: &mut Memory, idtype: u64, id: u64, info: u64) -> Result<i64, i64> {
+    let pid = match idtype {
+        0 => -1,
+        1 => id as i64,
+        _ => return Err(EINVAL),
+    };
+    let i = t
+        .zombies
+        .iter()
+        .position(|(p, _)| pid <= 0 || *p as i64 == pid)
+        .ok_or(ECHILD)?;
+    let (child, wait) = t.zombies[i];
+    if info != 0 {
+        let (code, status) = if wait & 0x7f == 0 {
+            (1, (wait >> 8) & 0xff)
+        } else {
+            (2, wait & 0x7f)
+        };
+        let siginfo = mem.slice_mut(info, 128).map_err(|_| EFAULT)?;
+        siginfo.fill(0);
+        siginfo[0..4].copy_from_slice(&(SIGCHLD as u32).to_le_bytes());
+        siginfo[8..12].copy_from_slice(&(code as u32).to_le_bytes());
+        siginfo[16..20].copy_from_slice(&(child as u32).to_le_bytes());
+        siginfo[24..28].copy_from_slice(&(status as u32).to_le_bytes());
+    }
+    t.zombies.remove(i);
+    Ok(0)
 }
 
 fn chdir(t: &mut Task, p: &Path) -> Result<i64, i64> {

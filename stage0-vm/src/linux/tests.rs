@@ -358,7 +358,7 @@ proptest::proptest! {
     #![proptest_config(proptest::prelude::ProptestConfig::with_cases(300))]
     #[test]
     fn arbitrary_system_calls_never_panic(
-        n in 0usize..31,
+        n in 0usize..32,
         args in proptest::collection::vec(proptest::prelude::any::<u64>(), 6),
         pick in proptest::collection::vec(0u64..0x40, 6),
         junk in proptest::collection::vec(proptest::prelude::any::<u8>(), 64),
@@ -369,6 +369,7 @@ proptest::proptest! {
             Sys::Waitpid, Sys::Wait4, Sys::Chdir, Sys::Fchdir, Sys::Chmod, Sys::Fchmod,
             Sys::FchmodAt, Sys::Access, Sys::FaccessAt, Sys::Unlink, Sys::UnlinkAt, Sys::Mkdir,
             Sys::MkdirAt, Sys::Rmdir, Sys::Getcwd, Sys::Uname, Sys::Getpid, Sys::Ioctl,
+            Sys::Waitid,
         ];
         let d = std::env::temp_dir().join(format!("hexroot-linux-prop-{}", std::process::id()));
         std::fs::create_dir_all(&d).unwrap();
