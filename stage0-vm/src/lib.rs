@@ -53,6 +53,7 @@ pub mod linux;
 pub mod machine;
 mod posix;
 pub mod tool;
+pub mod workload;
 
 pub use devices::{Devices, TapeStore};
 pub use disasm::disassemble;
