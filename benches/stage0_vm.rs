@@ -48,7 +48,10 @@ fn bench(c: &mut Criterion) {
             b.iter(|| run_with_tapes(&seed, &tape, &config).expect("runs"))
         });
     }
-    let (rom, input) = (stage0_vm::workload::rom(), stage0_vm::workload::input(1 << 20));
+    let (rom, input) = (
+        stage0_vm::workload::rom(),
+        stage0_vm::workload::input(1 << 20),
+    );
     let config = Config {
         memory_size: stage0_vm::workload::MEMORY,
         ..Config::default()

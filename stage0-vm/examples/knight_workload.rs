@@ -17,7 +17,10 @@ fn main() -> ExitCode {
         ("rom", stage0_vm::workload::rom()),
         ("expected", stage0_vm::workload::expand(&input)),
         ("in", input),
-        ("memory", stage0_vm::workload::MEMORY.to_string().into_bytes()),
+        (
+            "memory",
+            stage0_vm::workload::MEMORY.to_string().into_bytes(),
+        ),
     ];
     for (ext, bytes) in files {
         let path = format!("{prefix}.{ext}");

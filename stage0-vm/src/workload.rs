@@ -359,7 +359,12 @@ mod tests {
             b"DEFINE",
         ] {
             let run = run_with_tapes(&rom(), src, &config).unwrap();
-            assert_eq!(run.tape_02, expand(src), "{:?}", String::from_utf8_lossy(src));
+            assert_eq!(
+                run.tape_02,
+                expand(src),
+                "{:?}",
+                String::from_utf8_lossy(src)
+            );
         }
     }
 }
