@@ -5,7 +5,7 @@
 //! cannot hold (code above the slot table, an illegal word, a fused form the step limit
 //! would cut) through the plain step. It allocates nothing per instruction.
 
-use super::predecode::Form;
+use super::predecode::{Form, MoveKind, RegMove};
 use super::semantics::{self, mem_fault, relation, skip, Flow};
 use super::{lo16, lo16_mut, Io, Machine};
 use crate::devices::{Devices, TAPE_01};
@@ -66,13 +66,32 @@ impl Machine {
             // `d` borrows the slot: each arm loads only the fields it uses, before any
             // store (which may rewrite the slot table).
             let Some(d) = self.mem.slots.get(ip as usize) else {
+                if (ip as usize) < self.mem.slot_limit {
+                    self.mem.fill(ip, native);
+                    continue;
+                }
                 plain!('run)
             };
             if LIMITED && steps + u64::from(d.n) > limit {
                 plain!('run)
             }
             steps += 1;
-            let (a, b, c) = (usize::from(d.a), usize::from(d.b), usize::from(d.c));
+            // The register fields, loaded where an arm uses them.
+            macro_rules! A {
+                () => {
+                    usize::from(d.a)
+                };
+            }
+            macro_rules! B {
+                () => {
+                    usize::from(d.b)
+                };
+            }
+            macro_rules! C {
+                () => {
+                    usize::from(d.c)
+                };
+            }
             match d.form {
                 Form::Empty => {
                     steps -= 1;
@@ -124,96 +143,123 @@ impl Machine {
                 }
                 Form::Move => {
                     pc = ip.wrapping_add(4);
-                    r[a] = r[b];
-                    r[b] = 0;
+                    r[A!()] = r[B!()];
+                    r[B!()] = 0;
                 }
                 Form::Copy => {
                     pc = ip.wrapping_add(4);
-                    r[a] = r[b];
+                    r[A!()] = r[B!()];
                 }
                 Form::False => {
                     pc = ip.wrapping_add(4);
-                    r[a] = 0;
+                    r[A!()] = 0;
+                }
+                Form::True => {
+                    pc = ip.wrapping_add(4);
+                    r[A!()] = u32::MAX;
                 }
                 Form::AddImm => {
                     pc = ip.wrapping_add(6);
-                    r[a] = r[b].wrapping_add(d.imm);
+                    r[A!()] = r[B!()].wrapping_add(d.imm);
                 }
                 Form::LoadImm => {
                     pc = ip.wrapping_add(6);
-                    r[a] = d.imm;
+                    r[A!()] = d.imm;
                 }
                 Form::AndImm => {
                     pc = ip.wrapping_add(6);
-                    r[a] = r[b] & d.imm;
+                    r[A!()] = r[B!()] & d.imm;
                 }
                 Form::ShiftLeftImm => {
                     pc = ip.wrapping_add(6);
-                    r[a] <<= d.imm;
+                    r[A!()] <<= d.imm;
                 }
                 Form::Add => {
                     pc = ip.wrapping_add(4);
-                    r[a] = r[b].wrapping_add(r[c]);
+                    r[A!()] = r[B!()].wrapping_add(r[C!()]);
                 }
                 Form::Sub => {
                     pc = ip.wrapping_add(4);
-                    r[a] = r[b].wrapping_sub(r[c]);
+                    r[A!()] = r[B!()].wrapping_sub(r[C!()]);
                 }
                 Form::Or => {
                     pc = ip.wrapping_add(4);
-                    r[a] = r[b] | r[c];
+                    r[A!()] = r[B!()] | r[C!()];
                 }
                 Form::Loadxu8 => {
                     pc = ip.wrapping_add(4);
-                    r[a] = rd!('run, self.mem.load(r[b].wrapping_add(r[c]), 1));
+                    r[A!()] = rd!('run, self.mem.load(r[B!()].wrapping_add(r[C!()]), 1));
                 }
                 Form::Loadx => {
                     pc = ip.wrapping_add(4);
-                    r[a] = rd!('run, self.mem.load(r[b].wrapping_add(r[c]), 4));
+                    r[A!()] = rd!('run, self.mem.load(r[B!()].wrapping_add(r[C!()]), 4));
                 }
                 Form::Load => {
                     pc = ip.wrapping_add(6);
-                    r[a] = rd!('run, self.mem.load(r[b].wrapping_add(d.imm), 4));
+                    r[A!()] = rd!('run, self.mem.load(r[B!()].wrapping_add(d.imm), 4));
                 }
                 Form::Loadu8 => {
                     pc = ip.wrapping_add(6);
-                    r[a] = rd!('run, self.mem.load(r[b].wrapping_add(d.imm), 1));
+                    r[A!()] = rd!('run, self.mem.load(r[B!()].wrapping_add(d.imm), 1));
                 }
                 Form::Loadr16 => {
                     pc = ip.wrapping_add(6);
                     let v = rd!('run, self.mem.load(pc.wrapping_add(d.imm), 2));
-                    r[a] = v as u16 as i16 as i32 as u32;
+                    r[A!()] = v as u16 as i16 as i32 as u32;
                 }
                 Form::Store => {
                     pc = ip.wrapping_add(6);
-                    let (v, at) = (r[a], r[b].wrapping_add(d.imm));
+                    let (v, at) = (r[A!()], r[B!()].wrapping_add(d.imm));
                     wr!('run, self.mem.store(at, 4, v));
                 }
                 Form::Pushr => {
                     pc = ip.wrapping_add(4);
-                    let (v, at) = (r[a], r[b]);
+                    let ib = B!();
+                    let (v, at) = (r[A!()], r[ib]);
                     wr!('run, self.mem.store(at, 4, v));
-                    r[b] = at.wrapping_add(4);
+                    r[ib] = at.wrapping_add(4);
+                }
+                Form::Push8 => {
+                    pc = ip.wrapping_add(4);
+                    let ib = B!();
+                    let (v, at) = (r[A!()], r[ib]);
+                    wr!('run, self.mem.store(at, 1, v));
+                    r[ib] = at.wrapping_add(1);
+                }
+                Form::Pop8 | Form::Popu8 => {
+                    pc = ip.wrapping_add(4);
+                    let (ia, ib, signed) = (A!(), B!(), d.form == Form::Pop8);
+                    let at = r[ib].wrapping_sub(1);
+                    r[ib] = at;
+                    let v = rd!('run, self.mem.load(at, 1));
+                    wr!('run, self.mem.store(at, 1, 0));
+                    r[ia] = if signed {
+                        v as u8 as i8 as i32 as u32
+                    } else {
+                        v
+                    };
                 }
                 Form::Popr => {
                     pc = ip.wrapping_add(4);
-                    let at = r[b].wrapping_sub(4);
-                    r[b] = at;
+                    let (ia, ib) = (A!(), B!());
+                    let at = r[ib].wrapping_sub(4);
+                    r[ib] = at;
                     let v = rd!('run, self.mem.load(at, 4));
                     wr!('run, self.mem.store(at, 4, 0));
-                    r[a] = v;
+                    r[ia] = v;
                 }
                 Form::Calli => {
                     let next = ip.wrapping_add(6);
                     pc = next.wrapping_add(d.imm);
-                    let at = r[a];
+                    let ia = A!();
+                    let at = r[ia];
                     wr!('run, self.mem.store(at, 4, next));
-                    r[a] = at.wrapping_add(4);
+                    r[ia] = at.wrapping_add(4);
                 }
                 Form::Ret => {
                     pc = ip.wrapping_add(4);
-                    let at = r[a].wrapping_sub(4);
-                    r[a] = at;
+                    let at = r[A!()].wrapping_sub(4);
+                    r[A!()] = at;
                     let to = rd!('run, self.mem.load(at, 4));
                     wr!('run, self.mem.store(at, 4, 0));
                     pc = to;
@@ -221,7 +267,7 @@ impl Machine {
                 Form::Jump => pc = ip.wrapping_add(4).wrapping_add(d.imm),
                 Form::JumpIf => {
                     let next = ip.wrapping_add(6);
-                    pc = if d.test.holds(r[a]) {
+                    pc = if d.test().holds(r[A!()]) {
                         next.wrapping_add(d.imm)
                     } else {
                         next
@@ -229,7 +275,7 @@ impl Machine {
                 }
                 Form::CmpSkip => {
                     pc = ip.wrapping_add(4);
-                    if d.cond.holds(r[a], r[b]) {
+                    if d.cond().holds(r[A!()], r[B!()]) {
                         pc = match skip(&self.mem, pc, steps) {
                             Ok(to) => to,
                             Err(e) => break 'run Err(e),
@@ -238,7 +284,7 @@ impl Machine {
                 }
                 Form::CmpSkipImm => {
                     pc = ip.wrapping_add(6);
-                    if d.cond.holds(r[a], d.imm) {
+                    if d.cond().holds(r[A!()], d.imm) {
                         pc = match skip(&self.mem, pc, steps) {
                             Ok(to) => to,
                             Err(e) => break 'run Err(e),
@@ -247,41 +293,41 @@ impl Machine {
                 }
                 Form::CmpJumpImm => {
                     pc = ip.wrapping_add(6);
-                    if d.cond.holds(r[a], r[b]) {
+                    if d.cond().holds(r[A!()], r[B!()]) {
                         pc = pc.wrapping_add(d.imm);
                     }
                 }
                 // Compare-and-skip over a JUMP (always 4 bytes): skip it, or run it now.
                 Form::CmpSkipJump => {
                     pc = ip.wrapping_add(8);
-                    if !d.cond.holds(r[a], r[b]) {
+                    if !d.cond().holds(r[A!()], r[B!()]) {
                         steps += 1;
                         pc = pc.wrapping_add(d.disp);
                     }
                 }
                 Form::CmpSkipImmJump => {
                     pc = ip.wrapping_add(10);
-                    if !d.cond.holds(r[a], d.imm) {
+                    if !d.cond().holds(r[A!()], d.imm) {
                         steps += 1;
                         pc = pc.wrapping_add(d.disp);
                     }
                 }
                 // CMP* into a, then the JUMP.cond on a (6 bytes).
                 Form::CmpJumpIf => {
-                    let rel = relation(r[b] ^ d.cond.bias, r[c] ^ d.cond.bias);
-                    r[a] = rel;
+                    let rel = relation(r[B!()] ^ d.cond().bias, r[C!()] ^ d.cond().bias);
+                    r[A!()] = rel;
                     steps += 1;
                     pc = ip.wrapping_add(10);
-                    if rel & u32::from(d.cond.accept) != 0 {
+                    if rel & u32::from(d.cond().accept) != 0 {
                         pc = pc.wrapping_add(d.disp);
                     }
                 }
                 Form::CmpImmJumpIf => {
-                    let rel = relation(r[b] ^ d.cond.bias, d.imm ^ d.cond.bias);
-                    r[a] = rel;
+                    let rel = relation(r[B!()] ^ d.cond().bias, d.imm ^ d.cond().bias);
+                    r[A!()] = rel;
                     steps += 1;
                     pc = ip.wrapping_add(12);
-                    if rel & u32::from(d.cond.accept) != 0 {
+                    if rel & u32::from(d.cond().accept) != 0 {
                         pc = pc.wrapping_add(d.disp);
                     }
                 }
@@ -310,55 +356,84 @@ impl Machine {
                         pc = ip.wrapping_add(10);
                     }
                 }
+                // A save prologue: when every push is inside memory and clear of code
+                // (checked once), the pushes and moves run unchecked; else one PUSHR.
                 Form::PushRun => {
-                    let (run, n) = (d.run, usize::from(d.n));
-                    let mut at = r[b];
-                    for (k, &reg) in run.iter().enumerate().take(n) {
-                        if k > 0 {
-                            steps += 1;
-                        }
-                        let v = r[usize::from(reg)];
+                    let (sp, count) = (B!(), u32::from(d.count));
+                    let at = r[sp];
+                    if !self.mem.clear_of_code(at, 4 * count) {
+                        let v = r[A!()];
                         wr!('run, self.mem.store(at, 4, v));
-                        at = at.wrapping_add(4);
-                        r[b] = at;
-                        pc = ip.wrapping_add(4 * (k as u32 + 1));
-                        if self.mem.may_hold_code(at.wrapping_sub(4)) {
-                            continue 'run;
-                        }
+                        r[sp] = at.wrapping_add(4);
+                        pc = ip.wrapping_add(4);
+                        continue;
                     }
+                    let bytes = &mut self.mem.bytes;
+                    for (k, &reg) in d.run.iter().enumerate().take(count as usize) {
+                        let v = r[usize::from(reg)];
+                        let i = at as usize + 4 * k;
+                        bytes[i..i + 4].copy_from_slice(&v.to_be_bytes());
+                        r[sp] = at.wrapping_add(4 * (k as u32 + 1));
+                    }
+                    for &m in d.moves.iter().take(usize::from(d.nmoves)) {
+                        apply(m, &mut r, d.imm);
+                    }
+                    steps += u64::from(d.n) - 1;
+                    pc = ip.wrapping_add(d.disp);
                 }
+                // A restore epilogue: the moves, then (when every pop and the RET are
+                // inside memory and clear of code, checked once) the pops and RET
+                // unchecked; else the run goes on at its first POPR.
                 Form::PopRun | Form::PopRunRet => {
-                    let (run, ret) = (d.run, d.form == Form::PopRunRet);
-                    let pops = usize::from(d.n) - usize::from(ret);
-                    for (k, &reg) in run.iter().enumerate().take(pops) {
-                        if k > 0 {
-                            steps += 1;
-                        }
-                        let at = r[b].wrapping_sub(4);
-                        r[b] = at;
-                        let v = rd!('run, self.mem.load(at, 4));
-                        wr!('run, self.mem.store(at, 4, 0));
-                        r[usize::from(reg)] = v;
-                        pc = ip.wrapping_add(4 * (k as u32 + 1));
-                        if self.mem.may_hold_code(at) {
-                            continue 'run;
-                        }
+                    let (sp, count, ret) = (B!(), u32::from(d.count), d.form == Form::PopRunRet);
+                    for &m in d.moves.iter().take(usize::from(d.nmoves)) {
+                        apply(m, &mut r, d.imm);
                     }
+                    let words = count + u32::from(ret);
+                    let top = r[sp];
+                    let low = top.wrapping_sub(4 * words);
+                    if low > top || !self.mem.clear_of_code(low, 4 * words) {
+                        steps += u64::from(d.nmoves);
+                        pc = ip.wrapping_add(u32::from(d.tail));
+                        if d.nmoves == 0 {
+                            // One POPR, checked.
+                            let ia = usize::from(d.run[0]);
+                            let at = top.wrapping_sub(4);
+                            r[sp] = at;
+                            let v = rd!('run, self.mem.load(at, 4));
+                            wr!('run, self.mem.store(at, 4, 0));
+                            r[ia] = v;
+                            pc = ip.wrapping_add(4);
+                        } else {
+                            steps -= 1;
+                        }
+                        continue;
+                    }
+                    let bytes = &mut self.mem.bytes;
+                    let mut at = top as usize;
+                    for &reg in d.run.iter().take(count as usize) {
+                        at -= 4;
+                        let w = &mut bytes[at..at + 4];
+                        r[usize::from(reg)] = u32::from_be_bytes([w[0], w[1], w[2], w[3]]);
+                        w.fill(0);
+                        r[sp] = at as u32;
+                    }
+                    steps += u64::from(d.n) - 1;
+                    pc = ip.wrapping_add(u32::from(d.tail) + 4 * count);
                     if ret {
-                        steps += 1;
-                        let at = r[b].wrapping_sub(4);
-                        r[b] = at;
-                        let to = rd!('run, self.mem.load(at, 4));
-                        wr!('run, self.mem.store(at, 4, 0));
-                        pc = to;
+                        at -= 4;
+                        let w = &mut bytes[at..at + 4];
+                        pc = u32::from_be_bytes([w[0], w[1], w[2], w[3]]);
+                        w.fill(0);
+                        r[sp] = at as u32;
                     }
                 }
                 Form::ByteCompare => {
-                    let (run, imm, test, disp) = (d.run, d.imm, d.test, d.disp);
+                    let (run, imm, test, disp) = (d.run, d.imm, d.test(), d.disp);
                     let after = ip.wrapping_add(18 + u32::from(d.tail));
                     let [c2, b2, i2, t, s, x, y, f] = run.map(usize::from);
                     pc = ip.wrapping_add(4);
-                    r[a] = rd!('run, self.mem.load(r[b].wrapping_add(r[c]), 1));
+                    r[A!()] = rd!('run, self.mem.load(r[B!()].wrapping_add(r[C!()]), 1));
                     steps += 1;
                     pc = ip.wrapping_add(8);
                     r[c2] = rd!('run, self.mem.load(r[b2].wrapping_add(r[i2]), 1));
@@ -378,5 +453,20 @@ impl Machine {
         self.ip = pc;
         self.steps = steps;
         result
+    }
+}
+
+/// One register move of a fused prologue or epilogue.
+#[inline(always)]
+fn apply(m: RegMove, r: &mut [u32; 256], imm: u32) {
+    let (a, b) = (usize::from(m.a), usize::from(m.b));
+    match m.kind {
+        MoveKind::Move => {
+            r[a] = r[b];
+            r[b] = 0;
+        }
+        MoveKind::Copy => r[a] = r[b],
+        MoveKind::False => r[a] = 0,
+        MoveKind::LoadImm => r[a] = imm,
     }
 }

@@ -13,7 +13,9 @@ const CACHE_LIMIT: usize = 1 << 20;
 /// Memory and its pre-decoded slots (one per byte address).
 pub(crate) struct Mem {
     pub bytes: Vec<u8>,
+    /// Grown on demand up to `slot_limit` (so a large memory costs nothing up front).
     pub(super) slots: Vec<Slot>,
+    pub(super) slot_limit: usize,
     /// One past the highest address any slot may depend on: stores at or above it cannot
     /// touch decoded code, so they skip invalidation.
     pub(super) code_end: u32,
@@ -31,7 +33,8 @@ impl Mem {
     pub fn new(size: usize) -> Mem {
         Mem {
             bytes: vec![0; size],
-            slots: vec![Slot::default(); size.min(CACHE_LIMIT)],
+            slots: Vec::new(),
+            slot_limit: size.min(CACHE_LIMIT),
             code_end: 0,
         }
     }
@@ -41,44 +44,65 @@ impl Mem {
         self.bytes.len() as u32
     }
 
-    /// The reference's bounds rule for an `n`-byte access at `addr`.
-    #[inline(always)]
-    pub fn check(&self, addr: u32, n: u32) -> Result<usize, OutOfWorld> {
-        let size = self.size();
-        if u64::from(addr) + u64::from(n) < u64::from(size) {
-            Ok(addr as usize)
-        } else {
-            Err(out_of_world(addr, n, size))
-        }
-    }
-
     /// Loads `n` (1, 2 or 4) bytes big-endian, zero-extended.
     #[inline(always)]
     pub fn load(&self, addr: u32, n: u32) -> Result<u32, OutOfWorld> {
-        let i = self.check(addr, n)?;
-        let b = &self.bytes;
-        Ok(match n {
-            1 => u32::from(b[i]),
-            2 => u32::from(u16::from_be_bytes([b[i], b[i + 1]])),
-            _ => u32::from_be_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]),
-        })
+        match n {
+            1 => self.load_n::<1>(addr).map(|[b]| u32::from(b)),
+            2 => self
+                .load_n::<2>(addr)
+                .map(|b| u32::from(u16::from_be_bytes(b))),
+            _ => self.load_n::<4>(addr).map(u32::from_be_bytes),
+        }
+    }
+
+    /// The `N` bytes at `addr` under the reference's rule (`addr + N < size`): one bounds
+    /// check, the range taken one byte longer than the access.
+    #[inline(always)]
+    fn load_n<const N: usize>(&self, addr: u32) -> Result<[u8; N], OutOfWorld> {
+        let i = addr as usize;
+        match self
+            .bytes
+            .get(i..=i.saturating_add(N))
+            .and_then(|s| s.first_chunk::<N>())
+        {
+            Some(b) => Ok(*b),
+            None => Err(out_of_world(addr, N as u32, self.size())),
+        }
     }
 
     /// Stores the low `n` bytes of `value` big-endian.
     #[inline(always)]
     pub fn store(&mut self, addr: u32, n: u32, value: u32) -> Result<(), OutOfWorld> {
-        let i = self.check(addr, n)?;
         let be = value.to_be_bytes();
-        self.bytes[i..i + n as usize].copy_from_slice(&be[4 - n as usize..]);
-        self.invalidate(addr, n);
+        match n {
+            1 => self.store_n::<1>(addr, [be[3]]),
+            2 => self.store_n::<2>(addr, [be[2], be[3]]),
+            _ => self.store_n::<4>(addr, be),
+        }
+    }
+
+    #[inline(always)]
+    fn store_n<const N: usize>(&mut self, addr: u32, data: [u8; N]) -> Result<(), OutOfWorld> {
+        let i = addr as usize;
+        let size = self.size();
+        match self
+            .bytes
+            .get_mut(i..=i.saturating_add(N))
+            .and_then(|s| s.first_chunk_mut::<N>())
+        {
+            Some(b) => *b = data,
+            None => return Err(out_of_world(addr, N as u32, size)),
+        }
+        self.invalidate(addr, N as u32);
         Ok(())
     }
 
-    /// Whether a store at `addr` may have changed decoded code (a fused form that stores
-    /// ends there, so that the next dispatch sees the new bytes).
+    /// Whether `[addr, addr + n)` may be loaded and stored word by word (`n` a multiple
+    /// of 4) under the reference's rule and holds no decoded code.
     #[inline(always)]
-    pub fn may_hold_code(&self, addr: u32) -> bool {
-        addr < self.code_end
+    pub fn clear_of_code(&self, addr: u32, n: u32) -> bool {
+        addr >= self.code_end && u64::from(addr) + u64::from(n) < u64::from(self.size())
     }
 
     /// Forgets decoded instructions that may overlap `[addr, addr + n)`.

@@ -15,9 +15,9 @@ use super::memory::Mem;
 use super::semantics::{compare, flag_test, skip_imm, Cond, Family, FlagTest, SIGNED};
 use crate::isa::{Group, Instr, Op};
 
-/// The most bytes one slot depends on (a run of 6 POPR and a RET; 28 > the byte-compare
-/// body's 24).
-pub(crate) const SLOT_SPAN: u32 = 28;
+/// The most bytes one slot depends on (prologues and epilogues are cut to it; the
+/// byte-compare body takes 24).
+pub(crate) const SLOT_SPAN: u32 = 40;
 
 /// The longest PUSHR/POPR run one slot covers.
 const MAX_RUN: usize = 6;
@@ -40,6 +40,7 @@ pub(crate) enum Form {
     Move,
     Copy,
     False,
+    True,
     /// ADDI/ADDUI, and SUBI/SUBUI with `imm` negated: a = b + imm.
     AddImm,
     /// LOADI/LOADUI: a = imm.
@@ -59,6 +60,9 @@ pub(crate) enum Form {
     Store,
     Pushr,
     Popr,
+    Push8,
+    Pop8,
+    Popu8,
     Calli,
     Ret,
     Jump,
@@ -85,11 +89,11 @@ pub(crate) enum Form {
     TapeGetcJumpNp,
     /// LOADUI R1 tape + FPUTC.
     TapePutc,
-    /// `n` × PUSHR `run[k]` b.
+    /// `count` × PUSHR `run[k]` b, then `moves` (a save prologue); `disp` = its length.
     PushRun,
-    /// `n` × POPR `run[k]` b.
+    /// `count` × POPR `run[k]` b.
     PopRun,
-    /// `n - 1` × POPR `run[k]` b, then RET b.
+    /// `moves` (`tail` bytes), `count` × POPR `run[k]` b, then RET b (an epilogue).
     PopRunRet,
     /// LOADXU8 a b c; LOADXU8 run[0] run[1] run[2]; ADDUI run[3] run[4] imm;
     /// CMPSKIP.NE run[5] run[6]; then a JUMP (`tail` = 4) or JUMP.cond run[7] (`tail` = 6,
@@ -97,8 +101,10 @@ pub(crate) enum Form {
     ByteCompare,
 }
 
-/// One pre-decoded code address.
+/// One pre-decoded code address (64 bytes with the alignment, so that a slot's
+/// address is a shift).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(align(32))]
 pub(crate) struct Slot {
     pub form: Form,
     /// The first instruction (for `Other`).
@@ -115,12 +121,43 @@ pub(crate) struct Slot {
     pub tail: u8,
     /// The immediate as the form uses it (raw for `Other`).
     pub imm: u32,
-    pub cond: Cond,
-    pub test: FlagTest,
+    /// The condition (`Cond::bias` or `FlagTest::mask`) of the forms that test one
+    /// (read through [`Slot::cond`] / [`Slot::test`]), shared to keep the slot small.
+    check: u32,
+    /// `Cond::accept`, or `FlagTest::invert`.
+    accept: u8,
     /// A fused jump's displacement, sign-extended.
     pub disp: u32,
     /// Registers of the fused instructions.
     pub run: [u8; 8],
+    /// PUSHR/POPR instructions in a run.
+    pub count: u8,
+    /// Register moves in a prologue or epilogue (`moves[..nmoves]`).
+    pub nmoves: u8,
+    pub moves: [RegMove; 3],
+}
+
+/// A register move fused into a prologue or epilogue.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct RegMove {
+    pub kind: MoveKind,
+    pub a: u8,
+    pub b: u8,
+}
+
+/// What a [`RegMove`] does (LOADUI's immediate is the slot's `imm`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[repr(u8)]
+pub(crate) enum MoveKind {
+    /// a = b, b = 0.
+    #[default]
+    Move,
+    /// a = b.
+    Copy,
+    /// a = 0.
+    False,
+    /// a = imm.
+    LoadImm,
 }
 
 impl Default for Slot {
@@ -136,18 +173,58 @@ impl Default for Slot {
             n: 1,
             tail: 0,
             imm: 0,
-            cond: Cond { accept: 0, bias: 0 },
-            test: FlagTest {
-                mask: 0,
-                invert: false,
-            },
+            check: 0,
+            accept: 0,
             disp: 0,
             run: [0; 8],
+            count: 0,
+            nmoves: 0,
+            moves: [RegMove::default(); 3],
         }
     }
 }
 
 impl Slot {
+    #[inline(always)]
+    pub fn cond(&self) -> Cond {
+        Cond {
+            accept: self.accept,
+            bias: self.check,
+        }
+    }
+
+    #[inline(always)]
+    pub fn test(&self) -> FlagTest {
+        FlagTest {
+            mask: self.check,
+            invert: self.accept != 0,
+        }
+    }
+
+    /// The bytes the slot depends on (its instructions'; at most [`SLOT_SPAN`]).
+    fn bytes(&self) -> u32 {
+        let len = u32::from(self.len);
+        match self.form {
+            Form::CmpSkipJump | Form::CmpSkipImmJump => len + 4,
+            Form::CmpJumpIf | Form::CmpImmJumpIf => len + 6,
+            Form::TapeGetc | Form::TapePutc => 10,
+            Form::TapeGetcJumpNp => 16,
+            Form::PushRun => self.disp,
+            Form::PopRun => u32::from(self.tail) + 4 * u32::from(self.count),
+            Form::PopRunRet => u32::from(self.tail) + 4 * u32::from(self.count) + 4,
+            Form::ByteCompare => 18 + u32::from(self.tail),
+            _ => len.max(4),
+        }
+    }
+
+    fn set_cond(&mut self, c: Cond) {
+        (self.check, self.accept) = (c.bias, c.accept);
+    }
+
+    fn set_test(&mut self, t: FlagTest) {
+        (self.check, self.accept) = (t.mask, u8::from(t.invert));
+    }
+
     /// The first instruction, for `semantics::execute`.
     pub fn instr(&self) -> Instr {
         Instr {
@@ -160,10 +237,18 @@ impl Slot {
 }
 
 impl Mem {
-    /// Decodes (and fuses) the slot at `ip` (known `< slots.len()`); `fuse_tapes`: the
+    /// Decodes (and fuses) the slot at `ip` (known `< slot_limit`); `fuse_tapes`: the
     /// native tape idioms may be fused (not in POSIX mode).
     #[cold]
     pub(crate) fn fill(&mut self, ip: u32, fuse_tapes: bool) {
+        let i = ip as usize;
+        if i >= self.slots.len() {
+            let len = (i + 1)
+                .max(self.slots.len() * 2)
+                .max(4096)
+                .min(self.slot_limit);
+            self.slots.resize(len, Slot::default());
+        }
         let slot = match self.decode_at(ip) {
             Ok(Some(i)) => self.fuse(ip, plain(&i), fuse_tapes),
             _ => Slot {
@@ -172,7 +257,7 @@ impl Mem {
             },
         };
         self.slots[ip as usize] = slot;
-        self.code_end = self.code_end.max(ip.saturating_add(SLOT_SPAN));
+        self.code_end = self.code_end.max(ip.saturating_add(slot.bytes()));
     }
 
     /// The instruction at `at` if it is inside memory and decodes.
@@ -207,10 +292,10 @@ impl Mem {
                             .filter(|&&v| test.holds(v))
                             .fold(0u8, |m, &v| m | v as u8);
                         let signed = matches!(s.op, Op::Cmp | Op::Cmpi);
-                        s.cond = Cond {
+                        s.set_cond(Cond {
                             accept,
                             bias: if signed { SIGNED } else { 0 },
-                        };
+                        });
                         s.form = if matches!(s.op, Op::Cmp | Op::Cmpu) {
                             Form::CmpJumpIf
                         } else {
@@ -241,37 +326,106 @@ impl Mem {
                 }
             }
             (Form::Pushr | Form::Popr, Some(_)) => self.fuse_run(ip, &mut s),
+            (Form::Move | Form::Copy | Form::False | Form::LoadImm, Some(_)) => {
+                self.fuse_epilogue(ip, &mut s)
+            }
             (Form::Loadxu8, Some(_)) => self.fuse_byte_compare(ip, &mut s),
             _ => {}
         }
         s
     }
 
-    /// PUSHR/POPR runs on one stack register (POPR runs may end with RET on it).
+    /// PUSHR/POPR runs on one stack register: a PUSHR run with the register moves after
+    /// it (a call's save prologue), a POPR run maybe ending with RET on it.
     fn fuse_run(&self, ip: u32, s: &mut Slot) {
-        let mut k = 1;
-        s.run[0] = s.a;
-        let mut at = ip + 4;
+        let (count, ret) = self.scan_run(ip, s);
+        if s.op == Op::Pushr {
+            let end = ip + 4 * u32::from(count);
+            let moved = self.scan_moves(end, s, 3, SLOT_SPAN - 4 * u32::from(count));
+            if count + s.nmoves > 1 {
+                (s.form, s.count) = (Form::PushRun, count);
+                s.n = count + s.nmoves;
+                s.disp = 4 * u32::from(count) + moved;
+            }
+        } else if count > 1 || ret {
+            s.form = if ret { Form::PopRunRet } else { Form::PopRun };
+            (s.count, s.n) = (count, count + u8::from(ret));
+            s.disp = 4 * u32::from(count);
+        }
+    }
+
+    /// Register moves, then a POPR run and RET (a call's restore epilogue), from `ip`.
+    fn fuse_epilogue(&self, ip: u32, s: &mut Slot) {
+        let mut e = *s;
+        e.nmoves = 0;
+        let moved = self.scan_moves(ip, &mut e, 2, 12);
+        let Some(first) = self.instr_at(ip + moved) else {
+            return;
+        };
+        if first.op != Op::Popr {
+            return;
+        }
+        (e.op, e.b) = (Op::Popr, first.regs[1] & 15);
+        let (count, ret) = self.scan_run(ip + moved, &mut e);
+        if ret {
+            (e.form, e.count, e.tail) = (Form::PopRunRet, count, moved as u8);
+            e.n = e.nmoves + count + 1;
+            *s = e;
+        }
+    }
+
+    /// The PUSHR or POPR run (`s.op`, stack register `s.b`) starting at `at` into
+    /// `s.run`: its length, and whether a RET on the stack register follows a POPR run.
+    fn scan_run(&self, mut at: u32, s: &mut Slot) -> (u8, bool) {
+        let mut k = 0;
         while k < MAX_RUN {
             match self.instr_at(at) {
-                Some(i) if i.op == s.op && i.regs[1] == s.b => s.run[k] = i.regs[0],
-                Some(i) if s.op == Op::Popr && i.op == Op::Ret && i.regs[0] == s.b => {
-                    (s.form, s.n) = (Form::PopRunRet, k as u8 + 1);
-                    return;
+                // (A POPR into the stack register itself ends the run.)
+                Some(i)
+                    if i.op == s.op
+                        && i.regs[1] & 15 == s.b
+                        && (s.op == Op::Pushr || i.regs[0] & 15 != s.b) =>
+                {
+                    s.run[k] = i.regs[0] & 15
+                }
+                Some(i)
+                    if s.op == Op::Popr && k > 0 && i.op == Op::Ret && i.regs[0] & 15 == s.b =>
+                {
+                    return (k as u8, true);
                 }
                 _ => break,
             }
             k += 1;
             at += 4;
         }
-        if k > 1 {
-            s.form = if s.op == Op::Pushr {
-                Form::PushRun
-            } else {
-                Form::PopRun
+        (k as u8, false)
+    }
+
+    /// Up to `max` register moves (MOVE, COPY, FALSE, at most one LOADUI) from `at`,
+    /// within `room` bytes, into `s.moves`; the bytes they take.
+    fn scan_moves(&self, mut at: u32, s: &mut Slot, max: usize, room: u32) -> u32 {
+        let (start, mut loaded) = (at, false);
+        while usize::from(s.nmoves) < max {
+            let Some(i) = self.instr_at(at) else { break };
+            let [a, b, ..] = i.regs.map(|x| x & 15);
+            let kind = match i.op {
+                Op::Move => MoveKind::Move,
+                Op::Copy => MoveKind::Copy,
+                Op::False => MoveKind::False,
+                Op::Loadui | Op::Loadi if !loaded => MoveKind::LoadImm,
+                _ => break,
             };
-            s.n = k as u8;
+            if at + i.byte_len() - start > room {
+                break;
+            }
+            if kind == MoveKind::LoadImm {
+                (loaded, s.imm) = (true, i.imm_signed());
+            }
+            s.moves[usize::from(s.nmoves)] = RegMove { kind, a, b };
+            s.nmoves += 1;
+            at += i.byte_len();
         }
+        at - start
     }
 
     /// The byte-compare loop body of M0's string match.
@@ -314,7 +468,8 @@ impl Mem {
             cmp.regs[1],
             reg,
         ];
-        (s.form, s.n, s.tail, s.test) = (Form::ByteCompare, 5, tail, test);
+        (s.form, s.n, s.tail) = (Form::ByteCompare, 5, tail);
+        s.set_test(test);
         s.imm = add.imm_signed();
         s.disp = j.imm_signed();
     }
@@ -342,6 +497,10 @@ fn plain(i: &Instr) -> Slot {
         Move => (Form::Move, 0),
         Copy => (Form::Copy, 0),
         False => (Form::False, 0),
+        True => (Form::True, 0),
+        Push8 => (Form::Push8, 0),
+        Pop8 => (Form::Pop8, 0),
+        Popu8 => (Form::Popu8, 0),
         Addi | Addui => (Form::AddImm, imm),
         Subi | Subui => (Form::AddImm, imm.wrapping_neg()),
         Loadi | Loadui => (Form::LoadImm, imm),
@@ -365,10 +524,10 @@ fn plain(i: &Instr) -> Slot {
             if let Some(test) =
                 flag_test(op).filter(|_| i.byte_len() == 6 && op.group() == Some(Group::OneOpI))
             {
-                s.test = test;
+                s.set_test(test);
                 (Form::JumpIf, imm)
             } else if let Some((family, cond)) = compare(op) {
-                s.cond = cond;
+                s.set_cond(cond);
                 match family {
                     Family::Skip => (Form::CmpSkip, 0),
                     Family::SkipImm => (Form::CmpSkipImm, skip_imm(cond, i.imm)),
@@ -382,4 +541,12 @@ fn plain(i: &Instr) -> Slot {
     };
     (s.form, s.imm) = (form, imm);
     s
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_slot_is_64_bytes() {
+        assert_eq!(std::mem::size_of::<super::Slot>(), 64);
+    }
 }
