@@ -2,7 +2,8 @@
 //! a step limit; ROMs made of the idioms the executor fuses run exactly as unfused
 //! (`--trace`) runs do at any step limit, self-modifying stores included; decoding then
 //! re-encoding an instruction gives back its bytes; the disassembler names every opcode
-//! of the spec.
+//! of the spec; the fast executor equals the plain step (registers, memory, steps, faults)
+//! on ROMs made of the real chain's call, save, restore and compare idioms.
 
 use proptest::prelude::*;
 use stage0_vm::asm::Builder;
@@ -258,4 +259,220 @@ fn knight_hex0_seed_is_a_fixpoint_on_the_vm() {
         hex0::lang::assemble(&src, hex0::lang::Dialect::Portable).ok(),
         Some(rom)
     );
+}
+
+/// One piece of a frame ROM: the call/save/restore/compare idioms of the real chain
+/// (PUSHR runs and register moves, POPR runs and RET, CALLI, the byte-compare loop body,
+/// CMPSKIP + JUMP, set-if-equal), with random registers, stores into the code, faults
+/// (division by zero, loads outside memory, illegal words, bad HALCODEs) and raw words.
+type Frame = (u8, u8, u8, i32, [u8; 6]);
+
+fn frame_piece() -> impl Strategy<Value = Frame> {
+    (
+        0u8..16,
+        any::<u8>(),
+        any::<u8>(),
+        -64i32..64,
+        any::<[u8; 6]>(),
+    )
+}
+
+/// Registers a piece may name: mostly R0..R5, sometimes the stack register R15.
+fn reg(x: u8) -> u8 {
+    if x % 16 == 15 {
+        15
+    } else {
+        x % 6
+    }
+}
+
+fn frame_rom(pieces: &[Frame]) -> Vec<u8> {
+    let mut starts = Vec::new();
+    frame_pass(pieces, &[], &mut starts);
+    let known = starts.clone();
+    frame_pass(pieces, &known, &mut starts)
+}
+
+fn frame_pass(pieces: &[Frame], at: &[u32], starts: &mut Vec<u32>) -> Vec<u8> {
+    use Op::*;
+    starts.clear();
+    let mut b = Builder::new();
+    b.op(Loadui, &[0], 0x1100)
+        .op(Halcode, &[], 0x100000)
+        .op(Loadui, &[0], 0x1101)
+        .op(Halcode, &[], 0x100001);
+    let aim = |b: &Builder, len: u32, to: i32| -> i32 {
+        match at.get(to.rem_euclid(at.len().max(1) as i32) as usize) {
+            Some(&t) => t as i32 - (b.here() + len) as i32,
+            None => 0,
+        }
+    };
+    for &(kind, x, y, k, raw) in pieces {
+        starts.push(b.here());
+        let (ra, rb) = (reg(x), reg(y));
+        match kind {
+            0 | 1 => {
+                // PUSHR run, then maybe moves.
+                for i in 0..(x % 7) {
+                    b.op(Pushr, &[reg(y.wrapping_add(i)), 15], 0);
+                }
+                if kind == 1 {
+                    b.op(Move, &[ra, rb], 0)
+                        .op(Loadui, &[rb], k)
+                        .op(Copy, &[rb, ra], 0);
+                }
+            }
+            2 | 3 => {
+                // Moves, POPR run, maybe RET.
+                if kind == 3 {
+                    b.op(Move, &[ra, rb], 0).op(False, &[rb], 0);
+                }
+                for i in 0..(x % 7) {
+                    b.op(Popr, &[reg(y.wrapping_add(i)), 15], 0);
+                }
+                if y & 1 == 0 {
+                    b.op(Ret, &[15], 0);
+                }
+            }
+            4 => {
+                let d = aim(&b, 6, k);
+                b.op(Calli, &[15], d);
+            }
+            5 => {
+                // The byte-compare loop body.
+                b.op(Loadxu8, &[0, 2, 4], 0)
+                    .op(Loadxu8, &[1, 3, 4], 0)
+                    .op(Addui, &[4, 4], 1)
+                    .op(CmpskipNe, &[ra, rb], 0);
+                let jump = if x & 1 == 0 { JumpNz } else { Jump };
+                let d = aim(&b, if jump == Jump { 4 } else { 6 }, k);
+                b.op(jump, &[1], d);
+            }
+            6 => {
+                b.op(CmpskipNe, &[ra, rb], 0);
+                let d = aim(&b, 4, k);
+                b.op(Jump, &[], d);
+            }
+            7 => {
+                b.op(False, &[2], 0)
+                    .op(CmpskipNe, &[ra, rb], 0)
+                    .op(True, &[2], 0);
+            }
+            8 => {
+                // A store over the code (0..15 bytes into a piece).
+                let op = [Storer8, Storer16, Storer][usize::from(x) % 3];
+                let d = aim(&b, 6, k) + i32::from(y & 15);
+                b.op(op, &[ra], d);
+            }
+            9 => {
+                b.op(Addi, &[ra, rb], k);
+            }
+            10 => {
+                b.op(Loadui, &[ra], k & 0x3FF);
+            }
+            11 => {
+                // Faults: division by R-something, a load anywhere, PUSH8/POP8.
+                match x % 4 {
+                    0 => b.op(Div, &[ra, rb, reg(y >> 3)], 0),
+                    1 => b.op(Loadx, &[ra, rb, reg(y >> 3)], 0),
+                    2 => b.op(Push8, &[ra, 15], 0),
+                    _ => b.op(Pop8, &[ra, 15], 0),
+                };
+            }
+            12 => {
+                // LOADUI R1 tape + FGETC / FPUTC, a JUMP.NP.
+                b.op(Loadui, &[1], 0x1100 + i32::from(x & 1));
+                b.op(Halcode, &[], if x & 1 == 0 { 0x100100 } else { 0x100200 });
+                let d = aim(&b, 6, k);
+                b.op(JumpNp, &[0], d);
+            }
+            13 => {
+                b.op(Halcode, &[], if x & 1 == 0 { 0x110000 } else { 0x12_3456 });
+            }
+            14 => {
+                let d = aim(&b, 6, k);
+                b.op(CmpjumpiE, &[ra, rb], d);
+            }
+            _ => {
+                b.bytes(&raw[..if raw[0] & 1 == 0 { 4 } else { 6 }]);
+            }
+        }
+    }
+    starts.push(b.here());
+    b.op(Halt, &[], 0);
+    b.finish().unwrap_or_default()
+}
+
+/// Everything a run leaves: how it ended (the exact message of a fault), registers, ip
+/// after a clean stop or at the step limit, steps, memory and tape 2.
+fn run_machine(
+    rom: &[u8],
+    tape: &[u8],
+    config: &Config,
+    sp: u32,
+    plain: bool,
+) -> (String, [u32; 16], Option<u32>, u64, Vec<u8>, Vec<u8>) {
+    use stage0_vm::{Devices, Io, Machine, TapeStore};
+    let mut m = Machine::new(rom, config).expect("fits");
+    m.regs[15] = sp;
+    let mut dev = Devices::new(TapeStore::Memory([Some(tape.to_vec()), None]));
+    let (mut stdin, mut stdout, mut stderr): (&[u8], Vec<u8>, Vec<u8>) = (&[], vec![], vec![]);
+    let mut io = Io {
+        stdin: &mut stdin,
+        stdout: &mut stdout,
+        stderr: &mut stderr,
+    };
+    let limit = config.max_steps.unwrap_or(u64::MAX);
+    let end = if plain {
+        loop {
+            if m.steps >= limit {
+                break Err(Fault::MaxSteps {
+                    steps: m.steps,
+                    ip: m.ip,
+                });
+            }
+            match m.step(&mut dev, &mut io) {
+                Ok(None) => {}
+                Ok(Some(stop)) => break Ok(stop),
+                Err(e) => break Err(e),
+            }
+        }
+    } else {
+        m.run(&mut dev, &mut io)
+    };
+    let _ = dev.finish();
+    let ip = match &end {
+        Ok(_) | Err(Fault::MaxSteps { .. }) => Some(m.ip),
+        Err(_) => None,
+    };
+    let shown = match &end {
+        Ok(stop) => format!("{stop:?}"),
+        Err(e) => e.to_string(),
+    };
+    let tape_02 = dev.memory_file(1).unwrap_or_default().to_vec();
+    (shown, m.regs, ip, m.steps, m.memory().to_vec(), tape_02)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(3000))]
+
+    /// The fast executor (pre-decoded slots, fused forms) against the plain step
+    /// (`isa::decode` + the instruction semantics, no cache, no fusion): same end, same
+    /// registers, steps, memory and tape, at any step limit and without one.
+    #[test]
+    fn fast_executor_equals_plain_step(pieces in prop::collection::vec(frame_piece(), 1..32),
+                                       tape in prop::collection::vec(any::<u8>(), 0..24),
+                                       limit in 1u64..600,
+                                       sp in prop_oneof![Just(0x300u32), Just(0x80), Just(0x3F0), 0u32..0x400]) {
+        let rom = frame_rom(&pieces);
+        let memory_size = 0x400.max(rom.len() + 16);
+        let limited = Config { memory_size, max_steps: Some(limit), ..Config::default() };
+        prop_assert_eq!(run_machine(&rom, &tape, &limited, sp, false),
+                        run_machine(&rom, &tape, &limited, sp, true));
+        let free = Config { max_steps: None, ..limited.clone() };
+        let plain = run_machine(&rom, &tape, &limited, sp, true);
+        if !plain.0.contains("max-steps") {
+            prop_assert_eq!(run_machine(&rom, &tape, &free, sp, false), plain);
+        }
+    }
 }

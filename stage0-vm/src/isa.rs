@@ -85,15 +85,11 @@ impl Group {
 
 macro_rules! opcodes {
     ($($op:ident $group:ident $code:literal $name:literal;)*) => {
-        /// Every Knight operation (one per mnemonic), plus the pseudo-operations
-        /// `Undecoded` (a pre-decode cache slot not filled yet) and `Illegal`.
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+        /// Every Knight operation (one per mnemonic), in table order.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
         #[repr(u8)]
         #[allow(missing_docs)]
         pub enum Op {
-            #[default]
-            Undecoded,
-            Illegal,
             $($op,)*
         }
 
@@ -357,23 +353,17 @@ pub const POSIX_HALCODES: &[(u32, &str)] = &[
 ];
 
 impl Op {
-    /// The table row of this operation (`None` for `Undecoded` and `Illegal`).
+    /// The table row of this operation (the table is in declaration order).
     pub fn info(self) -> Option<&'static OpInfo> {
-        // The table is in declaration order after the two pseudo-operations.
-        let i = (self as usize).checked_sub(2)?;
-        OPCODES.get(i)
+        OPCODES.get(self as usize)
     }
 
-    /// The mnemonic (`"(illegal)"` / `"(undecoded)"` for the pseudo-operations).
+    /// The mnemonic.
     pub fn name(self) -> &'static str {
-        match self {
-            Op::Undecoded => "(undecoded)",
-            Op::Illegal => "(illegal)",
-            _ => self.info().map_or("(unknown)", |i| i.name),
-        }
+        self.info().map_or("(unknown)", |i| i.name)
     }
 
-    /// The group of this operation (`None` for the pseudo-operations).
+    /// The group of this operation.
     pub fn group(self) -> Option<Group> {
         self.info().map(|i| i.group)
     }
@@ -430,7 +420,7 @@ pub fn decode(bytes: &[u8]) -> Result<Instr, DecodeError> {
     let (b1, b2, b3) = (bytes[1], bytes[2], bytes[3]);
     let imm16 = |hi: u8, lo: u8| u32::from(u16::from_be_bytes([hi, lo]));
     let mut instr = Instr {
-        op: Op::Illegal,
+        op: Op::Nop,
         regs: [0; 4],
         imm: 0,
         ignored: 0,
@@ -499,7 +489,7 @@ impl Instr {
     }
 }
 
-/// Encodes `instr` back to its bytes (4 or 6). `Undecoded`/`Illegal` encode as nothing.
+/// Encodes `instr` back to its bytes (4 or 6).
 pub fn encode(instr: &Instr) -> Vec<u8> {
     let Some(info) = instr.op.info() else {
         return Vec::new();
@@ -549,7 +539,7 @@ mod tests {
     #[test]
     fn table_is_in_enum_order() {
         for (i, info) in OPCODES.iter().enumerate() {
-            assert_eq!(info.op as usize, i + 2, "{}", info.name);
+            assert_eq!(info.op as usize, i, "{}", info.name);
             assert_eq!(info.op.info().unwrap().name, info.name);
         }
         // 198 opcodes outside HALCODE, plus NOP, HALT and HALCODE.
@@ -598,7 +588,7 @@ impl Op {
             Popr | Pop8 | Popu8 | Pop16 | Popu16 | Pop32 | Popu32 => &[1, 0],
             Call | Pushr | Push8 | Push16 | Push32 => &[1],
             SetG | SetGe | SetE | SetNe | SetLe | SetL => &[1],
-            Undecoded | Illegal | Nop | Halt | Halcode | Branch | JsrCoroutine | Jump => &[],
+            Nop | Halt | Halcode | Branch | JsrCoroutine | Jump => &[],
             Storex | Storex8 | Storex16 | Storex32 | Store | Store8 | Store16 | Store32 => &[],
             Storer | Storer8 | Storer16 | Storer32 => &[],
             CmpjumpG | CmpjumpGe | CmpjumpE | CmpjumpNe | CmpjumpLe | CmpjumpL | CmpjumpuG

@@ -54,6 +54,7 @@ pub mod machine;
 mod posix;
 mod sandbox;
 pub mod tool;
+pub mod workload;
 
 pub use devices::{Devices, TapeStore};
 pub use disasm::disassemble;

@@ -16,7 +16,16 @@ use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::PathBuf;
 
 use crate::fault::{Fault, Stop};
-use crate::machine::{Io, Machine};
+use crate::machine::{Io, Mem};
+
+/// What a POSIX call sees of the machine: the registers, memory, the POSIX state and
+/// the instruction count (for fault messages).
+pub(crate) struct Guest<'a> {
+    pub regs: &'a mut [u32; 16],
+    pub mem: &'a mut Mem,
+    pub posix: &'a mut Posix,
+    pub steps: u64,
+}
 
 const ERR: u32 = u32::MAX;
 
@@ -82,7 +91,7 @@ impl Posix {
     }
 }
 
-fn outside(m: &Machine, call: &'static str, addr: u32) -> Fault {
+fn outside(m: &Guest, call: &'static str, addr: u32) -> Fault {
     Fault::PosixOutside {
         steps: m.steps,
         call,
@@ -91,7 +100,7 @@ fn outside(m: &Machine, call: &'static str, addr: u32) -> Fault {
 }
 
 /// The memory range `[addr, addr + len)`, or a fault if it is not all inside memory.
-fn span(m: &Machine, call: &'static str, addr: u32, len: u32) -> Result<usize, Fault> {
+fn span(m: &Guest, call: &'static str, addr: u32, len: u32) -> Result<usize, Fault> {
     if u64::from(addr) + u64::from(len) <= m.mem.bytes.len() as u64 {
         Ok(addr as usize)
     } else {
@@ -100,7 +109,7 @@ fn span(m: &Machine, call: &'static str, addr: u32, len: u32) -> Result<usize, F
 }
 
 /// The NUL-terminated string at `addr`.
-fn c_string(m: &Machine, call: &'static str, addr: u32) -> Result<Vec<u8>, Fault> {
+fn c_string(m: &Guest, call: &'static str, addr: u32) -> Result<Vec<u8>, Fault> {
     let bytes = m
         .mem
         .bytes
@@ -114,7 +123,7 @@ fn c_string(m: &Machine, call: &'static str, addr: u32) -> Result<Vec<u8>, Fault
 }
 
 /// Executes POSIX call `code` (known to be in the table).
-pub(crate) fn call(m: &mut Machine, code: u32, io: &mut Io) -> Result<Option<Stop>, Fault> {
+pub(crate) fn call(m: &mut Guest, code: u32, io: &mut Io) -> Result<Option<Stop>, Fault> {
     let [r0, r1, r2] = [m.regs[0], m.regs[1], m.regs[2]];
     match code {
         0x00 => {
