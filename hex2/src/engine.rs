@@ -669,6 +669,9 @@ impl Linker {
                     }
                     // a terminating '\n' is left to the Newline arm
                 }
+                // Inside a `.` word every byte goes to the digit reader only: a sigil, `:`,
+                // `<`, `^` or `.` there is an ignored non-digit (spec 1.8).
+                _ if self.dot_left > 0 => i += 1,
                 class::COLON => i = self.label(chunk, i)?,
                 class::SIGIL => i = self.pointer(chunk, i)?,
                 class::PAD => {
@@ -722,6 +725,28 @@ impl Linker {
         j
     }
 
+    /// The limits of a mescc-tools name: at most [`MAX_NAME`] bytes and no NUL byte (the
+    /// reference keeps names as C strings, so a NUL makes it find or miss labels by
+    /// accident; spec 1.5).
+    #[inline]
+    fn check_name(&self, at: Loc, name: &[u8], what: &str) -> Result<(), Diagnostic> {
+        if name.len() > MAX_NAME {
+            return Err(self.name_too_long(at, name.len(), what));
+        }
+        match name.iter().position(|&c| c == 0) {
+            None => Ok(()),
+            Some(n) => Err(self.nul_in_name(at, n, what)),
+        }
+    }
+
+    #[cold]
+    fn nul_in_name(&self, at: Loc, n: usize, what: &str) -> Diagnostic {
+        self.diag_at(at, format!("NUL byte in a {what} name"))
+            .expected("a name of non-NUL bytes")
+            .found(format!("a NUL byte at byte {} of the name", n + 1))
+            .hint("mescc-tools hex2 truncates names at a NUL byte and then matches the wrong label; remove the NUL")
+    }
+
     #[cold]
     fn name_too_long(&self, at: Loc, len: usize, what: &str) -> Diagnostic {
         self.diag_at(at, format!("{what} name too long"))
@@ -745,8 +770,8 @@ impl Linker {
             (&chunk[i + 1..i + 2], i + 2)
         } else {
             let end = Self::name_end(chunk, i + 1);
-            if self.config.dialect == Dialect::Full && end - (i + 1) > MAX_NAME {
-                return Err(self.name_too_long(at, end - (i + 1), "label"));
+            if self.config.dialect == Dialect::Full {
+                self.check_name(at, &chunk[i + 1..end], "label")?;
             }
             let next = if end < chunk.len() && chunk[end] == b'>' {
                 end + 1
@@ -813,16 +838,16 @@ impl Linker {
             if end == chunk.len() && end == i + 1 {
                 return Err(self.pointer_at_eof(at, sigil));
             }
-            if dialect == Dialect::Full && end - (i + 1) > MAX_NAME {
-                return Err(self.name_too_long(at, end - (i + 1), "pointer"));
+            if dialect == Dialect::Full {
+                self.check_name(at, &chunk[i + 1..end], "pointer")?;
             }
             let name = &chunk[i + 1..end];
             let base_form =
                 end < chunk.len() && chunk[end] == b'>' && !matches!(spec.how, How::Imm(_));
             if base_form {
                 let bend = Self::name_end(chunk, end + 1);
-                if dialect == Dialect::Full && bend - (end + 1) > MAX_NAME {
-                    return Err(self.name_too_long(at, bend - (end + 1), "base label"));
+                if dialect == Dialect::Full {
+                    self.check_name(at, &chunk[end + 1..bend], "base label")?;
                 }
                 let next = if bend < chunk.len() && chunk[bend] == b'>' {
                     bend + 1
@@ -1293,7 +1318,8 @@ impl Linker {
         self.acc = 0;
         self.ndig = 0;
         if self.dot_left > 0 {
-            self.dot_value = (self.dot_value << 8) | (v & 0xFF);
+            // an octal value of 0o400 or more carries its ninth bit into the byte before
+            self.dot_value = (self.dot_value << 8) ^ v;
             self.dot_left -= 1;
             if self.dot_left == 0 && self.pass == Pass::Two {
                 let w = self.dot_value;

@@ -307,13 +307,14 @@ impl Mem {
         Ok(d)
     }
 
-    /// The first four bytes at `ip` as a big-endian word (for messages; `ip + 4 <= size`).
+    /// The first four bytes at `ip` as a big-endian word (for messages); bytes past the end
+    /// of memory read as zero, as the reference's allocation happens to give.
     fn word(&self, ip: u32) -> u32 {
-        let i = ip as usize;
-        match self.bytes.get(i..i + 4) {
-            Some(w) => u32::from_be_bytes([w[0], w[1], w[2], w[3]]),
-            None => 0,
+        let mut w = [0u8; 4];
+        for (k, b) in w.iter_mut().enumerate() {
+            *b = self.bytes.get(ip as usize + k).copied().unwrap_or(0);
         }
+        u32::from_be_bytes(w)
     }
 
     /// Copies `data` to `addr` (ROM loading, POSIX read), invalidating decoded code.
@@ -696,11 +697,8 @@ impl Machine {
                 Op::Illegal => {
                     let next = ip.wrapping_add(4);
                     pc = next;
-                    break 'run Err(Fault::Illegal {
-                        steps,
-                        ip,
-                        word: self.mem.word(ip),
-                    });
+                    let past_end = self.mem.size() - ip < 4;
+                    break 'run Err(Fault::illegal(steps, ip, self.mem.word(ip), past_end));
                 }
                 Op::Halcode => {
                     let next = ip.wrapping_add(4);
