@@ -213,6 +213,15 @@ fn replay_inner(config: &Config, io: &mut Streams) -> Result<Report, (Report, Di
     };
     report.root = root.clone();
     let answers = config.answers.as_ref().map(|a| under_root(&root, a));
+    // Every named input is checked before the first step, not after the whole chain.
+    if let Some(a) = &answers {
+        if let Err(e) = std::fs::File::open(a) {
+            return fail(
+                report,
+                Diagnostic::io(a, "cannot read the answers file", &e),
+            );
+        }
+    }
     let script_path = under_root(&root, &config.script);
     let script_name = if config.script.is_absolute() || !root.join(&config.script).exists() {
         script_path.clone()
@@ -278,6 +287,23 @@ fn replay_inner(config: &Config, io: &mut Streams) -> Result<Report, (Report, Di
             )
         }
         Ok(_) => {}
+    }
+    // A step that failed or differed fails the replay even when the script went on
+    // (`set +e`); the report says which.
+    let failed = |s: &&StepRecord| matches!(s.verdict, Verdict::Failed(_) | Verdict::Differed(_));
+    if let Some(bad) = report.steps.iter().find(failed) {
+        let how = match &bad.verdict {
+            Verdict::Failed(status) => format!("it exited with status {status}"),
+            Verdict::Differed(why) => format!("the implementations differ: {why}"),
+            _ => String::new(),
+        };
+        let d = Diagnostic::new(format!(
+            "step {} failed, and the script went on: {how}",
+            bad.number
+        ))
+        .in_file(bad.location.clone())
+        .hint("every step must succeed (and agree) for a replay to pass");
+        return Err((report, d));
     }
     if let Some(answers) = answers {
         match check_answers(&root, &answers) {

@@ -35,18 +35,14 @@ impl OutputFile {
     /// when the reference tools report an unopenable output.
     pub fn create(destination: impl AsRef<Path>, create_mode: u32) -> io::Result<OutputFile> {
         let given = destination.as_ref();
-        // Write through symbolic links, as open(2) would.
-        let destination = match fs::symlink_metadata(given) {
-            Ok(m) if m.file_type().is_symlink() => fs::canonicalize(given)?,
-            _ => given.to_path_buf(),
-        };
-        match fs::metadata(&destination) {
+        match fs::metadata(given) {
             Ok(m) if m.is_dir() => Err(io::Error::other("is a directory")),
             Ok(m) if !m.is_file() => {
-                let file = OpenOptions::new()
-                    .write(true)
-                    .truncate(true)
-                    .open(&destination)?;
+                // A character device, FIFO or socket (`/dev/null`, `/dev/stdout` on a pipe):
+                // opened by the name given, since such a link (`/proc/self/fd/1` ->
+                // `pipe:[...]`) may not resolve to a path at all.
+                let file = OpenOptions::new().write(true).truncate(true).open(given)?;
+                let destination = given.to_path_buf();
                 Ok(OutputFile {
                     destination,
                     temporary: None,
@@ -54,8 +50,13 @@ impl OutputFile {
                     final_mode: None,
                 })
             }
-            Ok(m) => Self::start_temporary(destination, create_mode, Some(m.permissions().mode())),
-            Err(_) => Self::start_temporary(destination, create_mode, None),
+            // Write through symbolic links, as open(2) would.
+            Ok(m) => Self::start_temporary(
+                resolve_link(given)?,
+                create_mode,
+                Some(m.permissions().mode()),
+            ),
+            Err(_) => Self::start_temporary(resolve_link(given)?, create_mode, None),
         }
     }
 
@@ -119,7 +120,8 @@ impl OutputFile {
     pub fn commit(mut self) -> io::Result<()> {
         let writer = self.writer.take().expect("an OutputFile is committed once");
         let file = writer.into_inner().map_err(|e| e.into_error())?;
-        if let Some(mode) = self.final_mode {
+        // a destination written directly (a device, a FIFO) keeps its own mode
+        if let (Some(mode), Some(_)) = (self.final_mode, &self.temporary) {
             file.set_permissions(fs::Permissions::from_mode(mode))?;
         }
         drop(file);
@@ -158,6 +160,15 @@ impl Drop for OutputFile {
             drop(self.writer.take());
             let _ = fs::remove_file(temporary);
         }
+    }
+}
+
+/// The path a symbolic link `given` points to (the file the output replaces), or `given`
+/// itself when it is not a link.
+fn resolve_link(given: &Path) -> io::Result<PathBuf> {
+    match fs::symlink_metadata(given) {
+        Ok(m) if m.file_type().is_symlink() => fs::canonicalize(given),
+        _ => Ok(given.to_path_buf()),
     }
 }
 

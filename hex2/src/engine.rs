@@ -77,6 +77,7 @@ pub struct Linker {
     digit_bits: u32,
     digits_per_byte: u8,
     comment_ends_at_cr: bool,
+    label_after_half_byte: bool,
     fast_hex: bool,
     caret_rule: bool,
     // shared (read only) with a fork in pass 2; see `Linker::fork`
@@ -213,6 +214,10 @@ impl Linker {
             class[b'.' as usize] = class::DOT;
         }
         let comment_ends_at_cr = !(config.dialect == Dialect::SeedHex1 && arch == Arch::Aarch64);
+        // The x86, amd64 and aarch64 seeds count a byte at its first nibble in pass 1, so
+        // a label between the two nibbles of a byte gets the address after that byte.
+        let label_after_half_byte = config.dialect != Dialect::Full
+            && matches!(arch, Arch::X86 | Arch::Amd64 | Arch::Aarch64);
         let count_class = class.map(|c| match c {
             0..=15 => 1,
             class::NEWLINE => 2,
@@ -227,6 +232,7 @@ impl Linker {
             digit_bits,
             digits_per_byte,
             comment_ends_at_cr,
+            label_after_half_byte,
 
             caret_rule,
             labels: Arc::default(),
@@ -669,6 +675,9 @@ impl Linker {
                     }
                     // a terminating '\n' is left to the Newline arm
                 }
+                // Inside a `.` word every byte goes to the digit reader only: a sigil, `:`,
+                // `<`, `^` or `.` there is an ignored non-digit (spec 1.8).
+                _ if self.dot_left > 0 => i += 1,
                 class::COLON => i = self.label(chunk, i)?,
                 class::SIGIL => i = self.pointer(chunk, i)?,
                 class::PAD => {
@@ -722,6 +731,28 @@ impl Linker {
         j
     }
 
+    /// The limits of a name: no NUL byte (the references keep names as C strings, or, in
+    /// the seed hex1, never define label 0, so a NUL makes them find or miss labels by
+    /// accident; spec 1.5) and, for mescc-tools hex2, at most [`MAX_NAME`] bytes.
+    #[inline]
+    fn check_name(&self, at: Loc, name: &[u8], what: &str) -> Result<(), Diagnostic> {
+        if self.config.dialect == Dialect::Full && name.len() > MAX_NAME {
+            return Err(self.name_too_long(at, name.len(), what));
+        }
+        match name.iter().position(|&c| c == 0) {
+            None => Ok(()),
+            Some(n) => Err(self.nul_in_name(at, n, what)),
+        }
+    }
+
+    #[cold]
+    fn nul_in_name(&self, at: Loc, n: usize, what: &str) -> Diagnostic {
+        self.diag_at(at, format!("NUL byte in a {what} name"))
+            .expected("a name of non-NUL bytes")
+            .found(format!("a NUL byte at byte {} of the name", n + 1))
+            .hint("the reference tools cut names at a NUL byte and then match the wrong label; remove the NUL")
+    }
+
     #[cold]
     fn name_too_long(&self, at: Loc, len: usize, what: &str) -> Diagnostic {
         self.diag_at(at, format!("{what} name too long"))
@@ -742,12 +773,13 @@ impl Linker {
                 self.line += 1;
                 self.line_start = self.file_offset + i + 2;
             }
+            if c == 0 {
+                return Err(self.nul_in_name(at, 0, "label"));
+            }
             (&chunk[i + 1..i + 2], i + 2)
         } else {
             let end = Self::name_end(chunk, i + 1);
-            if self.config.dialect == Dialect::Full && end - (i + 1) > MAX_NAME {
-                return Err(self.name_too_long(at, end - (i + 1), "label"));
-            }
+            self.check_name(at, &chunk[i + 1..end], "label")?;
             let next = if end < chunk.len() && chunk[end] == b'>' {
                 end + 1
             } else {
@@ -758,8 +790,12 @@ impl Linker {
         self.run_open = false;
         if self.pass == Pass::One {
             let a = name.as_ptr() as usize - chunk.as_ptr() as usize;
-            self.pending_defs
-                .push(((a as u32, (a + name.len()) as u32), self.ip, at));
+            let half = u32::from(self.label_after_half_byte && self.ndig != 0);
+            self.pending_defs.push((
+                (a as u32, (a + name.len()) as u32),
+                self.ip.wrapping_add(half),
+                at,
+            ));
         }
         Ok(next)
     }
@@ -807,23 +843,22 @@ impl Linker {
                 self.line += 1;
                 self.line_start = self.file_offset + i + 2;
             }
+            if chunk[i + 1] == 0 {
+                return Err(self.nul_in_name(at, 0, "pointer"));
+            }
             (&chunk[i + 1..i + 2], None, i + 2, i + 2)
         } else {
             let end = Self::name_end(chunk, i + 1);
             if end == chunk.len() && end == i + 1 {
                 return Err(self.pointer_at_eof(at, sigil));
             }
-            if dialect == Dialect::Full && end - (i + 1) > MAX_NAME {
-                return Err(self.name_too_long(at, end - (i + 1), "pointer"));
-            }
+            self.check_name(at, &chunk[i + 1..end], "pointer")?;
             let name = &chunk[i + 1..end];
             let base_form =
                 end < chunk.len() && chunk[end] == b'>' && !matches!(spec.how, How::Imm(_));
             if base_form {
                 let bend = Self::name_end(chunk, end + 1);
-                if dialect == Dialect::Full && bend - (end + 1) > MAX_NAME {
-                    return Err(self.name_too_long(at, bend - (end + 1), "base label"));
-                }
+                self.check_name(at, &chunk[end + 1..bend], "base label")?;
                 let next = if bend < chunk.len() && chunk[bend] == b'>' {
                     bend + 1
                 } else {
@@ -1293,7 +1328,8 @@ impl Linker {
         self.acc = 0;
         self.ndig = 0;
         if self.dot_left > 0 {
-            self.dot_value = (self.dot_value << 8) | (v & 0xFF);
+            // an octal value of 0o400 or more carries its ninth bit into the byte before
+            self.dot_value = (self.dot_value << 8) ^ v;
             self.dot_left -= 1;
             if self.dot_left == 0 && self.pass == Pass::Two {
                 let w = self.dot_value;

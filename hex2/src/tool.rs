@@ -62,9 +62,12 @@ fn feed_file(
     use std::io::{Seek, SeekFrom};
     let name = path.to_string_lossy();
     let mut file = File::open(path).map_err(|e| {
-        Diagnostic::io(path, "cannot open input", &e).hint(
-            "check the -f file name (hex2 reads every input twice, so it must be a regular file)",
-        )
+        // the seed forms name their input positionally, not with -f
+        let hint = match linker.config().dialect {
+            Dialect::Full => "check the -f file name (hex2 reads every input twice, so it must be a regular file)",
+            _ => "check the INPUT file name (it is read twice, so it must be a regular file)",
+        };
+        Diagnostic::io(path, "cannot open input", &e).hint(hint)
     })?;
     if part.start > 0 {
         file.seek(SeekFrom::Start(part.start))

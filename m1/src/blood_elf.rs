@@ -19,17 +19,33 @@ pub struct Options {
     pub digits: DigitStyle,
 }
 
-/// The labels defined in `text`, in order (duplicates kept).
-pub fn labels(text: &[u8]) -> Vec<&[u8]> {
+/// Names longer than this are refused, as by the reference (its 4096-byte token buffer).
+pub const MAX_NAME: usize = 4095;
+
+/// Why the label scan stopped: the byte offset of the `:` and what is wrong there.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ScanError {
+    /// A `:` is the last byte of the file: the reference has no name to read.
+    NameAtEnd(usize),
+    /// The name after the `:` at this offset has more than [`MAX_NAME`] bytes (the length).
+    NameTooLong(usize, usize),
+}
+
+/// The labels defined in `text`, in order (duplicates kept), as the reference scans them:
+/// the byte right after a `:` always starts the name (`: a` names " a"), which then runs to
+/// a space, tab, `\n`, `>` (consumed with it) or the end; `#` and `;` comment to a `\n` or
+/// `\r`; a `"` skips to the next `"`. A name is written as a C string, so it ends at its
+/// first NUL byte (the bytes after it still count against [`MAX_NAME`]).
+pub fn labels(text: &[u8]) -> Result<Vec<&[u8]>, ScanError> {
     let mut found = Vec::new();
     let mut i = 0;
     while i < text.len() {
         match text[i] {
             b'#' | b';' => {
-                i = text[i..]
+                i = text[i + 1..]
                     .iter()
-                    .position(|&c| c == b'\n')
-                    .map_or(text.len(), |p| i + p);
+                    .position(|&c| c == b'\n' || c == b'\r')
+                    .map_or(text.len(), |p| i + 1 + p + 1);
             }
             b'"' => {
                 i = text[i + 1..]
@@ -39,25 +55,61 @@ pub fn labels(text: &[u8]) -> Vec<&[u8]> {
             }
             b':' => {
                 let start = i + 1;
-                let end = text[start..]
+                if start >= text.len() {
+                    return Err(ScanError::NameAtEnd(i));
+                }
+                let end = text[start + 1..]
                     .iter()
                     .position(|&c| matches!(c, b' ' | b'\t' | b'\n' | b'>'))
-                    .map_or(text.len(), |p| start + p);
-                found.push(&text[start..end]);
-                i = end;
+                    .map_or(text.len(), |p| start + 1 + p);
+                if end - start > MAX_NAME {
+                    return Err(ScanError::NameTooLong(i, end - start));
+                }
+                let name = &text[start..end];
+                let c_string = name
+                    .iter()
+                    .position(|&c| c == 0)
+                    .map_or(name, |n| &name[..n]);
+                found.push(c_string);
+                // the terminator is consumed with the name
+                i = end + 1;
             }
             _ => i += 1,
         }
     }
-    found
+    Ok(found)
+}
+
+/// The located diagnostic for a [`ScanError`] in `source`.
+#[cold]
+fn scan_diagnostic(source: &Source<'_>, e: ScanError) -> hex0::diag::Diagnostic {
+    use hex0::diag::Diagnostic;
+    match e {
+        ScanError::NameAtEnd(at) => Diagnostic::new("label ':' at the end of the file")
+            .in_file(source.name)
+            .at_offset_in(source.text, at)
+            .expected("a label name after ':'")
+            .found("the end of the file")
+            .hint("blood-elf reads the byte after ':' as the start of a name; add the name or remove the ':'"),
+        ScanError::NameTooLong(at, len) => Diagnostic::new("label name too long")
+            .in_file(source.name)
+            .at_offset_in(source.text, at)
+            .expected(format!("at most {MAX_NAME} bytes"))
+            .found(format!("{len} bytes"))
+            .hint("blood-elf limits names to 4095 bytes; shorten the name"),
+    }
 }
 
 /// The footer for the labels of `sources` plus the `entries` (`--entry` names, which come
 /// first).
-pub fn footer(sources: &[Source<'_>], entries: &[&[u8]], options: &Options) -> Vec<u8> {
+pub fn footer(
+    sources: &[Source<'_>],
+    entries: &[&[u8]],
+    options: &Options,
+) -> Result<Vec<u8>, hex0::diag::Diagnostic> {
     let mut symbols: Vec<&[u8]> = entries.to_vec();
     for s in sources {
-        symbols.extend(labels(s.text));
+        symbols.extend(labels(s.text).map_err(|e| scan_diagnostic(s, e))?);
     }
     let last_entry = entries.last().copied();
     let mut o = Vec::new();
@@ -276,7 +328,7 @@ pub fn footer(sources: &[Source<'_>], entries: &[&[u8]], options: &Options) -> V
         }
     }
     line(&mut o, "# END Generated symbol table\n\n:ELF_end\n");
-    o
+    Ok(o)
 }
 
 #[cfg(test)]
@@ -287,6 +339,7 @@ mod tests {
     fn label_scan_follows_the_reference() {
         let src = b":_start ; entry\n:main \"a : not\" '3A :sq' mid:token\n# :no\n:x>y";
         let got: Vec<_> = labels(src)
+            .unwrap()
             .into_iter()
             .map(|l| String::from_utf8_lossy(l).into_owned())
             .collect();

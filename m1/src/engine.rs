@@ -194,6 +194,32 @@ fn missing_value(sources: &[Source<'_>], define: At) -> Diagnostic {
         .found("the end of the input")
 }
 
+/// The first token (atom or string) holding a NUL byte, as an error. The reference keeps
+/// token texts as C strings in a scratch buffer it clears only up to the first NUL, so a
+/// NUL silently cuts a token and leaves its tail to be glued onto a later one; no real
+/// input has one, so M1 refuses it. (A NUL in a comment is harmless.)
+#[cold]
+fn nul_in_token(sources: &[Source<'_>]) -> Option<Diagnostic> {
+    for (file, s) in sources.iter().enumerate() {
+        if !s.text.contains(&0) {
+            continue;
+        }
+        for tok in crate::lexer::Lexer::new(s.text) {
+            if matches!(tok.kind, TokenKind::Newline(_)) || !tok.text(s.text).contains(&0) {
+                continue;
+            }
+            let n = tok.text(s.text).iter().position(|&c| c == 0).unwrap_or(0);
+            return Some(
+                located(sources, At { file, tok }, "NUL byte in a token".into())
+                    .expected("a token of non-NUL bytes")
+                    .found(format!("a NUL byte at byte {} of the token", n + 1))
+                    .hint("mescc-tools M1 cuts tokens at a NUL byte and glues the rest onto a later token; remove the NUL"),
+            );
+        }
+    }
+    None
+}
+
 #[inline]
 fn bad_token(tok: &Token) -> bool {
     match tok.kind {
@@ -619,6 +645,9 @@ pub(crate) fn analyse<'a>(
     sources: &[Source<'a>],
     config: &Config,
 ) -> Result<Program<'a>, Diagnostic> {
+    if let Some(d) = nul_in_token(sources) {
+        return Err(d);
+    }
     match analyse_in(sources, config, false)? {
         Some(p) => Ok(p),
         None => analyse_in(sources, config, true).map(|p| p.expect("exact mode completes")),

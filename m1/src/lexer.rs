@@ -109,6 +109,9 @@ pub struct Lexer<'a> {
     line: u32,
     line_start: usize,
     finished: bool,
+    /// The byte besides `\n` that ends a comment: `\r` for M1, `\n` again for the seed
+    /// M0 (whose comments run to a `\n` only).
+    comment_end: u8,
 }
 
 impl<'a> Lexer<'a> {
@@ -120,6 +123,15 @@ impl<'a> Lexer<'a> {
             line: 1,
             line_start: 0,
             finished: false,
+            comment_end: b'\r',
+        }
+    }
+
+    /// A lexer whose comments end at a `\n` only (not at a `\r`), as the seed M0's do.
+    pub fn comments_to_newline(src: &'a [u8]) -> Self {
+        Lexer {
+            comment_end: b'\n',
+            ..Lexer::new(src)
         }
     }
 
@@ -168,7 +180,7 @@ impl Iterator for Lexer<'_> {
                 b'#' | b';' => {
                     let t = self.token(TokenKind::Newline(LineEnd::Comment), self.pos, self.pos);
                     let rest = &src[self.pos..];
-                    match find3(rest, b'\n', b'\r', b'\n') {
+                    match find3(rest, b'\n', self.comment_end, b'\n') {
                         Some(i) => self.pos += i + 1,
                         None => self.pos = src.len(),
                     }

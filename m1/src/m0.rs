@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use hex0::diag::{Diagnostic, Position};
 
 use crate::engine::closest;
-use crate::lexer::{Lexer, Token, TokenKind};
+use crate::lexer::{Lexer, LineEnd, Token, TokenKind};
 use crate::number::push_byte;
 use crate::{Arch, DigitStyle, Source};
 
@@ -139,9 +139,28 @@ pub fn assemble_with(source: &Source<'_>, options: &Options) -> Result<Vec<u8>, 
     let src = source.text;
     let mut out = Vec::with_capacity(src.len());
     let mut defines: HashMap<&[u8], &[u8]> = HashMap::new();
-    let mut tokens = Lexer::new(src).filter(|t| !matches!(t.kind, TokenKind::Newline(_)));
+    // Comments run to a `\n` only; one without it (at the end of the file) hangs the seed.
+    let last_line = src.iter().rposition(|&c| c == b'\n').map_or(0, |p| p + 1);
+    let mut tokens = Lexer::comments_to_newline(src).filter(|t| match t.kind {
+        TokenKind::Newline(LineEnd::Comment) => t.start >= last_line,
+        TokenKind::Newline(_) => false,
+        _ => true,
+    });
     let wide = wide(options.arch);
+    let mut printed = 0usize;
     while let Some(tok) = tokens.next() {
+        if tok.kind == TokenKind::Newline(LineEnd::Comment) {
+            return Err(located(source, &tok, "comment at the end of the file without a newline".into())
+                .expected("a newline ending the comment")
+                .found("the end of the file")
+                .hint("the seed M0 reads a comment to the next newline and hangs when there is none; end the file with a newline"));
+        }
+        if tok.kind == TokenKind::Atom && tok.end == src.len() {
+            return Err(located(source, &tok, "the last word runs to the end of the file".into())
+                .expected("a space, tab or newline after the last word")
+                .found("the end of the file")
+                .hint("the seed M0 crashes on a word the end of the file cuts off; end the file with a newline"));
+        }
         if let TokenKind::Str {
             quote,
             terminated: false,
@@ -227,6 +246,16 @@ pub fn assemble_with(source: &Source<'_>, options: &Options) -> Result<Vec<u8>, 
             }
         }
         out.push(b'\n');
+        printed += 1;
+    }
+    if printed == 0 {
+        return Err(
+            Diagnostic::new("nothing to assemble: no token besides DEFINEs")
+                .in_file(source.name)
+                .expected("at least one word, number or string to print")
+                .found("an input with no such token")
+                .hint("the seed M0 crashes on an input that prints nothing"),
+        );
     }
     Ok(out)
 }
@@ -256,13 +285,13 @@ mod tests {
     #[test]
     fn seed_vectors_in_small() {
         assert_eq!(
-            run("!1 @1 %1 X-1 0y", Arch::X86),
+            run("!1 @1 %1 X-1 0y\n", Arch::X86),
             "01\n0100\n01000000\nFF\n0y\n"
         );
-        assert_eq!(run("%4294967296", Arch::X86), "%4294967296\n");
-        assert_eq!(run("%4294967296", Arch::Amd64), "00000000\n");
+        assert_eq!(run("%4294967296\n", Arch::X86), "%4294967296\n");
+        assert_eq!(run("%4294967296\n", Arch::Amd64), "00000000\n");
         assert_eq!(
-            run("!1 @-1 ~0x800 !1x", Arch::Riscv64),
+            run("!1 @-1 ~0x800 !1x\n", Arch::Riscv64),
             ".00001000\n.800F00FE\n.00100000\n!1x\n"
         );
         assert_eq!(run("\"ab\" 'c d'", Arch::X86), "616200\nc d\n");
@@ -272,7 +301,7 @@ mod tests {
     fn unknown_words_fail_by_default() {
         let s = Source {
             name: "t",
-            text: b"DEFINE NOP 90\nNOQ",
+            text: b"DEFINE NOP 90\nNOQ\n",
         };
         let e = assemble(&s, Arch::X86).unwrap_err();
         assert!(e.message.contains("did you mean 'NOP'"), "{}", e.message);

@@ -414,7 +414,13 @@ pub fn blood_elf_main(args: &[OsString], io: &mut Streams) -> i32 {
         .map(|(name, text)| Source { name, text })
         .collect();
     let entry_refs: Vec<&[u8]> = entries.iter().map(Vec::as_slice).collect();
-    let text = blood_elf::footer(&sources, &entry_refs, &options);
+    let text = match blood_elf::footer(&sources, &entry_refs, &options) {
+        Ok(text) => text,
+        Err(d) => {
+            io.error(&d);
+            return EXIT_FAILURE;
+        }
+    };
     let result = emit(io, output, OUTPUT_MODE, |out| {
         out.write_all(&text).map_err(|e| crate::write_error(&e))
     });

@@ -118,18 +118,21 @@ impl Devices {
     }
 
     /// FOPEN_WRITE: create or truncate the tape's file. Returns `false` under `--fuzzing`
-    /// (nothing opened; the machine then sets R0 = 0).
+    /// (nothing opened; the machine then sets R0 = 0). A file that cannot be created
+    /// leaves the tape closed, as the reference's unchecked `fopen` does: the run fails
+    /// only if the program then uses the tape ("tape_02 not valid for fputc").
     pub fn open_write(&mut self, i: usize) -> Result<bool, DeviceError> {
         if self.fuzzing {
             return Ok(false);
         }
         let sink = match &self.store {
-            TapeStore::Host(paths) => Sink::Host(BufWriter::with_capacity(
-                1 << 16,
-                File::create(&paths[i]).map_err(|e| {
-                    DeviceError::Io(format!("cannot create {}: {e}", paths[i].display()))
-                })?,
-            )),
+            TapeStore::Host(paths) => match File::create(&paths[i]) {
+                Ok(file) => Sink::Host(BufWriter::with_capacity(1 << 16, file)),
+                Err(_) => {
+                    self.replace(i, TapeState::Closed)?;
+                    return Ok(true);
+                }
+            },
             TapeStore::Memory(_) => Sink::Memory(Vec::new(), 0),
         };
         if let TapeStore::Memory(files) = &mut self.store {

@@ -69,6 +69,16 @@ pub enum Fault {
         /// Its first four bytes, big-endian.
         word: u32,
     },
+    /// An instruction the reference does not know whose four bytes run past the end of
+    /// memory (the reference reads the missing ones outside its buffer; here they are 0).
+    IllegalPastEnd {
+        /// Instructions executed, including this one.
+        steps: u64,
+        /// Its address.
+        ip: u32,
+        /// The bytes there, big-endian, zeros past the end.
+        word: u32,
+    },
     /// A HALCODE not in the current mode's table.
     InvalidHalcode {
         /// Instructions executed, including this one.
@@ -132,6 +142,17 @@ fn illegal_lines(f: &mut fmt::Formatter<'_>, steps: u64, ip: u32, word: u32) -> 
     )
 }
 
+impl Fault {
+    /// The fault for an illegal instruction at `ip` (`past_end`: its four bytes run past
+    /// the end of memory).
+    pub fn illegal(steps: u64, ip: u32, word: u32, past_end: bool) -> Fault {
+        match past_end {
+            false => Fault::Illegal { steps, ip, word },
+            true => Fault::IllegalPastEnd { steps, ip, word },
+        }
+    }
+}
+
 impl fmt::Display for Fault {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -154,6 +175,13 @@ impl fmt::Display for Fault {
                 if *second { 2 } else { 1 }
             ),
             Fault::Illegal { steps, ip, word } => illegal_lines(f, *steps, *ip, *word),
+            Fault::IllegalPastEnd { steps, ip, word } => {
+                illegal_lines(f, *steps, *ip, *word)?;
+                writeln!(
+                    f,
+                    "(the instruction at address {ip:08X} runs past the end of memory; its missing bytes are shown as 00)"
+                )
+            }
             Fault::InvalidHalcode { steps, ip, word } => {
                 f.write_str("Invalid HALCODE\nComputer Program has Halted\n")?;
                 illegal_lines(f, *steps, *ip, *word)

@@ -333,7 +333,18 @@ impl Report {
         let mut o = String::new();
         o.push_str("crossverify replay report\n");
         let bad_answers = self.answers.as_ref().map_or(0, |a| a.mismatched.len());
+        let bad_steps = self
+            .steps
+            .iter()
+            .filter(|s| matches!(s.verdict, Verdict::Failed(_) | Verdict::Differed(_)))
+            .count();
         match &self.failure {
+            None if bad_steps > 0 => {
+                let _ = writeln!(
+                    o,
+                    "status: complete, but FAILED: {bad_steps} step(s) failed or differed"
+                );
+            }
             None if bad_answers > 0 => {
                 let _ = writeln!(
                     o,

@@ -144,11 +144,12 @@ impl Mem {
 
     /// The first four bytes at `ip` as a big-endian word (for messages; 0 if fewer).
     pub fn word(&self, ip: u32) -> u32 {
-        let i = ip as usize;
-        match self.bytes.get(i..i + 4) {
-            Some(w) => u32::from_be_bytes([w[0], w[1], w[2], w[3]]),
-            None => 0,
+        // Bytes past the end of memory read as zero, as the reference's allocation gives.
+        let mut w = [0u8; 4];
+        for (k, b) in w.iter_mut().enumerate() {
+            *b = self.bytes.get(ip as usize + k).copied().unwrap_or(0);
         }
+        u32::from_be_bytes(w)
     }
 
     /// Copies `data` to `addr` (ROM loading, POSIX read), invalidating decoded code.

@@ -43,11 +43,8 @@ impl Machine {
             Ok(None) => {
                 self.steps += 1;
                 self.ip = ip.wrapping_add(4);
-                Err(Fault::Illegal {
-                    steps: steps + 1,
-                    ip,
-                    word: self.mem.word(ip),
-                })
+                let past_end = self.mem.size() - ip < 4;
+                Err(Fault::illegal(steps + 1, ip, self.mem.word(ip), past_end))
             }
             Err(_) => Err(Fault::FetchTruncated {
                 steps: steps + 1,
