@@ -38,11 +38,14 @@
 
 pub mod compare;
 pub mod explain;
+mod external;
 pub mod kaem;
 pub mod manifest;
 pub mod replay;
 pub mod report;
 pub mod seeds;
+pub mod sign;
+pub mod tlog;
 pub mod tool;
 
 /// Lower-case hexadecimal SHA-256 of `bytes`.
