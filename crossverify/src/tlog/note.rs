@@ -192,7 +192,7 @@ impl Verifier {
         let s = std::str::from_utf8(text)
             .map_err(|_| bad("not UTF-8"))?
             .trim();
-        let parts: Vec<&str> = s.split('+').collect();
+        let parts: Vec<&str> = s.splitn(3, '+').collect();
         let [name, id, key] = parts[..] else {
             return Err(bad("expected three fields separated by '+'"));
         };
