@@ -2,41 +2,12 @@
 //! diversity, through `judge` and through the subcommand's exit statuses.
 
 mod common;
-use common::{run, s, scratch};
+use common::{machine, run, s, scratch};
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use crossverify::compare::{self, Ballot, Policy, Verdict};
-use crossverify::manifest::{self, Entry};
-use crossverify::report::{self, Report};
-
-/// Writes `NAME.sha256` and its report in `dir`: files (name, contents, implementation)
-/// built on host `os/arch`. Returns the report's path.
-fn machine(dir: &Path, name: &str, os: &str, arch: &str, files: &[(&str, &str, &str)]) -> PathBuf {
-    let entries: Vec<Entry> = files
-        .iter()
-        .map(|(n, c, _)| Entry::of(*n, c.as_bytes()))
-        .collect();
-    let text = manifest::render(&entries);
-    let mpath = dir.join(format!("{name}.sha256"));
-    std::fs::write(&mpath, &text).unwrap();
-    let r = Report {
-        manifest: format!("{name}.sha256").into_bytes(),
-        manifest_sha256: crossverify::sha256_hex(&text),
-        host: name.into(),
-        os: os.into(),
-        arch: arch.into(),
-        date: "2026-11-23T08:00:00Z".into(),
-        tools: vec![("crossverify".into(), "0.1.0".into())],
-        built_by: files
-            .iter()
-            .map(|(n, _, i)| (i.to_string(), n.as_bytes().to_vec()))
-            .collect(),
-    };
-    let rpath = report::path_for(&mpath);
-    std::fs::write(&rpath, r.render()).unwrap();
-    rpath
-}
+use crossverify::report;
 
 fn verdicts(paths: &[PathBuf], quorum: usize, diverse: bool) -> Vec<(String, Verdict)> {
     let loaded: Vec<_> = paths.iter().map(|p| report::load(p).unwrap()).collect();
