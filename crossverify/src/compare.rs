@@ -14,7 +14,10 @@
 //!   agreement), no other group is as large, and with `--diverse` that group spans two
 //!   implementations (`unspecified` does not count) and two host kinds (`os/arch`);
 //! - **agree, DISSENT**: as agree, but some voter lists another digest: flagged;
-//! - **LONE**: the quorum (1) is met by one voter alone, which is never agreement;
+//! - **LONE**: one voter alone lists the digest, which is never agreement (even at
+//!   `--quorum 1`);
+//! - **SHORT**: every voter agrees, but there are fewer than K of them (some reports were
+//!   refused a vote);
 //! - **missing**: fewer than K agree and some report does not list the artifact;
 //! - **differ**: fewer than K agree because digests differ;
 //! - **tie**: K voters agree, but another digest has as many (never agreement);
@@ -77,6 +80,8 @@ pub enum Verdict {
     AgreeOverDissent,
     /// Only one voter lists the winning digest: one machine is not agreement.
     Lone,
+    /// Every voter agrees, but there are fewer voters than the quorum.
+    Short,
     /// Not enough agree, and some report does not list the artifact.
     Missing,
     /// Not enough agree: the digests differ.
@@ -99,6 +104,7 @@ impl Verdict {
             Verdict::Agree => "agree",
             Verdict::AgreeOverDissent => "agree,DISSENT",
             Verdict::Lone => "LONE",
+            Verdict::Short => "SHORT",
             Verdict::Missing => "MISSING",
             Verdict::Differ => "DIFFER",
             Verdict::Tie => "TIE",
@@ -185,19 +191,26 @@ fn judge_one(ballots: &[Ballot], policy: Policy, name: &[u8]) -> Judgement {
         .iter()
         .map(|v| format!("{v} lists two digests: its votes on this artifact are void"))
         .collect();
+    let lone = "one voter lists this digest: one report is not agreement of independent machines";
     let verdict = if top < policy.quorum.max(1) {
-        if missing.is_empty() {
-            Verdict::Differ
-        } else {
+        if !missing.is_empty() {
             Verdict::Missing
+        } else if groups.len() > 1 {
+            Verdict::Differ
+        } else if top < 2 {
+            notes.push(lone.into());
+            Verdict::Lone
+        } else {
+            notes.push(format!(
+                "only {top} voters, all agreeing: the quorum of {} is not met",
+                policy.quorum
+            ));
+            Verdict::Short
         }
     } else if tie {
         Verdict::Tie
     } else if top < 2 {
-        notes.push(
-            "one voter lists this digest: one report is not agreement of independent machines"
-                .into(),
-        );
+        notes.push(lone.into());
         Verdict::Lone
     } else if let Some(v) = diversity(name, &groups[0].1, &equivocators, policy, &mut notes) {
         v
