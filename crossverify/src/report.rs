@@ -3,7 +3,7 @@
 //!
 //! A report sits beside its manifest (`M.sha256` and `M.sha256.report`) and is bound to it
 //! by the manifest's SHA-256, so a report cannot be paired with another manifest by
-//! mistake. It is not a signature: exchange reports over a channel you trust.
+//! mistake. It is not a signature: sign it with [`crate::sign`] (`REPORT.sig`).
 //!
 //! Grammar (every line ends with `\n`; no blank lines, no comments but the first line;
 //! fields are separated by one space):
@@ -15,7 +15,7 @@
 //!             "host " WORD LF                 ; host name
 //!             "os " WORD LF                   ; std::env::consts::OS, e.g. linux
 //!             "arch " WORD LF                 ; std::env::consts::ARCH, e.g. x86_64
-//!             "date " DATE LF                 ; UTC, YYYY-MM-DDTHH:MM:SSZ
+//!             "date " DATE LF                 ; UTC, YYYY-MM-DDTHH:MM:SSZ, a time that exists
 //!             *("tool " WORD " " WORD LF)     ; a tool and its version
 //!             1*("built-by " WORD " " NAME LF) ; implementation that built a listed file
 //! WORD      = 1*(printable ASCII except space)

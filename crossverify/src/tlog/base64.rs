@@ -35,7 +35,7 @@ fn value(c: u8) -> Option<u32> {
 
 /// Decodes canonical standard base64; `None` for anything else.
 pub fn decode(text: &[u8]) -> Option<Vec<u8>> {
-    if text.len() % 4 != 0 {
+    if !text.len().is_multiple_of(4) {
         return None;
     }
     let mut out = Vec::with_capacity(text.len() / 4 * 3);

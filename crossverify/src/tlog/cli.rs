@@ -328,6 +328,7 @@ fn prove(o: &Options, io: &mut Streams) -> Result<(), Diagnostic> {
             index,
             hashes: merkle::inclusion_proof(&mut tiles, index, cp.size)?,
             checkpoint: note.clone(),
+            checkpoint_line: 1,
         };
         let out = super::proof_path(report);
         write_atomic(&out, &proof.render(), FILE_MODE)
@@ -366,6 +367,7 @@ fn prove_consistency(o: &Options, io: &mut Streams) -> Result<(), Diagnostic> {
         old: old.size,
         hashes: merkle::consistency_proof(&mut tiles, old.size, cp.size)?,
         checkpoint: note,
+        checkpoint_line: 1,
     };
     match &o.output {
         Some(out) => write_atomic(out, &proof.render(), FILE_MODE)

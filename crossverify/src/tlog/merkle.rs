@@ -53,7 +53,7 @@ fn split(n: u64) -> u64 {
 /// `MTH(D[lo:hi])` for `lo < hi`.
 pub fn range_hash<S: Subtrees>(s: &mut S, lo: u64, hi: u64) -> Result<Hash, S::Error> {
     let n = hi - lo;
-    if n.is_power_of_two() && lo % n == 0 {
+    if n.is_power_of_two() && lo.is_multiple_of(n) {
         return s.subtree(n.trailing_zeros(), lo / n);
     }
     let k = split(n);
@@ -96,14 +96,14 @@ pub fn inclusion_proof<S: Subtrees>(
 }
 
 /// The consistency proof (`PROOF(m, D[n])`) between the trees of `old` and `new` leaves;
-/// empty when `old` is 0 or equals `new`. `old <= new` is the caller's to ensure.
+/// empty when `old` is 0 or not below `new` (no proof exists from a larger tree).
 pub fn consistency_proof<S: Subtrees>(
     s: &mut S,
     old: u64,
     new: u64,
 ) -> Result<Vec<Hash>, S::Error> {
     let mut out = Vec::new();
-    if old == 0 || old == new {
+    if old == 0 || old >= new {
         return Ok(out);
     }
     // SUBPROOF(m, D[lo:hi], b), unrolled: each step records one sibling.

@@ -37,6 +37,8 @@ pub struct Inclusion {
     pub hashes: Vec<Hash>,
     /// The checkpoint note.
     pub checkpoint: Vec<u8>,
+    /// The 1-based line of the proof text where the checkpoint starts (for messages).
+    pub checkpoint_line: u32,
 }
 
 /// A consistency proof from tree size `old` to the checkpoint it carries.
@@ -48,6 +50,8 @@ pub struct Consistency {
     pub hashes: Vec<Hash>,
     /// The newer checkpoint note.
     pub checkpoint: Vec<u8>,
+    /// The 1-based line of the proof text where the checkpoint starts (for messages).
+    pub checkpoint_line: u32,
 }
 
 fn hash_lines(out: &mut Vec<u8>, hashes: &[Hash], checkpoint: &[u8]) {
@@ -90,12 +94,13 @@ impl Inclusion {
             index,
             hashes,
             checkpoint,
+            checkpoint_line: r.line,
         })
     }
 
     /// Checks that `entry` is in the log `log` at this proof's index, under its checkpoint.
     pub fn verify(&self, file: &str, entry: &[u8], log: &Verifier) -> Result<Signed, Diagnostic> {
-        let signed = checkpoint::open(file, &self.checkpoint, log)?;
+        let signed = open_embedded(file, &self.checkpoint, self.checkpoint_line, log)?;
         let cp = &signed.checkpoint;
         if self.index >= cp.size {
             return Err(Diagnostic::new("the index is outside the tree")
@@ -139,13 +144,14 @@ impl Consistency {
             old,
             hashes,
             checkpoint,
+            checkpoint_line: r.line,
         })
     }
 
     /// Checks that this proof's checkpoint extends `older` (a verified checkpoint of the
     /// same log).
     pub fn verify(&self, file: &str, older: &Signed, log: &Verifier) -> Result<Signed, Diagnostic> {
-        let newer = checkpoint::open(file, &self.checkpoint, log)?;
+        let newer = open_embedded(file, &self.checkpoint, self.checkpoint_line, log)?;
         let (a, b) = (&older.checkpoint, &newer.checkpoint);
         if self.old != a.size {
             return Err(Diagnostic::new("the proof starts from another tree size")
@@ -164,6 +170,22 @@ impl Consistency {
         }
         Ok(newer)
     }
+}
+
+/// [`checkpoint::open`] on the checkpoint that starts at line `first_line` of `file`, with
+/// its messages located in `file`.
+fn open_embedded(
+    file: &str,
+    bytes: &[u8],
+    first_line: u32,
+    log: &Verifier,
+) -> Result<Signed, Diagnostic> {
+    checkpoint::open(file, bytes, log).map_err(|mut d| {
+        if let Position::LineCol { line, .. } = &mut d.position {
+            *line += first_line.saturating_sub(1);
+        }
+        d
+    })
 }
 
 /// A line reader over a proof text that reports `FILE:LINE:1` positions.
