@@ -10,9 +10,16 @@
 //! byte offset, ELF segment and virtual address, symbol, and with hex2 map files the
 //! source token that emitted the byte.
 //!
+//! `crossverify sign` / `verify` attach and check OpenSSH signatures on reports, so a vote
+//! is attributable to a signer; `crossverify log` keeps reports in an append-only C2SP
+//! transparency log of static files (tiles, checkpoints, inclusion and consistency
+//! proofs), so a publisher cannot show different reports to different people.
+//!
 //! Module map: [`tool`] dispatches subcommands; [`seeds`] owns the seed table and the
 //! rebuild paths; [`manifest`] the sha256sum format; [`report`] the report format and the
-//! host facts; [`compare`] the agreement policy; [`explain`] the byte-level diagnosis.
+//! host facts; [`compare`] the agreement policy; [`sign`] report signatures; [`tlog`] the
+//! transparency log; [`explain`] the byte-level diagnosis; a private module runs the
+//! external programs (`ssh-keygen`, `openssl`) and owns their scratch directories.
 //!
 //! ```
 //! use crossverify::manifest::{parse, render, Entry};
@@ -26,10 +33,10 @@
 //! assert_eq!(parse("abc.sha256", &text).unwrap(), [entry]);
 //! ```
 //!
-//! Non-features: no network, no signatures (a report is bound to its manifest by hash, not
-//! signed: exchange them over a channel you trust), no state outside the files named on
-//! the command line. crossverify is the only hexroot crate that spawns processes (the
-//! native seeds in [`seeds`]).
+//! Non-features: no network, no server (the log is files for any static host), no
+//! cryptography but SHA-256 (signatures are `ssh-keygen`'s and `openssl`'s), no state
+//! outside the files named on the command line. crossverify is the only hexroot crate
+//! that spawns processes (the native seeds in [`seeds`], and the two signing programs).
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 // Errors are hex0's `Diagnostic` (160 bytes), built only on the cold path of a failed
@@ -38,11 +45,14 @@
 
 pub mod compare;
 pub mod explain;
+mod external;
 pub mod kaem;
 pub mod manifest;
 pub mod replay;
 pub mod report;
 pub mod seeds;
+pub mod sign;
+pub mod tlog;
 pub mod tool;
 
 /// Lower-case hexadecimal SHA-256 of `bytes`.

@@ -3,7 +3,7 @@
 //!
 //! A report sits beside its manifest (`M.sha256` and `M.sha256.report`) and is bound to it
 //! by the manifest's SHA-256, so a report cannot be paired with another manifest by
-//! mistake. It is not a signature: exchange reports over a channel you trust.
+//! mistake. It is not a signature: sign it with [`crate::sign`] (`REPORT.sig`).
 //!
 //! Grammar (every line ends with `\n`; no blank lines, no comments but the first line;
 //! fields are separated by one space):
@@ -15,7 +15,7 @@
 //!             "host " WORD LF                 ; host name
 //!             "os " WORD LF                   ; std::env::consts::OS, e.g. linux
 //!             "arch " WORD LF                 ; std::env::consts::ARCH, e.g. x86_64
-//!             "date " DATE LF                 ; UTC, YYYY-MM-DDTHH:MM:SSZ
+//!             "date " DATE LF                 ; UTC, YYYY-MM-DDTHH:MM:SSZ, a time that exists
 //!             *("tool " WORD " " WORD LF)     ; a tool and its version
 //!             1*("built-by " WORD " " NAME LF) ; implementation that built a listed file
 //! WORD      = 1*(printable ASCII except space)
@@ -240,9 +240,9 @@ pub fn parse(file: &str, text: &[u8]) -> Result<Report, Diagnostic> {
     let arch = word(single("arch", &mut it)?, "architecture name")?;
     let (dof, dv) = single("date", &mut it)?;
     let date = String::from_utf8_lossy(&dv).into_owned();
-    if !is_date(&date) {
-        return Err(at(dof, "bad date".into())
-            .expected("UTC as YYYY-MM-DDTHH:MM:SSZ")
+    if let Err(why) = check_date(&date) {
+        return Err(at(dof, format!("bad date: {why}"))
+            .expected("a real UTC time as YYYY-MM-DDTHH:MM:SSZ")
             .found(format!("'{date}'")));
     }
     let mut report = Report {
@@ -324,16 +324,48 @@ fn unescape(v: &[u8]) -> Option<Vec<u8>> {
     Some(out)
 }
 
+/// Whether `s` is a real UTC time written `YYYY-MM-DDTHH:MM:SSZ`.
+#[cfg(test)]
 fn is_date(s: &str) -> bool {
+    check_date(s).is_ok()
+}
+
+/// Checks that `s` is `YYYY-MM-DDTHH:MM:SSZ` and names a time that exists (month 1-12, a
+/// day of that month, leap years included, hour 0-23, minute and second 0-59); says what
+/// is wrong otherwise.
+fn check_date(s: &str) -> Result<(), String> {
     let b = s.as_bytes();
-    b.len() == 20
+    let shape = b.len() == 20
         && b.iter().enumerate().all(|(i, &c)| match i {
             4 | 7 => c == b'-',
             10 => c == b'T',
             13 | 16 => c == b':',
             19 => c == b'Z',
             _ => c.is_ascii_digit(),
-        })
+        });
+    if !shape {
+        return Err("not in the form YYYY-MM-DDTHH:MM:SSZ".into());
+    }
+    let n = |r: std::ops::Range<usize>| s[r].parse::<u32>().unwrap_or(u32::MAX);
+    let (year, month, day) = (n(0..4), n(5..7), n(8..10));
+    let (hour, minute, second) = (n(11..13), n(14..16), n(17..19));
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let days = match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return Err(format!("there is no month {month:02}")),
+    };
+    if day == 0 || day > days {
+        return Err(format!("{year:04}-{month:02} has no day {day:02}"));
+    }
+    if hour > 23 || minute > 59 || second > 59 {
+        return Err(format!(
+            "there is no time {hour:02}:{minute:02}:{second:02}"
+        ));
+    }
+    Ok(())
 }
 
 /// Line number (1-based) in `text` of the first line starting with `prefix`.
@@ -498,6 +530,23 @@ mod tests {
                 "bad manifest digest",
             ),
             (s.replace("T", "t"), "bad date"),
+            // Issue 15: dates that do not exist are refused, where they stand.
+            (
+                s.replacen(&r.date, "9999-99-99T99:99:99Z", 1),
+                "r:7:6: error: bad date: there is no month 99",
+            ),
+            (
+                s.replacen(&r.date, "2026-02-31T12:00:00Z", 1),
+                "r:7:6: error: bad date: 2026-02 has no day 31",
+            ),
+            (
+                s.replacen(&r.date, "2025-02-29T00:00:00Z", 1),
+                "has no day 29",
+            ),
+            (
+                s.replacen(&r.date, "2026-01-01T24:00:00Z", 1),
+                "there is no time 24:00:00",
+            ),
             (format!("{s}extra 1\n"), "r:10:1: error: unknown"),
             (s.trim_end().to_string(), "newline"),
         ] {

@@ -28,6 +28,7 @@ use hex0::args::{Arg, Opt, Parser};
 use hex0::cli::{Streams, EXIT_FAILURE, EXIT_SUCCESS, EXIT_USAGE};
 use hex0::diag::Diagnostic;
 
+use crate::external::Scratch;
 use crate::manifest::{self, Entry};
 
 include!(concat!(env!("OUT_DIR"), "/bundled.rs"));
@@ -325,37 +326,6 @@ fn seed_in_vm(files: &SeedFiles) -> Outcome {
             run.stop, run.steps
         )),
         Err(fault) => Outcome::Failed(format!("the VM faulted: {fault}")),
-    }
-}
-
-/// A private scratch directory, removed on drop.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(tag: &str) -> std::io::Result<Scratch> {
-        use std::os::unix::fs::DirBuilderExt;
-        let base = std::env::temp_dir();
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_nanos());
-        for attempt in 0..100u32 {
-            let p = base.join(format!(
-                "crossverify-{tag}-{}-{nanos}-{attempt}",
-                std::process::id()
-            ));
-            match std::fs::DirBuilder::new().mode(0o700).create(&p) {
-                Ok(()) => return Ok(Scratch(p)),
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-                Err(e) => return Err(e),
-            }
-        }
-        Err(std::io::Error::other("no free scratch directory name"))
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 

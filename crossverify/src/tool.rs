@@ -27,6 +27,21 @@ pub const SUBCOMMANDS: &[(&str, ToolMain, &str)] = &[
         "decide agreement per artifact across reports",
     ),
     (
+        "sign",
+        crate::sign::cli::sign_main,
+        "sign reports with an OpenSSH key (ssh-keygen -Y sign)",
+    ),
+    (
+        "verify",
+        crate::sign::cli::verify_main,
+        "check reports' signatures against allowed signers",
+    ),
+    (
+        "log",
+        crate::tlog::cli::main,
+        "append reports to a transparency log of static files; prove, verify",
+    ),
+    (
         "explain",
         crate::explain::main,
         "show where two artifacts differ",
@@ -69,7 +84,7 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
     let Some(first) = args.get(1) else {
         io.usage_error(
             &tool,
-            "missing SUBCOMMAND: expected one of seeds, manifest, compare, explain, replay",
+            "missing SUBCOMMAND: expected one of seeds, manifest, compare, sign, verify, log, explain, replay",
         );
         return EXIT_USAGE;
     };

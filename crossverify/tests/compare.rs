@@ -2,45 +2,16 @@
 //! diversity, through `judge` and through the subcommand's exit statuses.
 
 mod common;
-use common::{run, s, scratch};
+use common::{machine, run, s, scratch};
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use crossverify::compare::{self, Policy, Verdict};
-use crossverify::manifest::{self, Entry};
-use crossverify::report::{self, Report};
-
-/// Writes `NAME.sha256` and its report in `dir`: files (name, contents, implementation)
-/// built on host `os/arch`. Returns the report's path.
-fn machine(dir: &Path, name: &str, os: &str, arch: &str, files: &[(&str, &str, &str)]) -> PathBuf {
-    let entries: Vec<Entry> = files
-        .iter()
-        .map(|(n, c, _)| Entry::of(*n, c.as_bytes()))
-        .collect();
-    let text = manifest::render(&entries);
-    let mpath = dir.join(format!("{name}.sha256"));
-    std::fs::write(&mpath, &text).unwrap();
-    let r = Report {
-        manifest: format!("{name}.sha256").into_bytes(),
-        manifest_sha256: crossverify::sha256_hex(&text),
-        host: name.into(),
-        os: os.into(),
-        arch: arch.into(),
-        date: "2026-11-23T08:00:00Z".into(),
-        tools: vec![("crossverify".into(), "0.1.0".into())],
-        built_by: files
-            .iter()
-            .map(|(n, _, i)| (i.to_string(), n.as_bytes().to_vec()))
-            .collect(),
-    };
-    let rpath = report::path_for(&mpath);
-    std::fs::write(&rpath, r.render()).unwrap();
-    rpath
-}
+use crossverify::compare::{self, Ballot, Policy, Verdict};
+use crossverify::report;
 
 fn verdicts(paths: &[PathBuf], quorum: usize, diverse: bool) -> Vec<(String, Verdict)> {
     let loaded: Vec<_> = paths.iter().map(|p| report::load(p).unwrap()).collect();
-    compare::judge(&loaded, Policy { quorum, diverse })
+    compare::judge(&Ballot::unsigned(&loaded), Policy { quorum, diverse })
         .into_iter()
         .map(|j| (String::from_utf8(j.name).unwrap(), j.verdict))
         .collect()
@@ -120,7 +91,7 @@ fn quorum() {
         .map(|(n, c)| machine(&d, n, "linux", "x86_64", &[("hex0", c, "hexroot")]))
         .collect();
     assert_eq!(verdicts(&r, 4, false)[0].1, Verdict::Differ);
-    assert_eq!(verdicts(&r, 3, false)[0].1, Verdict::Agree);
+    assert_eq!(verdicts(&r, 3, false)[0].1, Verdict::AgreeOverDissent);
     assert_eq!(cli(&r, &["--quorum", "3"]).0, 0);
     assert_eq!(cli(&r, &["--quorum", "4"]).0, 1);
     assert_eq!(cli(&r, &[]).0, 1);
@@ -134,7 +105,15 @@ fn quorum() {
     assert_eq!(cli(&r, &["--quorum", "5"]).0, 2);
     assert_eq!(cli(&r, &["--quorum", "0"]).0, 2);
     assert_eq!(cli(&r[..1], &[]).0, 2);
-    assert_eq!(cli(&r[..1], &["--quorum", "1"]).0, 0);
+    // Issue 15: one report is not agreement of independent machines, even at quorum 1.
+    let (status, out, _) = cli(&r[..1], &["--quorum", "1"]);
+    assert_eq!(status, 1, "{out}");
+    assert!(out.contains("LONE"), "{out}");
+    assert!(
+        out.contains("one report is not agreement of independent machines"),
+        "{out}"
+    );
+    assert_eq!(verdicts(&r[..1], 1, false)[0].1, Verdict::Lone);
 }
 
 #[test]
@@ -146,7 +125,10 @@ fn diversity() {
     ];
     assert_eq!(
         verdicts(&same_impl_two_hosts, 2, true)[0].1,
-        Verdict::NotDiverse
+        Verdict::NotDiverse {
+            implementations: true,
+            hosts: false
+        }
     );
     assert_eq!(
         verdicts(&same_impl_two_hosts, 2, false)[0].1,
@@ -158,20 +140,41 @@ fn diversity() {
     ];
     assert_eq!(
         verdicts(&two_impls_one_host, 2, true)[0].1,
-        Verdict::NotDiverse
+        Verdict::NotDiverse {
+            implementations: false,
+            hosts: true
+        }
     );
     let unspecified = [
         machine(&d, "f", "linux", "x86_64", &[("hex0", "X", "unspecified")]),
         machine(&d, "g", "freebsd", "x86_64", &[("hex0", "X", "hexroot")]),
     ];
-    assert_eq!(verdicts(&unspecified, 2, true)[0].1, Verdict::NotDiverse);
+    assert_eq!(
+        verdicts(&unspecified, 2, true)[0].1,
+        Verdict::NotDiverse {
+            implementations: true,
+            hosts: false
+        }
+    );
     let diverse = [
         machine(&d, "h", "linux", "x86_64", &[("hex0", "X", "hexroot")]),
         machine(&d, "i", "linux", "riscv64", &[("hex0", "X", "mescc-tools")]),
     ];
     assert_eq!(verdicts(&diverse, 2, true)[0].1, Verdict::Agree);
     assert_eq!(cli(&diverse, &["--diverse"]).0, 0);
-    assert_eq!(cli(&same_impl_two_hosts, &["--diverse"]).0, 1);
+    // Issue 15: NOT-DIVERSE says which dimension is lacking.
+    let (status, out, _) = cli(&same_impl_two_hosts, &["--diverse"]);
+    assert_eq!(status, 1);
+    assert!(
+        out.contains("not diverse: the agreeing reports name 1 implementation(s) (hexroot;"),
+        "{out}"
+    );
+    assert!(!out.contains("host kind(s)"), "{out}");
+    let (_, out, _) = cli(&two_impls_one_host, &["--diverse"]);
+    assert!(
+        out.contains("not diverse: the agreeing reports come from 1 host kind(s) (linux/x86_64)"),
+        "{out}"
+    );
     // Diversity counts only the agreeing reports: a dissenter on another host does not help.
     let mut dissent = two_impls_one_host.to_vec();
     dissent.push(machine(
@@ -181,7 +184,13 @@ fn diversity() {
         "aarch64",
         &[("hex0", "W", "other")],
     ));
-    assert_eq!(verdicts(&dissent, 2, true)[0].1, Verdict::NotDiverse);
+    assert_eq!(
+        verdicts(&dissent, 2, true)[0].1,
+        Verdict::NotDiverse {
+            implementations: false,
+            hosts: true
+        }
+    );
 }
 
 #[test]
@@ -211,4 +220,49 @@ fn malformed_or_duplicated_reports_are_errors() {
     let (status, _, err) = cli(&[a, copy.join("a.sha256.report")], &[]);
     assert_eq!(status, 2);
     assert!(err.contains("cannot read manifest"), "{err}");
+}
+
+/// Issue 15: a dissenting report under a met quorum is flagged, and unsigned votes say so.
+#[test]
+fn dissent_under_a_met_quorum_is_flagged() {
+    let d = scratch("compare-dissent");
+    let r: Vec<PathBuf> = [("a", "X"), ("b", "X"), ("c", "W")]
+        .iter()
+        .map(|(n, c)| machine(&d, n, "linux", "x86_64", &[("hex0", c, "hexroot")]))
+        .collect();
+    assert_eq!(verdicts(&r, 2, false)[0].1, Verdict::AgreeOverDissent);
+    let (status, out, _) = cli(&r, &["--quorum", "2"]);
+    assert_eq!(status, 0, "the quorum is met: {out}");
+    assert!(out.contains("agree,DISSENT"), "{out}");
+    assert!(
+        out.contains("the quorum is met, but report(s) [3] list another digest"),
+        "{out}"
+    );
+    assert!(out.contains("note: votes are unsigned claims"), "{out}");
+    // Without dissent, no flag.
+    let (status, out, _) = cli(&r[..2], &[]);
+    assert_eq!(status, 0);
+    assert!(!out.contains("DISSENT"), "{out}");
+}
+
+/// Issue 15: a report whose date does not exist is refused where it stands, no verdict.
+#[test]
+fn impossible_dates_are_refused() {
+    let d = scratch("compare-dates");
+    let a = machine(&d, "a", "linux", "x86_64", &[("hex0", "X", "hexroot")]);
+    let b = machine(&d, "b", "linux", "x86_64", &[("hex0", "X", "hexroot")]);
+    let text = std::fs::read_to_string(&b).unwrap();
+    for (date, why) in [
+        ("9999-99-99T99:99:99Z", "there is no month 99"),
+        ("2026-02-31T08:00:00Z", "2026-02 has no day 31"),
+    ] {
+        std::fs::write(&b, text.replace("2026-11-23T08:00:00Z", date)).unwrap();
+        let (status, out, err) = cli(&[a.clone(), b.clone()], &[]);
+        assert_eq!(status, 2, "{out}");
+        assert!(out.is_empty(), "no verdict: {out}");
+        assert!(
+            err.contains(&format!("b.sha256.report:7:6: error: bad date: {why}")),
+            "{err}"
+        );
+    }
 }

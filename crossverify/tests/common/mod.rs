@@ -3,7 +3,10 @@
 #![allow(dead_code)]
 
 use std::ffi::OsString;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+
+use crossverify::manifest::{self, Entry};
+use crossverify::report::{self, Report};
 
 /// Runs `f` with `args` (program or subcommand name first); returns (status, stdout, stderr).
 pub fn run(f: hex0::cli::ToolMain, args: &[&str]) -> (i32, String, String) {
@@ -35,4 +38,39 @@ pub fn scratch(name: &str) -> PathBuf {
 /// `p` as a `&str` (test paths are UTF-8).
 pub fn s(p: &std::path::Path) -> &str {
     p.to_str().unwrap()
+}
+
+/// Writes `NAME.sha256` and its report in `dir`: files (name, contents, implementation)
+/// built on host `os/arch`. Returns the report's path.
+pub fn machine(
+    dir: &Path,
+    name: &str,
+    os: &str,
+    arch: &str,
+    files: &[(&str, &str, &str)],
+) -> PathBuf {
+    let entries: Vec<Entry> = files
+        .iter()
+        .map(|(n, c, _)| Entry::of(*n, c.as_bytes()))
+        .collect();
+    let text = manifest::render(&entries);
+    std::fs::create_dir_all(dir).unwrap();
+    let mpath = dir.join(format!("{name}.sha256"));
+    std::fs::write(&mpath, &text).unwrap();
+    let r = Report {
+        manifest: format!("{name}.sha256").into_bytes(),
+        manifest_sha256: crossverify::sha256_hex(&text),
+        host: name.into(),
+        os: os.into(),
+        arch: arch.into(),
+        date: "2026-11-23T08:00:00Z".into(),
+        tools: vec![("crossverify".into(), "0.1.0".into())],
+        built_by: files
+            .iter()
+            .map(|(n, _, i)| (i.to_string(), n.as_bytes().to_vec()))
+            .collect(),
+    };
+    let rpath = report::path_for(&mpath);
+    std::fs::write(&rpath, r.render()).unwrap();
+    rpath
 }

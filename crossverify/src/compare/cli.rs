@@ -1,0 +1,407 @@
+//! The `compare` subcommand: load the reports, decide who may vote (signatures checked by
+//! [`crate::sign`], log inclusion by [`crate::tlog::proof`]), judge with
+//! [`super::judge`] and print the table.
+//!
+//! It owns the command line and the printed form; the policy is [`super`]'s.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+use hex0::args::{Arg, Opt, Parser};
+use hex0::cli::{Streams, EXIT_FAILURE, EXIT_SUCCESS, EXIT_USAGE};
+use hex0::diag::Diagnostic;
+
+use super::{judge, Ballot, Judgement, Policy};
+use crate::report::{self, Loaded};
+use crate::sign::{self, Check};
+use crate::tlog::checkpoint::Checkpoint;
+use crate::tlog::note::Verifier;
+use crate::tlog::proof::Inclusion;
+
+#[derive(Clone, Copy)]
+enum Id {
+    Quorum,
+    Diverse,
+    Allowed,
+    LogKey,
+    RequireLog,
+    Help,
+    Version,
+}
+
+const OPTS: &[Opt<Id>] = &[
+    Opt::value(&["-q", "--quorum"], Id::Quorum),
+    Opt::flag(&["-d", "--diverse"], Id::Diverse),
+    Opt::value(&["-a", "--allowed-signers"], Id::Allowed),
+    Opt::value(&["--log-key"], Id::LogKey),
+    Opt::flag(&["--require-log"], Id::RequireLog),
+    Opt::flag(&["-h", "--help"], Id::Help),
+    Opt::flag(&["-V", "--version"], Id::Version),
+];
+
+const HELP: &str = "\
+Usage: crossverify compare [--quorum K] [--diverse] [--allowed-signers FILE]
+                           [--log-key VKEY [--require-log]] REPORT...
+
+Decides, for every artifact named in any REPORT, whether the reports agree on its SHA-256.
+A REPORT is a FILE.report written by 'crossverify manifest' or 'crossverify seeds' (its
+manifest FILE must sit beside it); naming the manifest FILE itself also works. By default
+every voter must list the same digest. Fails closed: an artifact missing from a report,
+a tie between digests, one lone report, or a malformed report is never agreement.
+
+Without --allowed-signers every report votes, and its vote is an unsigned claim (a copy
+under another host name is another vote). With it, only reports whose REPORT.sig is a
+good signature by an allowed signer vote, one vote per signer; the others are listed
+with the reason they get none.
+
+Options:
+  -q, --quorum K               K voters listing the same digest suffice (and no other
+                               digest has as many); never fewer than two; default: all
+  -d, --diverse                the agreeing voters must also span two implementations
+                               (not 'unspecified') and two host kinds (OS/CPU)
+  -a, --allowed-signers FILE   check REPORT.sig with ssh-keygen against FILE
+      --log-key VKEY           check REPORT.tlog-proof (inclusion in the log) against the
+                               log's verifier key in the file VKEY
+      --require-log            a report without a valid REPORT.tlog-proof gets no vote
+  -h, --help                   print this help and exit
+  -V, --version                print the version and exit
+
+Exit status: 0 every artifact agrees, 1 some artifact does not (or no report may vote),
+2 bad command line, a report that cannot be read or checked, or two checkpoints of the
+log that contradict each other (no verdict).
+
+Example:
+  crossverify compare --quorum 2 --allowed-signers allowed_signers --log-key log.vkey \\
+      --require-log alice.sha256.report bob.sha256.report carol.sha256.report
+";
+
+/// The report for a command-line argument: the argument itself, or `ARG.report` when the
+/// argument is a manifest with a report beside it.
+fn report_path(arg: &Path) -> PathBuf {
+    let as_manifest = report::path_for(arg);
+    if !matches!(arg.extension(), Some(e) if e == "report") && as_manifest.is_file() {
+        as_manifest
+    } else {
+        arg.to_path_buf()
+    }
+}
+
+fn short(d: &str) -> &str {
+    &d[..16.min(d.len())]
+}
+
+#[derive(Default)]
+struct Options {
+    quorum: Option<usize>,
+    diverse: bool,
+    allowed: Option<PathBuf>,
+    log_key: Option<PathBuf>,
+    require_log: bool,
+    paths: Vec<PathBuf>,
+}
+
+/// Parses the command line; `Err(status)` when the run ends here.
+fn options(args: &[OsString], io: &mut Streams) -> Result<Options, i32> {
+    let tool = "crossverify compare";
+    let mut o = Options::default();
+    for arg in Parser::new(args.get(1..).unwrap_or(&[]), OPTS) {
+        match arg {
+            Ok(Arg::Opt(Id::Quorum, Some(v))) => match v.to_string_lossy().parse::<usize>() {
+                Ok(k) if k >= 1 => o.quorum = Some(k),
+                _ => {
+                    io.usage_error(
+                        tool,
+                        &format!(
+                            "bad --quorum '{}': expected a whole number of reports, at least 1",
+                            v.to_string_lossy()
+                        ),
+                    );
+                    return Err(EXIT_USAGE);
+                }
+            },
+            Ok(Arg::Opt(Id::Diverse, _)) => o.diverse = true,
+            Ok(Arg::Opt(Id::Allowed, Some(v))) => o.allowed = Some(v.into()),
+            Ok(Arg::Opt(Id::LogKey, Some(v))) => o.log_key = Some(v.into()),
+            Ok(Arg::Opt(Id::RequireLog, _)) => o.require_log = true,
+            Ok(Arg::Opt(Id::Help, _)) => {
+                let _ = io.stdout.write_all(HELP.as_bytes());
+                return Err(EXIT_SUCCESS);
+            }
+            Ok(Arg::Opt(Id::Version, _)) => {
+                io.version("crossverify");
+                return Err(EXIT_SUCCESS);
+            }
+            Ok(Arg::Opt(_, None)) => unreachable!("the parser gives a value"),
+            Ok(Arg::Positional(p)) => o.paths.push(report_path(Path::new(p))),
+            Err(e) => {
+                io.usage_error(tool, &e.message);
+                return Err(EXIT_USAGE);
+            }
+        }
+    }
+    let problem = if o.paths.is_empty() {
+        Some("missing REPORT: expected at least two reports".to_string())
+    } else if o.require_log && o.log_key.is_none() {
+        Some(
+            "--require-log needs --log-key VKEY, the key the log's checkpoints are signed with"
+                .into(),
+        )
+    } else {
+        match o.quorum {
+            Some(k) if k > o.paths.len() => Some(format!(
+                "--quorum {k} cannot be met by {} report(s)",
+                o.paths.len()
+            )),
+            None if o.paths.len() < 2 => {
+                Some("one report agrees with nothing: give at least two, or --quorum 1".into())
+            }
+            _ => None,
+        }
+    };
+    if let Some(p) = problem {
+        io.usage_error(tool, &p);
+        return Err(EXIT_USAGE);
+    }
+    Ok(o)
+}
+
+/// Loads every report, refusing one given twice.
+fn load(paths: &[PathBuf]) -> Result<Vec<Loaded>, Diagnostic> {
+    let mut reports: Vec<Loaded> = Vec::new();
+    for p in paths {
+        let l = report::load(p)?;
+        if let Some(first) = reports.iter().find(|r| r.report_sha256 == l.report_sha256) {
+            return Err(Diagnostic::new("the same report is given twice")
+                .in_file(p.display().to_string())
+                .note(format!("identical to {}", first.path.display()))
+                .hint("each machine's report may vote once"));
+        }
+        reports.push(l);
+    }
+    Ok(reports)
+}
+
+/// What the checks found about one report: its signer, its log entry, and why it may not
+/// vote.
+#[derive(Default)]
+struct Standing {
+    signer: Option<String>,
+    logged: Option<(u64, Checkpoint)>,
+    refusals: Vec<String>,
+}
+
+fn standing(r: &Loaded, o: &Options, log: Option<&Verifier>) -> Result<Standing, Diagnostic> {
+    let mut s = Standing::default();
+    let bytes =
+        std::fs::read(&r.path).map_err(|e| Diagnostic::io(&r.path, "cannot read report", &e))?;
+    if let Some(allowed) = &o.allowed {
+        match sign::check_report(allowed, &r.path, &bytes)? {
+            Check::Signed(who) => s.signer = Some(who),
+            other => s.refusals.extend(other.refusal()),
+        }
+    }
+    if let Some(log) = log {
+        let proof_path = crate::tlog::proof_path(&r.path);
+        let file = proof_path.display().to_string();
+        match std::fs::read(&proof_path) {
+            Ok(text) => match Inclusion::parse(&file, &text)
+                .and_then(|p| p.verify(&file, &bytes, log).map(|c| (p.index, c)))
+            {
+                Ok((index, signed)) => s.logged = Some((index, signed.checkpoint)),
+                Err(d) => s
+                    .refusals
+                    .push(format!("not shown in the log: {}", d.message)),
+            },
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                if o.require_log {
+                    s.refusals
+                        .push("not in the log (no REPORT.tlog-proof)".into());
+                }
+            }
+            Err(e) => return Err(Diagnostic::io(&proof_path, "cannot read proof", &e)),
+        }
+    }
+    Ok(s)
+}
+
+/// Two verified checkpoints of one size with different roots: the log showed different
+/// histories to different people.
+fn split_view(standings: &[Standing], reports: &[Loaded]) -> Option<Diagnostic> {
+    let logged: Vec<(usize, &Checkpoint)> = standings
+        .iter()
+        .enumerate()
+        .filter_map(|(i, s)| s.logged.as_ref().map(|(_, c)| (i, c)))
+        .collect();
+    for (n, (i, a)) in logged.iter().enumerate() {
+        if let Some((j, _)) = logged[n + 1..]
+            .iter()
+            .find(|(_, b)| b.size == a.size && b.root != a.root)
+        {
+            return Some(
+                Diagnostic::new("the log signed two different trees of the same size: a split view")
+                    .in_file(crate::tlog::proof_path(&reports[*j].path).display().to_string())
+                    .note(format!(
+                        "{} has another root for tree size {}",
+                        crate::tlog::proof_path(&reports[*i].path).display(),
+                        a.size
+                    ))
+                    .hint("keep both proofs: two signed, contradicting checkpoints prove the log misbehaved"),
+            );
+        }
+    }
+    None
+}
+
+/// Runs `crossverify compare` with `args` (subcommand name first).
+pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
+    let o = match options(args, io) {
+        Ok(o) => o,
+        Err(status) => return status,
+    };
+    let prepared = load(&o.paths).and_then(|reports| {
+        let log = match &o.log_key {
+            Some(p) => {
+                let text =
+                    std::fs::read(p).map_err(|e| Diagnostic::io(p, "cannot read log key", &e))?;
+                Some(Verifier::parse_vkey(&p.display().to_string(), &text)?)
+            }
+            None => None,
+        };
+        let standings = reports
+            .iter()
+            .map(|r| standing(r, &o, log.as_ref()))
+            .collect::<Result<Vec<_>, _>>()?;
+        match split_view(&standings, &reports) {
+            Some(d) => Err(d),
+            None => Ok((reports, standings)),
+        }
+    });
+    let (reports, standings) = match prepared {
+        Ok(v) => v,
+        Err(d) => {
+            io.error(&d);
+            return EXIT_USAGE;
+        }
+    };
+    let mut ballots = Ballot::unsigned(&reports);
+    for (b, s) in ballots.iter_mut().zip(&standings) {
+        if let Some(who) = &s.signer {
+            b.voter = who.clone();
+        }
+    }
+    ballots.retain(|b| standings[b.index].refusals.is_empty());
+    let voters = ballots
+        .iter()
+        .map(|b| b.voter.as_str())
+        .collect::<std::collections::BTreeSet<_>>()
+        .len();
+    let quorum = o.quorum.unwrap_or(voters);
+    let judgements = judge(
+        &ballots,
+        Policy {
+            quorum,
+            diverse: o.diverse,
+        },
+    );
+    print(io, &o, &reports, &standings, &judgements, quorum, voters);
+    if !judgements.is_empty() && judgements.iter().all(|j| j.verdict.agrees()) {
+        EXIT_SUCCESS
+    } else {
+        EXIT_FAILURE
+    }
+}
+
+fn print(
+    io: &mut Streams,
+    o: &Options,
+    reports: &[Loaded],
+    standings: &[Standing],
+    judgements: &[Judgement],
+    quorum: usize,
+    voters: usize,
+) {
+    let out = &mut *io.stdout;
+    let _ = writeln!(out, "reports:");
+    for (i, (r, s)) in reports.iter().zip(standings).enumerate() {
+        let mut facts = Vec::new();
+        if let Some(who) = &s.signer {
+            facts.push(format!("signed by {who}"));
+        }
+        if let Some((index, cp)) = &s.logged {
+            facts.push(format!("log entry {index} of {} ({})", cp.size, cp.origin));
+        }
+        if !s.refusals.is_empty() {
+            facts.push(format!("NO VOTE: {}", s.refusals.join("; ")));
+        }
+        let _ = writeln!(
+            out,
+            "  [{}] {}  host {} ({}), {}{}{}",
+            i + 1,
+            r.path.display(),
+            r.report.host,
+            r.report.host_kind(),
+            r.report.date,
+            if facts.is_empty() { "" } else { "  " },
+            facts.join("; ")
+        );
+    }
+    if o.allowed.is_none() {
+        let _ = writeln!(
+            out,
+            "note: votes are unsigned claims: anyone can copy a report under another host name \
+             and vote twice; sign reports ('crossverify sign') and compare with --allowed-signers"
+        );
+    }
+    let width = judgements
+        .iter()
+        .map(|j| String::from_utf8_lossy(&j.name).chars().count())
+        .max()
+        .unwrap_or(8)
+        .max(8);
+    let _ = writeln!(
+        out,
+        "\n{:<width$}  {:<13}  {:>6}  sha256 [reports]",
+        "artifact", "verdict", "agree"
+    );
+    for j in judgements {
+        let mut votes: Vec<String> = j
+            .groups
+            .iter()
+            .map(|(d, members)| {
+                let m: Vec<String> = members.iter().map(|i| (i + 1).to_string()).collect();
+                format!("{} [{}]", short(d), m.join(","))
+            })
+            .collect();
+        if !j.missing.is_empty() {
+            let m: Vec<String> = j.missing.iter().map(|i| (i + 1).to_string()).collect();
+            votes.push(format!("missing [{}]", m.join(",")));
+        }
+        let name = String::from_utf8_lossy(&j.name).escape_debug().to_string();
+        let _ = writeln!(
+            out,
+            "{name:<width$}  {:<13}  {:>6}  {}",
+            j.verdict.word(),
+            format!("{}/{}", j.agreeing, j.voters),
+            votes.join("  ")
+        );
+        for n in &j.notes {
+            let _ = writeln!(out, "{:<width$}    {n}", "");
+        }
+    }
+    let agreed = judgements.iter().filter(|j| j.verdict.agrees()).count();
+    let who = if o.allowed.is_some() {
+        "signers"
+    } else {
+        "reports"
+    };
+    let _ = writeln!(
+        out,
+        "\n{agreed} of {} artifacts agree (quorum {quorum} of {voters} voting {who}{}{})",
+        judgements.len(),
+        if o.diverse { ", diverse" } else { "" },
+        if o.require_log { ", logged" } else { "" }
+    );
+    if voters == 0 {
+        let _ = writeln!(out, "no report may vote: nothing is agreed");
+    }
+}

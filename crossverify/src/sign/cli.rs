@@ -1,0 +1,161 @@
+//! The `crossverify sign` and `crossverify verify` subcommands, thin over
+//! [`crate::sign`]: sign reports with an OpenSSH key, check them against allowed signers.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use hex0::args::{Arg, Opt, Parser};
+use hex0::cli::{Streams, EXIT_FAILURE, EXIT_SUCCESS, EXIT_USAGE};
+use hex0::diag::Diagnostic;
+use hex0::output::write_atomic;
+
+use super::{check_report, sig_path, Check};
+use crate::manifest::FILE_MODE;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Id {
+    Key,
+    Allowed,
+    Help,
+    Version,
+}
+
+const OPTS: &[Opt<Id>] = &[
+    Opt::value(&["-k", "--key"], Id::Key),
+    Opt::value(&["-a", "--allowed-signers"], Id::Allowed),
+    Opt::flag(&["-h", "--help"], Id::Help),
+    Opt::flag(&["-V", "--version"], Id::Version),
+];
+
+const SIGN_HELP: &str = "\
+Usage: crossverify sign --key KEY REPORT...
+
+Signs each REPORT (after checking it against its manifest) with the OpenSSH key KEY,
+through 'ssh-keygen -Y sign -n hexroot-report', and writes the signature to REPORT.sig.
+The report binds its manifest by SHA-256, so the signature covers both.
+
+Options:
+  -k, --key KEY   an OpenSSH private key ('ssh-keygen -t ed25519 -f KEY'), or the public
+                  key of one held by ssh-agent
+  -h, --help      print this help and exit
+  -V, --version   print the version and exit
+
+Exit status: 0 every report signed, 1 a report, key or signature file failed, 2 bad
+command line.
+
+Example:
+  crossverify sign --key ~/.ssh/id_ed25519 alice.sha256.report
+";
+
+const VERIFY_HELP: &str = "\
+Usage: crossverify verify --allowed-signers FILE REPORT...
+
+Checks each REPORT against its manifest and its signature REPORT.sig against the
+allowed-signers FILE (ssh-keygen's format; the namespace is hexroot-report), and prints
+who signed it. Unsigned reports and reports signed by unknown keys do not verify.
+
+Options:
+  -a, --allowed-signers FILE  lines 'PRINCIPAL namespaces=\"hexroot-report\" ssh-ed25519 KEY'
+  -h, --help                  print this help and exit
+  -V, --version               print the version and exit
+
+Exit status: 0 every report has a good signature by an allowed signer, 1 some does not
+(or cannot be read), 2 bad command line.
+
+Example:
+  crossverify verify --allowed-signers allowed_signers *.report
+";
+
+/// The parsed command line: the option's value and the reports.
+fn parse(
+    tool: &str,
+    help: &str,
+    want: Id,
+    args: &[OsString],
+    io: &mut Streams,
+) -> Result<(PathBuf, Vec<PathBuf>), i32> {
+    let mut value = None;
+    let mut reports = Vec::new();
+    for arg in Parser::new(args.get(1..).unwrap_or(&[]), OPTS) {
+        match arg {
+            Ok(Arg::Opt(Id::Help, _)) => {
+                let _ = io.stdout.write_all(help.as_bytes());
+                return Err(EXIT_SUCCESS);
+            }
+            Ok(Arg::Opt(Id::Version, _)) => {
+                io.version("crossverify");
+                return Err(EXIT_SUCCESS);
+            }
+            Ok(Arg::Opt(id, Some(v))) if id == want => value = Some(PathBuf::from(v)),
+            Ok(Arg::Opt(_, _)) => {
+                io.usage_error(tool, "option not accepted here");
+                return Err(EXIT_USAGE);
+            }
+            Ok(Arg::Positional(p)) => reports.push(PathBuf::from(p)),
+            Err(e) => {
+                io.usage_error(tool, &e.message);
+                return Err(EXIT_USAGE);
+            }
+        }
+    }
+    match value {
+        Some(v) if !reports.is_empty() => Ok((v, reports)),
+        _ => {
+            io.usage_error(tool, "expected the option and at least one REPORT");
+            Err(EXIT_USAGE)
+        }
+    }
+}
+
+fn read(p: &std::path::Path) -> Result<Vec<u8>, Diagnostic> {
+    crate::report::load(p)?;
+    std::fs::read(p).map_err(|e| Diagnostic::io(p, "cannot read report", &e))
+}
+
+/// Runs `crossverify sign` with `args` (subcommand name first).
+pub fn sign_main(args: &[OsString], io: &mut Streams) -> i32 {
+    let (key, reports) = match parse("crossverify sign", SIGN_HELP, Id::Key, args, io) {
+        Ok(v) => v,
+        Err(status) => return status,
+    };
+    let result = reports.iter().try_for_each(|r| {
+        let sig = super::sign(&key, &read(r)?)?;
+        let out = sig_path(r);
+        write_atomic(&out, &sig, FILE_MODE)
+            .map_err(|e| Diagnostic::io(&out, "cannot write signature", &e))?;
+        let _ = writeln!(io.stdout, "{}: signed", out.display());
+        Ok(())
+    });
+    io.finish(result)
+}
+
+/// Runs `crossverify verify` with `args` (subcommand name first).
+pub fn verify_main(args: &[OsString], io: &mut Streams) -> i32 {
+    let (allowed, reports) = match parse("crossverify verify", VERIFY_HELP, Id::Allowed, args, io) {
+        Ok(v) => v,
+        Err(status) => return status,
+    };
+    let mut status = EXIT_SUCCESS;
+    for r in &reports {
+        let check = read(r).and_then(|bytes| check_report(&allowed, r, &bytes));
+        match check {
+            Ok(Check::Signed(who)) => {
+                let _ = writeln!(io.stdout, "{}: good signature by {who}", r.display());
+            }
+            Ok(other) => {
+                let _ = writeln!(
+                    io.stdout,
+                    "{}: NOT VERIFIED: {}",
+                    r.display(),
+                    other.refusal().unwrap_or_default()
+                );
+                status = EXIT_FAILURE;
+            }
+            Err(d) => {
+                io.error(&d);
+                status = EXIT_FAILURE;
+            }
+        }
+    }
+    status
+}
