@@ -37,6 +37,7 @@
 #![allow(clippy::result_large_err)]
 
 pub mod compare;
+pub mod ddc;
 pub mod explain;
 pub mod kaem;
 pub mod manifest;

@@ -21,7 +21,11 @@
 // per reported error for no measurable gain (as in the hex0 crate).
 #![allow(clippy::result_large_err)]
 
+pub mod checks;
+pub mod hostcc;
+pub mod provenance;
 pub mod record;
+pub mod textdiff;
 pub mod tools;
 
 use std::collections::BTreeMap;
@@ -91,6 +95,12 @@ pub struct Config {
     pub multicall: Option<PathBuf>,
     /// The variables the script starts with (kaem inherits its environment).
     pub vars: Vars,
+    /// `--host-cc`: the host C compilers that check the external steps (empty: every one
+    /// of [`hostcc::DEFAULT_COMPILERS`] found; `none`: no check).
+    pub host_cc: Vec<String>,
+    /// `--host-cc-dir`: where host builds and differing outputs go (default: a temporary
+    /// directory, kept only when something differed).
+    pub host_cc_dir: Option<PathBuf>,
 }
 
 impl Config {
@@ -108,6 +118,8 @@ impl Config {
             vars: std::env::vars_os()
                 .map(|(k, v)| (k.into_vec(), v.into_vec()))
                 .collect(),
+            host_cc: Vec::new(),
+            host_cc_dir: None,
         }
     }
 }
@@ -143,6 +155,8 @@ pub struct Runner<'a, 'io> {
     /// Every output path written (absolute).
     outputs: Vec<PathBuf>,
     sink: std::io::Sink,
+    /// Provenance and host-cc checks of the external steps.
+    independent: Option<checks::Session>,
 }
 
 /// Runs a replay. The report is returned in both cases; on failure, with its `failure`
@@ -232,7 +246,12 @@ fn replay_inner(config: &Config, io: &mut Streams) -> Result<Report, (Report, Di
         Ok(s) => s,
         Err((r, d)) => return fail(r, d),
     };
+    let compilers = match hostcc::find_compilers(&config.host_cc) {
+        Ok(c) => c,
+        Err(why) => return fail(report, Diagnostic::new(why)),
+    };
     let mut runner = Runner {
+        independent: Some(checks::Session::new(compilers, config.host_cc_dir.clone())),
         io,
         mode: config.mode,
         quiet: config.quiet,
@@ -249,6 +268,9 @@ fn replay_inner(config: &Config, io: &mut Streams) -> Result<Report, (Report, Di
     };
     let outputs = std::mem::take(&mut runner.outputs);
     report.steps = std::mem::take(&mut runner.steps);
+    if let Some(session) = runner.independent.take() {
+        report.independent = session.finish();
+    }
     drop(runner);
     if let Some(s) = &scratch {
         let _ = std::fs::remove_dir_all(s);
@@ -293,6 +315,10 @@ fn replay_inner(config: &Config, io: &mut Streams) -> Result<Report, (Report, Di
             }
             Err(d) => return fail(report, d),
         }
+    }
+    // The replay ran to its end; a step whose host build disagreed fails it.
+    if let Some(d) = report.independent.verdict() {
+        return Err((report, d));
     }
     Ok(report)
 }
@@ -684,6 +710,9 @@ impl Runner<'_, '_> {
         };
         let ran = self.run_process(step, prefix.as_deref(), log.as_deref())?;
         self.forward(&ran);
+        if let Some(s) = &mut self.independent {
+            s.last_stdout.clone_from(&ran.stdout);
+        }
         for (i, old) in before {
             let now = hash_file(&kaem_path(step.cwd, &step.argv[i]));
             if now.is_some() && now != old {
@@ -761,10 +790,17 @@ fn kaem_path(cwd: &Path, arg: &OsString) -> PathBuf {
 impl Host for Runner<'_, '_> {
     fn run(&mut self, step: &Step) -> Result<i32, Diagnostic> {
         let n = self.steps.len() + 1;
-        match recognise(&step.program) {
+        if let Some(s) = &mut self.independent {
+            s.before(n, &self.root, step);
+        }
+        let result = match recognise(&step.program) {
             Some(tool) => self.run_tool(n, tool, step),
             None => self.run_external(n, step),
+        };
+        if let Some(s) = &mut self.independent {
+            s.after(n, &self.root, step, &self.steps, matches!(result, Ok(0)));
         }
+        result
     }
 
     fn enter_script(&mut self, script: &Path, depth: usize) {
@@ -802,6 +838,8 @@ enum Id {
     Manifest,
     Quiet,
     Dialect,
+    HostCc,
+    HostCcDir,
     Help,
 }
 
@@ -813,6 +851,8 @@ const OPTS: &[Opt<Id>] = &[
     Opt::value(&["--manifest", "-m"], Id::Manifest),
     Opt::flag(&["--quiet", "-q"], Id::Quiet),
     Opt::value(&["--dialect"], Id::Dialect),
+    Opt::value(&["--host-cc"], Id::HostCc),
+    Opt::value(&["--host-cc-dir"], Id::HostCcDir),
     Opt::flag(&["--help", "-h"], Id::Help),
 ];
 
@@ -872,6 +912,8 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
     let mut manifest = None;
     let mut quiet = false;
     let mut dialect = None;
+    let mut host_cc = Vec::new();
+    let mut host_cc_dir = None;
     for arg in Parser::new(args.get(1..).unwrap_or(&[]), OPTS) {
         match arg {
             Ok(Arg::Opt(Id::Help, _)) => {
@@ -884,6 +926,8 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
                 Id::Answers => answers = Some(PathBuf::from(v)),
                 Id::Report => report = Some(PathBuf::from(v)),
                 Id::Manifest => manifest = Some(PathBuf::from(v)),
+                Id::HostCc => host_cc.push(v.to_string_lossy().into_owned()),
+                Id::HostCcDir => host_cc_dir = Some(absolute(Path::new(&v))),
                 Id::Tools => {
                     mode = match v.as_bytes() {
                         b"ours" => Mode::Ours,
@@ -960,6 +1004,8 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
     config.answers = answers;
     config.quiet = quiet;
     config.dialect = dialect;
+    config.host_cc = host_cc;
+    config.host_cc_dir = host_cc_dir;
     let (report, error) = match replay(&config, io) {
         Ok(r) => (r, None),
         Err((r, d)) => (r, Some(d)),
