@@ -245,6 +245,45 @@ pub fn recipe(root: &Path, steps: &[ChainStep], name: &str) -> Result<Recipe, St
     })
 }
 
+/// Whether the portable C files of `inner` (those outside an architecture directory) all
+/// occur, by content, among `outer`'s.
+fn contains_source(root: &Path, outer: &[String], inner: &[String]) -> bool {
+    let portable = |v: &[String]| -> Vec<Vec<u8>> {
+        v.iter()
+            .filter(|s| crate::kaem::shell::arch_of_path(Path::new(s)).is_none())
+            .map(|s| std::fs::read(root.join(s)).unwrap_or_default())
+            .collect()
+    };
+    let a = portable(outer);
+    let t = portable(inner);
+    !t.is_empty() && t.iter().all(|x| a.contains(x))
+}
+
+/// Another program the chain builds from cT's source (its full build, e.g. M2-Planet for
+/// the bootstrap M2), if there is one.
+fn twin_recipe(root: &Path, steps: &[ChainStep], r: &Recipe) -> Option<Recipe> {
+    let g = graph(root, steps);
+    let mut names: Vec<String> = g
+        .links()
+        .iter()
+        .filter(|l| l.ours && l.name == "hex2")
+        .flat_map(|l| l.outputs.iter())
+        .filter_map(|o| {
+            Path::new(o)
+                .file_name()
+                .map(|f| f.to_string_lossy().into_owned())
+        })
+        .collect();
+    names.dedup();
+    names.into_iter().find_map(|n| {
+        let t = recipe(root, steps, &n).ok()?;
+        (t.binary != r.binary
+            && t.compile != r.compile
+            && contains_source(root, &t.source, &r.compiler_source))
+        .then_some(t)
+    })
+}
+
 /// One run of a stage.
 struct StageRun {
     location: String,
@@ -364,6 +403,72 @@ struct Outcome {
     lines: String,
     differed: usize,
     failed: bool,
+    /// Whether the last DDC stage is identical to cA.
+    verified: bool,
+}
+
+#[derive(Default)]
+struct Findings {
+    differed: usize,
+    failed: bool,
+}
+
+/// Runs one stage with `compiler`, reporting each run; the stage's final artifact.
+#[allow(clippy::too_many_arguments)]
+fn stage(
+    o: &mut String,
+    f: &mut Findings,
+    root: &Path,
+    steps: &[ChainStep],
+    r: &Recipe,
+    title: &str,
+    compiler: &Path,
+    dir: &Path,
+) -> Result<Option<PathBuf>, String> {
+    let _ = writeln!(o, "\n{title}, with the chain's command lines:");
+    let (runs, _) = run_stage(root, steps, r, compiler, dir)?;
+    for run in &runs {
+        let _ = writeln!(
+            o,
+            "step: {}\n  at: {}\n  implementation: {}\n  wall time: {:.3} ms",
+            run.command, run.location, run.who, run.ms
+        );
+        if run.status != 0 {
+            f.failed = true;
+            let _ = writeln!(
+                o,
+                "  result: failed with exit status {}: {}",
+                run.status, run.message
+            );
+            return Ok(None);
+        }
+        let _ = writeln!(o, "  result: ok");
+        for (chain, mine) in &run.outputs {
+            let a = std::fs::read(root.join(chain)).unwrap_or_default();
+            let b = std::fs::read(mine).unwrap_or_default();
+            let h = crate::sha256_hex(&b);
+            match explain_output(&a, &b) {
+                None => {
+                    let _ = writeln!(
+                        o,
+                        "  out {h}  {} (identical to the chain's {chain})",
+                        mine.display()
+                    );
+                }
+                Some(why) => {
+                    let _ = writeln!(
+                        o,
+                        "  out {h}  {} differs from the chain's {chain}: {why}",
+                        mine.display()
+                    );
+                }
+            }
+        }
+    }
+    Ok(runs
+        .last()
+        .and_then(|r| r.outputs.last())
+        .map(|(_, p)| p.clone()))
 }
 
 fn ddc(root: &Path, arch: &str, name: &str, cc: &HostCc, out: &Path) -> Result<Outcome, String> {
@@ -391,20 +496,7 @@ fn ddc(root: &Path, arch: &str, name: &str, cc: &HostCc, out: &Path) -> Result<O
         "sT (cT's C sources, by its provenance) = {}",
         r.compiler_source.join(" ")
     );
-    let c_only = |v: &[String]| -> Vec<Vec<u8>> {
-        let mut f: Vec<Vec<u8>> = v
-            .iter()
-            .filter(|s| crate::kaem::shell::arch_of_path(Path::new(s)).is_none())
-            .map(|s| std::fs::read(root.join(s)).unwrap_or_default())
-            .collect();
-        f.sort();
-        f
-    };
-    let self_hosting = {
-        let a = c_only(&r.source);
-        let t = c_only(&r.compiler_source);
-        t.iter().all(|x| a.contains(x)) && !t.is_empty()
-    };
+    let self_hosting = contains_source(root, &r.source, &r.compiler_source);
     let _ = writeln!(
         o,
         "self-hosting (every portable file of sT is in sA): {}",
@@ -441,105 +533,146 @@ fn ddc(root: &Path, arch: &str, name: &str, cc: &HostCc, out: &Path) -> Result<O
                 lines: o,
                 differed: 0,
                 failed: true,
+                verified: false,
             });
         }
     };
-    let mut differed = 0;
-    let mut failed = false;
-    let mut stage_finals = Vec::new();
-    let stages: Vec<(&str, PathBuf)> = if self_hosting {
-        vec![
-            ("stage 2 (stage 1 compiling sA)", stage1.clone()),
-            ("stage 3 (cA compiling sA)", root.join(&r.binary)),
-        ]
-    } else {
-        vec![("stage 2 (stage 1 compiling sA)", stage1.clone())]
-    };
-    for (k, (title, compiler)) in stages.iter().enumerate() {
-        let dir = out.join(format!("stage{}", k + 2));
-        let _ = writeln!(o, "\n{title}, with the chain's command lines:");
-        let (runs, _) = run_stage(root, &steps, &r, compiler, &dir)?;
-        let mut ok = true;
-        for run in &runs {
-            let _ = writeln!(
-                o,
-                "step: {}\n  at: {}\n  implementation: {}\n  wall time: {:.3} ms",
-                run.command, run.location, run.who, run.ms
-            );
-            if run.status != 0 {
-                ok = false;
-                failed = true;
-                let _ = writeln!(
-                    o,
-                    "  result: failed with exit status {}: {}",
-                    run.status, run.message
-                );
-                continue;
-            }
-            let _ = writeln!(o, "  result: ok");
-            for (chain, mine) in &run.outputs {
-                let a = std::fs::read(root.join(chain)).unwrap_or_default();
-                let b = std::fs::read(mine).unwrap_or_default();
-                let h = crate::sha256_hex(&b);
-                match explain_output(&a, &b) {
-                    None => {
-                        let _ = writeln!(
-                            o,
-                            "  out {h}  {} (identical to the chain's {chain})",
-                            mine.display()
-                        );
-                    }
-                    Some(why) => {
-                        let _ = writeln!(
-                            o,
-                            "  out {h}  {} DIFFERS from the chain's {chain}: {why}",
-                            mine.display()
-                        );
-                    }
-                }
+    let mut f = Findings::default();
+    let s2 = stage(
+        &mut o,
+        &mut f,
+        root,
+        &steps,
+        &r,
+        "stage 2 (stage 1 compiling sA)",
+        &stage1,
+        &out.join("stage2"),
+    )?;
+    let ca_path = root.join(&r.binary);
+    let mut comparisons: Vec<(String, PathBuf, PathBuf)> = Vec::new();
+    if let Some(s2) = &s2 {
+        comparisons.push((
+            "DDC stage 2 (stage 1's build of sA) against cA".into(),
+            ca_path.clone(),
+            s2.clone(),
+        ));
+    }
+    if self_hosting {
+        if let Some(s2) = &s2 {
+            if let Some(s3) = stage(
+                &mut o,
+                &mut f,
+                root,
+                &steps,
+                &r,
+                "stage 3 (stage 2 compiling sA)",
+                s2,
+                &out.join("stage3"),
+            )? {
+                comparisons.push((
+                    "DDC stage 3 (stage 2's build of sA) against cA".into(),
+                    ca_path.clone(),
+                    s3,
+                ));
             }
         }
-        let final_out = runs
-            .last()
-            .and_then(|r| r.outputs.last())
-            .map(|(_, p)| p.clone());
-        if ok {
-            stage_finals.push((title.to_string(), final_out));
+        if let Some(fixed) = stage(
+            &mut o,
+            &mut f,
+            root,
+            &steps,
+            &r,
+            "fixed point (cA compiling sA)",
+            &root.join(&r.binary),
+            &out.join("cA-of-sA"),
+        )? {
+            comparisons.push((
+                "fixed point: cA's own build of sA against cA".into(),
+                ca_path.clone(),
+                fixed,
+            ));
+        }
+    } else if let Some(twin) = twin_recipe(root, &steps, &r) {
+        // cT's source is a compiler the chain also builds the full way (M2-Planet for
+        // the M2 that built M2-Mesoplanet): stage 1 builds that one first, so that the
+        // compiler compiling sA has the chain language's semantics, not the host's.
+        let _ = writeln!(
+            o,
+            "\ncT's source sT is also the source of {} (built at {}); stage 2 builds it with stage 1, stage 3 builds cA with that",
+            twin.binary,
+            steps[twin.compile - 1].location
+        );
+        let t2 = stage(
+            &mut o,
+            &mut f,
+            root,
+            &steps,
+            &twin,
+            "stage 2 (stage 1 compiling sT the full way)",
+            &stage1,
+            &out.join("stage2-compiler"),
+        )?;
+        if let Some(t2) = t2 {
+            comparisons.push((
+                format!(
+                    "stage 2 (stage 1's build of sT) against the chain's {}",
+                    twin.binary
+                ),
+                root.join(&twin.binary),
+                t2.clone(),
+            ));
+            if let Some(s3) = stage(
+                &mut o,
+                &mut f,
+                root,
+                &steps,
+                &r,
+                "stage 3 (stage 2 compiling sA)",
+                &t2,
+                &out.join("stage3"),
+            )? {
+                comparisons.push((
+                    "DDC stage 3 (stage 2's build of sA) against cA".into(),
+                    ca_path.clone(),
+                    s3,
+                ));
+            }
         }
     }
     let _ = writeln!(o, "\n## Comparisons");
-    let ca = std::fs::read(root.join(&r.binary)).unwrap_or_default();
-    if let Some((_, Some(s2))) = stage_finals.first() {
-        let b = std::fs::read(s2).unwrap_or_default();
-        match explain_output(&ca, &b) {
+    let mut last_agreed = false;
+    for (what, reference, file) in &comparisons {
+        let a = std::fs::read(reference).unwrap_or_default();
+        let b = std::fs::read(file).unwrap_or_default();
+        match explain_output(&a, &b) {
             None => {
-                let _ = writeln!(o, "DDC: stage 2 is identical to cA ({}): agreed", r.binary);
+                if what.starts_with("DDC") {
+                    last_agreed = true;
+                }
+                let _ = writeln!(
+                    o,
+                    "{what}: identical (sha256 {}): agreed",
+                    crate::sha256_hex(&b)
+                );
             }
             Some(why) => {
-                differed += 1;
-                let _ = writeln!(o, "DDC: stage 2 DIFFERS from cA ({}): {why}", r.binary);
+                if what.starts_with("DDC") {
+                    last_agreed = false;
+                }
+                f.differed += 1;
+                let _ = writeln!(o, "{what}: DIFFERS: {why}");
             }
         }
-        if let Some((_, Some(s3))) = stage_finals.get(1) {
-            let c = std::fs::read(s3).unwrap_or_default();
-            match explain_output(&b, &c) {
-                None => {
-                    let _ = writeln!(o, "self-regeneration: stage 3 (cA's build of sA) is identical to stage 2: agreed");
-                }
-                Some(why) => {
-                    differed += 1;
-                    let _ = writeln!(o, "self-regeneration: stage 3 DIFFERS from stage 2: {why}");
-                }
-            }
-        }
-    } else {
-        failed = true;
-        let _ = writeln!(o, "DDC: not made (a stage failed): NOT VERIFIED");
+    }
+    if comparisons.is_empty() {
+        f.failed = true;
+        let _ = writeln!(o, "no comparison was made (a stage failed): NOT VERIFIED");
     }
     Ok(Outcome {
         lines: o,
-        differed,
-        failed,
+        differed: f.differed,
+        failed: f.failed,
+        verified: last_agreed,
     })
 }
 
@@ -680,10 +813,10 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
         Ok(o) => {
             let status = if o.failed {
                 "incomplete - a stage failed; nothing below is a DDC verdict"
-            } else if o.differed > 0 {
-                "complete, but DIFFERED"
+            } else if o.verified {
+                "complete: the last DDC stage is identical to cA"
             } else {
-                "complete"
+                "complete, but DIFFERED: no DDC stage is identical to cA"
             };
             let head = format!(
                 "crossverify ddc report\nstatus: {status}\nroot: {}\narch: {arch}\nhost cc: {} ({})\nsummary: {} comparison(s) differed; {:.1} s\n\n",
@@ -693,13 +826,10 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
                 o.differed,
                 start.elapsed().as_secs_f64()
             );
+            let ok = !o.failed && o.verified;
             (
                 head + &o.lines,
-                if o.failed || o.differed > 0 {
-                    EXIT_FAILURE
-                } else {
-                    EXIT_SUCCESS
-                },
+                if ok { EXIT_SUCCESS } else { EXIT_FAILURE },
             )
         }
         Err(why) => {
