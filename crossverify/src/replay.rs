@@ -860,6 +860,7 @@ const OPTS: &[Opt<Id>] = &[
 pub const HELP: &str = "\
 Usage: crossverify replay SCRIPT --root DIR [--tools ours|theirs|both] [--answers FILE]
                           [--report OUT] [--manifest OUT] [--quiet] [--dialect minimal|full]
+                          [--host-cc CC]... [--host-cc-dir DIR]
 
 Runs the kaem script SCRIPT of a bootstrap chain from DIR, as kaem would, and runs every
 hex0, hex1, hex2-0, M0, catm, M1, hex2 and blood-elf step (recognised by program name:
@@ -889,6 +890,13 @@ Options:
   -q, --quiet            no progress on stderr and no ' +> ' command trace
       --dialect D        read SCRIPT as the seeds' minimal kaem or as full kaem
                          (default: minimal for kaem.ARCH, full otherwise)
+      --host-cc CC       check every external step whose program the chain built from
+                         C: CC builds it from the same sources (found from the steps'
+                         provenance), the step reruns with it on a private copy, every
+                         output is compared. Repeatable; default every one of gcc, clang,
+                         tcc found; 'none' for no check. A differing step fails the run
+      --host-cc-dir DIR  keep host builds and differing outputs in DIR (default: a
+                         temporary directory, kept only when something differed)
   -h, --help             print this help and exit
 
 Exit status: 0 every step ran (and agreed) and every answer matched; 1 a step failed,

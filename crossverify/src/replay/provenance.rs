@@ -159,12 +159,15 @@ impl Graph {
         for i in &link.inputs {
             match self.producer(i, link.number) {
                 Some(p) => {
-                    o.lines.push(format!(
+                    let line = format!(
                         "  {i} <- step {} {}({})",
                         p.number,
                         p.name,
                         abbreviate(&p.inputs)
-                    ));
+                    );
+                    if !o.lines.contains(&line) {
+                        o.lines.push(line);
+                    }
                     self.walk(p, o, seen);
                 }
                 None => {
