@@ -1,7 +1,8 @@
 //! Property tests of crossverify's formats: any manifest (names with any bytes but NUL,
 //! backslashes and newlines included) round-trips through render and the strict reader;
 //! a report round-trips; no input makes the manifest, report or map readers panic; and
-//! `explain::difference` counts exactly the differing bytes.
+//! `explain::difference` counts exactly the differing bytes; the replay's text diff reports
+//! exactly the differing pairs, and its provenance walk ends on any step graph.
 
 use crossverify::explain;
 use crossverify::manifest::{self, Entry};
@@ -74,6 +75,58 @@ proptest! {
                 prop_assert_eq!(&a[..d.first], &b[..d.first]);
                 prop_assert!(explain::explain(("a", "b"), &a, &b, None, None).is_some());
             }
+        }
+    }
+}
+
+fn file_name() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just("a.c".to_string()),
+        Just("b.h".to_string()),
+        Just("c.M1".to_string()),
+        Just("d".to_string()),
+        Just("e.hex2".to_string()),
+    ]
+}
+
+fn link() -> impl Strategy<Value = crossverify::replay::provenance::Link> {
+    (
+        0usize..12,
+        prop_oneof![Just("catm"), Just("M2"), Just("hex2"), Just("cc_x86")],
+        any::<bool>(),
+        proptest::collection::vec(file_name(), 0..4),
+        proptest::collection::vec(file_name(), 0..3),
+    )
+        .prop_map(|(number, name, ours, inputs, outputs)| {
+            crossverify::replay::provenance::Link {
+                number,
+                program: name.to_string(),
+                name: name.to_string(),
+                ours,
+                inputs,
+                outputs,
+            }
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    /// Any text pair: no panic, and a difference is reported exactly when they differ.
+    #[test]
+    fn text_differences_are_reported_exactly(a in "(:FUNCTION_[ab]\n|x\n|y\n){0,12}", b in "(:FUNCTION_[ab]\n|x\n|y\n){0,12}") {
+        let d = crossverify::replay::textdiff::explain_text(a.as_bytes(), b.as_bytes());
+        prop_assert_eq!(d.is_none(), a == b);
+    }
+
+    /// Any step graph, cycles through reused names included: origin ends, and every
+    /// source it names is a C file.
+    #[test]
+    fn provenance_never_loops_or_panics(links in proptest::collection::vec(link(), 0..16), at in 0usize..14) {
+        let g = crossverify::replay::provenance::Graph::new(links);
+        for f in ["a.c", "c.M1", "d", "e.hex2"] {
+            let o = g.origin(f, at);
+            prop_assert!(o.sources.iter().all(|s| crossverify::replay::provenance::is_c_source(s)));
         }
     }
 }

@@ -70,6 +70,9 @@ fn main() {
         ("malformed_script", malformed_script),
         ("answers_mismatch", answers_mismatch),
         ("bad_command_lines", bad_command_lines),
+        ("host_cc_agrees_on_the_chain_built_compiler", host_cc_agrees),
+        ("host_cc_finds_a_trojan_compiler", host_cc_finds_trojan),
+        ("host_cc_none_verifies_nothing", host_cc_none),
     ];
     let mut failed = 0;
     let mut ran = 0;
@@ -815,6 +818,177 @@ fn bad_command_lines() -> Result<(), String> {
         run.stderr
             .contains("kaem.amd64: error: cannot read kaem script"),
         "missing script named",
+        &run,
+    )?;
+    let _ = fs::remove_dir_all(&root);
+    Ok(())
+}
+
+/// Lays out the compiler test chain (`seeds/chain/cc`): `cc.kaem` joins `src/tiny.c` with
+/// catm, compiles it with `bin/cc` (the host's gcc; `trojan` puts `bin/cc-trojan`, which
+/// adds a change, in its place) and runs the `tiny` it built.
+fn make_cc_root(name: &str, trojan: bool) -> PathBuf {
+    let root =
+        std::env::temp_dir().join(format!("hexroot-replay-cc-{name}-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&root);
+    let chain = repo().join("seeds/chain/cc");
+    for d in ["src", "bin", "artifact"] {
+        fs::create_dir_all(root.join(d)).unwrap();
+    }
+    for f in [
+        "cc.kaem",
+        "src/tiny.c",
+        "src/prog.t",
+        "bin/cc",
+        "bin/cc-trojan",
+    ] {
+        fs::copy(chain.join(f), root.join(f)).unwrap();
+    }
+    use std::os::unix::fs::PermissionsExt;
+    for f in ["bin/cc", "bin/cc-trojan"] {
+        fs::set_permissions(root.join(f), fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    if trojan {
+        fs::copy(root.join("bin/cc-trojan"), root.join("bin/cc")).unwrap();
+    }
+    std::os::unix::fs::symlink(std::env::current_exe().unwrap(), root.join("bin/catm")).unwrap();
+    root
+}
+
+fn replay_cc(root: &Path, extra: &[&str]) -> Run {
+    let report = root.with_extension("report.txt");
+    let _ = fs::remove_file(&report);
+    let mut args: Vec<OsString> = vec![
+        "replay".into(),
+        "cc.kaem".into(),
+        "--root".into(),
+        root.into(),
+        "--tools".into(),
+        "ours".into(),
+        "--quiet".into(),
+    ];
+    args.extend(extra.iter().map(OsString::from));
+    args.extend(["--report".into(), report.clone().into()]);
+    let mut out = Vec::new();
+    let mut err = Vec::new();
+    let status = {
+        let mut io = hex0::cli::Streams {
+            stdout: &mut out,
+            stderr: &mut err,
+            stdout_is_terminal: false,
+        };
+        crossverify::replay::main(&args, &mut io)
+    };
+    Run {
+        status,
+        stdout: String::from_utf8_lossy(&out).into_owned(),
+        stderr: String::from_utf8_lossy(&err).into_owned(),
+        report: fs::read_to_string(&report).ok().inspect(|_| {
+            let _ = fs::remove_file(&report);
+        }),
+    }
+}
+
+fn have_gcc() -> bool {
+    std::process::Command::new("gcc")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+fn host_cc_agrees() -> Result<(), String> {
+    if !have_gcc() {
+        return skip("no gcc on this host (.ci/run installs it)");
+    }
+    let root = make_cc_root("agree", false);
+    let run = replay_cc(&root, &["--host-cc", "gcc"]);
+    let report = run.report.clone().unwrap_or_default();
+    check(run.status == 0, "the replay must succeed", &run)?;
+    check(
+        report.contains("provenance: artifact/tiny <- cc(artifact/tiny-all.c) <- catm(src/tiny.c)"),
+        "the report must show how the chain built tiny",
+        &run,
+    )?;
+    check(
+        report.contains("host cc gcc: agreed"),
+        "gcc's build of tiny must agree with the chain's",
+        &run,
+    )?;
+    check(
+        report.contains(
+            "external steps checked by host cc gcc: agreed 1, differed 0, not checkable 1",
+        ),
+        "the summary must count the checks",
+        &run,
+    )?;
+    check(
+        report.contains("## Not independently verified (1 step(s)")
+            && report.contains("step 2: bin/cc: gcc: the chain did not build this program"),
+        "the chain's own compiler, which came from outside, must be listed as not verified",
+        &run,
+    )?;
+    println!("  host cc: {}", report.lines().nth(5).unwrap_or(""));
+    let _ = fs::remove_dir_all(&root);
+    Ok(())
+}
+
+fn host_cc_finds_trojan() -> Result<(), String> {
+    if !have_gcc() {
+        return skip("no gcc on this host (.ci/run installs it)");
+    }
+    let root = make_cc_root("trojan", true);
+    let keep = root.with_extension("hostcc");
+    let _ = fs::remove_dir_all(&keep);
+    let k = keep.to_string_lossy().into_owned();
+    let run = replay_cc(&root, &["--host-cc", "gcc", "--host-cc-dir", &k]);
+    let report = run.report.clone().unwrap_or_default();
+    check(
+        run.status == 1,
+        "a differing step must fail the replay",
+        &run,
+    )?;
+    check(
+        report.starts_with("crossverify replay report\nstatus: complete\n"),
+        "the replay itself ran to its end",
+        &run,
+    )?;
+    check(
+        report.contains("artifact/prog.M1: first difference at line 7: theirs 'backdoor', ours 'mov_eax,[esp]'; in function login; 1 of 3 functions differ"),
+        "the difference must name the line and the function",
+        &run,
+    )?;
+    check(
+        keep.join("differed-step3-gcc/artifact_prog.M1.chain")
+            .is_file()
+            && keep
+                .join("differed-step3-gcc/artifact_prog.M1.gcc")
+                .is_file(),
+        "both outputs must be kept",
+        &run,
+    )?;
+    check(
+        run.stderr
+            .contains("1 external step(s) gave different outputs"),
+        "the error must say a step differed",
+        &run,
+    )?;
+    let _ = fs::remove_dir_all(&root);
+    let _ = fs::remove_dir_all(&keep);
+    Ok(())
+}
+
+fn host_cc_none() -> Result<(), String> {
+    let root = make_cc_root("none", false);
+    if !have_gcc() {
+        return skip("no gcc on this host: the chain's own bin/cc needs it");
+    }
+    let run = replay_cc(&root, &["--host-cc", "none"]);
+    let report = run.report.clone().unwrap_or_default();
+    check(run.status == 0, "the replay must succeed", &run)?;
+    check(
+        report.contains("agreed 0, differed 0, not checkable 2")
+            && report.contains("## Not independently verified (2 step(s)"),
+        "with no host compiler nothing is verified, and the report says so",
         &run,
     )?;
     let _ = fs::remove_dir_all(&root);

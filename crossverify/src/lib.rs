@@ -44,6 +44,7 @@
 #![allow(clippy::result_large_err)]
 
 pub mod compare;
+pub mod ddc;
 pub mod explain;
 mod external;
 pub mod kaem;

@@ -21,8 +21,12 @@
 // per reported error for no measurable gain (as in the hex0 crate).
 #![allow(clippy::result_large_err)]
 
+pub mod checks;
 pub mod exec;
+pub mod hostcc;
+pub mod provenance;
 pub mod record;
+pub mod textdiff;
 pub mod tools;
 
 use std::collections::BTreeMap;
@@ -91,6 +95,12 @@ pub struct Config {
     pub multicall: Option<PathBuf>,
     /// The variables the script starts with (kaem inherits its environment).
     pub vars: Vars,
+    /// `--host-cc`: the host C compilers that check the external steps (empty: every one
+    /// of [`hostcc::DEFAULT_COMPILERS`] found; `none`: no check).
+    pub host_cc: Vec<String>,
+    /// `--host-cc-dir`: where host builds and differing outputs go (default: a temporary
+    /// directory, kept only when something differed).
+    pub host_cc_dir: Option<PathBuf>,
 }
 
 impl Config {
@@ -109,6 +119,8 @@ impl Config {
             vars: std::env::vars_os()
                 .map(|(k, v)| (k.into_vec(), v.into_vec()))
                 .collect(),
+            host_cc: Vec::new(),
+            host_cc_dir: None,
         }
     }
 }
@@ -150,6 +162,8 @@ pub struct Runner<'a, 'io> {
     /// Every output path written (absolute).
     outputs: Vec<PathBuf>,
     sink: std::io::Sink,
+    /// Provenance and host-cc checks of the external steps.
+    independent: Option<checks::Session>,
 }
 
 /// Runs a replay. The report is returned in both cases; on failure, with its `failure`
@@ -248,7 +262,12 @@ fn replay_inner(config: &Config, io: &mut Streams) -> Result<Report, (Report, Di
         Ok(s) => s,
         Err((r, d)) => return fail(r, d),
     };
+    let compilers = match hostcc::find_compilers(&config.host_cc) {
+        Ok(c) => c,
+        Err(why) => return fail(report, Diagnostic::new(why)),
+    };
     let mut runner = Runner {
+        independent: Some(checks::Session::new(compilers, config.host_cc_dir.clone())),
         io,
         mode: config.mode,
         exec: config.exec,
@@ -269,6 +288,9 @@ fn replay_inner(config: &Config, io: &mut Streams) -> Result<Report, (Report, Di
     };
     let outputs = std::mem::take(&mut runner.outputs);
     report.steps = std::mem::take(&mut runner.steps);
+    if let Some(session) = runner.independent.take() {
+        report.independent = session.finish();
+    }
     drop(runner);
     if let Some(s) = &scratch {
         let _ = std::fs::remove_dir_all(s);
@@ -330,6 +352,10 @@ fn replay_inner(config: &Config, io: &mut Streams) -> Result<Report, (Report, Di
             }
             Err(d) => return fail(report, d),
         }
+    }
+    // The replay ran to its end; a step whose host build disagreed fails it.
+    if let Some(d) = report.independent.verdict() {
+        return Err((report, d));
     }
     Ok(report)
 }
@@ -713,6 +739,9 @@ impl Runner<'_, '_> {
         };
         let ran = self.run_process(step, prefix.as_deref(), log.as_deref())?;
         self.forward(&ran);
+        if let Some(s) = &mut self.independent {
+            s.last_stdout.clone_from(&ran.stdout);
+        }
         for (i, old) in before {
             let now = hash_file(&kaem_path(step.cwd, &step.argv[i]));
             if now.is_some() && now != old {
@@ -794,10 +823,17 @@ fn kaem_path(cwd: &Path, arg: &OsString) -> PathBuf {
 impl Host for Runner<'_, '_> {
     fn run(&mut self, step: &Step) -> Result<i32, Diagnostic> {
         let n = self.steps.len() + 1;
-        match recognise(&step.program) {
+        if let Some(s) = &mut self.independent {
+            s.before(n, &self.root, step);
+        }
+        let result = match recognise(&step.program) {
             Some(tool) => self.run_tool(n, tool, step),
             None => self.run_external(n, step),
+        };
+        if let Some(s) = &mut self.independent {
+            s.after(n, &self.root, step, &self.steps, matches!(result, Ok(0)));
         }
+        result
     }
 
     fn enter_script(&mut self, script: &Path, depth: usize) {
@@ -836,6 +872,8 @@ enum Id {
     Manifest,
     Quiet,
     Dialect,
+    HostCc,
+    HostCcDir,
     Help,
 }
 
@@ -848,6 +886,8 @@ const OPTS: &[Opt<Id>] = &[
     Opt::value(&["--manifest", "-m"], Id::Manifest),
     Opt::flag(&["--quiet", "-q"], Id::Quiet),
     Opt::value(&["--dialect"], Id::Dialect),
+    Opt::value(&["--host-cc"], Id::HostCc),
+    Opt::value(&["--host-cc-dir"], Id::HostCcDir),
     Opt::flag(&["--help", "-h"], Id::Help),
 ];
 
@@ -855,6 +895,7 @@ const OPTS: &[Opt<Id>] = &[
 pub const HELP: &str = "\
 Usage: crossverify replay SCRIPT --root DIR [--tools ours|theirs|both] [--answers FILE]
                           [--report OUT] [--manifest OUT] [--quiet] [--dialect minimal|full]
+                          [--host-cc CC]... [--host-cc-dir DIR]
 
 Runs the kaem script SCRIPT of a bootstrap chain from DIR, as kaem would, and runs every
 hex0, hex1, hex2-0, M0, catm, M1, hex2 and blood-elf step (recognised by program name:
@@ -890,6 +931,13 @@ Options:
   -q, --quiet            no progress on stderr and no ' +> ' command trace
       --dialect D        read SCRIPT as the seeds' minimal kaem or as full kaem
                          (default: minimal for kaem.ARCH, full otherwise)
+      --host-cc CC       check every external step whose program the chain built from
+                         C: CC builds it from the same sources (found from the steps'
+                         provenance), the step reruns with it on a private copy, every
+                         output is compared. Repeatable; default every one of gcc, clang,
+                         tcc found; 'none' for no check. A differing step fails the run
+      --host-cc-dir DIR  keep host builds and differing outputs in DIR (default: a
+                         temporary directory, kept only when something differed)
   -h, --help             print this help and exit
 
 Exit status: 0 every step ran (and agreed) and every answer matched; 1 a step failed,
@@ -914,6 +962,8 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
     let mut manifest = None;
     let mut quiet = false;
     let mut dialect = None;
+    let mut host_cc = Vec::new();
+    let mut host_cc_dir = None;
     for arg in Parser::new(args.get(1..).unwrap_or(&[]), OPTS) {
         match arg {
             Ok(Arg::Opt(Id::Help, _)) => {
@@ -926,6 +976,8 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
                 Id::Answers => answers = Some(PathBuf::from(v)),
                 Id::Report => report = Some(PathBuf::from(v)),
                 Id::Manifest => manifest = Some(PathBuf::from(v)),
+                Id::HostCc => host_cc.push(v.to_string_lossy().into_owned()),
+                Id::HostCcDir => host_cc_dir = Some(absolute(Path::new(&v))),
                 Id::Tools => {
                     mode = match v.as_bytes() {
                         b"ours" => Mode::Ours,
@@ -1016,6 +1068,8 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
     config.exec = exec;
     config.quiet = quiet;
     config.dialect = dialect;
+    config.host_cc = host_cc;
+    config.host_cc_dir = host_cc_dir;
     let (report, error) = match replay(&config, io) {
         Ok(r) => (r, None),
         Err((r, d)) => (r, Some(d)),

@@ -51,6 +51,11 @@ pub const SUBCOMMANDS: &[(&str, ToolMain, &str)] = &[
         crate::replay::main,
         "replay a bootstrap's kaem scripts with hexroot's tools",
     ),
+    (
+        "ddc",
+        crate::ddc::main,
+        "diverse double-compiling of a compiler the chain builds",
+    ),
 ];
 
 const HELP: &str = "\
@@ -84,7 +89,7 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
     let Some(first) = args.get(1) else {
         io.usage_error(
             &tool,
-            "missing SUBCOMMAND: expected one of seeds, manifest, compare, sign, verify, log, explain, replay",
+            "missing SUBCOMMAND: expected one of seeds, manifest, compare, sign, verify, log, explain, replay, ddc",
         );
         return EXIT_USAGE;
     };

@@ -250,6 +250,8 @@ pub struct Report {
     pub answers: Option<AnswersCheck>,
     /// `None` when the replay completed; otherwise why it stopped.
     pub failure: Option<String>,
+    /// Provenance and host-cc checks of the external steps.
+    pub independent: super::checks::Findings,
 }
 
 /// The summary counts of a report.
@@ -313,7 +315,11 @@ impl Report {
             s.spawned_agreed,
             ms(s.ours_time),
             ms(s.theirs_time)
-        )
+        ) + &if self.independent.checks.is_empty() {
+            String::new()
+        } else {
+            format!("; {}", self.independent.summary())
+        }
     }
 
     /// The manifest alone, as a GNU `sha256sum` file (paths relative to the root; files
@@ -402,6 +408,7 @@ impl Report {
                 Verdict::Failed(s) => format!("failed with exit status {s}"),
             };
             let _ = writeln!(o, "  result: {verdict}");
+            self.independent.render_step(r.number, &mut o);
             for (label, files) in [("in ", &r.inputs), ("out", &r.outputs)] {
                 for f in files {
                     let _ = writeln!(
@@ -416,6 +423,7 @@ impl Report {
                 let _ = writeln!(o, "  spawned through PATH: {k} x{n}, ours {:.3} ms", ms(*t));
             }
         }
+        self.independent.render_sections(&mut o);
         o.push_str("\nmanifest (sha256sum format, paths relative to the root):\n");
         for (path, hash) in &self.manifest {
             match hash {
