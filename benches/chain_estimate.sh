@@ -4,7 +4,7 @@
 # steps), measured on synthetic inputs of the same size, side by side with Debian's
 # mescc-tools (the speed peer) where it has the tool.
 #
-# Sizes (../shared/spec/seed-tools.md §3, §8): the chain's 20 full hex2 runs link about
+# Sizes (spec/seed-tools.md §3, §8): the chain's 20 full hex2 runs link about
 # 66,000 label pointers and its 7 hex2-0 runs about 16,000; its 21 M1 and 22 blood-elf runs
 # read the M1 programs those come from. gen-large-m1.sh writes about 2.8 pointers per
 # function, so FUNCTIONS=23000 gives the full-hex2 volume in one program (about 16 MB of
@@ -18,8 +18,8 @@ OURS=$ROOT/target/release
 mkdir -p "$WORK/full" "$WORK/seed"
 (cd "$ROOT" && cargo build --release --quiet -p hex2 -p m1 -p hex0 --bins)
 # The chain's one hex1 step (a few KB) is not modelled: it is below the timer's resolution.
-[ -s "$WORK/full/large.M1" ] || sh "$ROOT/../shared/bench/gen-large-m1.sh" "$WORK/full" 23000
-[ -s "$WORK/seed/large.M1" ] || sh "$ROOT/../shared/bench/gen-large-m1.sh" "$WORK/seed" 6000
+[ -s "$WORK/full/large.M1" ] || sh "$ROOT/benches/gen-large-m1.sh" "$WORK/full" 23000
+[ -s "$WORK/seed/large.M1" ] || sh "$ROOT/benches/gen-large-m1.sh" "$WORK/seed" 6000
 cd "$WORK"
 X86=(--architecture x86 --little-endian)
 

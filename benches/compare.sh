@@ -7,7 +7,7 @@
 #              RUNS (best of N, runs alternate between the two tools, default 5), SECTIONS (default "m1 hex2"; each NAME runs the
 #              function section_NAME).
 #
-# Steps: generate M1 input with ../shared/bench/gen-large-m1.sh (~40 MB); time Debian's M1
+# Steps: generate M1 input with benches/gen-large-m1.sh (~40 MB); time Debian's M1
 # (/usr/bin/M1, mescc-tools 1.4.0, installed with apt-get if missing) and ours on it; turn
 # it into hex2 with Debian's M1, then time Debian's /usr/bin/hex2 and ours on the same
 # files, check the outputs are identical, and print wall and CPU times, the speed ratios
@@ -37,7 +37,7 @@ build_hexroot() {
 gen_inputs() {
     mkdir -p "$WORK"
     if [ ! -s "$WORK/large.M1" ]; then
-        sh "$ROOT/../shared/bench/gen-large-m1.sh" "$WORK" "$FUNCTIONS"
+        sh "$ROOT/benches/gen-large-m1.sh" "$WORK" "$FUNCTIONS"
     fi
     if [ ! -s "$WORK/large.hex2" ]; then
         /usr/bin/M1 --architecture x86 --little-endian -f "$WORK/large.M1" -o "$WORK/large.hex2"

@@ -1,6 +1,6 @@
 //! The hex0 language: source bytes in, machine bytes out.
 //!
-//! Grammar (stage0-posix seed hex0, `../shared/spec/seed-tools.md` §1):
+//! Grammar (stage0-posix seed hex0, `spec/seed-tools.md` §1 and `spec/grammar.md` §1 of the repository):
 //!
 //! ```text
 //! source  = { digit | comment | other }

@@ -34,6 +34,7 @@ pub mod diag;
 pub mod lang;
 pub mod number;
 pub mod output;
+pub mod reference;
 pub mod tool;
 
 pub use lang::{assemble, assemble_into, Dialect, Error, ErrorKind};

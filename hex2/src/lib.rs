@@ -20,7 +20,7 @@
 //! branch rules selected by a preceding `^`, and riscv32/riscv64 switch `! @ $ ~` to
 //! instruction immediates (I, B, J, U formats) XORed into the next 32-bit word, along with
 //! `.XXXXXXXX` literal words. `<` pads to a 4-byte boundary on armv7l, aarch64 and RISC-V.
-//! The exact rules are those of mescc-tools 1.7.0 (`../shared/spec/hex2-m1.md`); the
+//! The exact rules are those of mescc-tools 1.7.0 (`spec/hex2-m1.md` and `spec/grammar.md` §2-3 of the repository); the
 //! seed forms (stage0-posix hex1 and hex2-0) are selected by [`Dialect`].
 //!
 //! ```
@@ -46,6 +46,7 @@
 mod engine;
 pub mod labels;
 pub mod map;
+pub mod reference;
 pub mod tool;
 
 pub use engine::{Linker, Pass};

@@ -8,7 +8,7 @@
 //! million distinct texts this is some 40 MB, against the reference's 255 MB (M1 interns
 //! that many only when it must find an error; a valid program's table holds its DEFINEs
 //! and the tokens whose meaning its text does not fix). It owns lookup and insertion
-//! only; what a record means is [`crate::engine`]'s business.
+//! only; what a record means is the engine's business.
 
 /// A hasher over short byte strings (FxHash-style: 8 bytes at a time, rotate, multiply).
 /// Texts of up to 16 bytes, nearly every token, are read as two overlapping words (or

@@ -6,7 +6,7 @@
 //! `"` or `'` at the start of a token is a string through the next same quote; anything
 //! else is an atom running to a space, tab or `\n`. Problems (an unterminated string, a
 //! token over the reference's length limits) are flags on tokens; turning them into errors,
-//! collapsing newlines and interpreting texts is left to the engines ([`crate::engine`],
+//! collapsing newlines and interpreting texts is left to the engines (`engine.rs`,
 //! [`crate::m0`]). It allocates nothing.
 
 /// Longest atom the reference accepts, in bytes.

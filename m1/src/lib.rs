@@ -45,6 +45,7 @@ pub mod intern;
 pub mod lexer;
 pub mod m0;
 pub mod number;
+pub mod reference;
 pub mod tool;
 pub(crate) mod walk;
 

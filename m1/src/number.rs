@@ -3,7 +3,7 @@
 //! It re-exports the shared `strtoint` ([`hex0::number`], spec `hex2-m1.md` section 0) and
 //! owns the formatting of a value as hex2 text digits in a [`DigitStyle`] and [`Endian`]
 //! (spec 2.6: hex and binary per byte, octal per whole value with arithmetic shifts). It knows nothing about sigils or architectures; that is
-//! [`crate::engine`].
+//! the engine (`engine.rs`).
 
 use crate::{DigitStyle, Endian};
 
