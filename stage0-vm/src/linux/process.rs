@@ -500,10 +500,6 @@ impl<'a, 'io, 'h> Machine<'a, 'io, 'h> {
             Arch::Riscv32 => self.start::<super::riscv::Rv32>(image, task, info),
             Arch::Riscv64 => self.start::<super::riscv::Rv64>(image, task, info),
             Arch::Aarch64 => self.start::<super::aarch64::Aarch64>(image, task, info),
-            a => {
-                let _ = (image, info);
-                Err(fail(LoadError::NoCpu(a)))
-            }
         }
     }
 
