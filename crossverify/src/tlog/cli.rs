@@ -257,7 +257,17 @@ fn append(o: &Options, io: &mut Streams) -> Result<(), Diagnostic> {
     let mut entries = Vec::new();
     for p in &o.paths[1..] {
         crate::report::load(p)?;
-        entries.push(read(p, "report")?);
+        let entry = read(p, "report")?;
+        if entry.len() > tiles::MAX_ENTRY {
+            return Err(Diagnostic::new("report too large for one log entry")
+                .in_file(p.display().to_string())
+                .expected(format!(
+                    "at most {} bytes (an entry bundle's uint16 length)",
+                    tiles::MAX_ENTRY
+                ))
+                .found(format!("{} bytes", entry.len())));
+        }
+        entries.push(entry);
     }
     let new_size = tiles::append(dir, size, &entries)?;
     let mut cp = Checkpoint {
