@@ -256,15 +256,15 @@ pub fn input(size: usize) -> Vec<u8> {
         for _ in 0..6 {
             x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
             let pick = (x >> 16) as usize;
-            if pick % 8 == 0 {
+            if pick.is_multiple_of(8) {
                 out.extend_from_slice(format!("{:04x}", pick & 0xFFFF).as_bytes());
             } else {
                 out.extend_from_slice(names[pick % names.len()].as_bytes());
             }
-            out.push(if pick % 3 == 0 { b'\t' } else { b' ' });
+            out.push(if pick.is_multiple_of(3) { b'\t' } else { b' ' });
         }
         line += 1;
-        if line % 16 == 0 {
+        if line.is_multiple_of(16) {
             out.extend_from_slice(b"# a comment line\n");
         } else {
             out.push(b'\n');
