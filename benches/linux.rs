@@ -4,30 +4,12 @@
 //! sets' speed plus the system call path (buffered reads and writes).
 //! Throughput is reported in executed guest instructions per second ("elements/s").
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use stage0_vm::linux::{run, RunConfig, RunIo};
-
-/// 256 KiB of hex0: lines of 32 hex pairs and a comment every 16 lines.
-fn hex_text() -> Vec<u8> {
-    let mut out = Vec::with_capacity(1 << 18);
-    let mut x: u32 = 0x1234_5678;
-    let mut line = 0;
-    while out.len() < (1 << 18) {
-        for _ in 0..32 {
-            x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
-            out.extend_from_slice(format!("{:02x} ", (x >> 16) as u8).as_bytes());
-        }
-        line += 1;
-        out.extend_from_slice(if line % 16 == 0 {
-            b"# comment\n"
-        } else {
-            b"\n"
-        });
-    }
-    out
-}
 
 fn emulate(seed: &Path, dir: &Path) -> u64 {
     let config = RunConfig {
@@ -52,7 +34,11 @@ fn bench(c: &mut Criterion) {
     let dir: PathBuf =
         std::env::temp_dir().join(format!("hexroot-bench-linux-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("scratch directory");
-    std::fs::write(dir.join("in.hex0"), hex_text()).expect("input");
+    std::fs::write(
+        dir.join("in.hex0"),
+        common::hex_text(1 << 18, b"# comment\n"),
+    )
+    .expect("input");
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut g = c.benchmark_group("linux");
     g.sample_size(10);

@@ -5,33 +5,14 @@
 //! of small subroutines, as stage0's M0 assemblers are) over 1 MiB of input.
 //! Throughput is reported in executed instructions per second ("elements/s").
 
+mod common;
+
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use stage0_vm::{asm::hex0_decoder, run_with_tapes, Config};
 
-/// 1 MiB of hex text: lines of 32 hex pairs with spaces, and a comment every 16 lines.
-fn hex_text() -> Vec<u8> {
-    let mut out = Vec::with_capacity(1 << 20);
-    let mut x: u32 = 0x1234_5678;
-    let mut line = 0;
-    while out.len() < (1 << 20) {
-        for _ in 0..32 {
-            x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
-            out.extend_from_slice(format!("{:02x} ", (x >> 16) as u8).as_bytes());
-        }
-        line += 1;
-        if line % 16 == 0 {
-            out.extend_from_slice(b"# a comment line\n");
-        } else {
-            out.push(b'\n');
-        }
-    }
-    out.truncate(1 << 20);
-    out
-}
-
 fn bench(c: &mut Criterion) {
     let rom = hex0_decoder();
-    let tape = hex_text();
+    let tape = common::hex_text(1 << 20, b"# a comment line\n");
     let config = Config::default();
     let steps = run_with_tapes(&rom, &tape, &config).expect("runs").steps;
     let mut g = c.benchmark_group("stage0_vm");

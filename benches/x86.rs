@@ -1,14 +1,12 @@
-//! x86 user-mode machine speed: a hand-made i386 loop in the style of M2-Planet's output
-//! (lea/mov/push/pop/add/movzx/cmp/setcc/dec/jnz) run directly on the processor, and
-//! hexroot's own i386 hex0 seed (`seeds/x86/hex0-seed`) assembling 1 MiB of generated
-//! hex0 text through `stage0_vm::linux::run` (ELF loading, one read system call per
-//! byte). Throughput is reported in guest instructions per second ("elements/s").
+//! x86 processor speed: a hand-made i386 loop in the style of M2-Planet's output
+//! (lea/mov/push/pop/add/movzx/cmp/setcc/dec/jnz) run directly on the processor, without
+//! the process layer (`benches/linux.rs` runs the hex0 seeds through the whole machine).
+//! Throughput is reported in guest instructions per second ("elements/s").
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use stage0_vm::linux::cpu::{Cpu, Exit};
 use stage0_vm::linux::memory::Memory;
 use stage0_vm::linux::x86::I386;
-use stage0_vm::linux::{run, RunConfig, RunIo};
 
 const ITERATIONS: u32 = 1_000_000;
 
@@ -47,62 +45,12 @@ fn run_loop(code: &[u8]) -> u64 {
     n
 }
 
-/// 1 MiB of hex0 text: 32 hex pairs a line, a comment every 16 lines.
-fn hex0_text() -> Vec<u8> {
-    let mut out = Vec::with_capacity(1 << 20);
-    let mut x: u32 = 0x1234_5678;
-    let mut line = 0;
-    while out.len() < (1 << 20) {
-        for _ in 0..32 {
-            x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
-            out.extend_from_slice(format!("{:02x} ", (x >> 16) as u8).as_bytes());
-        }
-        line += 1;
-        out.extend_from_slice(if line % 16 == 0 {
-            b"# comment\n"
-        } else {
-            b"\n"
-        });
-    }
-    out
-}
-
-fn run_seed(seed: &std::path::Path, dir: &std::path::Path) -> u64 {
-    let config = RunConfig {
-        program: seed.to_path_buf(),
-        argv: vec![b"hex0-seed".to_vec(), b"in.hex0".to_vec(), b"out".to_vec()],
-        envp: Vec::new(),
-        cwd: dir.to_path_buf(),
-        max_steps: None,
-        trace: false,
-        sandbox: None,
-        arch: None,
-    };
-    let (mut stdin, mut stdout, mut stderr) = (std::io::empty(), std::io::sink(), std::io::sink());
-    let mut io = RunIo {
-        stdin: &mut stdin,
-        stdout: &mut stdout,
-        stderr: &mut stderr,
-    };
-    let outcome = run(&config, &mut io, None).expect("the seed runs");
-    assert_eq!(outcome.status, 0);
-    outcome.instructions
-}
-
 fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("x86");
     g.sample_size(10);
     let code = loop_program();
     g.throughput(Throughput::Elements(run_loop(&code)));
     g.bench_function("i386_m2_style_loop", |b| b.iter(|| run_loop(&code)));
-    let seed = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("seeds/x86/hex0-seed");
-    let dir = std::env::temp_dir().join(format!("hexroot-x86-bench-{}", std::process::id()));
-    if seed.exists() && std::fs::create_dir_all(&dir).is_ok() {
-        std::fs::write(dir.join("in.hex0"), hex0_text()).expect("writes the input");
-        g.throughput(Throughput::Elements(run_seed(&seed, &dir)));
-        g.bench_function("i386_hex0_seed_1MiB", |b| b.iter(|| run_seed(&seed, &dir)));
-        let _ = std::fs::remove_dir_all(&dir);
-    }
     g.finish();
 }
 

@@ -182,14 +182,16 @@ struct Run {
 }
 
 fn replay(root: &Path, extra: &[&str]) -> Run {
+    replay_script(root, "kaem.amd64", extra)
+}
+
+/// Replays `script` under `root` in-process with `extra` options and a report; the report
+/// file is read and removed.
+fn replay_script(root: &Path, script: &str, extra: &[&str]) -> Run {
     let report = root.with_extension("report.txt");
     let _ = fs::remove_file(&report);
-    let mut args: Vec<OsString> = vec![
-        "replay".into(),
-        "kaem.amd64".into(),
-        "--root".into(),
-        root.into(),
-    ];
+    let mut args: Vec<OsString> =
+        vec!["replay".into(), script.into(), "--root".into(), root.into()];
     args.extend(extra.iter().map(OsString::from));
     args.extend(["--report".into(), report.clone().into()]);
     let mut out = Vec::new();
@@ -465,28 +467,11 @@ fn x86_chain(mode: &str, exec: &str) -> Result<(), String> {
         return skip("the i386 seed does not run natively here");
     }
     let root = make_x86_root(&format!("{mode}-{exec}"));
-    let report_path = root.with_extension("report.txt");
-    let mut args: Vec<OsString> = vec!["replay".into(), "kaem.x86".into(), "--root".into()];
-    args.extend([root.clone().into(), "--tools".into(), mode.into()]);
-    args.extend(["--exec".into(), exec.into()]);
-    args.extend(["--answers".into(), "x86/answers".into(), "--report".into()]);
-    args.push(report_path.clone().into());
-    let (mut out, mut err) = (Vec::new(), Vec::new());
-    let status = {
-        let mut io = hex0::cli::Streams {
-            stdout: &mut out,
-            stderr: &mut err,
-            stdout_is_terminal: false,
-        };
-        crossverify::replay::main(&args, &mut io)
-    };
-    let run = Run {
-        status,
-        stdout: String::from_utf8_lossy(&out).into_owned(),
-        stderr: String::from_utf8_lossy(&err).into_owned(),
-        report: fs::read_to_string(&report_path).ok(),
-    };
-    let _ = fs::remove_file(&report_path);
+    let run = replay_script(
+        &root,
+        "kaem.x86",
+        &["--tools", mode, "--exec", exec, "--answers", "x86/answers"],
+    );
     check(run.status == 0, "the x86 replay failed", &run)?;
     let report = run.report.clone().unwrap_or_default();
     check(
@@ -583,30 +568,7 @@ fn native_and_emulated_differ() -> Result<(), String> {
     use std::os::unix::fs::PermissionsExt;
     fs::set_permissions(&prog, fs::Permissions::from_mode(0o755)).unwrap();
     fs::write(root.join("kaem.x86"), "./x86/uname\n").unwrap();
-    let report_path = root.with_extension("report.txt");
-    let args: Vec<OsString> = ["replay", "kaem.x86", "--root"]
-        .into_iter()
-        .map(OsString::from)
-        .chain([root.clone().into_os_string()])
-        .chain(["--exec", "both", "--quiet", "--report"].map(OsString::from))
-        .chain([report_path.clone().into_os_string()])
-        .collect();
-    let (mut out, mut err) = (Vec::new(), Vec::new());
-    let status = {
-        let mut io = hex0::cli::Streams {
-            stdout: &mut out,
-            stderr: &mut err,
-            stdout_is_terminal: false,
-        };
-        crossverify::replay::main(&args, &mut io)
-    };
-    let run = Run {
-        status,
-        stdout: String::from_utf8_lossy(&out).into_owned(),
-        stderr: String::from_utf8_lossy(&err).into_owned(),
-        report: fs::read_to_string(&report_path).ok(),
-    };
-    let _ = fs::remove_file(&report_path);
+    let run = replay_script(&root, "kaem.x86", &["--exec", "both", "--quiet"]);
     incomplete(&run)?;
     let report = run.report.clone().unwrap_or_default();
     check(
@@ -856,37 +818,9 @@ fn make_cc_root(name: &str, trojan: bool) -> PathBuf {
 }
 
 fn replay_cc(root: &Path, extra: &[&str]) -> Run {
-    let report = root.with_extension("report.txt");
-    let _ = fs::remove_file(&report);
-    let mut args: Vec<OsString> = vec![
-        "replay".into(),
-        "cc.kaem".into(),
-        "--root".into(),
-        root.into(),
-        "--tools".into(),
-        "ours".into(),
-        "--quiet".into(),
-    ];
-    args.extend(extra.iter().map(OsString::from));
-    args.extend(["--report".into(), report.clone().into()]);
-    let mut out = Vec::new();
-    let mut err = Vec::new();
-    let status = {
-        let mut io = hex0::cli::Streams {
-            stdout: &mut out,
-            stderr: &mut err,
-            stdout_is_terminal: false,
-        };
-        crossverify::replay::main(&args, &mut io)
-    };
-    Run {
-        status,
-        stdout: String::from_utf8_lossy(&out).into_owned(),
-        stderr: String::from_utf8_lossy(&err).into_owned(),
-        report: fs::read_to_string(&report).ok().inspect(|_| {
-            let _ = fs::remove_file(&report);
-        }),
-    }
+    let mut options = vec!["--tools", "ours", "--quiet"];
+    options.extend_from_slice(extra);
+    replay_script(root, "cc.kaem", &options)
 }
 
 fn have_gcc() -> bool {

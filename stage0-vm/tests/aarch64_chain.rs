@@ -6,8 +6,9 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use stage0_vm::linux::{run, RunConfig, RunIo};
+mod common;
 
+use common::install;
 const BASE: u64 = 0x60_0000;
 const ENTRY: u64 = BASE + 0x78;
 
@@ -259,50 +260,21 @@ fn spawner() -> Vec<u8> {
 }
 
 fn scratch(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!(
-        "hexroot-aarch64-chain-{}-{name}",
-        std::process::id()
-    ));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d.canonicalize().unwrap()
-}
-
-fn install(dir: &Path, name: &str, elf: &[u8]) -> PathBuf {
-    use std::os::unix::fs::PermissionsExt;
-    let p = dir.join(name);
-    std::fs::write(&p, elf).unwrap();
-    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
-    p
+    common::scratch("aarch64-chain", name)
 }
 
 fn run_program(dir: &Path, program: &Path, args: &[&str]) -> (i32, Vec<u8>, Vec<u8>) {
-    let mut argv = vec![b"./prog".to_vec()];
-    argv[0] = format!("./{}", program.file_name().unwrap().to_str().unwrap()).into_bytes();
+    let mut argv =
+        vec![format!("./{}", program.file_name().unwrap().to_str().unwrap()).into_bytes()];
     argv.extend(args.iter().map(|a| a.as_bytes().to_vec()));
-    let config = RunConfig {
-        program: program.to_path_buf(),
+    common::run_in(
+        dir,
+        program,
         argv,
-        envp: vec![b"PATH=/none".to_vec()],
-        cwd: dir.to_path_buf(),
-        max_steps: Some(1_000_000),
-        ..RunConfig::default()
-    };
-    let (mut out, mut err) = (Vec::new(), Vec::new());
-    let mut stdin: &[u8] = b"";
-    let outcome = {
-        let mut io = RunIo {
-            stdin: &mut stdin,
-            stdout: &mut out,
-            stderr: &mut err,
-        };
-        run(&config, &mut io, None)
-    };
-    let status = match outcome {
-        Ok(o) => o.status,
-        Err(e) => panic!("run failed: {e}; stderr {}", String::from_utf8_lossy(&err)),
-    };
-    (status, out, err)
+        vec![b"PATH=/none".to_vec()],
+        b"",
+        1_000_000,
+    )
 }
 
 #[test]

@@ -5,10 +5,11 @@
 //! the status it computes in a loop (the shape of the chains: a seed builds the next tool).
 
 use std::collections::HashMap;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use stage0_vm::linux::{run, RunConfig, RunIo};
+mod common;
+
+use common::install;
 
 // ---- a minimal assembler: the manual's formats plus labels for branches and jumps ----
 
@@ -196,38 +197,21 @@ fn elf(code: &[u8], rv64: bool) -> Vec<u8> {
 }
 
 fn scratch(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("hexroot-riscv-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d.canonicalize().unwrap()
-}
-
-fn install(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
-    let p = dir.join(name);
-    std::fs::write(&p, bytes).unwrap();
-    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
-    p
+    common::scratch("riscv", name)
 }
 
 /// Runs `program` in `dir` with `stdin`; its exit status and stdout.
 fn run_program(dir: &Path, program: &Path, stdin: &[u8]) -> (i32, Vec<u8>) {
-    let config = RunConfig {
-        program: program.to_path_buf(),
-        argv: vec![b"prog".to_vec()],
-        cwd: dir.to_path_buf(),
-        max_steps: Some(10_000_000),
-        ..RunConfig::default()
-    };
-    let (mut out, mut err) = (Vec::new(), Vec::new());
-    let mut input = stdin;
-    let mut io = RunIo {
-        stdin: &mut input,
-        stdout: &mut out,
-        stderr: &mut err,
-    };
-    let outcome = run(&config, &mut io, None).expect("the program runs");
+    let (status, out, err) = common::run_in(
+        dir,
+        program,
+        vec![b"prog".to_vec()],
+        Vec::new(),
+        stdin,
+        10_000_000,
+    );
     assert!(err.is_empty(), "{}", String::from_utf8_lossy(&err));
-    (outcome.status, out)
+    (status, out)
 }
 
 /// The bytes as hex0 source: two hex digits per byte, with comments in between.

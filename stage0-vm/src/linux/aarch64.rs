@@ -23,7 +23,9 @@ use std::fmt::Write as _;
 
 use self::decode::{decode, Insn, SP};
 use self::exec::Step;
-use super::cpu::{fault_bytes, Arch, Cpu, CpuFault, Exit, FaultKind, Sys, SyscallRequest};
+use super::cpu::{
+    fault_bytes, generic_sys, Arch, Cpu, CpuFault, Exit, FaultKind, Sys, SyscallRequest,
+};
 use super::memory::{MemFault, Memory};
 
 pub use self::exec::{
@@ -206,36 +208,6 @@ impl Aarch64 {
     }
 }
 
-/// The generic Linux system call table (asm-generic/unistd.h), as AArch64 uses it.
-fn sys_of(number: u64) -> Option<Sys> {
-    Some(match number {
-        17 => Sys::Getcwd,
-        29 => Sys::Ioctl,
-        34 => Sys::MkdirAt,
-        35 => Sys::UnlinkAt,
-        48 => Sys::FaccessAt,
-        49 => Sys::Chdir,
-        50 => Sys::Fchdir,
-        52 => Sys::Fchmod,
-        53 => Sys::FchmodAt,
-        56 => Sys::OpenAt,
-        57 => Sys::Close,
-        62 => Sys::Lseek,
-        63 => Sys::Read,
-        64 => Sys::Write,
-        93 => Sys::Exit,
-        94 => Sys::ExitGroup,
-        95 => Sys::Waitid,
-        160 => Sys::Uname,
-        172 => Sys::Getpid,
-        214 => Sys::Brk,
-        220 => Sys::Clone,
-        221 => Sys::Execve,
-        260 => Sys::Wait4,
-        _ => return None,
-    })
-}
-
 /// The guest buffers, as (address, length), that a system call may write.
 fn written_buffers(req: &SyscallRequest) -> [(u64, u64); 2] {
     let a = req.args;
@@ -303,7 +275,7 @@ impl Cpu for Aarch64 {
         args.copy_from_slice(&self.regs[..6]);
         SyscallRequest {
             number,
-            sys: sys_of(number),
+            sys: generic_sys(number, 8),
             args,
         }
     }

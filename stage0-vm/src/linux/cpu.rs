@@ -90,6 +90,39 @@ pub enum Sys {
     Ioctl,
 }
 
+/// The generic Linux system call table (`asm-generic/unistd.h`), shared by AArch64, RV32
+/// and RV64. The one number whose meaning depends on the word size is 62: `lseek` on
+/// 64-bit machines, `_llseek` on 32-bit ones (which have no `lseek`).
+pub fn generic_sys(number: u64, word_bytes: u64) -> Option<Sys> {
+    Some(match number {
+        17 => Sys::Getcwd,
+        29 => Sys::Ioctl,
+        34 => Sys::MkdirAt,
+        35 => Sys::UnlinkAt,
+        48 => Sys::FaccessAt,
+        49 => Sys::Chdir,
+        50 => Sys::Fchdir,
+        52 => Sys::Fchmod,
+        53 => Sys::FchmodAt,
+        56 => Sys::OpenAt,
+        57 => Sys::Close,
+        62 if word_bytes == 8 => Sys::Lseek,
+        62 => Sys::Llseek,
+        63 => Sys::Read,
+        64 => Sys::Write,
+        93 => Sys::Exit,
+        94 => Sys::ExitGroup,
+        95 => Sys::Waitid,
+        160 => Sys::Uname,
+        172 => Sys::Getpid,
+        214 => Sys::Brk,
+        220 => Sys::Clone,
+        221 => Sys::Execve,
+        260 => Sys::Wait4,
+        _ => return None,
+    })
+}
+
 /// A system call request as the guest made it: the architecture's number (mapped to
 /// [`Sys`] when known) and six raw argument registers (zero-extended on 32-bit machines).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

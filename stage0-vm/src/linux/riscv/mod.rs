@@ -19,7 +19,9 @@ use std::fmt;
 use self::cache::CodeCache;
 use self::decode::decode;
 use self::exec::{Hart, Stop};
-use super::cpu::{fault_bytes, Arch, Cpu, CpuFault, Exit, FaultKind, Sys, SyscallRequest};
+use super::cpu::{
+    fault_bytes, generic_sys, Arch, Cpu, CpuFault, Exit, FaultKind, Sys, SyscallRequest,
+};
 use super::memory::Memory;
 
 /// A RISC-V processor of width 64 (`RV64`) or 32, with its decoded-code cache.
@@ -44,34 +46,9 @@ const ABI_NAMES: [&str; 32] = [
     "t5", "t6",
 ];
 
-/// The meaning of a system call number of the generic Linux table on RV64 or RV32.
+/// The meaning of a system call number on RV64 or RV32: the generic Linux table.
 pub fn sys_of(number: u64, rv64: bool) -> Option<Sys> {
-    Some(match number {
-        17 => Sys::Getcwd,
-        29 => Sys::Ioctl,
-        34 => Sys::MkdirAt,
-        35 => Sys::UnlinkAt,
-        48 => Sys::FaccessAt,
-        49 => Sys::Chdir,
-        50 => Sys::Fchdir,
-        52 => Sys::Fchmod,
-        53 => Sys::FchmodAt,
-        56 => Sys::OpenAt,
-        57 => Sys::Close,
-        62 if rv64 => Sys::Lseek,
-        62 => Sys::Llseek,
-        63 => Sys::Read,
-        64 => Sys::Write,
-        93 => Sys::Exit,
-        94 => Sys::ExitGroup,
-        160 => Sys::Uname,
-        172 => Sys::Getpid,
-        214 => Sys::Brk,
-        220 => Sys::Clone,
-        221 => Sys::Execve,
-        260 => Sys::Wait4,
-        _ => return None,
-    })
+    generic_sys(number, if rv64 { 8 } else { 4 })
 }
 
 impl<const RV64: bool> Riscv<RV64> {

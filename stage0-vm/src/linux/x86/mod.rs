@@ -203,7 +203,7 @@ fn sys_i386(n: u64) -> Option<Sys> {
 }
 
 /// The x86-64 system call numbers (arch/x86/entry/syscalls/syscall_64.tbl).
-fn sys_amd64(n: u64) -> Option<Sys> {
+pub(crate) fn sys_amd64(n: u64) -> Option<Sys> {
     Some(match n {
         0 => Sys::Read,
         1 => Sys::Write,
