@@ -73,6 +73,8 @@ fn main() {
         ("host_cc_agrees_on_the_chain_built_compiler", host_cc_agrees),
         ("host_cc_finds_a_trojan_compiler", host_cc_finds_trojan),
         ("host_cc_none_verifies_nothing", host_cc_none),
+        ("ddc_agrees_on_the_chain_built_compiler", || ddc_case(false)),
+        ("ddc_finds_a_trojan_compiler", || ddc_case(true)),
     ];
     let mut failed = 0;
     let mut ran = 0;
@@ -799,8 +801,13 @@ fn make_cc_root(name: &str, trojan: bool) -> PathBuf {
     }
     for f in [
         "cc.kaem",
+        "ddc.kaem",
         "src/tiny.c",
         "src/prog.t",
+        "src/login.c",
+        "src/amd64.M1",
+        "src/elf-amd64.M1",
+        "src/end.M1",
         "bin/cc",
         "bin/cc-trojan",
     ] {
@@ -813,7 +820,13 @@ fn make_cc_root(name: &str, trojan: bool) -> PathBuf {
     if trojan {
         fs::copy(root.join("bin/cc-trojan"), root.join("bin/cc")).unwrap();
     }
-    std::os::unix::fs::symlink(std::env::current_exe().unwrap(), root.join("bin/catm")).unwrap();
+    for tool in ["catm", "M1", "hex2"] {
+        std::os::unix::fs::symlink(
+            std::env::current_exe().unwrap(),
+            root.join("bin").join(tool),
+        )
+        .unwrap();
+    }
     root
 }
 
@@ -926,5 +939,93 @@ fn host_cc_none() -> Result<(), String> {
         &run,
     )?;
     let _ = fs::remove_dir_all(&root);
+    Ok(())
+}
+
+/// `crossverify ddc` on the compiler test chain (`seeds/chain/cc/ddc.kaem`): the chain builds
+/// `tiny` with its own `bin/cc`, compiles `login.c` with it and links `login` with M1 and
+/// hex2; ddc builds tiny with gcc (stage 1), repeats the chain's commands with it (stage 2)
+/// and compares with the chain's `login`. With the trojan compiler the chain's tiny adds a
+/// backdoor to `login`, and ddc must say so and exit 1.
+fn ddc_case(trojan: bool) -> Result<(), String> {
+    if !have_gcc() {
+        return skip("no gcc on this host (.ci/run installs it)");
+    }
+    let name = if trojan { "ddc-trojan" } else { "ddc" };
+    let root = make_cc_root(name, trojan);
+    let chain = replay_script(
+        &root,
+        "ddc.kaem",
+        &["--tools", "ours", "--quiet", "--host-cc", "none"],
+    );
+    check(chain.status == 0, "the ddc test chain must run", &chain)?;
+    let out = root.with_extension("ddc-out");
+    let _ = fs::remove_dir_all(&out);
+    let args: Vec<OsString> = [
+        "ddc",
+        "--root",
+        &root.to_string_lossy(),
+        "--script",
+        "ddc.kaem",
+        "--arch",
+        "amd64",
+        "--compiler",
+        "login",
+        "--host-cc",
+        "gcc",
+        "--out",
+        &out.to_string_lossy(),
+    ]
+    .iter()
+    .map(OsString::from)
+    .collect();
+    let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
+    let status = {
+        let mut io = hex0::cli::Streams {
+            stdout: &mut stdout,
+            stderr: &mut stderr,
+            stdout_is_terminal: false,
+        };
+        crossverify::ddc::main(&args, &mut io)
+    };
+    let run = Run {
+        status,
+        stdout: String::from_utf8_lossy(&stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&stderr).into_owned(),
+        report: fs::read_to_string(out.join("ddc-report.txt")).ok(),
+    };
+    let report = run.report.clone().unwrap_or_default();
+    check(
+        report.contains("cT (the chain's compiler that built it) = artifact/tiny at ddc.kaem:8:1")
+            && report.contains("sA = src/login.c")
+            && report.contains("sT (cT's C sources, by its provenance) = src/tiny.c"),
+        "the report must name cA's compiler and both sources",
+        &run,
+    )?;
+    check(
+        out.join("stage2/login").is_file() && out.join("stage2/login.M1").is_file(),
+        "every stage's artifacts must be kept",
+        &run,
+    )?;
+    if trojan {
+        check(run.status == 1, "a differing DDC stage must exit 1", &run)?;
+        check(
+            report.contains("status: complete, but DIFFERED")
+                && report.contains("first difference at line 2: theirs 'backdoor', ours 'xor_edi,edi'; in function login")
+                && report.contains("DDC stage 2 (stage 1's build of sA) against cA: DIFFERS"),
+            "the report must show the backdoor line and the DDC verdict",
+            &run,
+        )?;
+    } else {
+        check(run.status == 0, "ddc must verify the clean chain", &run)?;
+        check(
+            report.contains("status: complete: the last DDC stage is identical to cA")
+                && report.contains("DDC stage 2 (stage 1's build of sA) against cA: identical"),
+            "the report must give the DDC verdict",
+            &run,
+        )?;
+    }
+    let _ = fs::remove_dir_all(&root);
+    let _ = fs::remove_dir_all(&out);
     Ok(())
 }

@@ -284,6 +284,103 @@ fn twin_recipe(root: &Path, steps: &[ChainStep], r: &Recipe) -> Option<Recipe> {
     })
 }
 
+/// A compiler one stage runs: the trusted compiler's build (a host program, always run
+/// natively) or a binary of the chain's architecture (stage 2 and 3 compilers, cA), which
+/// runs in hexroot's Linux user-mode machine when `--exec emulated` asks for it or when
+/// this host's CPU cannot run it (an aarch64 or riscv chain on an x86-64 host).
+struct Compiler {
+    path: PathBuf,
+    emulate: bool,
+}
+
+impl Compiler {
+    fn host(path: &Path) -> Compiler {
+        Compiler {
+            path: path.to_path_buf(),
+            emulate: false,
+        }
+    }
+
+    fn chain(path: &Path, emulated: bool) -> Compiler {
+        let foreign = match stage0_vm::linux::probe(path) {
+            Ok(arch) => !runs_on_host(arch),
+            Err(_) => false,
+        };
+        Compiler {
+            path: path.to_path_buf(),
+            emulate: emulated || foreign,
+        }
+    }
+
+    /// Runs the compiler with `argv` (argv[0] as the chain gave it) in `cwd` with the
+    /// chain's variables: who ran it, the exit status and its standard error.
+    fn run(
+        &self,
+        argv: &[OsString],
+        cwd: &Path,
+        vars: &Vars,
+    ) -> Result<(String, i32, Vec<u8>), String> {
+        if self.emulate {
+            let config = stage0_vm::linux::RunConfig {
+                program: self.path.clone(),
+                argv: argv.iter().map(|a| a.as_bytes().to_vec()).collect(),
+                envp: vars
+                    .iter()
+                    .map(|(k, v)| [k.as_slice(), b"=", v.as_slice()].concat())
+                    .collect(),
+                cwd: cwd.to_path_buf(),
+                ..Default::default()
+            };
+            let (mut stdin, mut stdout, mut stderr) = (std::io::empty(), Vec::new(), Vec::new());
+            let mut io = stage0_vm::linux::RunIo {
+                stdin: &mut stdin,
+                stdout: &mut stdout,
+                stderr: &mut stderr,
+            };
+            let out = stage0_vm::linux::run(&config, &mut io, None).map_err(|e| e.to_string())?;
+            let who = format!(
+                "{} (emulated by hexroot's Linux machine, {} instructions)",
+                self.path.display(),
+                out.instructions
+            );
+            return Ok((who, out.status, stderr));
+        }
+        let mut cmd = std::process::Command::new(&self.path);
+        cmd.arg0(&argv[0])
+            .args(&argv[1..])
+            .current_dir(cwd)
+            .env_clear();
+        for (k, v) in vars {
+            cmd.env(
+                std::ffi::OsStr::from_bytes(k),
+                std::ffi::OsStr::from_bytes(v),
+            );
+        }
+        let o = cmd
+            .stdin(std::process::Stdio::null())
+            .output()
+            .map_err(|e| format!("cannot run {}: {e}", self.path.display()))?;
+        Ok((
+            self.path.display().to_string(),
+            o.status.code().unwrap_or(128),
+            o.stderr,
+        ))
+    }
+}
+
+/// Whether this host's CPU runs programs of `arch` itself.
+fn runs_on_host(arch: stage0_vm::linux::cpu::Arch) -> bool {
+    use stage0_vm::linux::cpu::Arch;
+    match std::env::consts::ARCH {
+        "x86_64" => matches!(arch, Arch::Amd64 | Arch::I386),
+        "x86" => arch == Arch::I386,
+        "aarch64" => arch == Arch::Aarch64,
+        "riscv64" => arch == Arch::Riscv64,
+        "riscv32" => arch == Arch::Riscv32,
+        _ => false,
+    }
+}
+
 /// One run of a stage.
 struct StageRun {
     location: String,
@@ -301,7 +398,7 @@ fn run_stage(
     root: &Path,
     steps: &[ChainStep],
     r: &Recipe,
-    compiler: &Path,
+    compiler: &Compiler,
     dir: &Path,
 ) -> Result<(Vec<StageRun>, BTreeMap<PathBuf, PathBuf>), String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
@@ -351,26 +448,9 @@ fn run_stage(
                 )
             }
             None => {
-                let mut cmd = std::process::Command::new(compiler);
-                cmd.arg0(&argv[0])
-                    .args(&argv[1..])
-                    .current_dir(&s.cwd)
-                    .env_clear();
-                for (k, v) in &s.vars {
-                    cmd.env(
-                        std::ffi::OsStr::from_bytes(k),
-                        std::ffi::OsStr::from_bytes(v),
-                    );
-                }
-                let o = cmd
-                    .stdin(std::process::Stdio::null())
-                    .output()
-                    .map_err(|e| format!("cannot run {}: {e}", compiler.display()))?;
-                err = o.stderr;
-                (
-                    compiler.display().to_string(),
-                    o.status.code().unwrap_or(128),
-                )
+                let (who, status, e) = compiler.run(&argv, &s.cwd, &s.vars)?;
+                err = e;
+                (who, status)
             }
         };
         let message = String::from_utf8_lossy(&err)
@@ -422,7 +502,7 @@ fn stage(
     steps: &[ChainStep],
     r: &Recipe,
     title: &str,
-    compiler: &Path,
+    compiler: &Compiler,
     dir: &Path,
 ) -> Result<Option<PathBuf>, String> {
     let _ = writeln!(o, "\n{title}, with the chain's command lines:");
@@ -471,8 +551,29 @@ fn stage(
         .map(|(_, p)| p.clone()))
 }
 
-fn ddc(root: &Path, arch: &str, name: &str, cc: &HostCc, out: &Path) -> Result<Outcome, String> {
-    let script = PathBuf::from(format!("kaem.{arch}"));
+/// What one `crossverify ddc` run is asked to do.
+struct Job<'a> {
+    root: &'a Path,
+    /// The chain's first script, relative to the root (`kaem.ARCH`).
+    script: PathBuf,
+    /// The compiler's file name.
+    name: &'a str,
+    cc: &'a HostCc,
+    out: &'a Path,
+    /// Run every chain binary in hexroot's machine, not only foreign ones.
+    emulated: bool,
+}
+
+fn ddc(job: &Job) -> Result<Outcome, String> {
+    let Job {
+        root,
+        name,
+        cc,
+        out,
+        emulated,
+        ..
+    } = *job;
+    let script = job.script.clone();
     let steps = dry_run(root, &script, crate::replay::default_dialect(&script))
         .map_err(|d| d.to_string())?;
     let r = recipe(root, &steps, name)?;
@@ -545,7 +646,7 @@ fn ddc(root: &Path, arch: &str, name: &str, cc: &HostCc, out: &Path) -> Result<O
         &steps,
         &r,
         "stage 2 (stage 1 compiling sA)",
-        &stage1,
+        &Compiler::host(&stage1),
         &out.join("stage2"),
     )?;
     let ca_path = root.join(&r.binary);
@@ -566,7 +667,7 @@ fn ddc(root: &Path, arch: &str, name: &str, cc: &HostCc, out: &Path) -> Result<O
                 &steps,
                 &r,
                 "stage 3 (stage 2 compiling sA)",
-                s2,
+                &Compiler::chain(s2, emulated),
                 &out.join("stage3"),
             )? {
                 comparisons.push((
@@ -583,7 +684,7 @@ fn ddc(root: &Path, arch: &str, name: &str, cc: &HostCc, out: &Path) -> Result<O
             &steps,
             &r,
             "fixed point (cA compiling sA)",
-            &root.join(&r.binary),
+            &Compiler::chain(&root.join(&r.binary), emulated),
             &out.join("cA-of-sA"),
         )? {
             comparisons.push((
@@ -609,7 +710,7 @@ fn ddc(root: &Path, arch: &str, name: &str, cc: &HostCc, out: &Path) -> Result<O
             &steps,
             &twin,
             "stage 2 (stage 1 compiling sT the full way)",
-            &stage1,
+            &Compiler::host(&stage1),
             &out.join("stage2-compiler"),
         )?;
         if let Some(t2) = t2 {
@@ -628,7 +729,7 @@ fn ddc(root: &Path, arch: &str, name: &str, cc: &HostCc, out: &Path) -> Result<O
                 &steps,
                 &r,
                 "stage 3 (stage 2 compiling sA)",
-                &t2,
+                &Compiler::chain(&t2, emulated),
                 &out.join("stage3"),
             )? {
                 comparisons.push((
@@ -683,6 +784,8 @@ enum Id {
     Compiler,
     HostCc,
     Out,
+    Script,
+    Exec,
     Help,
 }
 
@@ -692,12 +795,15 @@ const OPTS: &[Opt<Id>] = &[
     Opt::value(&["--compiler"], Id::Compiler),
     Opt::value(&["--host-cc"], Id::HostCc),
     Opt::value(&["--out", "-o"], Id::Out),
+    Opt::value(&["--script"], Id::Script),
+    Opt::value(&["--exec"], Id::Exec),
     Opt::flag(&["--help", "-h"], Id::Help),
 ];
 
 /// Help text of `crossverify ddc`.
 pub const HELP: &str = "\
 Usage: crossverify ddc --root DIR --arch ARCH --compiler NAME --host-cc CC --out OUT
+                      [--script FILE] [--exec native|emulated]
 
 Diverse double-compiling (Wheeler) of a compiler a stage0-posix chain builds. Reads the
 chain's kaem scripts (kaem.ARCH and the scripts it runs) without running them, finds the
@@ -714,6 +820,10 @@ Options:
       --compiler NAME M2-Planet or M2-Mesoplanet (a file name the chain writes)
       --host-cc CC    the trusted C compiler (default gcc)
   -o, --out OUT       where every stage's artifacts and ddc-report.txt go
+      --script FILE   the chain's first script, relative to DIR (default kaem.ARCH)
+      --exec MODE     where the chain-architecture compilers of stages 2 and 3 and cA
+                      run: native (default; a binary this CPU cannot run is emulated
+                      anyway) or emulated (always hexroot's Linux user-mode machine)
   -h, --help          print this help and exit
 
 Exit status: 0 every comparison agreed; 1 a comparison differed or a stage failed (the
@@ -803,9 +913,31 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
     } else {
         std::env::current_dir().unwrap_or_default().join(&out)
     };
+    let emulated = match opts.get(&(Id::Exec as u8)).map(String::as_str) {
+        None | Some("native") => false,
+        Some("emulated") => true,
+        Some(other) => {
+            io.usage_error(
+                &tool,
+                &format!("unknown --exec '{other}'; expected native or emulated"),
+            );
+            return EXIT_USAGE;
+        }
+    };
+    let script = opts
+        .get(&(Id::Script as u8))
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(format!("kaem.{arch}")));
     let cwd = std::env::current_dir().ok();
     let start = Instant::now();
-    let result = ddc(&root, &arch, &compiler, &cc, &out);
+    let result = ddc(&Job {
+        root: &root,
+        script,
+        name: &compiler,
+        cc: &cc,
+        out: &out,
+        emulated,
+    });
     if let Some(c) = cwd {
         let _ = std::env::set_current_dir(c);
     }

@@ -19,6 +19,8 @@ void emit_function(FILE* out, char* line)
 	char* name = line;
 	char* colon = strchr(line, ':');
 	char* word;
+	/* a program may sit in a C file's line comments: "// NAME: WORD ..." */
+	while(*name == '/' || *name == ' ') name = name + 1;
 	if(colon == NULL) return;
 	*colon = 0;
 	fprintf(out, ":FUNCTION_%s\n", name);
