@@ -14,11 +14,13 @@
 pub mod base64;
 pub mod checkpoint;
 pub mod cli;
+pub mod cosignature;
 pub mod ed25519;
 pub mod merkle;
 pub mod note;
 pub mod proof;
 pub mod tiles;
+pub mod witness;
 
 /// The proof file written beside `report`: `REPORT.tlog-proof`.
 pub fn proof_path(report: &std::path::Path) -> std::path::PathBuf {
