@@ -594,9 +594,19 @@ fn witnesses_cosign_and_compare_counts_their_cosignatures() {
     // Asked again at the size it holds (same root), it cosigns again.
     ok(
         tlog::cli::main,
-        &["log", "prove", "--from", s(&s1), "-o", s(&request), s(&w.log)],
+        &[
+            "log",
+            "prove",
+            "--from",
+            s(&s1),
+            "-o",
+            s(&request),
+            s(&w.log),
+        ],
     );
-    assert!(std::fs::read_to_string(&request).unwrap().starts_with("old 3\n\n"));
+    assert!(std::fs::read_to_string(&request)
+        .unwrap()
+        .starts_with("old 3\n\n"));
     let (status, _, err) = cosign(&w, "witness.example/w1", &k1, &s1, &request);
     assert_eq!(status, 0, "same size, same root: cosigned again: {err}");
     let held = std::fs::read(&s1).unwrap();
