@@ -1,5 +1,6 @@
 //! The `compare` subcommand: load the reports, decide who may vote (signatures checked by
-//! [`crate::sign`], log inclusion by [`crate::tlog::proof`]), judge with
+//! [`crate::sign`], log inclusion by [`crate::tlog::proof`], witness cosignatures by
+//! [`crate::tlog::cosignature`]), judge with
 //! [`super::judge`] and print the table.
 //!
 //! It owns the command line and the printed form; the policy is [`super`]'s.
@@ -70,8 +71,9 @@ Options:
                                log's verifier key in the file VKEY
       --require-log            a report without a valid REPORT.tlog-proof gets no vote
       --witness FILE           trusted witness vkeys (type 0x04), one a line; repeatable:
-                               a report whose proof's checkpoint lacks their valid
-                               cosignatures (C2SP tlog-cosignature) gets no vote
+                               a report without a REPORT.tlog-proof whose checkpoint
+                               carries their valid cosignatures (C2SP tlog-cosignature)
+                               gets no vote
       --witness-quorum N       how many distinct witnesses must cosign (default: all)
   -h, --help                   print this help and exit
   -V, --version                print the version and exit
