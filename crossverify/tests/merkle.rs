@@ -163,6 +163,152 @@ fn ct_consistency_proofs() {
     }
 }
 
+/// Every complete subtree hash of the CT reference tree (level, then index), as the
+/// transparency-dev test constants list them.
+const CT_NODES: [&[&str]; 4] = [
+    &[
+        "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d",
+        "96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7",
+        "0298d122906dcfc10892cb53a73992fc5b9f493ea4c9badb27b791b4127a7fe7",
+        "07506a85fd9dd2f120eb694f86011e5bb4662e5c415a62917033d4a9624487e7",
+        "bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b",
+        "4271a26be0d8a84f0bd54c8c302e7cb3a3b5d1fa6780a40bcce2873477dab658",
+        "b08693ec2e721597130641e8211e7eedccb4c26413963eee6c1e2ed16ffb1a5f",
+        "46f6ffadd3d06a09ff3c5860d2755c8b9819db7df44251788c7d8e3180de8eb1",
+    ],
+    &[
+        "fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125",
+        "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
+        "0ebc5d3437fbe2db158b9f126a1d118e308181031d0a949f8dededebc558ef6a",
+        "ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0",
+    ],
+    &[
+        "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7",
+        "6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4",
+    ],
+    &["5dc9da79a70659a9ad559cb701ded9a2ab9d823aad2f4960cfe370eff4604328"],
+];
+
+/// `NH[level][index]` of the CT reference tree.
+fn nh(level: usize, index: usize) -> Hash {
+    h(CT_NODES[level][index])
+}
+
+#[test]
+fn ct_subtree_hashes_from_memory_and_tiles() {
+    let mut mem = ct_tree();
+    let dir = scratch("ct-subtrees");
+    tiles::append(&dir, 0, &ct_leaves()).unwrap();
+    let mut disk = Tiles::new(&dir, 8);
+    for (level, row) in CT_NODES.iter().enumerate() {
+        for index in 0..row.len() {
+            let want = nh(level, index);
+            let (l, i) = (level as u32, index as u64);
+            assert_eq!(
+                mem_subtree(&mut mem, l, i),
+                want,
+                "memory NH[{level}][{index}]"
+            );
+            assert_eq!(
+                merkle::Subtrees::subtree(&mut disk, l, i).unwrap(),
+                want,
+                "tiles NH[{level}][{index}]"
+            );
+        }
+    }
+    assert_eq!(merkle::root(&mut disk, 8).unwrap(), h(CT_ROOTS[8]));
+}
+
+fn mem_subtree(t: &mut Leaves, level: u32, index: u64) -> Hash {
+    match merkle::Subtrees::subtree(t, level, index) {
+        Ok(h) => h,
+        Err(never) => match never {},
+    }
+}
+
+/// Proofs worked out by hand from the definitions of RFC 6962 section 2.1.1 (`PATH`) and
+/// 2.1.2 (`SUBPROOF`) over the reference tree, beyond the published vectors: each hash is
+/// a published node hash, or (where the definition asks for the hash of an incomplete
+/// range) the node hash of published ones.
+#[test]
+fn hand_derived_proofs() {
+    let mut t = ct_tree();
+    let d4_7 = merkle::node_hash(&nh(1, 2), &nh(0, 6)); // MTH(D[4:7])
+    let inclusion: [(u64, u64, Vec<Hash>); 4] = [
+        (6, 7, vec![nh(1, 2), nh(2, 0)]),
+        (3, 8, vec![nh(0, 2), nh(1, 0), nh(2, 1)]),
+        (4, 5, vec![nh(2, 0)]),
+        (7, 8, vec![nh(0, 6), nh(1, 2), nh(2, 0)]),
+    ];
+    for (index, size, want) in inclusion {
+        let proof = merkle::inclusion_proof(&mut t, index, size).unwrap();
+        assert_eq!(proof, want, "PATH({index}, D[{size}])");
+        let root = h(CT_ROOTS[size as usize]);
+        assert!(merkle::verify_inclusion(
+            &t.0[index as usize],
+            index,
+            size,
+            &proof,
+            &root
+        ));
+    }
+    let consistency: [(u64, u64, Vec<Hash>); 6] = [
+        (3, 7, vec![nh(0, 2), nh(0, 3), nh(1, 0), d4_7]),
+        (4, 7, vec![d4_7]),
+        (5, 8, vec![nh(0, 4), nh(0, 5), nh(1, 3), nh(2, 0)]),
+        (7, 8, vec![nh(0, 6), nh(0, 7), nh(1, 2), nh(2, 0)]),
+        (4, 8, vec![nh(2, 1)]),
+        (3, 4, vec![nh(0, 2), nh(0, 3), nh(1, 0)]),
+    ];
+    for (old, new, want) in consistency {
+        let proof = merkle::consistency_proof(&mut t, old, new).unwrap();
+        assert_eq!(proof, want, "PROOF({old}, D[{new}])");
+        let (a, b) = (h(CT_ROOTS[old as usize]), h(CT_ROOTS[new as usize]));
+        assert!(merkle::verify_consistency(old, new, &a, &b, &proof));
+    }
+    // MTH(D[7]) = node(NH[2][0], MTH(D[4:7])), by the definition.
+    assert_eq!(merkle::node_hash(&nh(2, 0), &d4_7), h(CT_ROOTS[7]));
+}
+
+/// Every consistency proof between every pair of sizes of the reference tree verifies,
+/// and each with any one bit of any hash changed does not.
+#[test]
+fn all_consistency_pairs_of_the_reference_tree() {
+    let mut t = ct_tree();
+    for new in 1..=8u64 {
+        for old in 1..=new {
+            let (a, b) = (h(CT_ROOTS[old as usize]), h(CT_ROOTS[new as usize]));
+            let proof = merkle::consistency_proof(&mut t, old, new).unwrap();
+            assert!(
+                merkle::verify_consistency(old, new, &a, &b, &proof),
+                "{old} -> {new}"
+            );
+            for i in 0..proof.len() {
+                for byte in 0..32 {
+                    let mut p = proof.clone();
+                    p[i][byte] ^= 1 << (byte % 8);
+                    assert!(
+                        !merkle::verify_consistency(old, new, &a, &b, &p),
+                        "{old} -> {new} hash {i} byte {byte}"
+                    );
+                }
+            }
+            for index in 0..new {
+                let proof = merkle::inclusion_proof(&mut t, index, new).unwrap();
+                let leaf = t.0[index as usize];
+                assert!(merkle::verify_inclusion(&leaf, index, new, &proof, &b));
+                for i in 0..proof.len() {
+                    for byte in 0..32 {
+                        let mut p = proof.clone();
+                        p[i][byte] ^= 0x80 >> (byte % 8);
+                        assert!(!merkle::verify_inclusion(&leaf, index, new, &p, &b));
+                    }
+                }
+            }
+        }
+    }
+}
+
 #[test]
 fn degenerate_proofs() {
     let e = merkle::empty_root();

@@ -448,3 +448,376 @@ fn a_split_view_stops_compare() {
         "{err}"
     );
 }
+
+/// A witness `name` with an Ed25519 key made by openssl; returns (key, vkey file).
+fn witness(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
+    let short = name.rsplit('/').next().unwrap();
+    let key = dir.join(format!("{short}.pem"));
+    tool(
+        "openssl",
+        &["genpkey", "-algorithm", "ed25519", "-out", s(&key)],
+    );
+    let vkey = dir.join(format!("{short}.vkey"));
+    let printed = ok(
+        tlog::cli::main,
+        &["log", "key", "--key", s(&key), "--cosigner", name],
+    );
+    assert!(printed.starts_with(&format!("{name}+")), "{printed}");
+    std::fs::write(&vkey, printed).unwrap();
+    (key, vkey)
+}
+
+/// `log cosign` by witness `name` (key `key`, state `state`) on `request`.
+fn cosign(
+    w: &World,
+    name: &str,
+    key: &Path,
+    state: &Path,
+    request: &Path,
+) -> (i32, String, String) {
+    run(
+        tlog::cli::main,
+        &[
+            "log",
+            "cosign",
+            "--key",
+            s(key),
+            "--cosigner",
+            name,
+            "--vkey",
+            s(&w.vkey),
+            "--state",
+            s(state),
+            s(request),
+        ],
+    )
+}
+
+/// Appends the cosignature lines `lines` to the log's checkpoint, as an operator appends
+/// a witness's response.
+fn add_cosignatures(w: &World, lines: &str) {
+    let cp = w.log.join("checkpoint");
+    let mut note = std::fs::read_to_string(&cp).unwrap();
+    note.push_str(lines);
+    std::fs::write(&cp, note).unwrap();
+}
+
+#[test]
+fn witnesses_cosign_and_compare_counts_their_cosignatures() {
+    let w = world("witnessed");
+    let (k1, v1) = witness(&w.dir, "witness.example/w1");
+    let (k2, v2) = witness(&w.dir, "witness.example/w2");
+    let (_, v3) = witness(&w.dir, "witness.example/w3");
+    let trusted = w.dir.join("witnesses");
+    let text: String = [&v1, &v2, &v3]
+        .iter()
+        .map(|p| std::fs::read_to_string(p).unwrap())
+        .collect();
+    std::fs::write(&trusted, format!("# the witnesses we trust\n{text}")).unwrap();
+    let (s1, s2) = (w.dir.join("w1.state"), w.dir.join("w2.state"));
+
+    // The first request to a witness starts from the empty tree.
+    let request = w.dir.join("request");
+    let mut body = b"old 0\n\n".to_vec();
+    body.extend(std::fs::read(w.log.join("checkpoint")).unwrap());
+    std::fs::write(&request, &body).unwrap();
+    let (status, line1, err) = cosign(&w, "witness.example/w1", &k1, &s1, &request);
+    assert_eq!(status, 0, "{err}");
+    assert!(line1.starts_with("\u{2014} witness.example/w1 "), "{line1}");
+    assert!(err.contains("cosigned tree size 3"), "{err}");
+    let (status, line2, err) = cosign(&w, "witness.example/w2", &k2, &s2, &request);
+    assert_eq!(status, 0, "{err}");
+    add_cosignatures(&w, &format!("{line1}{line2}"));
+    let mut args = vec!["log", "prove", s(&w.log)];
+    args.extend(w.reports.iter().map(|r| s(r)));
+    ok(tlog::cli::main, &args);
+
+    // Two of the three trusted witnesses cosigned: a quorum of 2 votes, of 3 does not.
+    let (status, out, err) = compare_all(
+        &w,
+        &w.reports,
+        &["--witness", s(&trusted), "--witness-quorum", "2"],
+    );
+    assert_eq!(status, 0, "{out}{err}");
+    assert!(
+        out.contains("cosigned by witness.example/w1, witness.example/w2"),
+        "{out}"
+    );
+    assert!(out.contains("voting signers, logged, witnessed)"), "{out}");
+    let (status, out, _) = compare_all(&w, &w.reports, &["--witness", s(&trusted)]);
+    assert_eq!(status, 1, "{out}");
+    assert!(
+        out.contains("NO VOTE: not witnessed: the checkpoint is cosigned by 2 of the 3 trusted witnesses, 3 needed"),
+        "{out}"
+    );
+    let out = ok(
+        tlog::cli::main,
+        &[
+            "log",
+            "verify",
+            "--vkey",
+            s(&w.vkey),
+            "--witness",
+            s(&v1),
+            "--witness",
+            s(&v2),
+            s(&w.reports[0]),
+        ],
+    );
+    assert!(out.contains("cosigned by 2 of 2 witnesses"), "{out}");
+
+    // A report whose proof carries a broken cosignature gets no vote.
+    let proof = tlog::proof_path(&w.reports[1]);
+    let good = std::fs::read_to_string(&proof).unwrap();
+    let p = tlog::proof::Inclusion::parse("p", good.as_bytes()).unwrap();
+    let mut n = tlog::note::parse("cp", &p.checkpoint).unwrap();
+    n.signatures[2].signature[20] ^= 1;
+    let broken = tlog::proof::Inclusion {
+        checkpoint: n.render().into_bytes(),
+        ..p
+    };
+    std::fs::write(&proof, broken.render()).unwrap();
+    let (status, out, _) = compare_all(
+        &w,
+        &w.reports,
+        &["--witness", s(&trusted), "--witness-quorum", "2"],
+    );
+    assert_eq!(status, 0, "two voters remain: {out}");
+    assert!(
+        out.contains("NO VOTE: not witnessed: bad cosignature by witness witness.example/w2: it does not verify"),
+        "{out}"
+    );
+    assert!(out.contains("quorum 2 of 2 voting signers"), "{out}");
+    std::fs::write(&proof, &good).unwrap();
+
+    // The witness holds size 3: a request from another size is refused, state unchanged.
+    // Asked again at the size it holds (same root), it cosigns again.
+    ok(
+        tlog::cli::main,
+        &[
+            "log",
+            "prove",
+            "--from",
+            s(&s1),
+            "-o",
+            s(&request),
+            s(&w.log),
+        ],
+    );
+    assert!(std::fs::read_to_string(&request)
+        .unwrap()
+        .starts_with("old 3\n\n"));
+    let (status, _, err) = cosign(&w, "witness.example/w1", &k1, &s1, &request);
+    assert_eq!(status, 0, "same size, same root: cosigned again: {err}");
+    let held = std::fs::read(&s1).unwrap();
+    let more = machine(
+        &w.dir.join("erin"),
+        "erin",
+        "linux",
+        "x86_64",
+        &[("hex0", "X", "hexroot")],
+    );
+    ok(
+        tlog::cli::main,
+        &[
+            "log",
+            "append",
+            "--key",
+            s(&w.log_key),
+            "--origin",
+            ORIGIN,
+            s(&w.log),
+            s(&more),
+        ],
+    );
+    let mut body = b"old 0\n\n".to_vec();
+    body.extend(std::fs::read(w.log.join("checkpoint")).unwrap());
+    std::fs::write(&request, &body).unwrap();
+    let (status, _, err) = cosign(&w, "witness.example/w1", &k1, &s1, &request);
+    assert_eq!(status, 1);
+    assert!(
+        err.contains("the request starts from another tree size than the witness holds")
+            && err.contains("expected: old 3"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(&s1).unwrap(), held);
+    // The operator proves from the witness's size; the witness moves on to size 4.
+    ok(
+        tlog::cli::main,
+        &[
+            "log",
+            "prove",
+            "--from",
+            s(&s1),
+            "-o",
+            s(&request),
+            s(&w.log),
+        ],
+    );
+    let (status, _, err) = cosign(&w, "witness.example/w1", &k1, &s1, &request);
+    assert_eq!(status, 0, "{err}");
+    assert!(err.contains("cosigned tree size 4"), "{err}");
+
+    // A fork signed by the same log key: the witness at size 4 never cosigns it.
+    let fork = w.dir.join("fork");
+    let decoy = machine(
+        &w.dir.join("decoy"),
+        "decoy",
+        "linux",
+        "x86_64",
+        &[("hex0", "Z", "hexroot")],
+    );
+    let mut args = vec![
+        "log",
+        "append",
+        "--key",
+        s(&w.log_key),
+        "--origin",
+        ORIGIN,
+        s(&fork),
+        s(&decoy),
+    ];
+    args.extend(w.reports.iter().map(|r| s(r)));
+    args.push(s(&more));
+    ok(tlog::cli::main, &args);
+    // The honest proof from 4 to 5 leads elsewhere; with the fork's checkpoint it fails.
+    ok(
+        tlog::cli::main,
+        &[
+            "log",
+            "append",
+            "--key",
+            s(&w.log_key),
+            "--origin",
+            ORIGIN,
+            s(&w.log),
+            s(&decoy),
+        ],
+    );
+    ok(
+        tlog::cli::main,
+        &[
+            "log",
+            "prove",
+            "--from",
+            s(&s1),
+            "-o",
+            s(&request),
+            s(&w.log),
+        ],
+    );
+    let honest = std::fs::read_to_string(&request).unwrap();
+    let (head, _) = honest.split_once("\n\n").unwrap();
+    let forged = format!(
+        "{head}\n\n{}",
+        std::fs::read_to_string(fork.join("checkpoint")).unwrap()
+    );
+    std::fs::write(&request, forged).unwrap();
+    let held = std::fs::read(&s1).unwrap();
+    let (status, _, err) = cosign(&w, "witness.example/w1", &k1, &s1, &request);
+    assert_eq!(status, 1);
+    assert!(
+        err.contains("the consistency proof does not verify"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(&s1).unwrap(), held);
+}
+
+/// Any one changed byte of an inclusion proof (hashes, index, checkpoint, the log's
+/// signature, a witness's cosignature) or of a consistency proof makes it fail.
+#[test]
+fn any_changed_byte_of_a_proof_fails() {
+    let w = world("changed-bytes");
+    let (k1, v1) = witness(&w.dir, "witness.example/w1");
+    let request = w.dir.join("request");
+    let mut body = b"old 0\n\n".to_vec();
+    body.extend(std::fs::read(w.log.join("checkpoint")).unwrap());
+    std::fs::write(&request, &body).unwrap();
+    let state = w.dir.join("w1.state");
+    let (status, line, err) = cosign(&w, "witness.example/w1", &k1, &state, &request);
+    assert_eq!(status, 0, "{err}");
+    add_cosignatures(&w, &line);
+    ok(
+        tlog::cli::main,
+        &["log", "prove", s(&w.log), s(&w.reports[1])],
+    );
+    let log = tlog::note::Verifier::parse_vkey("v", &std::fs::read(&w.vkey).unwrap()).unwrap();
+    let quorum =
+        tlog::cosignature::Quorum::new(tlog::cosignature::load_witnesses(&v1).unwrap(), None)
+            .unwrap();
+    let entry = std::fs::read(&w.reports[1]).unwrap();
+    let check = |text: &[u8]| -> bool {
+        let Ok(p) = tlog::proof::Inclusion::parse("p", text) else {
+            return false;
+        };
+        let Ok(signed) = p.verify("p", &entry, &log) else {
+            return false;
+        };
+        quorum.check("p", &signed.note).is_ok()
+    };
+    let proof = std::fs::read(tlog::proof_path(&w.reports[1])).unwrap();
+    assert!(check(&proof));
+    for i in 0..proof.len() {
+        let mut p = proof.clone();
+        p[i] ^= 0x01;
+        assert!(
+            !check(&p),
+            "byte {i} changed: {}",
+            String::from_utf8_lossy(&p)
+        );
+    }
+
+    let old = w.dir.join("old");
+    std::fs::copy(w.log.join("checkpoint"), &old).unwrap();
+    let more = machine(
+        &w.dir.join("erin"),
+        "erin",
+        "linux",
+        "x86_64",
+        &[("hex0", "X", "hexroot")],
+    );
+    ok(
+        tlog::cli::main,
+        &[
+            "log",
+            "append",
+            "--key",
+            s(&w.log_key),
+            "--origin",
+            ORIGIN,
+            s(&w.log),
+            s(&more),
+        ],
+    );
+    let consistency = w.dir.join("consistency");
+    ok(
+        tlog::cli::main,
+        &[
+            "log",
+            "prove",
+            "--from",
+            s(&old),
+            "-o",
+            s(&consistency),
+            s(&w.log),
+        ],
+    );
+    let older = tlog::checkpoint::open("old", &std::fs::read(&old).unwrap(), &log).unwrap();
+    let check = |text: &[u8]| -> bool {
+        let Ok(c) = tlog::proof::Consistency::parse("c", text) else {
+            return false;
+        };
+        c.verify("c", &older, &log).is_ok()
+    };
+    let proof = std::fs::read(&consistency).unwrap();
+    assert!(check(&proof));
+    for i in 0..proof.len() {
+        let mut p = proof.clone();
+        p[i] ^= 0x01;
+        assert!(
+            !check(&p),
+            "byte {i} changed: {}",
+            String::from_utf8_lossy(&p)
+        );
+    }
+}

@@ -4,6 +4,7 @@
 
 use crossverify::tlog::base64;
 use crossverify::tlog::checkpoint::Checkpoint;
+use crossverify::tlog::cosignature::{self, Witness};
 use crossverify::tlog::note::{self, Note, Signature, Verifier};
 use crossverify::tlog::proof::{Consistency, Inclusion};
 use crossverify::tlog::tiles;
@@ -43,6 +44,92 @@ fn key_id_is_the_signed_note_rule() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("key ID does not match"), "{e}");
+}
+
+/// Known answers from a real witness and the Go implementation's tests
+/// (transparency-dev/formats): a type-0x04 vkey whose key ID is
+/// `SHA-256(name || 0x0A || 0x04 || key)[:4]`, and a cosignature whose timestamp is
+/// 1727964367.
+#[test]
+fn cosignature_known_answers() {
+    let vkey = "remora.n621.de+da77ade7+BOvN63jn/bLvkieywe8R6UYAtVtNbZpXh34x7onlmtw2";
+    let w = Witness::parse_vkey("w", vkey.as_bytes()).unwrap();
+    assert_eq!(w.name, "remora.n621.de");
+    assert_eq!(w.key_id(), 0xda77ade7);
+    assert_eq!(w.vkey(), vkey);
+    // The same key as a log (type 0x01) key is refused, and a log vkey as a witness key.
+    let e = Verifier::parse_vkey("k", vkey.as_bytes())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("not a key of type 0x01") && e.contains("type 0x04"),
+        "{e}"
+    );
+    let log = Verifier {
+        name: "example.org/log".into(),
+        public: w.public,
+    };
+    let e = Witness::parse_vkey("k", log.vkey().as_bytes())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("not a key of type 0x04"), "{e}");
+    let line = "\u{2014} w ZGhGuQAAAABm/qTPeyKXD+R2rzyQsxPiP8mXum7qq/iF0u4vanlqJyocWODBt97w9uL+8qT7S5gxEHWWOworDcFiEBYJXORmnFBOBA==\n";
+    let n = note::parse("n", format!("text\n\n{line}").as_bytes()).unwrap();
+    assert_eq!(n.signatures[0].key_id, 0x646846b9);
+    assert_eq!(
+        cosignature::timestamp(&n.signatures[0]),
+        Some(1_727_964_367)
+    );
+    // A plain Ed25519 note signature (64 bytes) is not a cosignature.
+    let plain = Signature {
+        name: "w".into(),
+        key_id: 1,
+        signature: vec![0; 64],
+    };
+    assert_eq!(cosignature::timestamp(&plain), None);
+    let mut late = vec![0x80; 8];
+    late.extend_from_slice(&[0; 64]);
+    let late = Signature {
+        signature: late,
+        ..plain
+    };
+    assert_eq!(cosignature::timestamp(&late), None, "above 2^63-1");
+    assert_eq!(
+        cosignature::message(1_679_315_147, "example.com/behind-the-sofa\n20852163\nCsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n"),
+        b"cosignature/v1\ntime 1679315147\nexample.com/behind-the-sofa\n20852163\nCsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n"
+    );
+}
+
+#[test]
+fn witness_key_files_are_located() {
+    let dir = std::env::temp_dir().join(format!(
+        "crossverify-test-witness-files-{}",
+        std::process::id()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let f = dir.join("witnesses");
+    let good = "remora.n621.de+da77ade7+BOvN63jn/bLvkieywe8R6UYAtVtNbZpXh34x7onlmtw2";
+    std::fs::write(
+        &f,
+        format!(
+            "# trusted witnesses\n\n{good}\n{}\n",
+            good.replace("da77", "0077")
+        ),
+    )
+    .unwrap();
+    let e = cosignature::load_witnesses(&f).unwrap_err().to_string();
+    assert!(
+        e.contains("witnesses:4:1: error: bad witness key: the key ID does not match"),
+        "{e}"
+    );
+    std::fs::write(&f, format!("{good}\n{good}\n")).unwrap();
+    let ws = cosignature::load_witnesses(&f).unwrap();
+    let e = cosignature::Quorum::new(ws, None).unwrap_err().to_string();
+    assert!(e.contains("one witness key is given twice"), "{e}");
+    std::fs::write(&f, "# none\n").unwrap();
+    let e = cosignature::load_witnesses(&f).unwrap_err().to_string();
+    assert!(e.contains("no witness key"), "{e}");
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -134,6 +221,7 @@ proptest! {
         let _ = Inclusion::parse("x", &bytes);
         let _ = Consistency::parse("x", &bytes);
         let _ = Verifier::parse_vkey("x", &bytes);
+        let _ = Witness::parse_vkey("x", &bytes);
         let _ = tiles::parse_bundle(&bytes);
         let _ = base64::decode(&bytes);
         if let Ok(s) = std::str::from_utf8(&bytes) {

@@ -1,5 +1,6 @@
 //! The `compare` subcommand: load the reports, decide who may vote (signatures checked by
-//! [`crate::sign`], log inclusion by [`crate::tlog::proof`]), judge with
+//! [`crate::sign`], log inclusion by [`crate::tlog::proof`], witness cosignatures by
+//! [`crate::tlog::cosignature`]), judge with
 //! [`super::judge`] and print the table.
 //!
 //! It owns the command line and the printed form; the policy is [`super`]'s.
@@ -15,6 +16,7 @@ use super::{judge, Ballot, Judgement, Policy};
 use crate::report::{self, Loaded};
 use crate::sign::{self, Check};
 use crate::tlog::checkpoint::Checkpoint;
+use crate::tlog::cosignature::{self, Quorum};
 use crate::tlog::note::Verifier;
 use crate::tlog::proof::Inclusion;
 
@@ -25,6 +27,8 @@ enum Id {
     Allowed,
     LogKey,
     RequireLog,
+    Witness,
+    WitnessQuorum,
     Help,
     Version,
 }
@@ -35,13 +39,16 @@ const OPTS: &[Opt<Id>] = &[
     Opt::value(&["-a", "--allowed-signers"], Id::Allowed),
     Opt::value(&["--log-key"], Id::LogKey),
     Opt::flag(&["--require-log"], Id::RequireLog),
+    Opt::value(&["--witness"], Id::Witness),
+    Opt::value(&["--witness-quorum"], Id::WitnessQuorum),
     Opt::flag(&["-h", "--help"], Id::Help),
     Opt::flag(&["-V", "--version"], Id::Version),
 ];
 
 const HELP: &str = "\
 Usage: crossverify compare [--quorum K] [--diverse] [--allowed-signers FILE]
-                           [--log-key VKEY [--require-log]] REPORT...
+                           [--log-key VKEY [--require-log]
+                            [--witness FILE... [--witness-quorum N]]] REPORT...
 
 Decides, for every artifact named in any REPORT, whether the reports agree on its SHA-256.
 A REPORT is a FILE.report written by 'crossverify manifest' or 'crossverify seeds' (its
@@ -63,6 +70,11 @@ Options:
       --log-key VKEY           check REPORT.tlog-proof (inclusion in the log) against the
                                log's verifier key in the file VKEY
       --require-log            a report without a valid REPORT.tlog-proof gets no vote
+      --witness FILE           trusted witness vkeys (type 0x04), one a line; repeatable:
+                               a report without a REPORT.tlog-proof whose checkpoint
+                               carries their valid cosignatures (C2SP tlog-cosignature)
+                               gets no vote
+      --witness-quorum N       how many distinct witnesses must cosign (default: all)
   -h, --help                   print this help and exit
   -V, --version                print the version and exit
 
@@ -97,6 +109,8 @@ struct Options {
     allowed: Option<PathBuf>,
     log_key: Option<PathBuf>,
     require_log: bool,
+    witnesses: Vec<PathBuf>,
+    witness_quorum: Option<usize>,
     paths: Vec<PathBuf>,
 }
 
@@ -123,6 +137,22 @@ fn options(args: &[OsString], io: &mut Streams) -> Result<Options, i32> {
             Ok(Arg::Opt(Id::Allowed, Some(v))) => o.allowed = Some(v.into()),
             Ok(Arg::Opt(Id::LogKey, Some(v))) => o.log_key = Some(v.into()),
             Ok(Arg::Opt(Id::RequireLog, _)) => o.require_log = true,
+            Ok(Arg::Opt(Id::Witness, Some(v))) => o.witnesses.push(v.into()),
+            Ok(Arg::Opt(Id::WitnessQuorum, Some(v))) => {
+                match v.to_string_lossy().parse::<usize>() {
+                    Ok(n) if n >= 1 => o.witness_quorum = Some(n),
+                    _ => {
+                        io.usage_error(
+                            tool,
+                            &format!(
+                                "bad --witness-quorum '{}': expected a whole number of witnesses, at least 1",
+                                v.to_string_lossy()
+                            ),
+                        );
+                        return Err(EXIT_USAGE);
+                    }
+                }
+            }
             Ok(Arg::Opt(Id::Help, _)) => {
                 let _ = io.stdout.write_all(HELP.as_bytes());
                 return Err(EXIT_SUCCESS);
@@ -146,6 +176,10 @@ fn options(args: &[OsString], io: &mut Streams) -> Result<Options, i32> {
             "--require-log needs --log-key VKEY, the key the log's checkpoints are signed with"
                 .into(),
         )
+    } else if o.witness_quorum.is_some() && o.witnesses.is_empty() {
+        Some("--witness-quorum needs --witness FILE, the witnesses' keys".into())
+    } else if !o.witnesses.is_empty() && o.log_key.is_none() {
+        Some("--witness needs --log-key VKEY: witnesses cosign the log's checkpoints".into())
     } else {
         match o.quorum {
             Some(k) if k > o.paths.len() => Some(format!(
@@ -187,10 +221,16 @@ fn load(paths: &[PathBuf]) -> Result<Vec<Loaded>, Diagnostic> {
 struct Standing {
     signer: Option<String>,
     logged: Option<(u64, Checkpoint)>,
+    cosigned: Vec<String>,
     refusals: Vec<String>,
 }
 
-fn standing(r: &Loaded, o: &Options, log: Option<&Verifier>) -> Result<Standing, Diagnostic> {
+fn standing(
+    r: &Loaded,
+    o: &Options,
+    log: Option<&Verifier>,
+    witnesses: &Quorum,
+) -> Result<Standing, Diagnostic> {
     let mut s = Standing::default();
     let bytes =
         std::fs::read(&r.path).map_err(|e| Diagnostic::io(&r.path, "cannot read report", &e))?;
@@ -207,13 +247,21 @@ fn standing(r: &Loaded, o: &Options, log: Option<&Verifier>) -> Result<Standing,
             Ok(text) => match Inclusion::parse(&file, &text)
                 .and_then(|p| p.verify(&file, &bytes, log).map(|c| (p.index, c)))
             {
-                Ok((index, signed)) => s.logged = Some((index, signed.checkpoint)),
+                Ok((index, signed)) => {
+                    if !witnesses.is_empty() {
+                        match witnesses.check(&file, &signed.note) {
+                            Ok(by) => s.cosigned = by.into_iter().map(|c| c.name).collect(),
+                            Err(d) => s.refusals.push(format!("not witnessed: {}", d.message)),
+                        }
+                    }
+                    s.logged = Some((index, signed.checkpoint));
+                }
                 Err(d) => s
                     .refusals
                     .push(format!("not shown in the log: {}", d.message)),
             },
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                if o.require_log {
+                if o.require_log || !witnesses.is_empty() {
                     s.refusals
                         .push("not in the log (no REPORT.tlog-proof)".into());
                 }
@@ -267,9 +315,14 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
             }
             None => None,
         };
+        let mut witnesses = Vec::new();
+        for p in &o.witnesses {
+            witnesses.extend(cosignature::load_witnesses(p)?);
+        }
+        let witnesses = Quorum::new(witnesses, o.witness_quorum)?;
         let standings = reports
             .iter()
-            .map(|r| standing(r, &o, log.as_ref()))
+            .map(|r| standing(r, &o, log.as_ref(), &witnesses))
             .collect::<Result<Vec<_>, _>>()?;
         match split_view(&standings, &reports) {
             Some(d) => Err(d),
@@ -329,6 +382,9 @@ fn print(
         }
         if let Some((index, cp)) = &s.logged {
             facts.push(format!("log entry {index} of {} ({})", cp.size, cp.origin));
+        }
+        if !s.cosigned.is_empty() {
+            facts.push(format!("cosigned by {}", s.cosigned.join(", ")));
         }
         if !s.refusals.is_empty() {
             facts.push(format!("NO VOTE: {}", s.refusals.join("; ")));
@@ -396,10 +452,15 @@ fn print(
     };
     let _ = writeln!(
         out,
-        "\n{agreed} of {} artifacts agree (quorum {quorum} of {voters} voting {who}{}{})",
+        "\n{agreed} of {} artifacts agree (quorum {quorum} of {voters} voting {who}{}{}{})",
         judgements.len(),
         if o.diverse { ", diverse" } else { "" },
-        if o.require_log { ", logged" } else { "" }
+        if o.require_log { ", logged" } else { "" },
+        if o.witnesses.is_empty() {
+            String::new()
+        } else {
+            ", witnessed".to_string()
+        }
     );
     if voters == 0 {
         let _ = writeln!(out, "no report may vote: nothing is agreed");

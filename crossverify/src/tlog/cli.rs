@@ -13,6 +13,7 @@ use hex0::diag::Diagnostic;
 use hex0::output::write_atomic;
 
 use super::checkpoint::{self, Checkpoint, Signed};
+use super::cosignature::{self, Quorum, Witness};
 use super::ed25519::SigningKey;
 use super::merkle;
 use super::note::{self, Verifier};
@@ -27,6 +28,10 @@ enum Id {
     Vkey,
     From,
     Output,
+    Cosigner,
+    State,
+    Witness,
+    WitnessQuorum,
     Help,
 }
 
@@ -36,23 +41,32 @@ const OPTS: &[Opt<Id>] = &[
     Opt::value(&["--vkey"], Id::Vkey),
     Opt::value(&["--from"], Id::From),
     Opt::value(&["-o", "--output"], Id::Output),
+    Opt::value(&["--cosigner"], Id::Cosigner),
+    Opt::value(&["--state"], Id::State),
+    Opt::value(&["--witness"], Id::Witness),
+    Opt::value(&["--witness-quorum"], Id::WitnessQuorum),
     Opt::flag(&["-h", "--help"], Id::Help),
 ];
 
 const HELP: &str = "\
 Usage: crossverify log key --key LOG.pem --origin ORIGIN
+       crossverify log key --key WITNESS.pem --cosigner NAME
        crossverify log append --key LOG.pem --origin ORIGIN DIR REPORT...
-       crossverify log checkpoint --vkey VKEY DIR
+       crossverify log checkpoint --vkey VKEY [WITNESSES] DIR
        crossverify log prove DIR REPORT...
        crossverify log prove --from OLD-CHECKPOINT [-o FILE] DIR
-       crossverify log verify --vkey VKEY REPORT...
-       crossverify log verify --vkey VKEY --from OLD-CHECKPOINT PROOF
+       crossverify log verify --vkey VKEY [WITNESSES] REPORT...
+       crossverify log verify --vkey VKEY [WITNESSES] --from OLD-CHECKPOINT PROOF
+       crossverify log cosign --key WITNESS.pem --cosigner NAME --vkey VKEY
+                              --state STATE [-o FILE] REQUEST
+  WITNESSES: --witness FILE... [--witness-quorum N]
 
 A transparency log of reports in DIR, as static files (C2SP tlog-tiles): DIR/checkpoint,
 DIR/tile/<L>/<N>, DIR/tile/entries/<N>. Publish DIR with any static web server.
 
   key         print the log's verifier key (vkey) for ORIGIN and the Ed25519 key LOG.pem
-              ('openssl genpkey -algorithm ed25519 -out LOG.pem'); give it to readers
+              ('openssl genpkey -algorithm ed25519 -out LOG.pem'); give it to readers.
+              With --cosigner, print the witness vkey (type 0x04) of WITNESS.pem
   append      append each REPORT (checked against its manifest) as one entry, then sign
               a new DIR/checkpoint
   checkpoint  verify DIR/checkpoint with VKEY and every tile and entry against it; print
@@ -62,13 +76,23 @@ DIR/tile/<L>/<N>, DIR/tile/entries/<N>. Publish DIR with any static web server.
               OLD-CHECKPOINT to DIR/checkpoint (a tlog-witness add-checkpoint body)
   verify      check each REPORT.tlog-proof against REPORT and VKEY; with --from, check
               that PROOF's checkpoint extends OLD-CHECKPOINT. Needs no tiles.
+  cosign      act as a C2SP tlog-witness, offline: check the add-checkpoint REQUEST
+              ('log prove --from' writes it) against the checkpoint this witness last
+              cosigned (STATE; none at first) and the log's VKEY, record the new one in
+              STATE and print its cosignature line (append it to DIR/checkpoint)
 
 Options:
   -k, --key FILE      the log's Ed25519 private key (PEM)
       --origin NAME   the log's origin line and key name, e.g. example.org/hexroot-reports
       --vkey FILE     a file holding the log's verifier key, as 'log key' prints it
       --from FILE     an older checkpoint of the same log
-  -o, --output FILE   where 'prove --from' writes (default: stdout)
+  -o, --output FILE   where 'prove --from' and 'cosign' write (default: stdout)
+      --cosigner NAME the witness's key name, e.g. witness.example.org/alice
+      --state FILE    the witness's record of the last checkpoint it cosigned
+      --witness FILE  trusted witness vkeys (type 0x04), one a line; repeatable. The
+                      checkpoint must carry their valid cosignatures (C2SP
+                      tlog-cosignature, cosignature/v1)
+      --witness-quorum N  how many distinct witnesses must cosign (default: all)
   -h, --help          print this help and exit
 
 Exit status: 0 done (every proof verifies), 1 a proof or signature does not verify or a
@@ -86,6 +110,10 @@ struct Options {
     vkey: Option<PathBuf>,
     from: Option<PathBuf>,
     output: Option<PathBuf>,
+    cosigner: Option<String>,
+    state: Option<PathBuf>,
+    witnesses: Vec<PathBuf>,
+    witness_quorum: Option<usize>,
     paths: Vec<PathBuf>,
 }
 
@@ -96,7 +124,7 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
     let Some(action) = action else {
         io.usage_error(
             tool,
-            "missing ACTION: expected key, append, checkpoint, prove or verify",
+            "missing ACTION: expected key, append, checkpoint, prove, verify or cosign",
         );
         return EXIT_USAGE;
     };
@@ -112,6 +140,26 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
             Ok(Arg::Opt(Id::Vkey, Some(v))) => o.vkey = Some(v.into()),
             Ok(Arg::Opt(Id::From, Some(v))) => o.from = Some(v.into()),
             Ok(Arg::Opt(Id::Output, Some(v))) => o.output = Some(v.into()),
+            Ok(Arg::Opt(Id::Cosigner, Some(v))) => {
+                o.cosigner = Some(v.to_string_lossy().into_owned())
+            }
+            Ok(Arg::Opt(Id::State, Some(v))) => o.state = Some(v.into()),
+            Ok(Arg::Opt(Id::Witness, Some(v))) => o.witnesses.push(v.into()),
+            Ok(Arg::Opt(Id::WitnessQuorum, Some(v))) => {
+                match v.to_string_lossy().parse::<usize>() {
+                    Ok(n) if n >= 1 => o.witness_quorum = Some(n),
+                    _ => {
+                        io.usage_error(
+                            tool,
+                            &format!(
+                                "bad --witness-quorum '{}': expected a whole number of witnesses, at least 1",
+                                v.to_string_lossy()
+                            ),
+                        );
+                        return EXIT_USAGE;
+                    }
+                }
+            }
             Ok(Arg::Opt(Id::Help, _)) => {
                 let _ = io.stdout.write_all(HELP.as_bytes());
                 return EXIT_SUCCESS;
@@ -124,16 +172,35 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
             }
         }
     }
+    let witnessed = !o.witnesses.is_empty() || o.witness_quorum.is_some();
     let usage = match (action.as_str(), &o) {
+        _ if o.witness_quorum.is_some() && o.witnesses.is_empty() => {
+            Some("--witness-quorum needs --witness FILE, the witnesses' keys")
+        }
+        (_, _) if witnessed && !matches!(action.as_str(), "checkpoint" | "verify") => {
+            Some("--witness is for 'log checkpoint' and 'log verify'")
+        }
+        ("key", Options { key: Some(_), .. })
+            if o.paths.is_empty() && (o.origin.is_some() != o.cosigner.is_some()) =>
+        {
+            None
+        }
+        ("key", _) => {
+            Some("'log key' needs --key and either --origin or --cosigner, and no other argument")
+        }
         (
-            "key",
+            "cosign",
             Options {
                 key: Some(_),
-                origin: Some(_),
+                cosigner: Some(_),
+                vkey: Some(_),
+                state: Some(_),
                 ..
             },
-        ) if o.paths.is_empty() => None,
-        ("key", _) => Some("'log key' needs --key and --origin and no other argument"),
+        ) if o.paths.len() == 1 => None,
+        ("cosign", _) => {
+            Some("'log cosign' needs --key, --cosigner, --vkey, --state and one REQUEST")
+        }
         (
             "append",
             Options {
@@ -167,14 +234,16 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
         ("verify", _) => {
             Some("'log verify' needs --vkey and REPORTs, or --vkey, --from and one PROOF")
         }
-        _ => Some("unknown ACTION: expected key, append, checkpoint, prove or verify"),
+        _ => Some("unknown ACTION: expected key, append, checkpoint, prove, verify or cosign"),
     };
     if let Some(message) = usage {
         io.usage_error(tool, message);
         return EXIT_USAGE;
     }
     let result = match action.as_str() {
+        "key" if o.cosigner.is_some() => witness_key(&o, io),
         "key" => key(&o, io),
+        "cosign" => cosign(&o, io),
         "append" => append(&o, io),
         "checkpoint" => show(&o, io),
         "prove" if o.from.is_some() => prove_consistency(&o, io),
@@ -207,6 +276,87 @@ fn signer(o: &Options) -> Result<(SigningKey, Verifier), Diagnostic> {
 fn vkey(o: &Options) -> Result<Verifier, Diagnostic> {
     let p = o.vkey.as_deref().unwrap_or(Path::new(""));
     Verifier::parse_vkey(&p.display().to_string(), &read(p, "verifier key")?)
+}
+
+/// The witness policy the `--witness` and `--witness-quorum` options give (empty without
+/// them).
+fn witness_policy(o: &Options) -> Result<Quorum, Diagnostic> {
+    let mut witnesses = Vec::new();
+    for p in &o.witnesses {
+        witnesses.extend(cosignature::load_witnesses(p)?);
+    }
+    Quorum::new(witnesses, o.witness_quorum)
+}
+
+/// Checks `signed` (read from `file`) against `policy`; the words to print after it.
+fn witnessed(policy: &Quorum, file: &str, signed: &Signed) -> Result<String, Diagnostic> {
+    if policy.is_empty() {
+        return Ok(String::new());
+    }
+    let by: Vec<String> = policy
+        .check(file, &signed.note)?
+        .iter()
+        .map(|c| format!("{} (time {})", c.name, c.timestamp))
+        .collect();
+    Ok(format!(
+        ", cosigned by {} of {} witnesses: {}",
+        by.len(),
+        policy.witnesses.len(),
+        by.join(", ")
+    ))
+}
+
+/// The witness `--cosigner` with the private key `--key`.
+fn witness_signer(o: &Options) -> Result<(SigningKey, Witness), Diagnostic> {
+    let name = o.cosigner.clone().unwrap_or_default();
+    if !note::is_key_name(&name) {
+        return Err(Diagnostic::new(format!("bad cosigner name '{name}'"))
+            .expected("a name without spaces or '+', e.g. witness.example.org/alice"));
+    }
+    let key = SigningKey::load(o.key.as_deref().unwrap_or(Path::new("")))?;
+    let witness = Witness {
+        name,
+        public: key.public,
+    };
+    Ok((key, witness))
+}
+
+fn witness_key(o: &Options, io: &mut Streams) -> Result<(), Diagnostic> {
+    let (_, witness) = witness_signer(o)?;
+    let _ = writeln!(io.stdout, "{}", witness.vkey());
+    Ok(())
+}
+
+fn cosign(o: &Options, io: &mut Streams) -> Result<(), Diagnostic> {
+    let log = vkey(o)?;
+    let (key, witness) = witness_signer(o)?;
+    let request = &o.paths[0];
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let (newer, cosignature) = super::witness::add_checkpoint(
+        &request.display().to_string(),
+        &read(request, "request")?,
+        &log,
+        o.state.as_deref().unwrap_or(Path::new("")),
+        &witness,
+        &key,
+        now,
+    )?;
+    let line = cosignature.line();
+    match &o.output {
+        Some(out) => write_atomic(out, line.as_bytes(), FILE_MODE)
+            .map_err(|e| Diagnostic::io(out, "cannot write cosignature", &e))?,
+        None => {
+            let _ = io.stdout.write_all(line.as_bytes());
+        }
+    }
+    let _ = writeln!(
+        io.stderr,
+        "crossverify log: {} cosigned tree size {} of {}",
+        witness.name, newer.checkpoint.size, newer.checkpoint.origin
+    );
+    Ok(())
 }
 
 fn key(o: &Options, io: &mut Streams) -> Result<(), Diagnostic> {
@@ -293,13 +443,13 @@ fn append(o: &Options, io: &mut Streams) -> Result<(), Diagnostic> {
 
 fn show(o: &Options, io: &mut Streams) -> Result<(), Diagnostic> {
     let log = vkey(o)?;
+    let policy = witness_policy(o)?;
     let dir = &o.paths[0];
     let path = dir.join("checkpoint");
-    let Signed { checkpoint: cp, .. } = checkpoint::open(
-        &path.display().to_string(),
-        &read(&path, "checkpoint")?,
-        &log,
-    )?;
+    let file = path.display().to_string();
+    let signed = checkpoint::open(&file, &read(&path, "checkpoint")?, &log)?;
+    let cosigned = witnessed(&policy, &file, &signed)?;
+    let cp = signed.checkpoint;
     check_root(dir, &cp)?;
     let from_entries = tiles::audit(dir, cp.size)?;
     if from_entries != cp.root {
@@ -310,7 +460,7 @@ fn show(o: &Options, io: &mut Streams) -> Result<(), Diagnostic> {
     }
     let _ = writeln!(
         io.stdout,
-        "origin {}\ntree size {}\nroot {}\nverified: the signature by {} ({:08x}), every entry and every tile",
+        "origin {}\ntree size {}\nroot {}\nverified: the signature by {} ({:08x}){cosigned}, every entry and every tile",
         cp.origin,
         cp.size,
         super::base64::encode(&cp.root),
@@ -391,6 +541,7 @@ fn prove_consistency(o: &Options, io: &mut Streams) -> Result<(), Diagnostic> {
 
 fn verify(o: &Options, io: &mut Streams) -> Result<(), Diagnostic> {
     let log = vkey(o)?;
+    let policy = witness_policy(o)?;
     for p in &o.paths {
         let (report, proof_file) = if p.extension().is_some_and(|e| e == "tlog-proof") {
             (p.with_extension(""), p.clone())
@@ -400,9 +551,10 @@ fn verify(o: &Options, io: &mut Streams) -> Result<(), Diagnostic> {
         let file = proof_file.display().to_string();
         let proof = Inclusion::parse(&file, &read(&proof_file, "proof")?)?;
         let signed = proof.verify(&file, &read(&report, "report")?, &log)?;
+        let cosigned = witnessed(&policy, &file, &signed)?;
         let _ = writeln!(
             io.stdout,
-            "{}: entry {} of {} in {}: verified",
+            "{}: entry {} of {} in {}: verified{cosigned}",
             report.display(),
             proof.index,
             signed.checkpoint.size,
@@ -414,6 +566,7 @@ fn verify(o: &Options, io: &mut Streams) -> Result<(), Diagnostic> {
 
 fn verify_consistency(o: &Options, io: &mut Streams) -> Result<(), Diagnostic> {
     let log = vkey(o)?;
+    let policy = witness_policy(o)?;
     let from = o.from.as_deref().unwrap_or(Path::new(""));
     let older = checkpoint::open(
         &from.display().to_string(),
@@ -424,9 +577,10 @@ fn verify_consistency(o: &Options, io: &mut Streams) -> Result<(), Diagnostic> {
     let file = p.display().to_string();
     let proof = Consistency::parse(&file, &read(p, "proof")?)?;
     let newer = proof.verify(&file, &older, &log)?;
+    let cosigned = witnessed(&policy, &file, &newer)?;
     let _ = writeln!(
         io.stdout,
-        "{}: tree size {} extends tree size {} of {}: verified",
+        "{}: tree size {} extends tree size {} of {}: verified{cosigned}",
         p.display(),
         newer.checkpoint.size,
         older.checkpoint.size,

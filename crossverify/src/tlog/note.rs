@@ -152,12 +152,71 @@ fn parse_signature(line: &str) -> Result<Signature, LineError> {
 
 /// The key ID of an Ed25519 key: `SHA-256(name || 0x0A || 0x01 || public)[:4]`.
 pub fn key_id(name: &str, public: &[u8; 32]) -> u32 {
+    typed_key_id(name, ED25519, public)
+}
+
+/// The key ID of a 32-byte key of signature type `kind`:
+/// `SHA-256(name || 0x0A || kind || public)[:4]`.
+pub fn typed_key_id(name: &str, kind: u8, public: &[u8; 32]) -> u32 {
     let mut h = Sha256::new();
     h.update(name.as_bytes());
-    h.update([b'\n', ED25519]);
+    h.update([b'\n', kind]);
     h.update(public);
     let d = h.finalize();
     u32::from_be_bytes([d[0], d[1], d[2], d[3]])
+}
+
+/// The vkey text of a 32-byte key of signature type `kind`:
+/// `<name>+<hex key ID>+<base64(kind || public key)>`.
+pub fn typed_vkey(name: &str, kind: u8, public: &[u8; 32]) -> String {
+    let mut k = vec![kind];
+    k.extend_from_slice(public);
+    format!(
+        "{name}+{:08x}+{}",
+        typed_key_id(name, kind, public),
+        base64::encode(&k)
+    )
+}
+
+/// Parses a vkey of signature type `kind` (a 32-byte key, `what` naming it in messages)
+/// read from `file`, surrounding whitespace ignored; checks its key ID.
+pub fn parse_typed_vkey(
+    file: &str,
+    text: &[u8],
+    kind: u8,
+    what: &str,
+) -> Result<(String, [u8; 32]), Diagnostic> {
+    let bad = |why: &str| {
+        Diagnostic::new(format!("bad {what}: {why}"))
+            .in_file(file)
+            .expected("NAME+KEYID+BASE64 as 'crossverify log key' prints")
+    };
+    let s = std::str::from_utf8(text)
+        .map_err(|_| bad("not UTF-8"))?
+        .trim();
+    let parts: Vec<&str> = s.splitn(3, '+').collect();
+    let [name, id, key] = parts[..] else {
+        return Err(bad("expected three fields separated by '+'"));
+    };
+    if !is_key_name(name) {
+        return Err(bad("bad key name"));
+    }
+    let raw = base64::decode(key.as_bytes()).ok_or_else(|| bad("the key is not base64"))?;
+    if raw.len() != 33 || raw[0] != kind {
+        let found = match raw.first() {
+            Some(t) => format!("type 0x{t:02x}, {} bytes", raw.len() - 1),
+            None => "nothing".into(),
+        };
+        return Err(bad(&format!("not a key of type 0x{kind:02x} (32 bytes)")).found(found));
+    }
+    let public: [u8; 32] = raw[1..].try_into().expect("32 bytes");
+    let want = typed_key_id(name, kind, &public);
+    if id.len() != 8 || u32::from_str_radix(id, 16).ok() != Some(want) {
+        return Err(bad("the key ID does not match the name and key")
+            .found(id.to_string())
+            .note(format!("expected {want:08x}")));
+    }
+    Ok((name.to_string(), public))
 }
 
 /// An Ed25519 note verifier: a key name and a public key.
@@ -177,42 +236,13 @@ impl Verifier {
 
     /// The vkey text: `<name>+<hex key ID>+<base64(0x01 || public key)>`.
     pub fn vkey(&self) -> String {
-        let mut k = vec![ED25519];
-        k.extend_from_slice(&self.public);
-        format!("{}+{:08x}+{}", self.name, self.key_id(), base64::encode(&k))
+        typed_vkey(&self.name, ED25519, &self.public)
     }
 
     /// Parses a vkey read from `file` (surrounding whitespace ignored).
     pub fn parse_vkey(file: &str, text: &[u8]) -> Result<Verifier, Diagnostic> {
-        let bad = |what: &str| {
-            Diagnostic::new(format!("bad verifier key: {what}"))
-                .in_file(file)
-                .expected("NAME+KEYID+BASE64 as 'crossverify log key' prints")
-        };
-        let s = std::str::from_utf8(text)
-            .map_err(|_| bad("not UTF-8"))?
-            .trim();
-        let parts: Vec<&str> = s.splitn(3, '+').collect();
-        let [name, id, key] = parts[..] else {
-            return Err(bad("expected three fields separated by '+'"));
-        };
-        if !is_key_name(name) {
-            return Err(bad("bad key name"));
-        }
-        let raw = base64::decode(key.as_bytes()).ok_or_else(|| bad("the key is not base64"))?;
-        if raw.len() != 33 || raw[0] != ED25519 {
-            return Err(bad("not an Ed25519 key (type 0x01, 32 bytes)"));
-        }
-        let v = Verifier {
-            name: name.to_string(),
-            public: raw[1..].try_into().expect("32 bytes"),
-        };
-        if id.len() != 8 || u32::from_str_radix(id, 16).ok() != Some(v.key_id()) {
-            return Err(bad("the key ID does not match the name and key")
-                .found(id.to_string())
-                .note(format!("expected {:08x}", v.key_id())));
-        }
-        Ok(v)
+        let (name, public) = parse_typed_vkey(file, text, ED25519, "verifier key")?;
+        Ok(Verifier { name, public })
     }
 
     /// Checks that `note` carries a valid signature by this key: signatures by other keys

@@ -148,6 +148,18 @@ impl Consistency {
         })
     }
 
+    /// Checks a proof from the empty tree (`old 0`, no hashes, as a log's first request to
+    /// a witness is): only the checkpoint's signature by `log` is checked.
+    pub fn verify_from_empty(&self, file: &str, log: &Verifier) -> Result<Signed, Diagnostic> {
+        if self.old != 0 || !self.hashes.is_empty() {
+            return Err(Diagnostic::new("expected a proof from the empty tree")
+                .in_file(file)
+                .expected("'old 0' and no proof hashes")
+                .found(format!("old {}, {} hash(es)", self.old, self.hashes.len())));
+        }
+        open_embedded(file, &self.checkpoint, self.checkpoint_line, log)
+    }
+
     /// Checks that this proof's checkpoint extends `older` (a verified checkpoint of the
     /// same log).
     pub fn verify(&self, file: &str, older: &Signed, log: &Verifier) -> Result<Signed, Diagnostic> {
