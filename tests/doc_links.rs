@@ -110,7 +110,11 @@ fn every_markdown_link_resolves_inside_the_repository() {
     let root = root();
     let mut docs = Vec::new();
     files(&root, &[".md"], &mut docs);
-    assert!(docs.len() > 5, "no Markdown files found under {}", root.display());
+    assert!(
+        docs.len() > 5,
+        "no Markdown files found under {}",
+        root.display()
+    );
     let mut broken = Vec::new();
     let mut checked = 0;
     for doc in &docs {
@@ -193,6 +197,9 @@ fn the_link_reader_finds_links() {
     let got: Vec<String> = link_targets(t).into_iter().map(|(_, s)| s).collect();
     assert_eq!(got, ["x.md", "img.png#top"]);
     assert_eq!(anchor_of(" Compatibility "), "compatibility");
-    assert_eq!(anchor_of("1.8 RISC-V word mode (riscv32, riscv64)"), "18-risc-v-word-mode-riscv32-riscv64");
+    assert_eq!(
+        anchor_of("1.8 RISC-V word mode (riscv32, riscv64)"),
+        "18-risc-v-word-mode-riscv32-riscv64"
+    );
     assert_eq!(normalise(Path::new("a/../../b")), None);
 }

@@ -179,7 +179,11 @@ fn seed_case() -> impl Strategy<Value = (Config, Vec<Vec<u8>>)> {
         prop::sample::select(vec![Endian::Little, Endian::Little, Endian::Big]),
     )
         .prop_map(|(hex1, a, base, endian)| {
-            let dialect = if hex1 { Dialect::SeedHex1 } else { Dialect::SeedHex2 };
+            let dialect = if hex1 {
+                Dialect::SeedHex1
+            } else {
+                Dialect::SeedHex2
+            };
             let mut c = Config::seed(dialect, SEED_ARCHES[a]);
             c.base_address = base.unwrap_or(c.base_address);
             c.endian = endian;
