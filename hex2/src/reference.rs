@@ -46,6 +46,9 @@ pub enum Error {
     },
     /// `Unaligned branch target` on armv7l with `^` (§1.7).
     UnalignedBranch(Vec<u8>),
+    /// A comment that runs to the end of a file (seed-tools.md §3.1: the seeds hang;
+    /// full hex2 ends the comment there).
+    CommentAtEndOfFile,
     /// A `.` word cut short by the end of a file (§1.8; the reference loops forever; the
     /// seed hex2-0 drops the word).
     WordCutShort,
@@ -258,7 +261,7 @@ impl State<'_> {
                 // §1.8: inside a `.` word every byte is a digit or an ignored non-digit,
                 // except that comments still run to their end.
                 match b {
-                    b'#' | b';' => i = comment_end(self.rules, text, i),
+                    b'#' | b';' => i = comment_end(self.rules, text, i)?,
                     _ => self.digit(b)?,
                 }
                 continue;
@@ -273,7 +276,7 @@ impl State<'_> {
                     self.word_left = 4;
                     self.word = 0;
                 }
-                b'#' | b';' => i = comment_end(rules, text, i),
+                b'#' | b';' => i = comment_end(rules, text, i)?,
                 _ => self.digit(b)?,
             }
         }
@@ -563,10 +566,14 @@ fn check_range(sigil: u8, value: i32) -> Result<(), Error> {
 }
 
 /// The byte after a comment (§1.3): through the next `\n` or `\r` (only `\n` in the
-/// aarch64 hex1), or the end.
-fn comment_end(rules: Rules, text: &[u8], from: usize) -> usize {
-    text[from..]
+/// aarch64 hex1), or the end of the file, which in the seeds is an error (the seeds hang).
+fn comment_end(rules: Rules, text: &[u8], from: usize) -> Result<usize, Error> {
+    match text[from..]
         .iter()
         .position(|&b| b == b'\n' || (b == b'\r' && rules.comment_ends_at_cr))
-        .map_or(text.len(), |n| from + n + 1)
+    {
+        Some(n) => Ok(from + n + 1),
+        None if rules.full => Ok(text.len()),
+        None => Err(Error::CommentAtEndOfFile),
+    }
 }
