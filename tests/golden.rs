@@ -70,6 +70,17 @@ const DIFFERENCES: &[(&str, &str)] = &[
     ("knight/div_int_min_by_minus_one", "the reference VM is killed by SIGFPE (exit 136, no message); hexroot reports the divide overflow as a fault (exit 1)"),
     // hex2 (mescc-tools 1.7.0)
     ("hex2/unknown-architecture-continues", "the reference prints a warning without a newline and silently links for knight; hexroot reports the unknown architecture (exit 1)"),
+    // NUL bytes in names (issue 15 class 2): the references' names are C strings
+    ("hex2/nul-in-label-name", "the reference cuts the label name at the NUL byte and links; hexroot refuses a NUL byte in a name, naming its line and column"),
+    ("m1/nul-in-define-name", "the reference cuts the DEFINE name at the NUL byte and prints the rest as a new token; hexroot refuses a NUL byte in a token"),
+    ("m1/nul-in-token-after-define", "the reference matches the DEFINE named by the part before the NUL byte; hexroot refuses a NUL byte in a token"),
+    ("m1/nul-in-label", "the reference prints the label cut at the NUL byte; hexroot refuses a NUL byte in a token"),
+    // a directory as an input (issue 15 class 5): the reference reads it as empty
+    ("hex2/directory-input", "the reference reads a directory as an empty input and succeeds; hexroot names it and fails (no real input is a directory; reading it as empty hides a wrong path)"),
+    ("blood-elf/directory-input", "the reference reads a directory as an empty input and succeeds; hexroot names it and fails (no real input is a directory; reading it as empty hides a wrong path)"),
+    ("catm/directory-input", "the reference reads a directory as an empty input and succeeds; hexroot names it and fails (no real input is a directory; reading it as empty hides a wrong path)"),
+    // knight VM (issue 15 class 6)
+    ("knight/illegal_instruction_past_end_of_memory", "the reference reads the instruction's missing bytes outside its buffer (they happen to be 00); hexroot prints the same message with the missing bytes as 00 and adds a note saying they are past the end of memory"),
     // seed hex1 and hex2-0
     ("seed/x86/hex1/no-output-arg", "the seed exits 0 having written nothing when OUTPUT is missing; hexroot reports the bad command line"),
     ("seed/x86/hex1/output-unopenable", "the seed exits 0 having written nothing when OUTPUT cannot be created; hexroot reports it"),

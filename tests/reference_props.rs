@@ -1,11 +1,13 @@
 //! The engines equal the reference semantics: property tests of `hex0::assemble` against
-//! `hex0::reference` and of `hex2::link` (and the `hex2` tool's two-thread path on large
-//! inputs) against `hex2::reference`, on generated programs that cover every construct of
-//! `spec/grammar.md`, every architecture, every byte mode and both endiannesses.
+//! `hex0::reference`, of `hex2::link` (and the `hex2` tool's two-thread path on large
+//! inputs) against `hex2::reference` in full hex2 and in the seed dialects hex2-0 and hex1,
+//! and of M1 against `m1::reference`, on generated programs that cover every construct of
+//! `spec/grammar.md` and `spec/seed-tools.md` §3.1, every architecture, every byte mode and
+//! both endiannesses.
 
 use std::ffi::OsString;
 
-use hex2::{Arch, ByteMode, Config, Endian, Source, ARCHES};
+use hex2::{Arch, ByteMode, Config, Dialect, Endian, Source, ARCHES};
 use proptest::prelude::*;
 
 const HEX0_DIALECTS: [hex0::Dialect; 6] = [
@@ -138,6 +140,83 @@ proptest! {
             _ => prop_assert!(
                 false,
                 "engine {:?} vs reference {:?} on {:?}",
+                engine.map_err(|d| d.to_string()),
+                reference,
+                files.iter().map(|f| String::from_utf8_lossy(f).into_owned()).collect::<Vec<_>>()
+            ),
+        }
+    }
+}
+
+/// The architectures with stage0-posix seeds.
+const SEED_ARCHES: [Arch; 5] = [
+    Arch::X86,
+    Arch::Amd64,
+    Arch::Aarch64,
+    Arch::Riscv32,
+    Arch::Riscv64,
+];
+
+/// One element of a seed program: the hex2 elements, plus the hex1 forms (`:` or a sigil
+/// followed by any one byte, `^~name`) and comments ended by a carriage return.
+fn seed_element() -> impl Strategy<Value = Vec<u8>> {
+    prop_oneof![
+        10 => hex2_element(digits_of(ByteMode::Hex)),
+        3 => (prop::sample::select(b":!@$~%&^<.".to_vec()), any::<u8>()).prop_map(|(s, c)| vec![s, c]),
+        1 => Just(b"^~a ".to_vec()),
+        1 => Just(b"^%b>a ".to_vec()),
+        1 => Just(b"# c\r:a %a".to_vec()),
+    ]
+}
+
+/// A seed configuration (`hex2-0` or `hex1` of a seed architecture, its fixed base address,
+/// sometimes big-endian or another base) and one or two source files for it.
+fn seed_case() -> impl Strategy<Value = (Config, Vec<Vec<u8>>)> {
+    let config = (
+        any::<bool>(),
+        0..SEED_ARCHES.len(),
+        prop::sample::select(vec![None, None, None, Some(0u32), Some(0xFFFF_FFF0)]),
+        prop::sample::select(vec![Endian::Little, Endian::Little, Endian::Big]),
+    )
+        .prop_map(|(hex1, a, base, endian)| {
+            let dialect = if hex1 {
+                Dialect::SeedHex1
+            } else {
+                Dialect::SeedHex2
+            };
+            let mut c = Config::seed(dialect, SEED_ARCHES[a]);
+            c.base_address = base.unwrap_or(c.base_address);
+            c.endian = endian;
+            c
+        });
+    let file = prop::collection::vec(seed_element(), 0..40).prop_map(|parts| parts.concat());
+    // Most programs define the usual names (and, for hex1, their first bytes) at the end.
+    let tail = prop::sample::select(vec![
+        "",
+        "\n:a :b :loop :_end :x1 : \n",
+        "\n:a :b :loop :_end :x1 : :> \n",
+    ]);
+    (config, prop::collection::vec(file, 1..3), tail).prop_map(|(c, mut files, tail)| {
+        files.last_mut().unwrap().extend_from_slice(tail.as_bytes());
+        (c, files)
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(3000))]
+
+    #[test]
+    fn seed_dialects_engine_equals_reference((config, files) in seed_case()) {
+        let srcs = sources(&files);
+        let engine = hex2::link(&srcs, &config).map(|l| l.bytes);
+        let reference = hex2::reference::link(&srcs, &config);
+        match (&engine, &reference) {
+            (Ok(a), Ok(b)) => prop_assert_eq!(a, b),
+            (Err(_), Err(_)) => {}
+            _ => prop_assert!(
+                false,
+                "{:?}: engine {:?} vs reference {:?} on {:?}",
+                config,
                 engine.map_err(|d| d.to_string()),
                 reference,
                 files.iter().map(|f| String::from_utf8_lossy(f).into_owned()).collect::<Vec<_>>()

@@ -659,6 +659,7 @@ impl Linker {
                     self.line_start = self.file_offset + i;
                 }
                 class::COMMENT => {
+                    let start = i;
                     i += 1;
                     let stop_cr = self.comment_ends_at_cr;
                     match chunk[i..]
@@ -670,6 +671,11 @@ impl Linker {
                             if chunk[i] == b'\r' {
                                 i += 1;
                             }
+                        }
+                        // Only a file's last chunk may lack a newline: the comment runs to
+                        // the end of the file, where every seed hex1 and hex2-0 hangs.
+                        None if self.config.dialect != Dialect::Full => {
+                            return Err(self.comment_at_eof(self.loc(start)));
                         }
                         None => i = len,
                     }
@@ -997,6 +1003,19 @@ impl Linker {
             });
         }
         Ok(())
+    }
+
+    #[cold]
+    fn comment_at_eof(&self, at: Loc) -> Diagnostic {
+        let ends = if self.comment_ends_at_cr {
+            "a newline or carriage return"
+        } else {
+            "a newline"
+        };
+        self.diag_at(at, "comment at the end of the file without a newline")
+            .expected(format!("{ends} ending the comment"))
+            .found("the end of the file")
+            .hint("the seed hex1 and hex2-0 read a comment to its end and hang when the file ends first; end the file with a newline")
     }
 
     #[cold]

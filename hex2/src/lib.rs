@@ -346,6 +346,36 @@ mod tests {
     }
 
     #[test]
+    fn a_comment_running_to_the_end_of_the_file_is_an_error_only_in_the_seeds() {
+        // every seed hex1 and hex2-0 hangs there (issue 15); full hex2 ends the comment
+        assert_eq!(one(b"00 # c", &x86()).unwrap().bytes, [0]);
+        for dialect in [Dialect::SeedHex1, Dialect::SeedHex2] {
+            for arch in [
+                Arch::X86,
+                Arch::Amd64,
+                Arch::Aarch64,
+                Arch::Riscv32,
+                Arch::Riscv64,
+            ] {
+                let seed = Config::seed(dialect, arch);
+                let e = one(b"00\n11 ; c", &seed).unwrap_err().to_string();
+                assert!(
+                    e.contains("t.hex2:2:4: error: comment at the end of the file"),
+                    "{e}"
+                );
+                assert!(one(b"00 # c\n", &seed).is_ok());
+            }
+            let seed = Config::seed(dialect, Arch::X86);
+            assert!(one(b"00 # c\r", &seed).is_ok(), "a carriage return ends it");
+        }
+        let aarch64_hex1 = Config::seed(Dialect::SeedHex1, Arch::Aarch64);
+        assert!(
+            one(b"00 # c\r", &aarch64_hex1).is_err(),
+            "only a newline ends it there"
+        );
+    }
+
+    #[test]
     fn pointer_at_end_of_file_is_an_error() {
         let e = one(b"00 &", &x86()).unwrap_err();
         assert!(e.to_string().contains("pointer '&' at the end of the file"));

@@ -1,19 +1,25 @@
-//! The reference semantics of hex2 (mescc-tools 1.7.0, [`Dialect::Full`]): a deliberately
-//! plain linker that follows `spec/hex2-m1.md` §1 paragraph by paragraph and names its
-//! rules as the spec does, for readers and for property tests that check the engine
-//! ([`crate::link`]) against it.
+//! The reference semantics of hex2 and its seed dialects: a deliberately plain linker that
+//! follows `spec/hex2-m1.md` §1 (mescc-tools 1.7.0, [`Dialect::Full`]) and
+//! `spec/seed-tools.md` §2-3 (the seed `hex1`, [`Dialect::SeedHex1`], and `hex2-0`,
+//! [`Dialect::SeedHex2`]) paragraph by paragraph and names its rules as the spec does, for
+//! readers and for property tests that check the engine ([`crate::link`]) against it.
 //!
 //! It is not optimised (a byte at a time, a `HashMap` of labels, two full passes) and it
 //! reports errors as a plain [`Error`] without locations; the engine's diagnostics are the
-//! user-facing ones. The seed dialects (hex1, hex2-0) are not covered here: they are
-//! specified in `spec/seed-tools.md` §2-3 and checked by golden vectors.
+//! user-facing ones. What a dialect changes is gathered in one place, [`Rules`] (seed-tools.md
+//! §3.1 lists the same rules); everything else is shared.
 //!
 //! ```
-//! use hex2::{reference, Arch, Config, Endian, Source};
+//! use hex2::{reference, Arch, Config, Dialect, Endian, Source};
 //! let mut config = Config::new(Arch::X86);
 //! config.endian = Endian::Little;
 //! let src = Source { name: "a.hex2", text: b":a 90 !a &a" };
 //! assert_eq!(reference::link(&[src], &config).unwrap(), [0x90, 0xFE, 0, 0, 0, 0]);
+//!
+//! // The seed hex1 of x86: one-character labels, `%` only (base address 0x08048000).
+//! let seed = Config::seed(Dialect::SeedHex1, Arch::X86);
+//! let src = Source { name: "a.hex1", text: b":a 90 %a" };
+//! assert_eq!(reference::link(&[src], &seed).unwrap(), [0x90, 0xFB, 0xFF, 0xFF, 0xFF]);
 //! ```
 
 use std::collections::HashMap;
@@ -23,9 +29,7 @@ use crate::{Arch, ByteMode, Config, Dialect, Endian, Source};
 /// Why a reference link failed (spec §1.10, without the reference's exact text).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Error {
-    /// The configuration is not [`Dialect::Full`].
-    Unsupported,
-    /// A name of 4096 bytes or more (§1.5).
+    /// A name of 4096 bytes or more (§1.5; full hex2 only).
     NameTooLong,
     /// A pointer with no name at the end of a file (§4: the reference reads byte 0xFF).
     NameAtEndOfFile,
@@ -42,8 +46,85 @@ pub enum Error {
     },
     /// `Unaligned branch target` on armv7l with `^` (§1.7).
     UnalignedBranch(Vec<u8>),
-    /// A `.` word cut short by the end of a file (§1.8; the reference loops forever).
+    /// A comment that runs to the end of a file (seed-tools.md §3.1: the seeds hang;
+    /// full hex2 ends the comment there).
+    CommentAtEndOfFile,
+    /// A `.` word cut short by the end of a file (§1.8; the reference loops forever; the
+    /// seed hex2-0 drops the word).
     WordCutShort,
+}
+
+/// What a dialect on an architecture accepts and how it reads it: the differences of the
+/// seed dialects from full hex2 (seed-tools.md §3.1), in one place.
+#[derive(Clone, Copy, Debug)]
+pub struct Rules {
+    /// The pointer sigils; any other of `!@$~%&` is an ignored byte.
+    pub sigils: &'static [u8],
+    /// Whether `<` pads to a multiple of 4 (otherwise an ignored byte).
+    pub pads: bool,
+    /// Whether `^` sets the alignment flag (otherwise an ignored byte).
+    pub caret: bool,
+    /// Whether `.` starts a RISC-V word.
+    pub dot: bool,
+    /// Whether a comment also ends at a carriage return (always at a newline).
+    pub comment_ends_at_cr: bool,
+    /// hex1: a label or pointer name is the one byte after `:` or the sigil.
+    pub one_byte_names: bool,
+    /// A label between the two nibbles of a byte is at the address after that byte
+    /// (the x86, amd64 and aarch64 seeds count a byte at its first nibble).
+    pub label_after_half_byte: bool,
+    /// Full hex2: names of 4096 bytes or more, range checks, the architectural
+    /// displacement rule (§1.7), `^` on armv7l, aarch64 and ppc64le, an unfinished `.`
+    /// word is an error. Otherwise the seed's value rules (seed-tools.md §3.1).
+    pub full: bool,
+}
+
+impl Rules {
+    /// The rules of `dialect` on `arch`.
+    pub fn of(dialect: Dialect, arch: Arch) -> Rules {
+        let riscv = arch.is_riscv();
+        let seed_half_byte = matches!(arch, Arch::X86 | Arch::Amd64 | Arch::Aarch64);
+        match dialect {
+            Dialect::Full => Rules {
+                sigils: b"!@$~%&",
+                pads: riscv || matches!(arch, Arch::Armv7l | Arch::Aarch64),
+                caret: matches!(arch, Arch::Armv7l | Arch::Aarch64 | Arch::Ppc64le),
+                dot: riscv,
+                comment_ends_at_cr: true,
+                one_byte_names: false,
+                label_after_half_byte: false,
+                full: true,
+            },
+            Dialect::SeedHex2 => Rules {
+                sigils: if riscv || arch == Arch::Aarch64 {
+                    b"!@$~%&"
+                } else {
+                    b"!@$%&"
+                },
+                pads: riscv,
+                caret: arch == Arch::Aarch64,
+                dot: riscv,
+                comment_ends_at_cr: true,
+                one_byte_names: false,
+                label_after_half_byte: seed_half_byte,
+                full: false,
+            },
+            Dialect::SeedHex1 => Rules {
+                sigils: match arch {
+                    a if a.is_riscv() => b"!@$~",
+                    Arch::Aarch64 => b"$~&",
+                    _ => b"%",
+                },
+                pads: false,
+                caret: false,
+                dot: false,
+                comment_ends_at_cr: arch != Arch::Aarch64,
+                one_byte_names: true,
+                label_after_half_byte: seed_half_byte,
+                full: false,
+            },
+        }
+    }
 }
 
 /// Which of the two passes is running (§1.3).
@@ -58,6 +139,7 @@ enum Pass {
 /// The state §1.3-1.8 name.
 struct State<'c> {
     config: &'c Config,
+    rules: Rules,
     pass: Pass,
     /// The address of the next output byte.
     ip: u32,
@@ -75,13 +157,12 @@ struct State<'c> {
     out: Vec<u8>,
 }
 
-/// Links `sources` as mescc-tools hex2 would (spec §1), returning the output bytes.
+/// Links `sources` as mescc-tools hex2 (spec §1) or the seed of `config.dialect`
+/// (seed-tools.md §2-3) would, returning the output bytes.
 pub fn link(sources: &[Source<'_>], config: &Config) -> Result<Vec<u8>, Error> {
-    if config.dialect != Dialect::Full {
-        return Err(Error::Unsupported);
-    }
     let mut st = State {
         config,
+        rules: Rules::of(config.dialect, config.arch),
         pass: Pass::One,
         ip: config.base_address,
         labels: HashMap::new(),
@@ -124,14 +205,6 @@ fn digit_shape(mode: ByteMode) -> (u32, u32) {
     }
 }
 
-/// Whether `<` pads on this architecture (§1.7).
-fn pads(arch: Arch) -> bool {
-    matches!(
-        arch,
-        Arch::Armv7l | Arch::Aarch64 | Arch::Riscv32 | Arch::Riscv64
-    )
-}
-
 /// The size in bytes a pointer occupies (§1.6 table; §1.8 "pass 1 sizes").
 fn pointer_size(arch: Arch, sigil: u8) -> u32 {
     match sigil {
@@ -143,21 +216,36 @@ fn pointer_size(arch: Arch, sigil: u8) -> u32 {
     }
 }
 
-/// A name: every byte up to a space, tab, newline, `>` or the end (§1.5). Returns the
-/// name and the index of its terminator (`text.len()` at the end).
-fn read_name(text: &[u8], start: usize) -> Result<(&[u8], usize), Error> {
-    let end = text[start..]
-        .iter()
-        .position(|&b| matches!(b, b' ' | b'\t' | b'\n' | b'>'))
-        .map_or(text.len(), |n| start + n);
+/// A name (§1.5): every byte up to a space, tab, newline, `>` or the end; in hex1 the one
+/// byte at `start` (seed-tools.md §2). Returns the name and the index of its terminator
+/// (`text.len()` at the end; in hex1 the byte after the name).
+fn read_name(rules: Rules, text: &[u8], start: usize) -> Result<(&[u8], usize), Error> {
+    let end = if rules.one_byte_names {
+        (start + 1).min(text.len())
+    } else {
+        text[start..]
+            .iter()
+            .position(|&b| matches!(b, b' ' | b'\t' | b'\n' | b'>'))
+            .map_or(text.len(), |n| start + n)
+    };
     let name = &text[start..end];
-    if name.len() >= 4096 {
+    if rules.full && name.len() >= 4096 {
         return Err(Error::NameTooLong);
     }
     if name.contains(&0) {
         return Err(Error::NulInName);
     }
     Ok((name, end))
+}
+
+/// Where reading resumes after a name ending at `end`: past its terminator (a `>` is
+/// discarded; a space, tab or newline reads the same either way), in hex1 right there.
+fn after_name(rules: Rules, text: &[u8], end: usize) -> usize {
+    if rules.one_byte_names || end == text.len() {
+        end
+    } else {
+        end + 1
+    }
 }
 
 impl State<'_> {
@@ -173,26 +261,32 @@ impl State<'_> {
                 // §1.8: inside a `.` word every byte is a digit or an ignored non-digit,
                 // except that comments still run to their end.
                 match b {
-                    b'#' | b';' => i = comment_end(text, i),
+                    b'#' | b';' => i = comment_end(self.rules, text, i)?,
                     _ => self.digit(b)?,
                 }
                 continue;
             }
+            let rules = self.rules;
             match b {
                 b':' => i = self.label_definition(text, i)?,
-                b'!' | b'@' | b'$' | b'~' | b'%' | b'&' => i = self.pointer(text, i, b)?,
-                b'<' if pads(self.config.arch) => self.pad(),
-                b'^' => self.aligned = true,
-                b'.' if self.config.arch.is_riscv() => {
+                _ if rules.sigils.contains(&b) => i = self.pointer(text, i, b)?,
+                b'<' if rules.pads => self.pad(),
+                b'^' if rules.caret => self.aligned = true,
+                b'.' if rules.dot => {
                     self.word_left = 4;
                     self.word = 0;
                 }
-                b'#' | b';' => i = comment_end(text, i),
+                b'#' | b';' => i = comment_end(rules, text, i)?,
                 _ => self.digit(b)?,
             }
         }
         if self.word_left > 0 {
-            return Err(Error::WordCutShort);
+            if self.rules.full {
+                return Err(Error::WordCutShort);
+            }
+            // seed-tools.md §3.1: the seed drops an unfinished word
+            self.word_left = 0;
+            self.word = 0;
         }
         Ok(())
     }
@@ -231,8 +325,14 @@ impl State<'_> {
         }
         let mut byte = value as u8;
         if self.config.arch.is_riscv() {
-            byte ^= self.xor as u8;
+            let r = self.xor & 0xFF;
             self.xor >>= 8;
+            byte = if self.rules.full {
+                byte ^ r as u8
+            } else {
+                // seed-tools.md §3.1: the seeds XOR the low nibble and add the high one back
+                ((value & 0xF0) + ((value & 0x0F) ^ r)) as u8
+            };
         }
         self.emit(&[byte]);
     }
@@ -255,15 +355,20 @@ impl State<'_> {
         }
     }
 
-    /// `:name` (§1.5): pass 1 records the current `ip`, last definition winning.
+    /// `:name` (§1.5): pass 1 records the current `ip`, last definition winning; in the
+    /// x86, amd64 and aarch64 seeds the address after a half-finished byte. A hex1 `:` at
+    /// the very end of a file defines nothing.
     fn label_definition(&mut self, text: &[u8], at: usize) -> Result<usize, Error> {
-        let (name, end) = read_name(text, at)?;
-        if self.pass == Pass::One {
-            self.labels.insert(name.to_vec(), self.ip);
+        if self.rules.one_byte_names && at == text.len() {
+            return Ok(at);
         }
-        // The terminator: `>` is discarded; any other is ordinary input (pass 1) or
-        // discarded (pass 2); both read the same for bytes and addresses.
-        Ok(if end < text.len() { end + 1 } else { end })
+        let (name, end) = read_name(self.rules, text, at)?;
+        if self.pass == Pass::One {
+            let half = self.rules.label_after_half_byte && self.ndigits != 0;
+            let address = self.ip.wrapping_add(u32::from(half));
+            self.labels.insert(name.to_vec(), address);
+        }
+        Ok(after_name(self.rules, text, end))
     }
 
     fn address_of(&self, name: &[u8]) -> Result<u32, Error> {
@@ -279,14 +384,16 @@ impl State<'_> {
             return Err(Error::NameAtEndOfFile);
         }
         let arch = self.config.arch;
-        let (target_name, end) = read_name(text, at)?;
+        let rules = self.rules;
+        let (target_name, end) = read_name(rules, text, at)?;
         let word_immediate = arch.is_riscv() && sigil != b'%' && sigil != b'&';
-        let mut next = if end < text.len() { end + 1 } else { end };
+        let mut next = after_name(rules, text, end);
         let mut base_name = None;
-        if !word_immediate && end < text.len() && text[end] == b'>' {
-            let (base, bend) = read_name(text, next)?;
+        let base_form = !rules.one_byte_names && !word_immediate;
+        if base_form && end < text.len() && text[end] == b'>' {
+            let (base, bend) = read_name(rules, text, next)?;
             base_name = Some(base);
-            next = if bend < text.len() { bend + 1 } else { bend };
+            next = after_name(rules, text, bend);
         }
         if self.pass == Pass::One {
             self.ip = self.ip.wrapping_add(pointer_size(arch, sigil));
@@ -298,9 +405,36 @@ impl State<'_> {
             return Ok(next);
         }
         let size = pointer_size(arch, sigil);
+        let base = match base_name {
+            Some(b) => Some(self.address_of(b)?),
+            None => None,
+        };
+        let value = if rules.full {
+            self.full_value(sigil, size, target, base, target_name)?
+        } else {
+            self.seed_value(sigil, size, target, base)
+        };
+        let bytes = match self.config.endian {
+            Endian::Little => value.to_le_bytes()[..size as usize].to_vec(),
+            Endian::Big => value.to_be_bytes()[4 - size as usize..].to_vec(),
+        };
+        self.emit(&bytes);
+        Ok(next)
+    }
+
+    /// The value of a full hex2 pointer (§1.6): the displacement (from `>base`, or by the
+    /// architecture's rule, which reads `^`) or the absolute address, range-checked.
+    fn full_value(
+        &mut self,
+        sigil: u8,
+        size: u32,
+        target: u32,
+        base: Option<u32>,
+        target_name: &[u8],
+    ) -> Result<i32, Error> {
         let field_end = self.ip.wrapping_add(size);
-        let displacement = match base_name {
-            Some(base) => target.wrapping_sub(self.address_of(base)?) as i32,
+        let displacement = match base {
+            Some(b) => target.wrapping_sub(b) as i32,
             None => self.architectural_displacement(target, field_end, target_name)?,
         };
         let value = match sigil {
@@ -308,12 +442,32 @@ impl State<'_> {
             _ => displacement,
         };
         check_range(sigil, value)?;
-        let bytes = match self.config.endian {
-            Endian::Little => value.to_le_bytes()[..size as usize].to_vec(),
-            Endian::Big => value.to_be_bytes()[4 - size as usize..].to_vec(),
-        };
-        self.emit(&bytes);
-        Ok(next)
+        Ok(value)
+    }
+
+    /// The value of a seed pointer (seed-tools.md §3.1), never range-checked: `$` and `&`
+    /// the address (RISC-V: minus `>base`); relative sigils the target minus `>base`, or
+    /// minus the field's end, on aarch64 minus the field's start, then counted in 4-byte
+    /// words after `^` (always in the aarch64 hex1).
+    fn seed_value(&mut self, sigil: u8, size: u32, target: u32, base: Option<u32>) -> i32 {
+        let arch = self.config.arch;
+        if matches!(sigil, b'$' | b'&') {
+            return match base {
+                Some(b) if arch.is_riscv() => target.wrapping_sub(b) as i32,
+                _ => target as i32,
+            };
+        }
+        if arch == Arch::Aarch64 {
+            let raw = target.wrapping_sub(base.unwrap_or(self.ip)) as i32;
+            let aligned = std::mem::replace(&mut self.aligned, false);
+            return if aligned || self.rules.one_byte_names {
+                raw >> 2
+            } else {
+                raw
+            };
+        }
+        let field_end = self.ip.wrapping_add(size);
+        target.wrapping_sub(base.unwrap_or(field_end)) as i32
     }
 
     /// The displacement rule of each architecture (§1.7); reads and clears `^` where the
@@ -353,14 +507,16 @@ impl State<'_> {
         })
     }
 
-    /// RISC-V `!@$~`: an I, B, J or U immediate XORed into the register (§1.8).
+    /// RISC-V `!@$~`: an I, B, J or U immediate XORed into the register (§1.8); the seeds
+    /// check no range.
     fn word_immediate(&mut self, sigil: u8, target: u32) -> Result<(), Error> {
         let d = target.wrapping_sub(self.ip) as i32;
+        let check = self.rules.full;
         let bits = |v: i32, hi: u32, lo: u32| ((v as u32) >> lo) & ((1 << (hi - lo + 1)) - 1);
         let encoded = match sigil {
             b'!' => bits(d.wrapping_add(4), 11, 0) << 20,
             b'@' => {
-                if !(-4096..=4095).contains(&d) || d & 1 != 0 {
+                if check && (!(-4096..=4095).contains(&d) || d & 1 != 0) {
                     return Err(Error::OutOfRange {
                         sigil,
                         value: d.into(),
@@ -372,7 +528,7 @@ impl State<'_> {
                     | bits(d, 11, 11) << 7
             }
             b'$' => {
-                if !(-1_048_576..=1_048_575).contains(&d) || d & 1 != 0 {
+                if check && (!(-1_048_576..=1_048_575).contains(&d) || d & 1 != 0) {
                     return Err(Error::OutOfRange {
                         sigil,
                         value: d.into(),
@@ -409,10 +565,15 @@ fn check_range(sigil: u8, value: i32) -> Result<(), Error> {
     }
 }
 
-/// The byte after a comment (§1.3): through the next `\n` or `\r`, or the end.
-fn comment_end(text: &[u8], from: usize) -> usize {
-    text[from..]
+/// The byte after a comment (§1.3): through the next `\n` or `\r` (only `\n` in the
+/// aarch64 hex1), or the end of the file, which in the seeds is an error (the seeds hang).
+fn comment_end(rules: Rules, text: &[u8], from: usize) -> Result<usize, Error> {
+    match text[from..]
         .iter()
-        .position(|&b| b == b'\n' || b == b'\r')
-        .map_or(text.len(), |n| from + n + 1)
+        .position(|&b| b == b'\n' || (b == b'\r' && rules.comment_ends_at_cr))
+    {
+        Some(n) => Ok(from + n + 1),
+        None if rules.full => Ok(text.len()),
+        None => Err(Error::CommentAtEndOfFile),
+    }
 }

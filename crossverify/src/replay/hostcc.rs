@@ -4,7 +4,7 @@
 //!
 //! This module owns that check. For a step that is not one of our tools it asks the
 //! [`provenance`](super::provenance) graph how the chain built the program, derives a host
-//! build from the C sources the provenance names ([`plan`]: headers are found through
+//! build from the C sources the provenance names ([`Checker::plan`]: headers are found through
 //! `#include`, the chain's target-specific system layer and its replacements of standard
 //! C library files give way to the host's libc, and a local header's sibling `.c` file is
 //! added, as the upstream makefiles do for `M2libc/bootstrappable.c`), builds it once per

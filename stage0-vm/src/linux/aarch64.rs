@@ -3,7 +3,7 @@
 //! This module owns the AArch64 processor of the Linux user-mode machine: its registers
 //! (x0..x30, SP, PC, NZCV), the fetch loop, the decode cache and the Linux system call
 //! convention (`svc #0`, number in x8, arguments x0..x5, result in x0, the generic
-//! `asm-generic/unistd.h` table). Decoding lives in [`decode`] (one word to one typed
+//! `asm-generic/unistd.h` table). Decoding lives in [`decode`](mod@decode) (one word to one typed
 //! instruction, a pure function) and semantics in `exec`; both follow the Arm
 //! Architecture Reference Manual. Not modelled: SIMD and floating point, SVE, atomics and
 //! exclusives, system registers other than NZCV, pointer authentication, tagging, and

@@ -2,7 +2,7 @@
 //! inside the host process.
 //!
 //! This module owns the life of a guest process: loading a program ([`elf`]) into a fresh
-//! image, the loop that runs its [`Cpu`] and hands each system call to [`syscall`], and
+//! image, the loop that runs its [`Cpu`] and hands each system call to [`syscall`](super::syscall), and
 //! the calls that change processes. `fork` copies the process (processor, memory,
 //! descriptor table sharing the open file descriptions) and runs the child to its end
 //! before the parent continues (the kaem shells fork, exec and wait at once, so this is

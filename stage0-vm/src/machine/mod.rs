@@ -2,7 +2,7 @@
 //!
 //! - `memory`: the byte memory with the reference's bounds rule and the slot table;
 //! - `predecode`: the slot of each code address: hot forms, condition families as data,
-//!   and the fused forms (a typed [`predecode::Form`]), invalidated by stores;
+//!   and the fused forms (a typed `predecode::Form`), invalidated by stores;
 //! - `semantics`: what every instruction does, written once (condition tables and
 //!   `execute`);
 //! - `step`: the plain step (`isa::decode` + `execute`, no cache, no fusion): the

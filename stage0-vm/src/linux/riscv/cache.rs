@@ -54,7 +54,7 @@ impl CodeCache {
         addr >> PAGE_SHIFT
     }
 
-    /// The index in [`CodeCache::slots`] of the first slot of `page`, installing the page
+    /// The index in `CodeCache::slots` of the first slot of `page`, installing the page
     /// (all slots empty) if the table does not hold it.
     #[inline]
     pub fn page_base(&mut self, page: u64) -> usize {

@@ -4,7 +4,7 @@
 //! This module owns the RISC-V side of the [`Cpu`] contract: the processor state, the run
 //! loop over decoded code, and the Linux system call convention (number in a7, arguments in
 //! a0..a5, result in a0, the generic `asm-generic/unistd.h` table). One core serves both
-//! widths, parameterised by `RV64`: [`decode`] turns a word into an instruction, [`exec`]
+//! widths, parameterised by `RV64`: [`decode`](mod@decode) turns a word into an instruction, [`exec`]
 //! applies it, [`cache`] keeps decoded instructions per code slot. [`Riscv::run`] (the
 //! [`Cpu::run`] of the trait) executes from the cache; [`Riscv::run_uncached`] fetches and
 //! decodes every instruction again and is the reference the cached path is tested against.

@@ -1,7 +1,7 @@
 //! The x86 executor: one decoded [`Insn`] applied to the registers, the flags and guest
 //! [`Memory`], as the SDM's operation pseudo-code describes it.
 //!
-//! Operands are resolved once to a [`Place`] (register, high byte register, memory
+//! Operands are resolved once to a `Place` (register, high byte register, memory
 //! address) so that read-modify-write instructions compute their address once. Every
 //! store goes through [`X86::store`], which tells the decode cache. Values are kept
 //! masked to the operand size; 32-bit register writes zero the upper half (64-bit mode),

@@ -5,7 +5,7 @@
 //! flags and DF, and the interpreter loop. [`I386`] is 32-bit protected mode with flat
 //! segments (the Linux i386 ABI, `int 0x80`); [`Amd64`] is 64-bit mode (`syscall`). Both
 //! are [`X86`], one core parameterised by the mode. The instruction set is split into
-//! [`decode`] (bytes to a typed instruction, written from the SDM/APM opcode maps),
+//! [`decode`](mod@decode) (bytes to a typed instruction, written from the SDM/APM opcode maps),
 //! [`exec`] (one instruction's semantics over registers and [`Memory`]) and [`flags`]
 //! (lazy CF/PF/AF/ZF/SF/OF). Decoded instructions are kept in a direct-mapped cache keyed
 //! by address; every store that may overlap a cached instruction drops it, so
