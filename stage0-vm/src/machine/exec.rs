@@ -6,7 +6,7 @@
 //! would cut) through the plain step. It allocates nothing per instruction.
 
 use super::predecode::Form;
-use super::routine::{apply, pop_run, pop_word, push_run, Native};
+use super::routine::{apply, pop_run, pop_word, push_run, Native, Ran};
 use super::semantics::{self, mem_fault, relation, skip, Flow};
 use super::{lo16, lo16_mut, Io, Machine};
 use crate::devices::{Devices, TAPE_01};
@@ -415,21 +415,33 @@ impl Machine {
                 Form::StringMatch => {
                     steps -= 1;
                     let mut x = Native {
-                        r: &mut r,
                         bytes: &mut self.mem.bytes,
                         code_end: self.mem.code_end,
-                        pc,
-                        steps,
                         limit,
                     };
                     let ran = match self.mem.routines.get(usize::from(d.routine)) {
-                        Some(routine) => routine.run(&mut x),
-                        None => false,
+                        Some(routine) => routine.run(&mut r, &mut x, steps),
+                        None => Ran::NotRun,
                     };
-                    (pc, steps) = (x.pc, x.steps);
-                    if !ran {
-                        plain!('run)
+                    match ran {
+                        Ran::NotRun => plain!('run),
+                        Ran::Stopped(at) | Ran::Returned(at) => (pc, steps) = (at.pc, at.steps),
                     }
+                }
+                // A table look-up loop, as far as it can run natively.
+                Form::ListWalk => {
+                    steps -= 1;
+                    let Some(walk) = self.mem.walks.get(usize::from(d.routine)) else {
+                        plain!('run)
+                    };
+                    let mut x = Native {
+                        bytes: &mut self.mem.bytes,
+                        code_end: self.mem.code_end,
+                        limit,
+                    };
+                    let (slots, routines) = (&self.mem.slots, &self.mem.routines);
+                    let at = walk.run(&mut r, &mut x, slots, routines, steps);
+                    (pc, steps) = (at.pc, at.steps);
                 }
                 Form::ByteCompare => {
                     let (run, imm, test, disp) = (d.run, d.imm, d.test(), d.disp);

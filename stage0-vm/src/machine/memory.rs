@@ -4,7 +4,7 @@
 //! in it (see `predecode`), which every store that may overlap them invalidates.
 
 use super::predecode::{Form, Slot, SLOT_SPAN};
-use super::routine::StringMatch;
+use super::routine::{ListWalk, StringMatch};
 use crate::isa::{decode, DecodeError, Group, Instr};
 
 /// Addresses below this have pre-decode slots; code above it runs through the plain
@@ -22,6 +22,8 @@ pub(crate) struct Mem {
     pub(super) code_end: u32,
     /// The fused subroutines the `StringMatch` slots name (one per entry address).
     pub(super) routines: Vec<StringMatch>,
+    /// The list walks the `ListWalk` slots name.
+    pub(super) walks: Vec<ListWalk>,
 }
 
 /// A data access outside memory: the address to show, Address_2 or not.
@@ -40,6 +42,7 @@ impl Mem {
             slot_limit: size.min(CACHE_LIMIT),
             code_end: 0,
             routines: Vec::new(),
+            walks: Vec::new(),
         }
     }
 

@@ -106,6 +106,9 @@ pub(crate) enum Form {
     /// A whole string-compare subroutine (`routine::StringMatch`, `routine` its index):
     /// save prologue, byte-compare loop, verdict, restore epilogue and RET.
     StringMatch,
+    /// A table look-up loop calling a `StringMatch` per entry (`routine::ListWalk`,
+    /// `routine` its index).
+    ListWalk,
 }
 
 /// One pre-decoded code address (64 bytes with the alignment, so that a slot's
@@ -142,7 +145,8 @@ pub(crate) struct Slot {
     /// Register moves in a prologue or epilogue (`moves[..nmoves]`).
     pub nmoves: u8,
     pub moves: [RegMove; 3],
-    /// The fused subroutine of a `StringMatch` slot (an index into `Mem::routines`).
+    /// The fused routine of a `StringMatch` or `ListWalk` slot (an index into
+    /// `Mem::routines` or `Mem::walks`).
     pub routine: u16,
 }
 
@@ -223,7 +227,7 @@ impl Slot {
             Form::PopRun => u32::from(self.tail) + 4 * u32::from(self.count),
             Form::PopRunRet => u32::from(self.tail) + 4 * u32::from(self.count) + 4,
             Form::ByteCompare => 18 + u32::from(self.tail),
-            Form::StringMatch => self.disp,
+            Form::StringMatch | Form::ListWalk => self.disp,
             _ => len.max(4),
         }
     }

@@ -493,6 +493,109 @@ mod string_match {
         }
     }
 
+    /// A table look-up: `lookups` walks of a linked list at `DATA` (entry k at DATA + 32k:
+    /// next pointer, name at +4, a pointer to the name at +16) calling the routine per
+    /// entry with the key in `key`, the list pointer in `p`, set-up by ADDUI (`indirect`
+    /// false) or LOADR16 + LOADX + COPY; maybe a store into the walk or the routine
+    /// before each look-up.
+    fn walk_program(
+        shape: &Routine,
+        (p, key, indirect): (u8, u8, bool),
+        lookups: &[(u8, Option<(u8, u16)>)],
+        names: &[Vec<u8>],
+        sp: u32,
+        walk_at: u32,
+    ) -> (Vec<u8>, u32) {
+        let mut b = Builder::new();
+        b.op(Loadui, &[shape.sp], sp as i32);
+        for (n, &(k, store)) in lookups.iter().enumerate() {
+            if let Some((offset, value)) = store {
+                let to = walk_at + u32::from(offset % 160);
+                b.op(Loadui, &[5], i32::from(value));
+                let d = to as i32 - (b.here() as i32 + 6);
+                b.op(Storer, &[5], d);
+            }
+            let k = u32::from(k) % names.len() as u32;
+            b.op(Loadui, &[key], (DATA + 32 * k + 4) as i32)
+                .op(Loadui, &[p], DATA as i32)
+                .to(Calli, &[shape.sp], "walk")
+                .op(Addui, &[9], n as i32);
+        }
+        b.op(Halt, &[], 0);
+        let at = b.here();
+        b.label("walk").to(JumpZ, &[p], "done");
+        if indirect {
+            b.to(Loadr16, &[1], "offset")
+                .op(Loadx, &[0, p, 1], 0)
+                .op(Copy, &[1, key], 0);
+        } else {
+            b.op(Addui, &[0, p], 4).op(Copy, &[1, key], 0);
+        }
+        b.to(Calli, &[shape.sp], "match")
+            .to(JumpNz, &[0], "found")
+            .op(Load, &[p, p], 0)
+            .to(Jump, &[], "walk")
+            .label("found")
+            .op(Addui, &[8, 8], 1)
+            .label("done")
+            .op(Ret, &[shape.sp], 0)
+            .label("offset")
+            .bytes(&[0, 16, 0, 0]);
+        routine(&mut b, shape);
+        while b.here() < DATA {
+            b.bytes(&[0]);
+        }
+        for (k, name) in names.iter().enumerate() {
+            let next = if k + 1 < names.len() { DATA + 32 * (k as u32 + 1) } else { 0 };
+            let mut cell = [0u8; 32];
+            cell[..4].copy_from_slice(&next.to_be_bytes());
+            for (c, &x) in cell[4..15].iter_mut().zip(name) {
+                *c = x;
+            }
+            cell[16..20].copy_from_slice(&(DATA + 32 * k as u32 + 4).to_be_bytes());
+            b.bytes(&cell);
+        }
+        (b.finish().unwrap(), at)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1500))]
+
+        /// Programs walking a table with the look-up loop (fused and run natively, the
+        /// routine it calls too) with any registers, names, stack and step limit, and
+        /// stores into the code: the fast executor ends exactly as the plain step does.
+        #[test]
+        fn fused_list_walk_equals_plain_step(
+            shape in prop_oneof![
+                3 => Just(Routine { sp: 15, save: vec![1, 2, 3, 4], x: 2, y: 3, i: 4, p: 0,
+                    q: 1, t: 2, u: 0, v: 1, verdict: CmpskipNe, restore: vec![4, 3, 2, 1] }),
+                1 => routine_shape()],
+            regs in prop_oneof![3 => Just((2u8, 12u8)), 1 => (reg(), reg())],
+            indirect in any::<bool>(),
+            lookups in prop::collection::vec(
+                (any::<u8>(), prop::option::weighted(0.1, (any::<u8>(), any::<u16>()))), 1..5),
+            names in prop::collection::vec(prop::collection::vec(prop_oneof![Just(b'A'), Just(b'B'), Just(b'C')], 0..5), 1..12),
+            sp in prop_oneof![4 => Just(0x7C0u32), 1 => 0u32..0x800],
+            limit in prop_oneof![1u64..3000, Just(1_000_000)],
+        ) {
+            let memory = 0x800u32;
+            let regs = (regs.0, regs.1, indirect);
+            let (_, at) = walk_program(&shape, regs, &lookups, &names, sp, 0);
+            let (rom, _) = walk_program(&shape, regs, &lookups, &names, sp, at);
+            let config = Config {
+                memory_size: memory as usize,
+                max_steps: Some(limit),
+                ..Config::default()
+            };
+            let plain = outcome(&rom, &config, true);
+            prop_assert_eq!(outcome(&rom, &config, false), plain.clone());
+            if !plain.0.contains("max-steps") {
+                let free = Config { max_steps: None, ..config };
+                prop_assert_eq!(outcome(&rom, &free, false), plain);
+            }
+        }
+    }
+
     #[test]
     fn the_routine_is_fused_and_counts_every_instruction() {
         let shape = Routine {
@@ -520,5 +623,18 @@ mod string_match {
         let _ = &mut dev;
         let config = Config { memory_size: 0x800, ..Config::default() };
         assert_eq!(outcome(&rom, &config, false), outcome(&rom, &config, true));
+        let names = [b"AB".to_vec(), b"ABC".to_vec(), b"B".to_vec(), b"ABD".to_vec()];
+        for indirect in [false, true] {
+            let lookups = [(3, None), (1, None), (2, None)];
+            let (_, at) = walk_program(&shape, (2, 12, indirect), &lookups, &names, 0x7C0, 0);
+            let (rom, _) = walk_program(&shape, (2, 12, indirect), &lookups, &names, 0x7C0, at);
+            let mut m = crate::Machine::new(&rom, &config).unwrap();
+            m.mem.fill(at, true);
+            assert_eq!(m.mem.slots[at as usize].form, crate::machine::predecode::Form::ListWalk);
+            let fast = outcome(&rom, &config, false);
+            assert_eq!(fast.0, "Halt");
+            assert_eq!(fast.1[8], 3, "every key found");
+            assert_eq!(fast, outcome(&rom, &config, true));
+        }
     }
 }
