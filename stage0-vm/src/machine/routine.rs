@@ -2,14 +2,16 @@
 //! run natively in one dispatch. It owns [`StringMatch`], the string-compare routine the
 //! chain's macro assemblers call for every table entry they look at (a save prologue, the
 //! byte-compare loop, FALSE/CMPSKIP/TRUE for the verdict, a restore epilogue with RET),
-//! and the unchecked register save/restore runs the executor's prologue and epilogue
-//! forms share with it. A routine runs its instructions in order on the real registers
-//! and memory, so any register assignment behaves exactly as the plain step; wherever it
-//! cannot go on cheaply (a load outside memory, pushes or pops that would touch memory
-//! holding code or leave memory, the step limit) it stops at that instruction boundary
-//! with the exact state, and the executor carries on from there instruction by
-//! instruction. Every byte a routine depends on lies within `SLOT_SPAN` of its entry, so
-//! the entry slot's invalidation covers it.
+//! [`ListWalk`], the linked-list look-up loop that calls it per entry, and the unchecked
+//! register save/restore runs the executor's prologue and epilogue forms share with them.
+//! A routine runs its instructions in order on the real registers and memory, so any
+//! register assignment behaves exactly as the plain step; wherever it cannot go on
+//! cheaply (a load outside memory, a push, pop or CALLI that would touch memory holding
+//! code or leave memory, a callee that is no longer a fused routine, the step limit) it
+//! stops at that instruction boundary with the exact state, and the executor carries on
+//! from there instruction by instruction. Every byte a routine depends on lies within
+//! `SLOT_SPAN` of its entry, so the entry slot's invalidation covers it (a walk finds its
+//! callee through the callee's own slot at every call).
 
 use super::memory::Mem;
 use super::predecode::{plain, Form, MoveKind, RegMove, Slot, SLOT_SPAN};
@@ -100,10 +102,8 @@ impl Mem {
         let keeps_sp = restore.moves[..usize::from(restore.nmoves)]
             .iter()
             .all(|m| m.a != restore.b && m.b != restore.b);
-        let shaped = loops
-            && t.regs[0] & 15 == verdict.t
-            && restore.form == Form::PopRunRet
-            && keeps_sp;
+        let shaped =
+            loops && t.regs[0] & 15 == verdict.t && restore.form == Form::PopRunRet && keeps_sp;
         shaped.then_some(StringMatch {
             entry,
             save: *save,
@@ -255,7 +255,6 @@ impl StringMatch {
         })
     }
 }
-
 
 /// The PUSHR run and moves of a save prologue `s`, unchecked (the caller has checked
 /// that the pushes stay in memory and clear of code).

@@ -546,7 +546,11 @@ mod string_match {
             b.bytes(&[0]);
         }
         for (k, name) in names.iter().enumerate() {
-            let next = if k + 1 < names.len() { DATA + 32 * (k as u32 + 1) } else { 0 };
+            let next = if k + 1 < names.len() {
+                DATA + 32 * (k as u32 + 1)
+            } else {
+                0
+            };
             let mut cell = [0u8; 32];
             cell[..4].copy_from_slice(&next.to_be_bytes());
             for (c, &x) in cell[4..15].iter_mut().zip(name) {
@@ -616,21 +620,42 @@ mod string_match {
         let calls = [(1, 2, None), (1, 3, None)];
         let (_, at) = program(&shape, &calls, 0x700, 0x800, &strings, 0);
         let (rom, _) = program(&shape, &calls, 0x700, 0x800, &strings, at);
-        let mut m = crate::Machine::new(&rom, &Config { memory_size: 0x800, ..Config::default() }).unwrap();
+        let mut m = crate::Machine::new(
+            &rom,
+            &Config {
+                memory_size: 0x800,
+                ..Config::default()
+            },
+        )
+        .unwrap();
         let mut dev = crate::Devices::new(crate::TapeStore::Memory([None, None]));
         m.mem.fill(at, true);
-        assert_eq!(m.mem.slots[at as usize].form, crate::machine::predecode::Form::StringMatch);
+        assert_eq!(
+            m.mem.slots[at as usize].form,
+            crate::machine::predecode::Form::StringMatch
+        );
         let _ = &mut dev;
-        let config = Config { memory_size: 0x800, ..Config::default() };
+        let config = Config {
+            memory_size: 0x800,
+            ..Config::default()
+        };
         assert_eq!(outcome(&rom, &config, false), outcome(&rom, &config, true));
-        let names = [b"AB".to_vec(), b"ABC".to_vec(), b"B".to_vec(), b"ABD".to_vec()];
+        let names = [
+            b"AB".to_vec(),
+            b"ABC".to_vec(),
+            b"B".to_vec(),
+            b"ABD".to_vec(),
+        ];
         for indirect in [false, true] {
             let lookups = [(3, None), (1, None), (2, None)];
             let (_, at) = walk_program(&shape, (2, 12, indirect), &lookups, &names, 0x7C0, 0);
             let (rom, _) = walk_program(&shape, (2, 12, indirect), &lookups, &names, 0x7C0, at);
             let mut m = crate::Machine::new(&rom, &config).unwrap();
             m.mem.fill(at, true);
-            assert_eq!(m.mem.slots[at as usize].form, crate::machine::predecode::Form::ListWalk);
+            assert_eq!(
+                m.mem.slots[at as usize].form,
+                crate::machine::predecode::Form::ListWalk
+            );
             let fast = outcome(&rom, &config, false);
             assert_eq!(fast.0, "Halt");
             assert_eq!(fast.1[8], 3, "every key found");
