@@ -5,7 +5,8 @@
 //! cannot hold (code above the slot table, an illegal word, a fused form the step limit
 //! would cut) through the plain step. It allocates nothing per instruction.
 
-use super::predecode::{Form, MoveKind, RegMove};
+use super::predecode::Form;
+use super::routine::{apply, pop_run, pop_word, push_run, Native, Ran};
 use super::semantics::{self, mem_fault, relation, skip, Flow};
 use super::{lo16, lo16_mut, Io, Machine};
 use crate::devices::{Devices, TAPE_01};
@@ -368,16 +369,7 @@ impl Machine {
                         pc = ip.wrapping_add(4);
                         continue;
                     }
-                    let bytes = &mut self.mem.bytes;
-                    for (k, &reg) in d.run.iter().enumerate().take(count as usize) {
-                        let v = r[usize::from(reg)];
-                        let i = at as usize + 4 * k;
-                        bytes[i..i + 4].copy_from_slice(&v.to_be_bytes());
-                        r[sp] = at.wrapping_add(4 * (k as u32 + 1));
-                    }
-                    for &m in d.moves.iter().take(usize::from(d.nmoves)) {
-                        apply(m, &mut r, d.imm);
-                    }
+                    push_run(d, &mut r, &mut self.mem.bytes);
                     steps += u64::from(d.n) - 1;
                     pc = ip.wrapping_add(d.disp);
                 }
@@ -410,23 +402,46 @@ impl Machine {
                         continue;
                     }
                     let bytes = &mut self.mem.bytes;
-                    let mut at = top as usize;
-                    for &reg in d.run.iter().take(count as usize) {
-                        at -= 4;
-                        let w = &mut bytes[at..at + 4];
-                        r[usize::from(reg)] = u32::from_be_bytes([w[0], w[1], w[2], w[3]]);
-                        w.fill(0);
-                        r[sp] = at as u32;
-                    }
+                    let mut at = pop_run(d, &mut r, bytes, top);
                     steps += u64::from(d.n) - 1;
                     pc = ip.wrapping_add(u32::from(d.tail) + 4 * count);
                     if ret {
                         at -= 4;
-                        let w = &mut bytes[at..at + 4];
-                        pc = u32::from_be_bytes([w[0], w[1], w[2], w[3]]);
-                        w.fill(0);
+                        pc = pop_word(bytes, at);
                         r[sp] = at as u32;
                     }
+                }
+                // A whole string-compare routine, as far as it can run natively.
+                Form::StringMatch => {
+                    steps -= 1;
+                    let mut x = Native {
+                        bytes: &mut self.mem.bytes,
+                        code_end: self.mem.code_end,
+                        limit,
+                    };
+                    let ran = match self.mem.routines.get(usize::from(d.routine)) {
+                        Some(routine) => routine.run(&mut r, &mut x, steps),
+                        None => Ran::NotRun,
+                    };
+                    match ran {
+                        Ran::NotRun => plain!('run),
+                        Ran::Stopped(at) | Ran::Returned(at) => (pc, steps) = (at.pc, at.steps),
+                    }
+                }
+                // A table look-up loop, as far as it can run natively.
+                Form::ListWalk => {
+                    steps -= 1;
+                    let Some(walk) = self.mem.walks.get(usize::from(d.routine)) else {
+                        plain!('run)
+                    };
+                    let mut x = Native {
+                        bytes: &mut self.mem.bytes,
+                        code_end: self.mem.code_end,
+                        limit,
+                    };
+                    let (slots, routines) = (&self.mem.slots, &self.mem.routines);
+                    let at = walk.run(&mut r, &mut x, slots, routines, steps);
+                    (pc, steps) = (at.pc, at.steps);
                 }
                 Form::ByteCompare => {
                     let (run, imm, test, disp) = (d.run, d.imm, d.test(), d.disp);
@@ -453,20 +468,5 @@ impl Machine {
         self.ip = pc;
         self.steps = steps;
         result
-    }
-}
-
-/// One register move of a fused prologue or epilogue.
-#[inline(always)]
-fn apply(m: RegMove, r: &mut [u32; 256], imm: u32) {
-    let (a, b) = (usize::from(m.a), usize::from(m.b));
-    match m.kind {
-        MoveKind::Move => {
-            r[a] = r[b];
-            r[b] = 0;
-        }
-        MoveKind::Copy => r[a] = r[b],
-        MoveKind::False => r[a] = 0,
-        MoveKind::LoadImm => r[a] = imm,
     }
 }

@@ -4,6 +4,7 @@
 //! in it (see `predecode`), which every store that may overlap them invalidates.
 
 use super::predecode::{Form, Slot, SLOT_SPAN};
+use super::routine::{ListWalk, StringMatch};
 use crate::isa::{decode, DecodeError, Group, Instr};
 
 /// Addresses below this have pre-decode slots; code above it runs through the plain
@@ -19,6 +20,10 @@ pub(crate) struct Mem {
     /// One past the highest address any slot may depend on: stores at or above it cannot
     /// touch decoded code, so they skip invalidation.
     pub(super) code_end: u32,
+    /// The fused subroutines the `StringMatch` slots name (one per entry address).
+    pub(super) routines: Vec<StringMatch>,
+    /// The list walks the `ListWalk` slots name.
+    pub(super) walks: Vec<ListWalk>,
 }
 
 /// A data access outside memory: the address to show, Address_2 or not.
@@ -36,6 +41,8 @@ impl Mem {
             slots: Vec::new(),
             slot_limit: size.min(CACHE_LIMIT),
             code_end: 0,
+            routines: Vec::new(),
+            walks: Vec::new(),
         }
     }
 

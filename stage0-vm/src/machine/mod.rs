@@ -7,6 +7,9 @@
 //!   `execute`);
 //! - `step`: the plain step (`isa::decode` + `execute`, no cache, no fusion): the
 //!   reference semantics, `--trace`, and the fast executor's fallback;
+//! - `routine`: fused subroutines (the string-compare routine and the table look-up loop
+//!   calling it), recognised in the code and run natively, stopping at any instruction
+//!   they cannot finish;
 //! - `exec`: the fast executor over the slots;
 //! - `halcode`: native devices and the POSIX dispatch; `trace`: `--trace` lines.
 //!
@@ -26,6 +29,7 @@ mod exec;
 mod halcode;
 mod memory;
 pub(crate) mod predecode;
+mod routine;
 mod semantics;
 mod step;
 mod trace;

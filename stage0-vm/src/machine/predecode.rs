@@ -15,9 +15,13 @@ use super::memory::Mem;
 use super::semantics::{compare, flag_test, skip_imm, Cond, Family, FlagTest, SIGNED};
 use crate::isa::{Group, Instr, Op};
 
-/// The most bytes one slot depends on (prologues and epilogues are cut to it; the
-/// byte-compare body takes 24).
-pub(crate) const SLOT_SPAN: u32 = 40;
+/// The most bytes one fused instruction sequence depends on (prologues and epilogues are
+/// cut to it; the byte-compare body takes 24).
+const FUSE_SPAN: u32 = 40;
+
+/// The most bytes one slot depends on: a fused subroutine (see `routine`) takes up to
+/// this, every other slot up to [`FUSE_SPAN`].
+pub(crate) const SLOT_SPAN: u32 = 96;
 
 /// The longest PUSHR/POPR run one slot covers.
 const MAX_RUN: usize = 6;
@@ -99,6 +103,12 @@ pub(crate) enum Form {
     /// CMPSKIP.NE run[5] run[6]; then a JUMP (`tail` = 4) or JUMP.cond run[7] (`tail` = 6,
     /// `test`) to `disp`.
     ByteCompare,
+    /// A whole string-compare subroutine (`routine::StringMatch`, `routine` its index):
+    /// save prologue, byte-compare loop, verdict, restore epilogue and RET.
+    StringMatch,
+    /// A table look-up loop calling a `StringMatch` per entry (`routine::ListWalk`,
+    /// `routine` its index).
+    ListWalk,
 }
 
 /// One pre-decoded code address (64 bytes with the alignment, so that a slot's
@@ -135,6 +145,9 @@ pub(crate) struct Slot {
     /// Register moves in a prologue or epilogue (`moves[..nmoves]`).
     pub nmoves: u8,
     pub moves: [RegMove; 3],
+    /// The fused routine of a `StringMatch` or `ListWalk` slot (an index into
+    /// `Mem::routines` or `Mem::walks`).
+    pub routine: u16,
 }
 
 /// A register move fused into a prologue or epilogue.
@@ -180,6 +193,7 @@ impl Default for Slot {
             count: 0,
             nmoves: 0,
             moves: [RegMove::default(); 3],
+            routine: 0,
         }
     }
 }
@@ -202,7 +216,7 @@ impl Slot {
     }
 
     /// The bytes the slot depends on (its instructions'; at most [`SLOT_SPAN`]).
-    fn bytes(&self) -> u32 {
+    pub(super) fn bytes(&self) -> u32 {
         let len = u32::from(self.len);
         match self.form {
             Form::CmpSkipJump | Form::CmpSkipImmJump => len + 4,
@@ -213,6 +227,7 @@ impl Slot {
             Form::PopRun => u32::from(self.tail) + 4 * u32::from(self.count),
             Form::PopRunRet => u32::from(self.tail) + 4 * u32::from(self.count) + 4,
             Form::ByteCompare => 18 + u32::from(self.tail),
+            Form::StringMatch | Form::ListWalk => self.disp,
             _ => len.max(4),
         }
     }
@@ -250,7 +265,7 @@ impl Mem {
             self.slots.resize(len, Slot::default());
         }
         let slot = match self.decode_at(ip) {
-            Ok(Some(i)) => self.fuse(ip, plain(&i), fuse_tapes),
+            Ok(Some(i)) => self.fuse_routine(ip, self.fuse(ip, plain(&i), fuse_tapes)),
             _ => Slot {
                 form: Form::Plain,
                 ..Slot::default()
@@ -261,7 +276,7 @@ impl Mem {
     }
 
     /// The instruction at `at` if it is inside memory and decodes.
-    fn instr_at(&self, at: u32) -> Option<Instr> {
+    pub(super) fn instr_at(&self, at: u32) -> Option<Instr> {
         if at < self.size() {
             self.decode_at(at).ok().flatten()
         } else {
@@ -270,7 +285,7 @@ impl Mem {
     }
 
     /// The fused form starting with `s` at `ip`, or `s` itself.
-    fn fuse(&self, ip: u32, mut s: Slot, fuse_tapes: bool) -> Slot {
+    pub(super) fn fuse(&self, ip: u32, mut s: Slot, fuse_tapes: bool) -> Slot {
         let next = ip.wrapping_add(u32::from(s.len));
         let after = self.instr_at(next);
         let jump_disp = |j: &Instr| j.imm_signed();
@@ -341,7 +356,7 @@ impl Mem {
         let (count, ret) = self.scan_run(ip, s);
         if s.op == Op::Pushr {
             let end = ip + 4 * u32::from(count);
-            let moved = self.scan_moves(end, s, 3, SLOT_SPAN - 4 * u32::from(count));
+            let moved = self.scan_moves(end, s, 3, FUSE_SPAN - 4 * u32::from(count));
             if count + s.nmoves > 1 {
                 (s.form, s.count) = (Form::PushRun, count);
                 s.n = count + s.nmoves;
@@ -476,7 +491,7 @@ impl Mem {
 }
 
 /// The slot of one instruction by itself.
-fn plain(i: &Instr) -> Slot {
+pub(super) fn plain(i: &Instr) -> Slot {
     let [a, b, c, d] = i.regs.map(|x| x & 15);
     let imm = i.imm_signed();
     let mut s = Slot {

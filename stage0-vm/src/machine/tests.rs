@@ -286,3 +286,380 @@ fn quirks_mulh_sar_rol() {
         "MULTIPLY high truncates"
     );
 }
+
+/// Everything a run leaves (how it ended, registers, ip after a clean stop or at the step
+/// limit, steps, a digest of memory), by the fast executor or by the plain step alone.
+fn outcome(rom: &[u8], config: &Config, plain: bool) -> (String, [u32; 16], Option<u32>, u64, u64) {
+    use std::hash::{Hash, Hasher};
+    let mut m = crate::Machine::new(rom, config).unwrap();
+    let mut dev = crate::Devices::new(crate::TapeStore::Memory([None, None]));
+    let (mut i, mut o, mut e): (&[u8], Vec<u8>, Vec<u8>) = (&[], vec![], vec![]);
+    let mut io = crate::Io {
+        stdin: &mut i,
+        stdout: &mut o,
+        stderr: &mut e,
+    };
+    let limit = config.max_steps.unwrap_or(u64::MAX);
+    let end = if plain {
+        loop {
+            if m.steps >= limit {
+                break Err(Fault::MaxSteps {
+                    steps: m.steps,
+                    ip: m.ip,
+                });
+            }
+            match m.step(&mut dev, &mut io) {
+                Ok(None) => {}
+                Ok(Some(stop)) => break Ok(stop),
+                Err(e) => break Err(e),
+            }
+        }
+    } else {
+        m.run(&mut dev, &mut io)
+    };
+    let ip = match &end {
+        Ok(_) | Err(Fault::MaxSteps { .. }) => Some(m.ip),
+        Err(_) => None,
+    };
+    let shown = match end {
+        Ok(stop) => format!("{stop:?}"),
+        Err(e) => e.to_string(),
+    };
+    let mut digest = std::collections::hash_map::DefaultHasher::new();
+    m.memory().hash(&mut digest);
+    (shown, m.regs, ip, m.steps, digest.finish())
+}
+
+/// A string-compare routine as the chain's assemblers write it, with the given registers:
+/// `save` pushed on `sp`, the strings moved from R0/R1 into `x`/`y`, index `i`, the loop
+/// loading into `p`/`q`, the verdict into `t` (FALSE t; `verdict` u v; TRUE t), moved to
+/// R0, `restore` popped, RET.
+#[derive(Clone, Debug)]
+struct Routine {
+    sp: u8,
+    save: Vec<u8>,
+    x: u8,
+    y: u8,
+    i: u8,
+    p: u8,
+    q: u8,
+    t: u8,
+    u: u8,
+    v: u8,
+    verdict: crate::isa::Op,
+    restore: Vec<u8>,
+}
+
+fn routine(b: &mut Builder, r: &Routine) {
+    b.label("match");
+    for &s in &r.save {
+        b.op(Pushr, &[s, r.sp], 0);
+    }
+    b.op(Move, &[r.x, 0], 0)
+        .op(Move, &[r.y, 1], 0)
+        .op(Loadui, &[r.i], 0)
+        .label("loop")
+        .op(Loadxu8, &[r.p, r.x, r.i], 0)
+        .op(Loadxu8, &[r.q, r.y, r.i], 0)
+        .op(Addui, &[r.i, r.i], 1)
+        .op(CmpskipNe, &[r.q, r.p], 0)
+        .to(JumpNz, &[r.q], "loop")
+        .op(False, &[r.t], 0)
+        .op(r.verdict, &[r.u, r.v], 0)
+        .op(True, &[r.t], 0)
+        .op(Move, &[0, r.t], 0);
+    for &s in &r.restore {
+        b.op(Popr, &[s, r.sp], 0);
+    }
+    b.op(Ret, &[r.sp], 0);
+}
+
+mod string_match {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Where the strings live (after the code, in the ROM).
+    const DATA: u32 = 0x400;
+
+    fn reg() -> impl Strategy<Value = u8> {
+        prop_oneof![0u8..6, Just(15)]
+    }
+
+    fn routine_shape() -> impl Strategy<Value = Routine> {
+        let verdicts = prop_oneof![Just(CmpskipNe), Just(CmpskipE), Just(CmpskipuL)];
+        (
+            prop_oneof![4 => Just(15u8), 1 => 0u8..16],
+            prop::collection::vec(reg(), 1..7),
+            [reg(), reg(), reg(), reg(), reg(), reg(), reg(), reg()],
+            verdicts,
+            prop::collection::vec(reg(), 1..7),
+        )
+            .prop_map(
+                |(sp, save, [x, y, i, p, q, t, u, v], verdict, restore)| Routine {
+                    sp,
+                    save,
+                    x,
+                    y,
+                    i,
+                    p,
+                    q,
+                    t,
+                    u,
+                    v,
+                    verdict,
+                    restore,
+                },
+            )
+    }
+
+    /// One call: the two strings (an index into the string table, 0: the last two bytes
+    /// of memory) and maybe a store of `value` at `offset` into the routine after it.
+    type Call = (u8, u8, Option<(u8, u16)>);
+
+    /// The ROM: the calls, HALT, the routine (at `match_at` once known), then the
+    /// strings at `DATA`, 16 bytes apart; and where the routine is.
+    fn program(
+        shape: &Routine,
+        calls: &[Call],
+        sp: u32,
+        memory: u32,
+        strings: &[Vec<u8>],
+        match_at: u32,
+    ) -> (Vec<u8>, u32) {
+        let mut b = Builder::new();
+        b.op(Loadui, &[shape.sp], sp as i32);
+        for &(s0, s1, store) in calls {
+            for (reg, s) in [(0u8, s0), (1u8, s1)] {
+                let at = match usize::from(s) % (strings.len() + 1) {
+                    0 => memory - 2,
+                    k => DATA + 16 * (k as u32 - 1),
+                };
+                b.op(Loadui, &[reg], at as i32);
+            }
+            b.to(Calli, &[shape.sp], "match");
+            if let Some((offset, value)) = store {
+                let to = match_at + u32::from(offset % 96);
+                b.op(Loadui, &[5], i32::from(value));
+                let d = to as i32 - (b.here() as i32 + 6);
+                b.op(Storer, &[5], d);
+            }
+        }
+        b.op(Halt, &[], 0);
+        let at = b.here();
+        routine(&mut b, shape);
+        while b.here() < DATA {
+            b.bytes(&[0]);
+        }
+        for s in strings {
+            let mut cell = [0u8; 16];
+            for (c, &x) in cell.iter_mut().zip(s.iter().take(15)) {
+                *c = x;
+            }
+            b.bytes(&cell);
+        }
+        (b.finish().unwrap(), at)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        /// Programs calling a string-compare routine (fused into one slot and run
+        /// natively) with any registers, strings, stack and step limit, and stores into
+        /// the routine: the fast executor ends exactly as the plain step does.
+        #[test]
+        fn fused_string_match_equals_plain_step(
+            shape in routine_shape(),
+            calls in prop::collection::vec(
+                (any::<u8>(), any::<u8>(), prop::option::weighted(0.15, (any::<u8>(), any::<u16>()))),
+                1..8),
+            strings in prop::collection::vec(prop::collection::vec(prop_oneof![Just(b'A'), Just(b'B'), Just(0u8)], 0..6), 1..6),
+            sp in prop_oneof![Just(0x700u32), Just(0x7F8), Just(0x80), 0u32..0x800],
+            limit in prop_oneof![1u64..400, Just(100_000)],
+        ) {
+            let memory = 0x800u32;
+            let (_, at) = program(&shape, &calls, sp, memory, &strings, 0);
+            let (rom, _) = program(&shape, &calls, sp, memory, &strings, at);
+            let config = Config {
+                memory_size: memory as usize,
+                max_steps: Some(limit),
+                ..Config::default()
+            };
+            let plain = outcome(&rom, &config, true);
+            prop_assert_eq!(outcome(&rom, &config, false), plain.clone());
+            if !plain.0.contains("max-steps") {
+                let free = Config { max_steps: None, ..config };
+                prop_assert_eq!(outcome(&rom, &free, false), plain);
+            }
+        }
+    }
+
+    /// A table look-up: `lookups` walks of a linked list at `DATA` (entry k at DATA + 32k:
+    /// next pointer, name at +4, a pointer to the name at +16) calling the routine per
+    /// entry with the key in `key`, the list pointer in `p`, set-up by ADDUI (`indirect`
+    /// false) or LOADR16 + LOADX + COPY; maybe a store into the walk or the routine
+    /// before each look-up.
+    fn walk_program(
+        shape: &Routine,
+        (p, key, indirect): (u8, u8, bool),
+        lookups: &[(u8, Option<(u8, u16)>)],
+        names: &[Vec<u8>],
+        sp: u32,
+        walk_at: u32,
+    ) -> (Vec<u8>, u32) {
+        let mut b = Builder::new();
+        b.op(Loadui, &[shape.sp], sp as i32);
+        for (n, &(k, store)) in lookups.iter().enumerate() {
+            if let Some((offset, value)) = store {
+                let to = walk_at + u32::from(offset % 160);
+                b.op(Loadui, &[5], i32::from(value));
+                let d = to as i32 - (b.here() as i32 + 6);
+                b.op(Storer, &[5], d);
+            }
+            let k = u32::from(k) % names.len() as u32;
+            b.op(Loadui, &[key], (DATA + 32 * k + 4) as i32)
+                .op(Loadui, &[p], DATA as i32)
+                .to(Calli, &[shape.sp], "walk")
+                .op(Addui, &[9], n as i32);
+        }
+        b.op(Halt, &[], 0);
+        let at = b.here();
+        b.label("walk").to(JumpZ, &[p], "done");
+        if indirect {
+            b.to(Loadr16, &[1], "offset")
+                .op(Loadx, &[0, p, 1], 0)
+                .op(Copy, &[1, key], 0);
+        } else {
+            b.op(Addui, &[0, p], 4).op(Copy, &[1, key], 0);
+        }
+        b.to(Calli, &[shape.sp], "match")
+            .to(JumpNz, &[0], "found")
+            .op(Load, &[p, p], 0)
+            .to(Jump, &[], "walk")
+            .label("found")
+            .op(Addui, &[8, 8], 1)
+            .label("done")
+            .op(Ret, &[shape.sp], 0)
+            .label("offset")
+            .bytes(&[0, 16, 0, 0]);
+        routine(&mut b, shape);
+        while b.here() < DATA {
+            b.bytes(&[0]);
+        }
+        for (k, name) in names.iter().enumerate() {
+            let next = if k + 1 < names.len() {
+                DATA + 32 * (k as u32 + 1)
+            } else {
+                0
+            };
+            let mut cell = [0u8; 32];
+            cell[..4].copy_from_slice(&next.to_be_bytes());
+            for (c, &x) in cell[4..15].iter_mut().zip(name) {
+                *c = x;
+            }
+            cell[16..20].copy_from_slice(&(DATA + 32 * k as u32 + 4).to_be_bytes());
+            b.bytes(&cell);
+        }
+        (b.finish().unwrap(), at)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1500))]
+
+        /// Programs walking a table with the look-up loop (fused and run natively, the
+        /// routine it calls too) with any registers, names, stack and step limit, and
+        /// stores into the code: the fast executor ends exactly as the plain step does.
+        #[test]
+        fn fused_list_walk_equals_plain_step(
+            shape in prop_oneof![
+                3 => Just(Routine { sp: 15, save: vec![1, 2, 3, 4], x: 2, y: 3, i: 4, p: 0,
+                    q: 1, t: 2, u: 0, v: 1, verdict: CmpskipNe, restore: vec![4, 3, 2, 1] }),
+                1 => routine_shape()],
+            regs in prop_oneof![3 => Just((2u8, 12u8)), 1 => (reg(), reg())],
+            indirect in any::<bool>(),
+            lookups in prop::collection::vec(
+                (any::<u8>(), prop::option::weighted(0.1, (any::<u8>(), any::<u16>()))), 1..5),
+            names in prop::collection::vec(prop::collection::vec(prop_oneof![Just(b'A'), Just(b'B'), Just(b'C')], 0..5), 1..12),
+            sp in prop_oneof![4 => Just(0x7C0u32), 1 => 0u32..0x800],
+            limit in prop_oneof![1u64..3000, Just(1_000_000)],
+        ) {
+            let memory = 0x800u32;
+            let regs = (regs.0, regs.1, indirect);
+            let (_, at) = walk_program(&shape, regs, &lookups, &names, sp, 0);
+            let (rom, _) = walk_program(&shape, regs, &lookups, &names, sp, at);
+            let config = Config {
+                memory_size: memory as usize,
+                max_steps: Some(limit),
+                ..Config::default()
+            };
+            let plain = outcome(&rom, &config, true);
+            prop_assert_eq!(outcome(&rom, &config, false), plain.clone());
+            if !plain.0.contains("max-steps") {
+                let free = Config { max_steps: None, ..config };
+                prop_assert_eq!(outcome(&rom, &free, false), plain);
+            }
+        }
+    }
+
+    #[test]
+    fn the_routine_is_fused_and_counts_every_instruction() {
+        let shape = Routine {
+            sp: 15,
+            save: vec![1, 2, 3, 4],
+            x: 2,
+            y: 3,
+            i: 4,
+            p: 0,
+            q: 1,
+            t: 2,
+            u: 0,
+            v: 1,
+            verdict: CmpskipNe,
+            restore: vec![4, 3, 2, 1],
+        };
+        let strings = [b"ABBA".to_vec(), b"ABBA".to_vec(), b"AB".to_vec()];
+        let calls = [(1, 2, None), (1, 3, None)];
+        let (_, at) = program(&shape, &calls, 0x700, 0x800, &strings, 0);
+        let (rom, _) = program(&shape, &calls, 0x700, 0x800, &strings, at);
+        let mut m = crate::Machine::new(
+            &rom,
+            &Config {
+                memory_size: 0x800,
+                ..Config::default()
+            },
+        )
+        .unwrap();
+        let mut dev = crate::Devices::new(crate::TapeStore::Memory([None, None]));
+        m.mem.fill(at, true);
+        assert_eq!(
+            m.mem.slots[at as usize].form,
+            crate::machine::predecode::Form::StringMatch
+        );
+        let _ = &mut dev;
+        let config = Config {
+            memory_size: 0x800,
+            ..Config::default()
+        };
+        assert_eq!(outcome(&rom, &config, false), outcome(&rom, &config, true));
+        let names = [
+            b"AB".to_vec(),
+            b"ABC".to_vec(),
+            b"B".to_vec(),
+            b"ABD".to_vec(),
+        ];
+        for indirect in [false, true] {
+            let lookups = [(3, None), (1, None), (2, None)];
+            let (_, at) = walk_program(&shape, (2, 12, indirect), &lookups, &names, 0x7C0, 0);
+            let (rom, _) = walk_program(&shape, (2, 12, indirect), &lookups, &names, 0x7C0, at);
+            let mut m = crate::Machine::new(&rom, &config).unwrap();
+            m.mem.fill(at, true);
+            assert_eq!(
+                m.mem.slots[at as usize].form,
+                crate::machine::predecode::Form::ListWalk
+            );
+            let fast = outcome(&rom, &config, false);
+            assert_eq!(fast.0, "Halt");
+            assert_eq!(fast.1[8], 3, "every key found");
+            assert_eq!(fast, outcome(&rom, &config, true));
+        }
+    }
+}
