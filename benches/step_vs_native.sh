@@ -50,7 +50,7 @@ read -r nw nu nsy < "$tmp/native.time"
 read -r ew eu esy < "$tmp/emulated.time"
 awk -v nw="$nw" -v nu="$nu" -v ns="$nsy" -v ew="$ew" -v eu="$eu" -v es="$esy" -v n="${insns:-0}" 'BEGIN {
     printf "native:   wall %.2f s, cpu %.2f s (user %.2f, sys %.2f)\n", nw, nu + ns, nu, ns
-    printf "emulated: wall %.2f s, cpu %.2f s (user %.2f, sys %.2f), %d guest instructions\n", ew, eu + es, eu, es, n
+    printf "emulated: wall %.2f s, cpu %.2f s (user %.2f, sys %.2f), %.0f guest instructions\n", ew, eu + es, eu, es, n
     printf "emulated/native: wall %.2f, cpu %.2f\n", ew / nw, (eu + es) / (nu + ns)
     if (eu + es > 0) printf "guest instructions per second (cpu): %.0f M\n", n / (eu + es) / 1e6
 }'
