@@ -1,6 +1,8 @@
 //! x86 processor speed: a hand-made i386 loop in the style of M2-Planet's output
 //! (lea/mov/push/pop/add/movzx/cmp/setcc/dec/jnz) run directly on the processor, without
-//! the process layer (`benches/linux.rs` runs the hex0 seeds through the whole machine).
+//! the process layer (`benches/linux.rs` runs the hex0 seeds through the whole machine);
+//! once on the stack alone, once also touching a global (in the code's region) and a
+//! heap object, as compiled code does (the memory's region hints alternate).
 //! Throughput is reported in guest instructions per second ("elements/s").
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
@@ -10,10 +12,18 @@ use stage0_vm::linux::x86::I386;
 
 const ITERATIONS: u32 = 1_000_000;
 
-/// The loop: 11 instructions per iteration, then `int 0x80`.
-fn loop_program() -> Vec<u8> {
+/// The loop: 11 instructions per iteration (13 with `regions`: a global load and a heap
+/// store), then `int 0x80`.
+fn loop_program(regions: bool) -> Vec<u8> {
     let mut code = vec![0xBD, 0x00, 0xF0, 0x01, 0x00, 0xB9]; // mov ebp, 0x1F000; mov ecx, N
     code.extend(ITERATIONS.to_le_bytes());
+    if regions {
+        code.extend([
+            0x8B, 0x1D, 0x00, 0x18, 0x00, 0x00, // mov ebx, [0x1800] (a global)
+            0x89, 0x1D, 0x10, 0x00, 0x03, 0x00, // mov [0x30010], ebx (the heap)
+        ]);
+    }
+    let back = if regions { 0xD8 } else { 0xE4 };
     code.extend([
         0x8D, 0x45, 0xF8, // lea eax, [ebp-8]
         0x8B, 0x00, // mov eax, [eax]
@@ -26,7 +36,7 @@ fn loop_program() -> Vec<u8> {
         0x39, 0xD1, // cmp ecx, edx
         0x0F, 0x94, 0xC0, // sete al
         0x49, // dec ecx
-        0x75, 0xE4, // jnz the lea
+        0x75, back, // jnz the loop's start
         0xCD, 0x80, // int 0x80
     ]);
     code
@@ -36,6 +46,7 @@ fn run_loop(code: &[u8]) -> u64 {
     let mut mem = Memory::new();
     mem.map(0x1000, 0x1000).expect("maps");
     mem.map(0x10000, 0x10000).expect("maps");
+    mem.map(0x30000, 0x1000).expect("maps");
     mem.slice_mut(0x1000, code.len() as u64)
         .expect("fits")
         .copy_from_slice(code);
@@ -48,9 +59,14 @@ fn run_loop(code: &[u8]) -> u64 {
 fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("x86");
     g.sample_size(10);
-    let code = loop_program();
-    g.throughput(Throughput::Elements(run_loop(&code)));
-    g.bench_function("i386_m2_style_loop", |b| b.iter(|| run_loop(&code)));
+    for (name, regions) in [
+        ("i386_m2_style_loop", false),
+        ("i386_m2_style_loop_three_regions", true),
+    ] {
+        let code = loop_program(regions);
+        g.throughput(Throughput::Elements(run_loop(&code)));
+        g.bench_function(name, |b| b.iter(|| run_loop(&code)));
+    }
     g.finish();
 }
 

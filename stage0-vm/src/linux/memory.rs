@@ -67,6 +67,9 @@ pub struct Memory {
     /// The region of the last successful access, tried first (a guest's loads and stores
     /// run in long streaks on one region: the stack, the heap).
     hint: Cell<usize>,
+    /// The region the hint pointed at before, tried second: compiled code alternates
+    /// between two regions (locals on the stack, objects on the heap or in the globals).
+    prev: Cell<usize>,
 }
 
 /// Why [`Memory::map`] or [`Memory::resize`] refused.
@@ -89,23 +92,30 @@ use std::cell::Cell;
 macro_rules! access {
     ($read:ident, $write:ident, $t:ty, $n:expr) => {
         #[doc = concat!("Loads a little-endian `", stringify!($t), "` at `addr`.")]
-        #[inline]
+        #[inline(always)]
         pub fn $read(&self, addr: u64) -> Result<$t, MemFault> {
-            let (r, off) = self.locate(addr, $n, false)?;
-            let mut b = [0u8; $n];
-            b.copy_from_slice(&r.bytes[off..off + $n]);
-            Ok(<$t>::from_le_bytes(b))
+            self.load::<$n>(addr).map(<$t>::from_le_bytes)
         }
         #[doc = concat!("Stores a little-endian `", stringify!($t), "` at `addr`.")]
-        #[inline]
+        #[inline(always)]
         pub fn $write(&mut self, addr: u64, value: $t) -> Result<(), MemFault> {
-            let i = self.locate_index(addr, $n, true)?;
-            let r = &mut self.regions[i];
-            let off = (addr - r.base) as usize;
-            r.bytes[off..off + $n].copy_from_slice(&value.to_le_bytes());
-            Ok(())
+            self.store::<$n>(addr, value.to_le_bytes())
         }
     };
+}
+
+/// The `N` bytes of `r` at guest address `addr`, if they all lie in it.
+#[inline(always)]
+fn window<const N: usize>(r: &Region, addr: u64) -> Option<&[u8; N]> {
+    let off = usize::try_from(addr.wrapping_sub(r.base)).ok()?;
+    r.bytes.get(off..off.checked_add(N)?)?.try_into().ok()
+}
+
+/// [`window`], writable.
+#[inline(always)]
+fn window_mut<const N: usize>(r: &mut Region, addr: u64) -> Option<&mut [u8; N]> {
+    let off = usize::try_from(addr.wrapping_sub(r.base)).ok()?;
+    r.bytes.get_mut(off..off.checked_add(N)?)?.try_into().ok()
 }
 
 impl Memory {
@@ -171,6 +181,70 @@ impl Memory {
         self.regions.iter().map(|r| r.bytes.len() as u64).sum()
     }
 
+    /// The `N` bytes at `addr`: the fast path of every load (the hinted region first,
+    /// one bounds check), any other region through [`Memory::search`].
+    #[inline(always)]
+    pub fn load<const N: usize>(&self, addr: u64) -> Result<[u8; N], MemFault> {
+        if let Some(b) = self
+            .regions
+            .get(self.hint.get())
+            .and_then(|r| window::<N>(r, addr))
+        {
+            return Ok(*b);
+        }
+        self.load_slow(addr)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn load_slow<const N: usize>(&self, addr: u64) -> Result<[u8; N], MemFault> {
+        let i = self.search(addr, N as u64, false)?;
+        match self.regions.get(i).and_then(|r| window::<N>(r, addr)) {
+            Some(b) => Ok(*b),
+            None => Err(MemFault {
+                addr,
+                len: N as u8,
+                write: false,
+            }),
+        }
+    }
+
+    /// Stores the `N` bytes `v` at `addr` (the fast path of every store, as [`Memory::load`]).
+    #[inline(always)]
+    pub fn store<const N: usize>(&mut self, addr: u64, v: [u8; N]) -> Result<(), MemFault> {
+        let h = self.hint.get();
+        if let Some(b) = self
+            .regions
+            .get_mut(h)
+            .and_then(|r| window_mut::<N>(r, addr))
+        {
+            *b = v;
+            return Ok(());
+        }
+        self.store_slow(addr, v)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn store_slow<const N: usize>(&mut self, addr: u64, v: [u8; N]) -> Result<(), MemFault> {
+        let i = self.search(addr, N as u64, true)?;
+        match self
+            .regions
+            .get_mut(i)
+            .and_then(|r| window_mut::<N>(r, addr))
+        {
+            Some(b) => {
+                *b = v;
+                Ok(())
+            }
+            None => Err(MemFault {
+                addr,
+                len: N as u8,
+                write: true,
+            }),
+        }
+    }
+
     #[inline]
     fn locate_index(&self, addr: u64, len: u64, write: bool) -> Result<usize, MemFault> {
         let hint = self.hint.get();
@@ -182,19 +256,32 @@ impl Memory {
         self.search(addr, len, write)
     }
 
+    /// The region holding `addr..addr + len`: the previously hinted one first, then every
+    /// region in order; the one found becomes the hint.
     #[inline(never)]
     fn search(&self, addr: u64, len: u64, write: bool) -> Result<usize, MemFault> {
-        for (i, r) in self.regions.iter().enumerate() {
-            if r.offset(addr, len).is_some() {
-                self.hint.set(i);
-                return Ok(i);
+        let (hint, prev) = (self.hint.get(), self.prev.get());
+        let found = match self.regions.get(prev) {
+            Some(r) if r.offset(addr, len).is_some() => Some(prev),
+            _ => self
+                .regions
+                .iter()
+                .position(|r| r.offset(addr, len).is_some()),
+        };
+        match found {
+            Some(i) => {
+                if i != hint {
+                    self.prev.set(hint);
+                    self.hint.set(i);
+                }
+                Ok(i)
             }
+            None => Err(MemFault {
+                addr,
+                len: len as u8,
+                write,
+            }),
         }
-        Err(MemFault {
-            addr,
-            len: len as u8,
-            write,
-        })
     }
 
     #[inline]
@@ -262,6 +349,86 @@ impl Memory {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// The plain model of an address space: every region searched in order, each access
+    /// byte by byte.
+    struct Model(Vec<(u64, Vec<u8>)>);
+
+    impl Model {
+        fn find(&self, addr: u64, len: u64) -> Option<(usize, usize)> {
+            self.0.iter().enumerate().find_map(|(i, (base, bytes))| {
+                let off = addr.checked_sub(*base)?;
+                (off + len <= bytes.len() as u64).then_some((i, off as usize))
+            })
+        }
+    }
+
+    /// One access: a load or store of 1, 2, 4 or 8 bytes at an address near a region.
+    fn access() -> impl Strategy<Value = (bool, u8, u64, u64)> {
+        (
+            any::<bool>(),
+            prop_oneof![Just(1u8), Just(2u8), Just(4u8), Just(8u8)],
+            prop_oneof![Just(0x1000u64), Just(0x3000u64), Just(0x8000u64)],
+            -12i64..40,
+            any::<u64>(),
+        )
+            .prop_map(|(w, n, base, d, v)| (w, n, base.wrapping_add(d as u64), v))
+    }
+
+    proptest! {
+        /// The hinted fast path (last region, then the one before, then every region)
+        /// gives the same values, stores and faults as the plain search, whatever order
+        /// the accesses come in.
+        #[test]
+        fn fast_accesses_equal_the_plain_model(
+            lens in proptest::array::uniform3(0u64..24),
+            accesses in proptest::collection::vec(access(), 1..200),
+        ) {
+            let mut m = Memory::new();
+            let mut model = Model(Vec::new());
+            for (base, len) in [0x1000u64, 0x3000, 0x8000].into_iter().zip(lens) {
+                m.map(base, len).unwrap();
+                model.0.push((base, vec![0; len as usize]));
+            }
+            for (write, n, addr, v) in accesses {
+                let len = u64::from(n);
+                let want = model.find(addr, len);
+                if write {
+                    let got = match n {
+                        1 => m.write_u8(addr, v as u8),
+                        2 => m.write_u16(addr, v as u16),
+                        4 => m.write_u32(addr, v as u32),
+                        _ => m.write_u64(addr, v),
+                    };
+                    match want {
+                        Some((i, off)) => {
+                            prop_assert_eq!(got, Ok(()));
+                            model.0[i].1[off..off + n as usize]
+                                .copy_from_slice(&v.to_le_bytes()[..n as usize]);
+                        }
+                        None => prop_assert_eq!(got, Err(MemFault { addr, len: n, write: true })),
+                    }
+                } else {
+                    let got = match n {
+                        1 => m.read_u8(addr).map(u64::from),
+                        2 => m.read_u16(addr).map(u64::from),
+                        4 => m.read_u32(addr).map(u64::from),
+                        _ => m.read_u64(addr),
+                    };
+                    let want = want.map(|(i, off)| {
+                        let mut b = [0u8; 8];
+                        b[..n as usize].copy_from_slice(&model.0[i].1[off..off + n as usize]);
+                        u64::from_le_bytes(b)
+                    });
+                    prop_assert_eq!(got, want.ok_or(MemFault { addr, len: n, write: false }));
+                }
+            }
+            for (base, bytes) in model.0.iter().filter(|(_, b)| !b.is_empty()) {
+                prop_assert_eq!(m.slice(*base, bytes.len() as u64).unwrap(), &bytes[..]);
+            }
+        }
+    }
 
     #[test]
     fn loads_and_stores_are_little_endian_and_bounded() {

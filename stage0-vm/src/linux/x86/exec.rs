@@ -52,7 +52,7 @@ pub fn sext(v: u64, size: u8) -> i64 {
 }
 
 /// Loads `size` bytes little-endian.
-#[inline]
+#[inline(always)]
 pub(super) fn load(mem: &Memory, addr: u64, size: u8) -> R<u64> {
     match size {
         1 => mem.read_u8(addr).map(u64::from),
@@ -85,15 +85,16 @@ impl<const LONG: bool> X86<LONG> {
     #[inline]
     pub(super) fn effective_address(&self, m: &Mem) -> u64 {
         let mut a = i64::from(m.disp) as u64;
-        if m.base == BASE_RIP {
-            a = a.wrapping_add(self.rip);
-        } else if m.base != NONE {
+        if m.base < 16 {
             a = a.wrapping_add(self.reg(m.base));
+        } else if LONG && m.base == BASE_RIP {
+            a = a.wrapping_add(self.rip);
         }
         if m.index != NONE {
             a = a.wrapping_add(self.reg(m.index) << (m.scale & 3));
         }
-        if m.addr_size == 4 {
+        // 32-bit mode has only 32-bit addresses (16-bit addressing is not decoded).
+        if !LONG || m.addr_size == 4 {
             a & 0xFFFF_FFFF
         } else {
             a
@@ -148,7 +149,7 @@ impl<const LONG: bool> X86<LONG> {
     }
 
     /// Stores `size` bytes little-endian and drops cached instructions they overlap.
-    #[inline]
+    #[inline(always)]
     pub fn store(&mut self, mem: &mut Memory, addr: u64, size: u8, v: u64) -> R<()> {
         match size {
             1 => mem.write_u8(addr, v as u8),

@@ -60,6 +60,10 @@ pub struct X86<const LONG: bool> {
     dirty: (u64, u64),
     /// The system call of the last [`Exit::Syscall`], whose memory writes may hit code.
     last_sys: Option<(Sys, [u64; 6])>,
+    /// The inner run loop goes on while its instruction count is below this: the budget,
+    /// or 0 once a store hit decoded code (see `dirty`), so one comparison per
+    /// instruction serves both.
+    limit: u64,
 }
 
 /// i386: 32-bit protected mode, flat segments, `int 0x80`.
@@ -141,6 +145,7 @@ impl<const LONG: bool> Clone for X86<LONG> {
             code: (u64::MAX, 0),
             dirty: (u64::MAX, 0),
             last_sys: self.last_sys,
+            limit: 0,
         }
     }
 }
@@ -277,6 +282,7 @@ impl<const LONG: bool> X86<LONG> {
         if end > self.code.0 && addr < self.code.1 {
             self.dirty.0 = self.dirty.0.min(addr);
             self.dirty.1 = self.dirty.1.max(end);
+            self.limit = 0;
         }
     }
 
@@ -302,7 +308,8 @@ impl<const LONG: bool> X86<LONG> {
 
     #[inline(always)]
     fn flush_dirty(&mut self, cache: &mut Cache) {
-        if self.dirty.0 < self.dirty.1 {
+        // `note_store` only ever records a nonzero end (it is above `code.0`).
+        if self.dirty.1 != 0 {
             cache.invalidate(self.dirty.0, self.dirty.1);
             self.dirty = (u64::MAX, 0);
         }
@@ -310,38 +317,46 @@ impl<const LONG: bool> X86<LONG> {
 
     fn run_cached(&mut self, mem: &mut Memory, cache: &mut Cache, budget: u64) -> (u64, Exit) {
         let mut n = 0;
-        while n < budget {
-            let pc = self.rip;
-            let idx = Cache::index(pc);
-            if !matches!(cache.slots.get(idx), Some(s) if s.tag == pc) {
-                if let Err(kind) = self.fill(mem, cache, idx, pc) {
-                    return (n, Self::fault(mem, pc, kind));
+        loop {
+            self.limit = budget;
+            // The hot loop: one comparison per instruction ends it at the budget and
+            // after a store into decoded code (`note_store` clears `limit`).
+            while n < self.limit {
+                let pc = self.rip;
+                let idx = Cache::index(pc);
+                if !matches!(cache.slots.get(idx), Some(s) if s.tag == pc) {
+                    if let Err(kind) = self.fill(mem, cache, idx, pc) {
+                        return (n, Self::fault(mem, pc, kind));
+                    }
+                }
+                let Some(slot) = cache.slots.get(idx) else {
+                    return (
+                        n,
+                        Self::fault(mem, pc, FaultKind::Unimplemented { mnemonic: None }),
+                    );
+                };
+                let insn = &slot.insn;
+                self.rip = pc.wrapping_add(u64::from(insn.len)) & Self::ADDR_MASK;
+                match self.exec_fast(mem, insn) {
+                    Ok(Flow::Next) => n += 1,
+                    Ok(Flow::Syscall) => {
+                        self.flush_dirty(cache);
+                        let req = self.syscall();
+                        self.last_sys = req.sys.map(|s| (s, req.args));
+                        return (n + 1, Exit::Syscall);
+                    }
+                    Err(kind) => {
+                        self.flush_dirty(cache);
+                        self.rip = pc;
+                        return (n, Self::fault(mem, pc, kind));
+                    }
                 }
             }
-            let Some(slot) = cache.slots.get(idx) else {
-                return (
-                    n,
-                    Self::fault(mem, pc, FaultKind::Unimplemented { mnemonic: None }),
-                );
-            };
-            let insn = &slot.insn;
-            self.rip = pc.wrapping_add(u64::from(insn.len)) & Self::ADDR_MASK;
-            let r = self.exec_fast(mem, insn);
             self.flush_dirty(cache);
-            match r {
-                Ok(Flow::Next) => n += 1,
-                Ok(Flow::Syscall) => {
-                    let req = self.syscall();
-                    self.last_sys = req.sys.map(|s| (s, req.args));
-                    return (n + 1, Exit::Syscall);
-                }
-                Err(kind) => {
-                    self.rip = pc;
-                    return (n, Self::fault(mem, pc, kind));
-                }
+            if n >= budget {
+                return (n, Exit::Budget);
             }
         }
-        (n, Exit::Budget)
     }
 
     /// Executes one instruction without the cache: the plain reference path.
@@ -396,6 +411,7 @@ impl<const LONG: bool> Cpu for X86<LONG> {
             code: (u64::MAX, 0),
             dirty: (u64::MAX, 0),
             last_sys: None,
+            limit: 0,
         }
     }
 
@@ -405,6 +421,8 @@ impl<const LONG: bool> Cpu for X86<LONG> {
             cache.slots = vec![EMPTY; CACHE_SLOTS];
         }
         self.after_syscall(&mut cache);
+        // Stores made outside this loop (`step_uncached`) drop what they overlap too.
+        self.flush_dirty(&mut cache);
         let r = self.run_cached(mem, &mut cache, budget);
         self.cache = cache;
         r

@@ -355,6 +355,12 @@ fn fragment() -> impl Strategy<Value = Vec<u8>> {
         Just(vec![0x50, 0x5B]),
         (1u8..8).prop_map(|r| vec![0x87, 0xC0 | r]),
         (0u8..8).prop_map(|r| vec![0x0F, 0xAF, 0xC0 | r]),
+        // M2-Planet's shapes: lea eax, [esi+d]; mov eax, [eax] / mov [esi+d], eax (a dword
+        // store into the code) / movzx eax, byte [esi+d] / push eax; pop ebx; test; je.
+        (0u8..60).prop_map(|d| vec![0x8D, 0x46, d, 0x8B, 0x00]),
+        (0u8..60).prop_map(|d| vec![0x89, 0x46, d]),
+        (0u8..64).prop_map(|d| vec![0x0F, 0xB6, 0x46, d]),
+        (0u8..4).prop_map(|d| vec![0x50, 0x5B, 0x85, 0xC0, 0x74, d]),
     ]
 }
 
