@@ -26,10 +26,10 @@ const MARKER: &str = "# --- everything below needs";
 
 fn main() {
     let args: Vec<OsString> = std::env::args_os().collect();
-    if args
-        .first()
-        .is_some_and(|a| recognise(Path::new(a)).is_some())
-    {
+    if args.first().is_some_and(|a| {
+        recognise(Path::new(a)).is_some()
+            || std::env::var_os(crossverify::replay::foreign::PASS_ENV).is_some()
+    }) {
         hex0::cli::run_main(|a, io| crossverify::replay::tools::multicall(a, io).unwrap_or(2));
     }
     let filter = args
@@ -68,13 +68,18 @@ fn main() {
         ("riscv32_chain_replays_emulated", || {
             riscv_chain("riscv32", "emulated")
         }),
-        ("riscv64_chain_replays_native_through_qemu_and_emulated", || {
-            riscv_chain("riscv64", "both")
-        }),
-        ("riscv32_chain_replays_native_through_qemu_and_emulated", || {
-            riscv_chain("riscv32", "both")
-        }),
-        ("a_foreign_program_without_qemu_is_named", foreign_without_qemu),
+        (
+            "riscv64_chain_replays_native_through_qemu_and_emulated",
+            || riscv_chain("riscv64", "both"),
+        ),
+        (
+            "riscv32_chain_replays_native_through_qemu_and_emulated",
+            || riscv_chain("riscv32", "both"),
+        ),
+        (
+            "a_foreign_program_without_qemu_is_named",
+            foreign_without_qemu,
+        ),
         ("native_and_emulated_differ", native_and_emulated_differ),
         ("missing_input_file", missing_input_file),
         ("failing_tool", failing_tool),

@@ -158,6 +158,8 @@ pub struct Runner<'a, 'io> {
     exec_differed: Option<String>,
     /// The qemu-user the last native start went through, if it was a foreign program.
     native_runner: Option<PathBuf>,
+    /// The executable that acts as our tools (and pass-through links) by its name.
+    multicall: Option<PathBuf>,
     mirror: exec::Mirror,
     quiet: bool,
     root: PathBuf,
@@ -282,6 +284,7 @@ fn replay_inner(config: &Config, io: &mut Streams) -> Result<Report, (Report, Di
         exec_note: None,
         exec_differed: None,
         native_runner: None,
+        multicall: config.multicall.clone(),
         mirror: exec::Mirror::default(),
         quiet: config.quiet,
         root: root.clone(),
@@ -531,17 +534,17 @@ impl Runner<'_, '_> {
         log: Option<&Path>,
     ) -> Result<Ran, Diagnostic> {
         let where_ = || format!("step at {}: {}", step.location(), step.command_line());
-        let (mut cmd, qemu) = foreign::command(
-            &step.program,
-            &step.argv[0],
-            &step.argv[1..],
-            &self.qemu,
-        )
-        .map_err(|why| Diagnostic::new(why).note(where_()))?;
+        let (mut cmd, qemu) =
+            foreign::command(&step.program, &step.argv[0], &step.argv[1..], &self.qemu)
+                .map_err(|why| Diagnostic::new(why).note(where_()))?;
+        let mut env = exec::environment(step, self.mode, path_prefix, log, &self.qemu);
+        if qemu.is_some() {
+            self.pass_foreign(&mut env, path_prefix);
+        }
         self.native_runner = qemu;
         cmd.current_dir(step.cwd)
             .env_clear()
-            .envs(exec::environment(step, self.mode, path_prefix, log, &self.qemu))
+            .envs(env)
             .stdin(Stdio::null());
         let start = Instant::now();
         let output = cmd.output().map_err(|e| {
@@ -557,6 +560,30 @@ impl Runner<'_, '_> {
             stdout: output.stdout,
             stderr: output.stderr,
         })
+    }
+
+    /// A program about to start through qemu-user: the pass-through directory (links for
+    /// the foreign programs on its PATH, see [`foreign::link_foreign`]) goes first on PATH.
+    fn pass_foreign(&self, env: &mut BTreeMap<OsString, OsString>, shim: Option<&Path>) {
+        let (Some(scratch), Some(exe)) = (&self.scratch, &self.multicall) else {
+            return;
+        };
+        let dir = scratch.join("qemu-pass");
+        if std::fs::create_dir_all(&dir).is_err() {
+            return;
+        }
+        let path = env
+            .get(std::ffi::OsStr::new("PATH"))
+            .cloned()
+            .unwrap_or_default();
+        foreign::link_foreign(&dir, &path, exe, shim);
+        let mut joined = dir.clone().into_os_string();
+        if !path.is_empty() {
+            joined.push(":");
+            joined.push(&path);
+        }
+        env.insert("PATH".into(), joined);
+        env.insert(foreign::PASS_ENV.into(), dir.into_os_string());
     }
 
     fn record(

@@ -154,6 +154,72 @@ pub fn command(
     Ok((cmd, runner))
 }
 
+/// The environment variable naming the pass-through directory (see [`link_foreign`]).
+pub const PASS_ENV: &str = "HEXROOT_REPLAY_QEMU_PASS";
+
+/// qemu-user hands a guest's `execve` to the host kernel, which cannot start a foreign
+/// ELF without binfmt: so before a program starts through qemu, `dir` (first on its PATH)
+/// gets a link to the multi-call `exe` under the name of every foreign program in the
+/// `path` directories (except names in `skip`, our PATH tools), and [`passthrough`] runs
+/// the real one through qemu. M2-Mesoplanet starting `M2-Planet` by PATH lookup then works
+/// as on native hardware.
+pub fn link_foreign(dir: &Path, path: &OsStr, exe: &Path, skip: Option<&Path>) {
+    let here = std::fs::canonicalize(dir).ok();
+    for d in std::env::split_paths(path) {
+        let canonical = std::fs::canonicalize(&d).ok();
+        if canonical.is_none() || canonical == here {
+            continue;
+        }
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let name = e.file_name();
+            let link = dir.join(&name);
+            if std::fs::symlink_metadata(&link).is_ok()
+                || skip.is_some_and(|s| s.join(&name).exists())
+                || !executable(&e.path())
+            {
+                continue;
+            }
+            if linux::probe(&e.path()).is_ok_and(|a| !host_runs(a)) {
+                let _ = std::os::unix::fs::symlink(exe, &link);
+            }
+        }
+    }
+}
+
+/// Run as a link of [`link_foreign`]'s directory (named in [`PASS_ENV`]): the next
+/// program of that name on PATH, through qemu-user, with the same arguments; its exit
+/// status. `None` when this process was not started that way.
+pub fn passthrough(args: &[OsString]) -> Option<i32> {
+    let dir = PathBuf::from(std::env::var_os(PASS_ENV)?);
+    let name = Path::new(args.first()?).file_name()?.to_os_string();
+    std::fs::symlink_metadata(dir.join(&name)).ok()?;
+    let path = std::env::var_os("PATH");
+    let Some(original) = super::tools::find_original(&name, Some(&dir), path.as_deref()) else {
+        eprintln!(
+            "{}: error: no '{}' on PATH after {}",
+            name.to_string_lossy(),
+            name.to_string_lossy(),
+            dir.display()
+        );
+        return Some(127);
+    };
+    let run = command(&original, &args[0], &args[1..], &Qemu::from_env())
+        .and_then(|(mut c, _)| c.status().map_err(|e| e.to_string()));
+    Some(match run {
+        Ok(s) => {
+            use std::os::unix::process::ExitStatusExt;
+            s.code().unwrap_or_else(|| 128 + s.signal().unwrap_or(0))
+        }
+        Err(why) => {
+            eprintln!("{}: error: {why}", name.to_string_lossy());
+            126
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -290,7 +290,10 @@ impl SpawnedRun {
 /// the original as well and fails (exit 1, with an explain-style message) when they differ.
 pub fn multicall(args: &[OsString], io: &mut Streams) -> Option<i32> {
     let program = Path::new(args.first()?);
-    let tool = recognise(program)?;
+    let Some(tool) = recognise(program) else {
+        // A link for a foreign program that a program under qemu-user starts.
+        return super::foreign::passthrough(args);
+    };
     let both = std::env::var_os(MODE_ENV).is_some_and(|m| m == "both");
     let log = std::env::var_os(LOG_ENV).map(std::path::PathBuf::from);
     let shim = std::env::var_os(SHIM_ENV).map(std::path::PathBuf::from);

@@ -93,7 +93,11 @@ pub fn run_pair<const RV64: bool, W: CodeWatch>(
     i: Inst,
     pc: u64,
 ) -> Option<u64> {
-    let (rd, rs1, rs2) = ((i.rd & 31) as usize, (i.rs1 & 31) as usize, (i.rs2 & 31) as usize);
+    let (rd, rs1, rs2) = (
+        (i.rd & 31) as usize,
+        (i.rs1 & 31) as usize,
+        (i.rs2 & 31) as usize,
+    );
     let imm = i.imm as i64 as u64;
     let sum = Hart::<RV64>::sx(x[rs1].wrapping_add(imm));
     match i.op {
