@@ -1026,7 +1026,7 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
                 Id::Manifest => manifest = Some(PathBuf::from(v)),
                 Id::HostCc => host_cc.push(v.to_string_lossy().into_owned()),
                 Id::HostCcDir => host_cc_dir = Some(absolute(Path::new(&v))),
-                Id::Qemu => qemu = foreign::Qemu::parse(&v),
+                Id::Qemu => qemu = foreign::Qemu::parse(v),
                 Id::Tools => {
                     mode = match v.as_bytes() {
                         b"ours" => Mode::Ours,

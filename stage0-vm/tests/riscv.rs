@@ -785,51 +785,36 @@ fn pair_chunk() -> impl Strategy<Value = Vec<u32>> {
     let step = prop::sample::select(vec![-8i32, -4, 4, 8, 16, 0]);
     let wide = any::<bool>();
     prop_oneof![
-        (
-            base.clone(),
-            reg.clone(),
-            step.clone(),
-            wide.clone(),
-            0i32..2
-        )
-            .prop_map(|(b, r, k, w, off)| vec![
+        (base.clone(), reg.clone(), step.clone(), wide, 0i32..2).prop_map(
+            |(b, r, k, w, off)| vec![
                 addi(b, b, k),
                 if w {
                     sd(r, b, 8 * off)
                 } else {
                     sw(r, b, 4 * off)
                 }
-            ]),
-        (
-            base.clone(),
-            reg.clone(),
-            step.clone(),
-            wide.clone(),
-            0i32..2
-        )
-            .prop_map(|(b, r, k, w, off)| vec![
+            ]
+        ),
+        (base.clone(), reg.clone(), step.clone(), wide, 0i32..2).prop_map(
+            |(b, r, k, w, off)| vec![
                 if w {
                     ld(r, b, 8 * off)
                 } else {
                     lw(r, b, 4 * off)
                 },
                 addi(b, b, k)
-            ]),
-        (
-            base.clone(),
-            reg.clone(),
-            step.clone(),
-            wide.clone(),
-            0i32..2
-        )
-            .prop_map(|(b, r, k, w, off)| vec![
+            ]
+        ),
+        (base.clone(), reg.clone(), step.clone(), wide, 0i32..2).prop_map(
+            |(b, r, k, w, off)| vec![
                 addi(r, b, k),
                 if w {
                     ld(r, r, 8 * off)
                 } else {
                     lw(r, r, 4 * off)
                 }
-            ]),
+            ]
+        ),
         (reg.clone(), 0i32..48).prop_map(|(v, k)| vec![s(4 * k, v, 9, 2)]),
         program_word().prop_map(|w| vec![w]),
     ]
