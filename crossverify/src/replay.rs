@@ -31,7 +31,7 @@ pub mod textdiff;
 pub mod tools;
 
 use std::collections::BTreeMap;
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::io::Write;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::process::ExitStatusExt;
@@ -538,8 +538,14 @@ impl Runner<'_, '_> {
             foreign::command(&step.program, &step.argv[0], &step.argv[1..], &self.qemu)
                 .map_err(|why| Diagnostic::new(why).note(where_()))?;
         let mut env = exec::environment(step, self.mode, path_prefix, log, &self.qemu);
-        if qemu.is_some() {
+        if let Some(q) = &qemu {
             self.pass_foreign(&mut env, path_prefix);
+            // The programs it starts see the step's PATH, which need not have qemu on it.
+            if let (Some(dir), false) =
+                (q.parent(), env.contains_key(OsStr::new(foreign::QEMU_ENV)))
+            {
+                env.insert(foreign::QEMU_ENV.into(), dir.into());
+            }
         }
         self.native_runner = qemu;
         cmd.current_dir(step.cwd)
