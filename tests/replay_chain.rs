@@ -26,10 +26,10 @@ const MARKER: &str = "# --- everything below needs";
 
 fn main() {
     let args: Vec<OsString> = std::env::args_os().collect();
-    if args
-        .first()
-        .is_some_and(|a| recognise(Path::new(a)).is_some())
-    {
+    if args.first().is_some_and(|a| {
+        recognise(Path::new(a)).is_some()
+            || std::env::var_os(crossverify::replay::foreign::PASS_ENV).is_some()
+    }) {
         hex0::cli::run_main(|a, io| crossverify::replay::tools::multicall(a, io).unwrap_or(2));
     }
     let filter = args
@@ -62,6 +62,24 @@ fn main() {
         ("x86_chain_replays_native_and_emulated", || {
             x86_chain("theirs", "both")
         }),
+        ("riscv64_chain_replays_emulated", || {
+            riscv_chain("riscv64", "emulated")
+        }),
+        ("riscv32_chain_replays_emulated", || {
+            riscv_chain("riscv32", "emulated")
+        }),
+        (
+            "riscv64_chain_replays_native_through_qemu_and_emulated",
+            || riscv_chain("riscv64", "both"),
+        ),
+        (
+            "riscv32_chain_replays_native_through_qemu_and_emulated",
+            || riscv_chain("riscv32", "both"),
+        ),
+        (
+            "a_foreign_program_without_qemu_is_named",
+            foreign_without_qemu,
+        ),
         ("native_and_emulated_differ", native_and_emulated_differ),
         ("missing_input_file", missing_input_file),
         ("failing_tool", failing_tool),
@@ -408,13 +426,116 @@ fn check_exec(exec: &str, report: &str, run: &Run) -> Result<(), String> {
     let want = match exec {
         "native" => return Ok(()),
         "emulated" => "  exec: emulated (",
-        _ => "  exec: native+emulated agreed",
+        // `native (through qemu-ARCH)+emulated agreed` when the program is foreign.
+        _ => "+emulated agreed",
     };
     check(
         report.contains(want) && !report.contains("DIFFERED"),
         &format!("the seed step must be recorded as '{}'", want.trim()),
         run,
     )
+}
+
+/// Lays out a replay root for the RISC-V test chain of `arch` (`seeds/chain/kaem.ARCH`):
+/// the seed is `ARCH/hex0.hex0` assembled by hexroot's hex0 library.
+fn make_riscv_root(arch: &str, name: &str) -> PathBuf {
+    let root = std::env::temp_dir().join(format!(
+        "hexroot-replay-chain-{arch}-{name}-{}",
+        std::process::id()
+    ));
+    let _ = fs::remove_dir_all(&root);
+    let seeds = format!("bootstrap-seeds/POSIX/{arch}");
+    for d in [format!("{arch}/artifact"), seeds.clone()] {
+        fs::create_dir_all(root.join(d)).unwrap();
+    }
+    let chain = repo().join("seeds/chain");
+    let script = format!("kaem.{arch}");
+    fs::copy(chain.join(&script), root.join(&script)).unwrap();
+    for f in ["hex0.hex0", "hello.hex0", "answers"] {
+        fs::copy(chain.join(arch).join(f), root.join(arch).join(f)).unwrap();
+    }
+    let text = fs::read(chain.join(arch).join("hex0.hex0")).unwrap();
+    let seed = hex0::assemble(&text, hex0::Dialect::Portable).unwrap();
+    let path = root.join(seeds).join("hex0-seed");
+    fs::write(&path, seed).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).unwrap();
+    root
+}
+
+/// Whether `qemu-NAME` is on PATH.
+fn have_qemu(name: &str) -> bool {
+    std::env::var_os("PATH").is_some_and(|p| {
+        std::env::split_paths(&p).any(|d| d.join(format!("qemu-{name}")).is_file())
+    })
+}
+
+/// The RISC-V test chain with the seed and hex0 steps run by the program (emulated, or
+/// in `both` also natively through qemu-user) and by ours, compared, and hello run.
+fn riscv_chain(arch: &str, exec: &str) -> Result<(), String> {
+    if exec == "both" && !have_qemu(arch) {
+        return skip(&format!("no qemu-{arch} on PATH"));
+    }
+    let root = make_riscv_root(arch, exec);
+    let answers = format!("{arch}/answers");
+    let run = replay_script(
+        &root,
+        &format!("kaem.{arch}"),
+        &["--tools", "both", "--exec", exec, "--answers", &answers],
+    );
+    check(run.status == 0, &format!("the {arch} replay failed"), &run)?;
+    let report = run.report.clone().unwrap_or_default();
+    check(
+        report.contains("3 matched, 0 did not") && report.contains("agreed 3, differed 0"),
+        "every answer and every tool step must agree",
+        &run,
+    )?;
+    check(
+        run.stdout.contains(&format!("{arch} test chain done\n")),
+        "hello must run",
+        &run,
+    )?;
+    check_exec(exec, &report, &run)?;
+    if exec == "both" {
+        check(
+            report.contains(&format!("(through qemu-{arch})+emulated agreed")),
+            "the native half must go through qemu",
+            &run,
+        )?;
+    }
+    let _ = fs::remove_dir_all(&root);
+    Ok(())
+}
+
+/// A foreign program with `--qemu DIR` naming a directory without qemu: a clear error.
+fn foreign_without_qemu() -> Result<(), String> {
+    if !native_seed_runs() {
+        return skip("needs an x86-64 host, for which RV64 is foreign");
+    }
+    let root = make_riscv_root("riscv64", "noqemu");
+    let empty = root.join("no-qemu-here");
+    fs::create_dir_all(&empty).unwrap();
+    let run = replay_script(
+        &root,
+        "kaem.riscv64",
+        &[
+            "--tools",
+            "theirs",
+            "--qemu",
+            empty.to_str().unwrap(),
+            "--answers",
+            "riscv64/answers",
+        ],
+    );
+    check(
+        run.status == 1
+            && run.stderr.contains("is a program for riscv64")
+            && run.stderr.contains("qemu-riscv64"),
+        "the missing qemu must be named",
+        &run,
+    )?;
+    let _ = fs::remove_dir_all(&root);
+    Ok(())
 }
 
 /// Lays out a replay root for the stage0-posix-shaped x86 chain (`kaem.x86` → kaem-0

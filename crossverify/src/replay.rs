@@ -23,6 +23,7 @@
 
 pub mod checks;
 pub mod exec;
+pub mod foreign;
 pub mod hostcc;
 pub mod provenance;
 pub mod record;
@@ -30,10 +31,10 @@ pub mod textdiff;
 pub mod tools;
 
 use std::collections::BTreeMap;
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::io::Write;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
-use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -83,6 +84,8 @@ pub struct Config {
     pub mode: Mode,
     /// Where the other programs run (`--exec`).
     pub exec: exec::Exec,
+    /// How a foreign program starts natively (`--qemu`).
+    pub qemu: foreign::Qemu,
     /// A `sha256sum` file to check at the end (absolute, or relative to `root`).
     pub answers: Option<PathBuf>,
     /// No progress lines and no ` +> ` trace.
@@ -112,6 +115,7 @@ impl Config {
             root,
             mode,
             exec: exec::Exec::Native,
+            qemu: foreign::Qemu::Path,
             answers: None,
             quiet: false,
             dialect: None,
@@ -147,10 +151,15 @@ pub struct Runner<'a, 'io> {
     io: &'a mut Streams<'io>,
     mode: Mode,
     exec: exec::Exec,
+    qemu: foreign::Qemu,
     /// The current step's execution paths, for its record (`exec: ...`).
     exec_note: Option<String>,
     /// What `--exec both` found different in the current step.
     exec_differed: Option<String>,
+    /// The qemu-user the last native start went through, if it was a foreign program.
+    native_runner: Option<PathBuf>,
+    /// The executable that acts as our tools (and pass-through links) by its name.
+    multicall: Option<PathBuf>,
     mirror: exec::Mirror,
     quiet: bool,
     root: PathBuf,
@@ -177,7 +186,7 @@ pub fn replay(config: &Config, io: &mut Streams) -> Result<Report, (Report, Diag
     result
 }
 
-fn absolute(p: &Path) -> PathBuf {
+pub(crate) fn absolute(p: &Path) -> PathBuf {
     if p.is_absolute() {
         p.to_path_buf()
     } else {
@@ -271,8 +280,11 @@ fn replay_inner(config: &Config, io: &mut Streams) -> Result<Report, (Report, Di
         io,
         mode: config.mode,
         exec: config.exec,
+        qemu: config.qemu.clone(),
         exec_note: None,
         exec_differed: None,
+        native_runner: None,
+        multicall: config.multicall.clone(),
         mirror: exec::Mirror::default(),
         quiet: config.quiet,
         root: root.clone(),
@@ -521,20 +533,28 @@ impl Runner<'_, '_> {
         path_prefix: Option<&Path>,
         log: Option<&Path>,
     ) -> Result<Ran, Diagnostic> {
-        let mut cmd = std::process::Command::new(&step.program);
-        cmd.arg0(&step.argv[0])
-            .args(&step.argv[1..])
-            .current_dir(step.cwd)
+        let where_ = || format!("step at {}: {}", step.location(), step.command_line());
+        let (mut cmd, qemu) =
+            foreign::command(&step.program, &step.argv[0], &step.argv[1..], &self.qemu)
+                .map_err(|why| Diagnostic::new(why).note(where_()))?;
+        let mut env = exec::environment(step, self.mode, path_prefix, log, &self.qemu);
+        if let Some(q) = &qemu {
+            self.pass_foreign(&mut env, path_prefix);
+            // The programs it starts see the step's PATH, which need not have qemu on it.
+            if let (Some(dir), false) =
+                (q.parent(), env.contains_key(OsStr::new(foreign::QEMU_ENV)))
+            {
+                env.insert(foreign::QEMU_ENV.into(), dir.into());
+            }
+        }
+        self.native_runner = qemu;
+        cmd.current_dir(step.cwd)
             .env_clear()
-            .envs(exec::environment(step, self.mode, path_prefix, log))
+            .envs(env)
             .stdin(Stdio::null());
         let start = Instant::now();
         let output = cmd.output().map_err(|e| {
-            Diagnostic::io(&step.program, "cannot run the program", &e).note(format!(
-                "step at {}: {}",
-                step.location(),
-                step.command_line()
-            ))
+            Diagnostic::io(&step.program, "cannot run the program", &e).note(where_())
         })?;
         let status = match output.status.code() {
             Some(c) => c,
@@ -546,6 +566,30 @@ impl Runner<'_, '_> {
             stdout: output.stdout,
             stderr: output.stderr,
         })
+    }
+
+    /// A program about to start through qemu-user: the pass-through directory (links for
+    /// the foreign programs on its PATH, see [`foreign::link_foreign`]) goes first on PATH.
+    fn pass_foreign(&self, env: &mut BTreeMap<OsString, OsString>, shim: Option<&Path>) {
+        let (Some(scratch), Some(exe)) = (&self.scratch, &self.multicall) else {
+            return;
+        };
+        let dir = scratch.join("qemu-pass");
+        if std::fs::create_dir_all(&dir).is_err() {
+            return;
+        }
+        let path = env
+            .get(std::ffi::OsStr::new("PATH"))
+            .cloned()
+            .unwrap_or_default();
+        foreign::link_foreign(&dir, &path, exe, shim);
+        let mut joined = dir.clone().into_os_string();
+        if !path.is_empty() {
+            joined.push(":");
+            joined.push(&path);
+        }
+        env.insert("PATH".into(), joined);
+        env.insert(foreign::PASS_ENV.into(), dir.into_os_string());
     }
 
     fn record(
@@ -874,6 +918,7 @@ enum Id {
     Dialect,
     HostCc,
     HostCcDir,
+    Qemu,
     Help,
 }
 
@@ -888,6 +933,7 @@ const OPTS: &[Opt<Id>] = &[
     Opt::value(&["--dialect"], Id::Dialect),
     Opt::value(&["--host-cc"], Id::HostCc),
     Opt::value(&["--host-cc-dir"], Id::HostCcDir),
+    Opt::value(&["--qemu"], Id::Qemu),
     Opt::flag(&["--help", "-h"], Id::Help),
 ];
 
@@ -896,6 +942,7 @@ pub const HELP: &str = "\
 Usage: crossverify replay SCRIPT --root DIR [--tools ours|theirs|both] [--answers FILE]
                           [--report OUT] [--manifest OUT] [--quiet] [--dialect minimal|full]
                           [--host-cc CC]... [--host-cc-dir DIR]
+                          [--exec native|emulated|both] [--qemu DIR|none]
 
 Runs the kaem script SCRIPT of a bootstrap chain from DIR, as kaem would, and runs every
 hex0, hex1, hex2-0, M0, catm, M1, hex2 and blood-elf step (recognised by program name:
@@ -938,6 +985,12 @@ Options:
                          tcc found; 'none' for no check. A differing step fails the run
       --host-cc-dir DIR  keep host builds and differing outputs in DIR (default: a
                          temporary directory, kept only when something differed)
+      --qemu DIR|none    a program for another architecture than the host's (aarch64
+                         or riscv on x86-64) started natively (--exec native or both,
+                         originals in --tools both) runs as 'qemu-ARCH -0 ARGV0 PROGRAM
+                         ARGS...' (qemu-user, no binfmt needed), qemu-ARCH taken from
+                         DIR; default: from PATH; 'none': start it directly (needs
+                         binfmt)
   -h, --help             print this help and exit
 
 Exit status: 0 every step ran (and agreed) and every answer matched; 1 a step failed,
@@ -964,6 +1017,7 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
     let mut dialect = None;
     let mut host_cc = Vec::new();
     let mut host_cc_dir = None;
+    let mut qemu = foreign::Qemu::Path;
     for arg in Parser::new(args.get(1..).unwrap_or(&[]), OPTS) {
         match arg {
             Ok(Arg::Opt(Id::Help, _)) => {
@@ -978,6 +1032,7 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
                 Id::Manifest => manifest = Some(PathBuf::from(v)),
                 Id::HostCc => host_cc.push(v.to_string_lossy().into_owned()),
                 Id::HostCcDir => host_cc_dir = Some(absolute(Path::new(&v))),
+                Id::Qemu => qemu = foreign::Qemu::parse(v),
                 Id::Tools => {
                     mode = match v.as_bytes() {
                         b"ours" => Mode::Ours,
@@ -1070,6 +1125,7 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
     config.dialect = dialect;
     config.host_cc = host_cc;
     config.host_cc_dir = host_cc_dir;
+    config.qemu = qemu;
     let (report, error) = match replay(&config, io) {
         Ok(r) => (r, None),
         Err((r, d)) => (r, Some(d)),

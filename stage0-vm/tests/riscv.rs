@@ -760,3 +760,137 @@ fn entry_misaligned_or_unmapped_faults() {
     );
     assert!(cpu.registers().lines().count() == 32);
 }
+
+// ---- fused pairs (the cached loop runs pushes, pops and local loads as one step) ----
+
+fn sd(rs2: u32, rs1: u32, imm: i32) -> u32 {
+    s(imm, rs2, rs1, 3)
+}
+fn sw(rs2: u32, rs1: u32, imm: i32) -> u32 {
+    s(imm, rs2, rs1, 2)
+}
+fn ld(rd: u32, rs1: u32, imm: i32) -> u32 {
+    i(imm, rs1, 3, rd, 0x03)
+}
+fn lw(rd: u32, rs1: u32, imm: i32) -> u32 {
+    i(imm, rs1, 2, rd, 0x03)
+}
+
+/// Pair-shaped chunks: pushes, pops and local loads through base registers sp, s0, t0 (t0
+/// sits at the edge of the data region, so its pairs fault part-way), near misses (the
+/// same register on both sides, a non-zero offset, x0), and stores into the code (s1).
+fn pair_chunk() -> impl Strategy<Value = Vec<u32>> {
+    let base = prop::sample::select(vec![2u32, 8, 5]);
+    let reg = prop::sample::select(vec![0u32, 2, 5, 8, 10, 11]);
+    let step = prop::sample::select(vec![-8i32, -4, 4, 8, 16, 0]);
+    let wide = any::<bool>();
+    prop_oneof![
+        (base.clone(), reg.clone(), step.clone(), wide, 0i32..2).prop_map(
+            |(b, r, k, w, off)| vec![
+                addi(b, b, k),
+                if w {
+                    sd(r, b, 8 * off)
+                } else {
+                    sw(r, b, 4 * off)
+                }
+            ]
+        ),
+        (base.clone(), reg.clone(), step.clone(), wide, 0i32..2).prop_map(
+            |(b, r, k, w, off)| vec![
+                if w {
+                    ld(r, b, 8 * off)
+                } else {
+                    lw(r, b, 4 * off)
+                },
+                addi(b, b, k)
+            ]
+        ),
+        (base.clone(), reg.clone(), step.clone(), wide, 0i32..2).prop_map(
+            |(b, r, k, w, off)| vec![
+                addi(r, b, k),
+                if w {
+                    ld(r, r, 8 * off)
+                } else {
+                    lw(r, r, 4 * off)
+                }
+            ]
+        ),
+        (reg.clone(), 0i32..48).prop_map(|(v, k)| vec![s(4 * k, v, 9, 2)]),
+        program_word().prop_map(|w| vec![w]),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    #[test]
+    fn fused_pairs_equal_plain_runs(chunks in prop::collection::vec(pair_chunk(), 1..24), budget in 1u64..120, edge in 0u64..24) {
+        let prog: Vec<u32> = chunks.concat();
+        let regs = [(8, DATA + 0x100), (9, CODE), (5, DATA + 0x1000 - edge), (10, 0x1122_3344_5566_7788), (11, 7)];
+        run::<true>(&prog, &regs, budget);
+        run::<false>(&prog, &regs, budget);
+    }
+}
+
+#[test]
+fn a_push_and_a_pop_move_the_stack_by_hand() {
+    // addi sp,sp,-8; sd a0,0(sp); ld a1,0(sp); addi sp,sp,8; addi a2,sp,-8; ld a2,0(a2)
+    let prog = [
+        addi(2, 2, -8),
+        sd(10, 2, 0),
+        ld(11, 2, 0),
+        addi(2, 2, 8),
+        addi(12, 2, -8),
+        ld(12, 12, 0),
+    ];
+    let regs = [(10, 0xdead_beef_0bad_f00d)];
+    let (cpu, mem, n, exit) = run::<true>(&prog, &regs, 6);
+    assert_eq!((n, exit), (6, Exit::Budget));
+    assert_eq!(cpu.reg(2), STACK);
+    assert_eq!(cpu.reg(11), 0xdead_beef_0bad_f00d);
+    assert_eq!(cpu.reg(12), 0xdead_beef_0bad_f00d);
+    assert_eq!(mem.read_u64(STACK - 8).unwrap(), 0xdead_beef_0bad_f00d);
+    // RV32: the same with sw/lw, values sign-extended in the register file.
+    let prog32 = [addi(2, 2, -4), sw(10, 2, 0), lw(11, 2, 0), addi(2, 2, 4)];
+    let (cpu, mem, n, _) = run::<false>(&prog32, &[(10, 0x8000_0001)], 4);
+    assert_eq!(n, 4);
+    assert_eq!((cpu.reg(2), cpu.reg(11)), (STACK, 0x8000_0001));
+    assert_eq!(mem.read_u32(STACK - 4).unwrap(), 0x8000_0001);
+    // A budget of one instruction stops inside a pair, after its first instruction.
+    let (cpu, _, n, _) = run::<true>(&prog, &regs, 1);
+    assert_eq!((n, cpu.reg(2), cpu.pc()), (1, STACK - 8, CODE + 4));
+}
+
+#[test]
+fn a_pair_whose_access_faults_stops_at_the_faulting_instruction() {
+    // sp at the bottom of the stack region: the push's addi runs, its sd faults.
+    let prog = [addi(2, 2, -8), sd(10, 2, 0)];
+    let (cpu, _, n, exit) = run::<true>(&prog, &[(2, STACK - 0x1000)], 10);
+    assert_eq!((n, cpu.pc(), cpu.reg(2)), (1, CODE + 4, STACK - 0x1008));
+    assert!(matches!(exit, Exit::Fault(f) if f.pc == CODE + 4));
+    // A local load through an unmapped address: addi done, ld faults.
+    let prog = [addi(12, 0, 8), ld(12, 12, 0)];
+    let (cpu, _, n, exit) = run::<true>(&prog, &[], 10);
+    assert_eq!((n, cpu.pc(), cpu.reg(12)), (1, CODE + 4, 8));
+    assert!(matches!(exit, Exit::Fault(_)));
+}
+
+#[test]
+fn rewriting_the_second_word_of_a_pair_takes_effect() {
+    // Loop twice over a push pair whose sd is rewritten into `addi a0,a0,1` on the
+    // first pass; the second pass must run the new word.
+    let target = CODE + 4 * 2;
+    let prog = vec![
+        addi(5, 0, 2),  // t0 = 2 passes
+        addi(2, 2, -8), // loop: addi sp,sp,-8
+        sd(10, 2, 0),   //       sd a0,0(sp)   <- rewritten
+        sw_abs(target), //       rewrite it
+        addi(5, 5, -1),
+        b(-16, 0, 5, 1), // bnez t0, loop
+        addi(17, 0, 93),
+        ECALL,
+    ];
+    let regs = [(6, addi(10, 10, 1) as u64), (9, CODE), (10, 40)];
+    let (cpu, ..) = run::<true>(&prog, &regs, 100);
+    assert_eq!((cpu.reg(10), cpu.reg(2)), (41, STACK - 16));
+}

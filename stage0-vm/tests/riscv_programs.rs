@@ -251,3 +251,50 @@ fn rv64_hex0_builds_and_runs_a_program() {
 fn rv32_hex0_builds_and_runs_a_program() {
     chain(false);
 }
+
+/// clone (fork) a child that exits 5, waitid(P_PID) for it, check si_code CLD_EXITED and
+/// si_pid at the kernel's offsets for the width (the union of siginfo_t is at 12 on RV32
+/// and 16 on RV64, as M2libc's waitpid reads it), and exit with si_status.
+fn fork_and_waitid(rv64: bool) -> Vec<u8> {
+    let (pid_at, status_at) = if rv64 { (16, 24) } else { (12, 20) };
+    let lw = |a: &mut Asm, rd: u32, off: i32| {
+        a.i(off, SP, 2, rd, 0x03);
+    };
+    let mut a = Asm::default();
+    a.li(A0, 17)
+        .li(A1, 0)
+        .li(A2, 0)
+        .li(13, 0)
+        .li(14, 0)
+        .li(A7, 220)
+        .ecall();
+    a.branch(BNE, A0, ZERO, "parent");
+    a.li(A0, 5).li(A7, 93).ecall();
+    a.label("parent").addi(S0, A0, 0).addi(SP, SP, -128);
+    a.li(A0, 1)
+        .addi(A1, S0, 0)
+        .addi(A2, SP, 0)
+        .li(13, 4)
+        .li(14, 0)
+        .li(A7, 95)
+        .ecall();
+    lw(&mut a, T0, pid_at);
+    a.branch(BNE, T0, S0, "bad");
+    lw(&mut a, T1, 8);
+    a.li(T2, 1).branch(BNE, T1, T2, "bad");
+    lw(&mut a, A0, status_at);
+    a.li(A7, 93).ecall();
+    a.label("bad").li(A0, 99).li(A7, 93).ecall();
+    a.finish()
+}
+
+#[test]
+fn waitid_fills_siginfo_at_the_kernel_offsets_for_the_width() {
+    for rv64 in [true, false] {
+        let dir = scratch(if rv64 { "waitid64" } else { "waitid32" });
+        let prog = install(&dir, "fork", &elf(&fork_and_waitid(rv64), rv64));
+        let (status, _) = run_program(&dir, &prog, b"");
+        assert_eq!(status, 5, "rv64 {rv64}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

@@ -35,6 +35,7 @@ use hex0::cli::Streams;
 use hex0::diag::Diagnostic;
 use stage0_vm::linux::{self, ExecHook, ExecRequest, HookOutcome, LoadError, RunConfig, RunIo};
 
+use super::foreign::{Qemu, QEMU_ENV};
 use super::record::explain_difference;
 use super::tools::{find_original, no_original, recognise, run_shim, LOG_ENV, MODE_ENV};
 use super::{Mode, Ran, Runner};
@@ -213,6 +214,7 @@ pub(super) fn environment(
     mode: Mode,
     path_prefix: Option<&Path>,
     log: Option<&Path>,
+    qemu: &Qemu,
 ) -> BTreeMap<OsString, OsString> {
     let mut env: BTreeMap<OsString, OsString> = step
         .vars
@@ -231,6 +233,9 @@ pub(super) fn environment(
     }
     if let Some(log) = log {
         env.insert(LOG_ENV.into(), log.into());
+    }
+    if let (Some(_), Some(q)) = (path_prefix, qemu.env_value()) {
+        env.insert(QEMU_ENV.into(), q);
     }
     env
 }
@@ -388,7 +393,7 @@ impl Runner<'_, '_> {
         match self.exec {
             Exec::Native => {
                 let ran = self.run_native(step, path_prefix, log)?;
-                self.exec_note = Some("native".to_string());
+                self.exec_note = Some(format!("native{}", self.runner_note()));
                 Ok(ran)
             }
             Exec::Emulated => {
@@ -410,7 +415,7 @@ impl Runner<'_, '_> {
         log: Option<&Path>,
     ) -> Result<(Ran, String), Diagnostic> {
         let where_ = || format!("step at {}: {}", step.location(), step.command_line());
-        let env = environment(step, self.mode, path_prefix, log);
+        let env = environment(step, self.mode, path_prefix, log, &self.qemu);
         let config = RunConfig {
             program: step.program.clone(),
             argv: step.argv.iter().map(|a| a.as_bytes().to_vec()).collect(),
@@ -503,17 +508,30 @@ impl Runner<'_, '_> {
         if let Some(why) = explain_difference(&native.stdout, &emulated.stdout) {
             differences.push(format!("standard output: {why}"));
         }
+        let runner = self.runner_note();
         if differences.is_empty() {
             self.exec_note = Some(format!(
-                "native+emulated agreed{note}, emulated {:.3} ms",
-                emulated.time.as_secs_f64() * 1e3
+                "native{runner}+emulated agreed{note}, emulated {:.3} ms, native {:.3} ms",
+                emulated.time.as_secs_f64() * 1e3,
+                native.time.as_secs_f64() * 1e3
             ));
         } else {
             let _ = std::io::Write::write_all(self.io.stderr, &emulated.stderr);
-            self.exec_note = Some(format!("native+emulated DIFFERED{note}"));
+            self.exec_note = Some(format!("native{runner}+emulated DIFFERED{note}"));
             self.exec_differed = Some(differences.join("\n  "));
         }
         Ok(native)
+    }
+
+    /// ` (through qemu-riscv64)` when the last native start went through qemu-user.
+    fn runner_note(&self) -> String {
+        match &self.native_runner {
+            Some(q) => format!(
+                " (through {})",
+                q.file_name().unwrap_or_default().to_string_lossy()
+            ),
+            None => String::new(),
+        }
     }
 
     /// After a step: the diagnostic that stops the replay when `--exec both` differed.

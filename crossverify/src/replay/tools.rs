@@ -12,7 +12,6 @@
 use std::ffi::{OsStr, OsString};
 use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::time::Instant;
 
@@ -291,18 +290,21 @@ impl SpawnedRun {
 /// the original as well and fails (exit 1, with an explain-style message) when they differ.
 pub fn multicall(args: &[OsString], io: &mut Streams) -> Option<i32> {
     let program = Path::new(args.first()?);
-    let tool = recognise(program)?;
+    let Some(tool) = recognise(program) else {
+        // A link for a foreign program that a program under qemu-user starts.
+        return super::foreign::passthrough(args);
+    };
     let both = std::env::var_os(MODE_ENV).is_some_and(|m| m == "both");
     let log = std::env::var_os(LOG_ENV).map(std::path::PathBuf::from);
     let shim = std::env::var_os(SHIM_ENV).map(std::path::PathBuf::from);
     let path = std::env::var_os("PATH");
+    let qemu = super::foreign::Qemu::from_env();
     let mut original = |args: &[OsString], _: &mut Streams| -> Result<i32, String> {
         let name = Path::new(&args[0]).file_name().unwrap_or_default();
         let original = find_original(name, shim.as_deref(), path.as_deref())
             .ok_or_else(|| no_original(name))?;
-        let theirs = std::process::Command::new(&original)
-            .arg0(&args[0])
-            .args(&args[1..])
+        let (mut cmd, _) = super::foreign::command(&original, &args[0], &args[1..], &qemu)?;
+        let theirs = cmd
             .env_remove(MODE_ENV)
             .env_remove(LOG_ENV)
             .status()

@@ -417,7 +417,8 @@ fn wait(
 }
 
 /// waitid(idtype, id, info, options) for P_ALL (0) and P_PID (1): fills the siginfo_t
-/// (si_signo SIGCHLD, si_code CLD_EXITED or CLD_KILLED, si_pid, si_status) and returns 0.
+/// (si_signo SIGCHLD, si_code CLD_EXITED or CLD_KILLED, si_pid, si_status, at the
+/// kernel's offsets for the task's word size) and returns 0.
 fn waitid(t: &mut Task, mem: &mut Memory, idtype: u64, id: u64, info: u64) -> Result<i64, i64> {
     let pid = match idtype {
         0 => -1,
@@ -436,12 +437,16 @@ fn waitid(t: &mut Task, mem: &mut Memory, idtype: u64, id: u64, info: u64) -> Re
         } else {
             (2, wait & 0x7f)
         };
+        // si_signo, si_errno, si_code, then the union (which holds pointers, so it is at
+        // 16 on 64-bit and at 12 on 32-bit): _pid, _uid, _status.
+        let union = if t.arch.word_bytes() == 8 { 16 } else { 12 };
         let siginfo = mem.slice_mut(info, 128).map_err(|_| EFAULT)?;
         siginfo.fill(0);
-        siginfo[0..4].copy_from_slice(&(SIGCHLD as u32).to_le_bytes());
-        siginfo[8..12].copy_from_slice(&(code as u32).to_le_bytes());
-        siginfo[16..20].copy_from_slice(&(child as u32).to_le_bytes());
-        siginfo[24..28].copy_from_slice(&(status as u32).to_le_bytes());
+        let mut put = |at: usize, v: u32| siginfo[at..at + 4].copy_from_slice(&v.to_le_bytes());
+        put(0, SIGCHLD as u32);
+        put(8, code as u32);
+        put(union, child as u32);
+        put(union + 8, status as u32);
     }
     t.zombies.remove(i);
     Ok(0)

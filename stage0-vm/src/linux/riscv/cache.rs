@@ -8,8 +8,10 @@
 //! the guest makes reaches [`CodeWatch::stored`], which empties the slots it overwrote, so
 //! self-modifying code runs as on hardware; writes the kernel makes on the guest's behalf
 //! (system calls) are handled by the caller through [`CodeCache::invalidate`] and
-//! [`CodeCache::flush`]. A slot is either empty ([`super::decode::Op::NotDecoded`]) or holds exactly
-//! `decode` of the word now in memory at its address.
+//! [`CodeCache::flush`]. A slot is either empty ([`super::decode::Op::NotDecoded`]) or holds
+//! exactly `decode` of the word now in memory at its address, or the [`super::fuse`]d form
+//! of that word and the next one in the same page (so emptying a word's slot also empties
+//! the slot before it).
 
 use super::decode::Inst;
 use super::exec::CodeWatch;
@@ -97,7 +99,7 @@ impl CodeCache {
         self.slots[i] = inst;
     }
 
-    /// Empties every slot overlapping the `len` bytes at `addr`.
+    /// Empties every slot overlapping the `len` bytes at `addr`, and the slot before them.
     #[inline]
     pub fn invalidate(&mut self, addr: u64, len: u64) {
         if len == 0 {
@@ -107,7 +109,8 @@ impl CodeCache {
         if len > 64 || last < addr {
             return self.invalidate_wide(addr, last);
         }
-        let mut word = addr >> 2;
+        // The slot before may hold a pair that ends in these bytes.
+        let mut word = (addr >> 2).saturating_sub(1);
         while word <= last >> 2 {
             let page = word >> (PAGE_SHIFT - 2);
             let t = (page as usize) & (TABLE - 1);

@@ -88,6 +88,19 @@ pub enum Op {
     Unsupported,
     /// A reserved or unknown encoding.
     Unknown,
+    /// Fused pairs (never produced by [`decode`]; see [`super::fuse`]): `addi B,B,imm`
+    /// then `sd R,0(B)`.
+    AddiSd,
+    /// `addi B,B,imm` then `sw R,0(B)`.
+    AddiSw,
+    /// `ld R,0(B)` then `addi B,B,imm`.
+    LdAddi,
+    /// `lw R,0(B)` then `addi B,B,imm`.
+    LwAddi,
+    /// `addi R,B,imm` then `ld R,0(R)`.
+    AddiLd,
+    /// `addi R,B,imm` then `lw R,0(R)`.
+    AddiLw,
 }
 
 /// A decoded instruction. Register fields are 0..=31; fields an operation does not use are

@@ -233,7 +233,15 @@ impl<const RV64: bool> Hart<RV64> {
             Op::Unsupported => fault!(FaultKind::Unimplemented {
                 mnemonic: i.unsupported_mnemonic(),
             }),
-            Op::NotDecoded | Op::Unknown => fault!(FaultKind::Unimplemented { mnemonic: None }),
+            // Fused pairs run in `super::fuse`; the cached loop never passes them here.
+            Op::NotDecoded
+            | Op::Unknown
+            | Op::AddiSd
+            | Op::AddiSw
+            | Op::LdAddi
+            | Op::LwAddi
+            | Op::AddiLd
+            | Op::AddiLw => fault!(FaultKind::Unimplemented { mnemonic: None }),
         };
         x[(i.rd & 31) as usize] = v;
         x[0] = 0;

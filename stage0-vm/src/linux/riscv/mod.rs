@@ -5,7 +5,8 @@
 //! loop over decoded code, and the Linux system call convention (number in a7, arguments in
 //! a0..a5, result in a0, the generic `asm-generic/unistd.h` table). One core serves both
 //! widths, parameterised by `RV64`: [`decode`](mod@decode) turns a word into an instruction, [`exec`]
-//! applies it, [`cache`] keeps decoded instructions per code slot. [`Riscv::run`] (the
+//! applies it, [`cache`] keeps decoded instructions per code slot, [`fuse`] runs the
+//! commonest adjacent pairs (stack pushes and pops) as one step. [`Riscv::run`] (the
 //! [`Cpu::run`] of the trait) executes from the cache; [`Riscv::run_uncached`] fetches and
 //! decodes every instruction again and is the reference the cached path is tested against.
 //! No allocation or dynamic dispatch happens per instruction.
@@ -13,6 +14,7 @@
 pub mod cache;
 pub mod decode;
 pub mod exec;
+pub mod fuse;
 
 use std::fmt;
 
@@ -22,7 +24,7 @@ use self::exec::{Hart, Stop};
 use super::cpu::{
     fault_bytes, generic_sys, Arch, Cpu, CpuFault, Exit, FaultKind, Sys, SyscallRequest,
 };
-use super::memory::Memory;
+use super::memory::{MemFault, Memory};
 
 /// A RISC-V processor of width 64 (`RV64`) or 32, with its decoded-code cache.
 #[derive(Clone)]
@@ -153,6 +155,21 @@ impl<const RV64: bool> Riscv<RV64> {
     }
 }
 
+/// What the cache keeps for the instruction at `pc`: its decoding, or the fused form of it
+/// and the next instruction when that is in the same page and the two make a pair.
+#[inline(never)]
+fn decode_slot<const RV64: bool>(mem: &Memory, pc: u64) -> Result<decode::Inst, MemFault> {
+    let first = decode(mem.read_u32(pc)?, RV64);
+    let next = pc.wrapping_add(4);
+    if CodeCache::page_of(next) != CodeCache::page_of(pc) {
+        return Ok(first);
+    }
+    Ok(match mem.read_u32(next) {
+        Ok(w) => fuse::fuse(first, decode(w, RV64)).unwrap_or(first),
+        Err(_) => first,
+    })
+}
+
 fn misaligned_fetch() -> FaultKind {
     FaultKind::Unimplemented {
         mnemonic: Some("instruction fetch from an address that is not 4-byte aligned"),
@@ -197,11 +214,27 @@ impl<const RV64: bool> Cpu for Riscv<RV64> {
             let slot = CodeCache::slot(base, pc);
             let mut inst = self.code.get(slot);
             if inst.op == decode::Op::NotDecoded {
+                inst = match decode_slot::<RV64>(mem, pc) {
+                    Ok(i) => i,
+                    Err(f) => break Some(Stop::Fault(FaultKind::Memory(f))),
+                };
+                self.code.set(slot, inst);
+            }
+            if fuse::is_pair(inst.op) {
+                if budget - n >= 2 {
+                    if let Some(next) = fuse::run_pair::<RV64, _>(x, mem, &mut self.code, inst, pc)
+                    {
+                        pc = next;
+                        n += 2;
+                        continue;
+                    }
+                }
+                // The first instruction alone, on the plain path (a fault is reported
+                // exactly as there; a budget of one instruction ends after it).
                 inst = match mem.read_u32(pc) {
                     Ok(w) => decode(w, RV64),
                     Err(f) => break Some(Stop::Fault(FaultKind::Memory(f))),
                 };
-                self.code.set(slot, inst);
             }
             match Hart::<RV64>::step(x, mem, &mut self.code, inst, pc, &mut why) {
                 exec::STOPPED => break Some(why),
