@@ -182,7 +182,7 @@ impl Memory {
     }
 
     /// The `N` bytes at `addr`: the fast path of every load (the hinted region first,
-    /// one bounds check), any other region through [`Memory::search`].
+    /// one bounds check), any other region through `Memory::search`.
     #[inline(always)]
     pub fn load<const N: usize>(&self, addr: u64) -> Result<[u8; N], MemFault> {
         if let Some(b) = self
