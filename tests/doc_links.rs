@@ -1,6 +1,6 @@
 //! The repository is self-contained: every relative link in every Markdown file resolves to
 //! a file or folder of the tree (an anchor to a heading of the target, where it names one),
-//! and no document, source or script points outside the repository (`../shared/`, an
+//! and no document, source or script points outside the repository (the sibling shared directory, an
 //! absolute path into a checkout) — a fresh clone with nothing beside it must work.
 
 use std::fs;
@@ -176,7 +176,11 @@ fn nothing_points_outside_the_repository() {
             continue;
         };
         for (n, line) in text.lines().enumerate() {
-            for bad in ["../shared", "/work/", "shared/spec"] {
+            for bad in [
+                concat!("..", "/shared"),
+                concat!("/wo", "rk/"),
+                concat!("shared", "/spec"),
+            ] {
                 if line.contains(bad) {
                     let rel = f.strip_prefix(&root).unwrap();
                     found.push(format!("{}:{}: {}", rel.display(), n + 1, line.trim()));
