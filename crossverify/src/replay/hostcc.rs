@@ -389,7 +389,7 @@ impl Checker {
                     .push((s.clone(), "a header: found through #include"));
                 continue;
             }
-            match self.leave_out(cc, &p) {
+            match self.leave_out(cc, root, &p) {
                 Some(why) => plan.left_out.push((s.clone(), why)),
                 None => queue.push(p),
             }
@@ -419,7 +419,7 @@ impl Checker {
                 if h.extension().is_some_and(|e| e == "h")
                     && c.is_file()
                     && !queue.iter().any(|q| same_file(q, &c))
-                    && self.leave_out(cc, &c).is_none()
+                    && self.leave_out(cc, root, &c).is_none()
                 {
                     plan.added.push(relative(root, &c));
                     queue.push(c.clone());
@@ -441,8 +441,11 @@ impl Checker {
     }
 
     /// Why a `.c` file of the chain is not compiled for the host, if it is not.
-    fn leave_out(&mut self, cc: &HostCc, file: &Path) -> Option<&'static str> {
-        if crate::kaem::shell::arch_of_path(file).is_some() {
+    fn leave_out(&mut self, cc: &HostCc, root: &Path, file: &Path) -> Option<&'static str> {
+        // Only the path inside the root says where a file sits: a checkout at
+        // `/work/aarch64/` is not an architecture directory.
+        let inside = file.strip_prefix(root).unwrap_or(file);
+        if crate::kaem::shell::arch_of_path(inside).is_some() {
             return Some("the chain's system layer for its target (the host's libc replaces it)");
         }
         let stem = file.file_stem()?.to_string_lossy().into_owned();
@@ -737,4 +740,39 @@ fn run_limited(mut cmd: Command, out_file: &Path) -> Result<(i32, Vec<u8>, Vec<u
     let _ = std::fs::remove_file(out_file);
     let _ = std::fs::remove_file(&err_file);
     Ok((code, stdout, stderr))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A checkout whose own path names an architecture (`/tmp/x/aarch64/`) is not the
+    /// chain's system layer: only the path inside the root counts.
+    #[test]
+    fn an_architecture_in_the_root_path_does_not_leave_sources_out() {
+        let base = std::env::temp_dir().join(format!("hexroot-hostcc-{}", std::process::id()));
+        let root = base.join("aarch64");
+        std::fs::create_dir_all(root.join("src")).unwrap();
+        std::fs::create_dir_all(root.join("M2libc/aarch64/linux")).unwrap();
+        std::fs::write(root.join("src/prog.c"), "int main(void) { return 0; }\n").unwrap();
+        std::fs::write(root.join("M2libc/aarch64/linux/bootstrap.c"), "\n").unwrap();
+        let cc = HostCc {
+            name: "gcc".into(),
+            path: PathBuf::from("gcc"),
+        };
+        let mut checker = Checker::new(vec![cc.clone()], base.join("builds"));
+        let plan = checker
+            .plan(
+                &cc,
+                &root,
+                &[
+                    "M2libc/aarch64/linux/bootstrap.c".into(),
+                    "src/prog.c".into(),
+                ],
+            )
+            .expect("prog.c is a source");
+        assert_eq!(plan.sources, vec![root.join("src/prog.c")]);
+        assert_eq!(plan.left_out.len(), 1);
+        let _ = std::fs::remove_dir_all(&base);
+    }
 }
