@@ -11,6 +11,9 @@ use std::fs::File;
 use std::io::{self, BufWriter, Read, Write};
 use std::path::PathBuf;
 
+/// The size of a host tape's write buffer, as glibc's stdio gives a regular file.
+const STDIO_BUFFER: usize = 4096;
+
 /// Device id of the TTY.
 pub const TTY: u32 = 0x0000;
 /// Device id of tape 1.
@@ -127,7 +130,10 @@ impl Devices {
         }
         let sink = match &self.store {
             TapeStore::Host(paths) => match File::create(&paths[i]) {
-                Ok(file) => Sink::Host(BufWriter::with_capacity(1 << 16, file)),
+                // glibc's buffer for a file: st_blksize, 4 KiB on the usual file systems. The
+                // same size writes the same blocks at the same moments, which shows when a
+                // program reopens a tape without closing it.
+                Ok(file) => Sink::Host(BufWriter::with_capacity(STDIO_BUFFER, file)),
                 Err(_) => {
                     self.replace(i, TapeState::Closed)?;
                     return Ok(true);
@@ -241,8 +247,15 @@ impl Devices {
                 }
                 Ok(b)
             }
-            // Reading from a write-only stream fails: EOF, as C's fgetc returns.
-            TapeState::Writing(_) => Ok(None),
+            // Reading from a write-only stream fails: EOF, as C's fgetc returns. glibc
+            // first switches the stream to reading, which writes out its pending bytes:
+            // they reach the file now (a later FOPEN_WRITE of the same tape truncates them
+            // away, where otherwise the abandoned stream would write them at exit).
+            TapeState::Writing(Sink::Host(w)) => {
+                let _ = w.flush();
+                Ok(None)
+            }
+            TapeState::Writing(Sink::Memory(..)) => Ok(None),
             TapeState::Closed => Err(DeviceError::NotValid(tape_name(i), "fgetc")),
         }
     }
@@ -272,13 +285,9 @@ impl Devices {
     /// run, whether it halted or faulted. Tapes stay usable.
     pub fn finish(&mut self) -> Result<(), DeviceError> {
         let mut result = Ok(());
-        for sink in std::mem::take(&mut self.abandoned) {
-            if let Sink::Host(mut w) = sink {
-                if let Err(e) = w.flush() {
-                    result = Err(DeviceError::Io(format!("cannot write a tape: {e}")));
-                }
-            }
-        }
+        // glibc flushes its open streams at exit newest first: the tapes open now, then
+        // the abandoned writers from the latest back (where a reopened tape's old stream
+        // and its new one overlap in the file, the old stream's bytes land last).
         for i in 0..2 {
             if let TapeState::Writing(_) = self.tapes[i] {
                 if let TapeState::Writing(sink) =
@@ -287,6 +296,13 @@ impl Devices {
                     if let Err(e) = self.finish_sink(i, sink) {
                         result = Err(e);
                     }
+                }
+            }
+        }
+        for sink in std::mem::take(&mut self.abandoned).into_iter().rev() {
+            if let Sink::Host(mut w) = sink {
+                if let Err(e) = w.flush() {
+                    result = Err(DeviceError::Io(format!("cannot write a tape: {e}")));
                 }
             }
         }
