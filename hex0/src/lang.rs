@@ -16,7 +16,7 @@
 //! This module owns only the translation; reading files and reporting live in
 //! [`crate::tool`].
 
-use crate::diag::{describe_byte, Diagnostic};
+use toolbase::diag::{describe_byte, Diagnostic};
 
 /// Which seed's reading of the language to follow.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

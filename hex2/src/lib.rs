@@ -39,7 +39,7 @@
 //! reads argv or the filesystem (the [`tool`] module does).
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
-// Errors are the shared `hex0::diag::Diagnostic` by project convention; they are built
+// Errors are the shared `toolbase::diag::Diagnostic` by project convention; they are built
 // once, on the cold path, so their size does not matter.
 #![allow(clippy::result_large_err)]
 
@@ -50,11 +50,11 @@ pub mod reference;
 pub mod tool;
 
 pub use engine::{Linker, Pass};
-pub use hex0::number::strtoint;
 pub use labels::{LabelDef, LabelTable};
 pub use map::MapEntry;
+pub use toolbase::number::strtoint;
 
-use hex0::diag::Diagnostic;
+use toolbase::diag::Diagnostic;
 
 /// A target architecture of hex2 (spec 1.2).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -1,3 +1,3 @@
 fn main() {
-    hex0::cli::run_main(crossverify::tool::main)
+    toolbase::cli::run_main(crossverify::tool::main)
 }

@@ -15,7 +15,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::time::Instant;
 
-use hex0::cli::{Streams, ToolMain, EXIT_FAILURE};
+use toolbase::cli::{Streams, ToolMain, EXIT_FAILURE};
 
 use crate::kaem::shell::arch_of_path;
 

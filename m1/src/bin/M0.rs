@@ -1,4 +1,4 @@
 #![allow(non_snake_case)]
 fn main() {
-    hex0::cli::run_main(m1::tool::m0_main)
+    toolbase::cli::run_main(m1::tool::m0_main)
 }
