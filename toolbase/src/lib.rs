@@ -16,6 +16,7 @@
 // reported error and an indirection per field for no measurable gain.
 #![allow(clippy::result_large_err)]
 
+pub mod arch;
 pub mod args;
 pub mod cli;
 pub mod diag;
