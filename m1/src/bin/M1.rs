@@ -1,3 +1,4 @@
+#![forbid(unsafe_code)]
 #![allow(non_snake_case)]
 fn main() {
     toolbase::cli::run_main(m1::tool::main)
