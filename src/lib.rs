@@ -9,7 +9,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
-pub use hex0::cli::ToolMain;
+pub use toolbase::cli::ToolMain;
 
 /// Every hexroot binary by name, with the library function its `main` calls.
 pub const TOOLS: &[(&str, ToolMain)] = &[

@@ -358,7 +358,7 @@ fn run_tool_in_child(name: &str) -> ! {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let mut err = std::io::stderr().lock();
-    let mut streams = hex0::cli::Streams {
+    let mut streams = toolbase::cli::Streams {
         stdout: &mut out,
         stderr: &mut err,
         stdout_is_terminal: false,

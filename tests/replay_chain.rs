@@ -30,7 +30,7 @@ fn main() {
         recognise(Path::new(a)).is_some()
             || std::env::var_os(crossverify::replay::foreign::PASS_ENV).is_some()
     }) {
-        hex0::cli::run_main(|a, io| crossverify::replay::tools::multicall(a, io).unwrap_or(2));
+        toolbase::cli::run_main(|a, io| crossverify::replay::tools::multicall(a, io).unwrap_or(2));
     }
     let filter = args
         .iter()
@@ -217,7 +217,7 @@ fn replay_script(root: &Path, script: &str, extra: &[&str]) -> Run {
     let mut out = Vec::new();
     let mut err = Vec::new();
     let status = {
-        let mut io = hex0::cli::Streams {
+        let mut io = toolbase::cli::Streams {
             stdout: &mut out,
             stderr: &mut err,
             stdout_is_terminal: false,
@@ -1102,7 +1102,7 @@ fn ddc_case(trojan: bool) -> Result<(), String> {
     .collect();
     let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
     let status = {
-        let mut io = hex0::cli::Streams {
+        let mut io = toolbase::cli::Streams {
             stdout: &mut stdout,
             stderr: &mut stderr,
             stdout_is_terminal: false,

@@ -142,7 +142,7 @@ fn run(ex: &Example, dir: &Path) -> Vec<String> {
     let tool = hexroot::tool(&ex.argv[0]).unwrap_or_else(|| panic!("no tool {}", ex.argv[0]));
     let (mut out, mut err) = (Vec::new(), Vec::new());
     let status = {
-        let mut io = hex0::cli::Streams {
+        let mut io = toolbase::cli::Streams {
             stdout: &mut out,
             stderr: &mut err,
             stdout_is_terminal: false,

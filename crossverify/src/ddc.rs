@@ -29,9 +29,9 @@ use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use hex0::args::{Arg, Opt, Parser};
-use hex0::cli::{program_name, Streams, EXIT_FAILURE, EXIT_SUCCESS, EXIT_USAGE};
-use hex0::diag::Diagnostic;
+use toolbase::args::{Arg, Opt, Parser};
+use toolbase::cli::{program_name, Streams, EXIT_FAILURE, EXIT_SUCCESS, EXIT_USAGE};
+use toolbase::diag::Diagnostic;
 
 use crate::kaem::shell::{normalize, Frame, Host, Shell, Step};
 use crate::kaem::{Dialect, Vars};
@@ -971,7 +971,7 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
     };
     let report = out.join("ddc-report.txt");
     if let Err(e) = std::fs::create_dir_all(&out)
-        .and_then(|()| hex0::output::write_atomic(&report, text.as_bytes(), 0o644))
+        .and_then(|()| toolbase::output::write_atomic(&report, text.as_bytes(), 0o644))
     {
         io.error(&Diagnostic::io(&report, "cannot write the report", &e));
         return EXIT_FAILURE;

@@ -22,9 +22,9 @@ use std::ffi::OsString;
 use std::fmt::Write as _;
 use std::path::Path;
 
-use hex0::args::{Arg, Opt, Parser};
-use hex0::cli::{Streams, EXIT_FAILURE, EXIT_SUCCESS, EXIT_USAGE};
-use hex0::diag::Diagnostic;
+use toolbase::args::{Arg, Opt, Parser};
+use toolbase::cli::{Streams, EXIT_FAILURE, EXIT_SUCCESS, EXIT_USAGE};
+use toolbase::diag::Diagnostic;
 
 /// The first line of a hex2 map file.
 pub const MAP_MAGIC: &str = "# hexroot hex2 map 1";
@@ -193,7 +193,7 @@ pub struct MapEntry {
 fn map_error(file: &str, line: usize, message: &str) -> Diagnostic {
     Diagnostic::new(message.to_string())
         .in_file(file)
-        .at(hex0::diag::Position::LineCol {
+        .at(toolbase::diag::Position::LineCol {
             line: line as u32,
             col: 1,
         })

@@ -12,7 +12,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
-use hex0::diag::Diagnostic;
+use toolbase::diag::Diagnostic;
 
 /// A private (0700) scratch directory under the system temporary directory, removed on
 /// drop.
@@ -90,7 +90,7 @@ pub(crate) fn run(
         .map_err(|e| {
             Diagnostic::new(format!(
                 "cannot run '{program}': {}",
-                hex0::diag::describe_io_error(&e)
+                toolbase::diag::describe_io_error(&e)
             ))
             .hint(format!(
                 "install {package} (e.g. 'apt-get install -y {package}') or put '{program}' on PATH"

@@ -15,10 +15,10 @@ use std::ffi::OsString;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::PathBuf;
 
-use hex0::args::{Arg, Opt, Parser};
-use hex0::cli::{Streams, EXIT_FAILURE, EXIT_SUCCESS, EXIT_USAGE};
-use hex0::diag::{Diagnostic, Position};
-use hex0::output::write_atomic;
+use toolbase::args::{Arg, Opt, Parser};
+use toolbase::cli::{Streams, EXIT_FAILURE, EXIT_SUCCESS, EXIT_USAGE};
+use toolbase::diag::{Diagnostic, Position};
+use toolbase::output::write_atomic;
 
 use crate::report::{self, Report};
 
@@ -131,7 +131,9 @@ pub fn parse(file: &str, text: &[u8]) -> Result<Vec<Entry>, Diagnostic> {
                             return Err(err(at + 66 + i, "unknown escape in a file name")
                                 .expected("'\\\\' or '\\n'")
                                 .found(match other {
-                                    Some(&b) => format!("'\\' {}", hex0::diag::describe_byte(b)),
+                                    Some(&b) => {
+                                        format!("'\\' {}", toolbase::diag::describe_byte(b))
+                                    }
                                     None => "'\\' at the end of the line".into(),
                                 }))
                         }

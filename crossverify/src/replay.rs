@@ -39,9 +39,9 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use hex0::args::{Arg, Opt, Parser};
-use hex0::cli::{program_name, Streams, EXIT_FAILURE, EXIT_SUCCESS, EXIT_USAGE};
-use hex0::diag::Diagnostic;
+use toolbase::args::{Arg, Opt, Parser};
+use toolbase::cli::{program_name, Streams, EXIT_FAILURE, EXIT_SUCCESS, EXIT_USAGE};
+use toolbase::diag::Diagnostic;
 
 use crate::kaem::shell::{minimal_dialect, Finished, Frame, Host, Shell, Step};
 use crate::kaem::{Dialect, Vars};
@@ -428,7 +428,7 @@ fn check_answers(root: &Path, answers: &Path) -> Result<AnswersCheck, Diagnostic
     let entries = parse_answers(&text).map_err(|(line, found)| {
         Diagnostic::new("malformed line in the answers file")
             .in_file(answers.display().to_string())
-            .at(hex0::diag::Position::LineCol {
+            .at(toolbase::diag::Position::LineCol {
                 line: line as u32,
                 col: 1,
             })
@@ -1131,14 +1131,16 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
         Err((r, d)) => (r, Some(d)),
     };
     if let Some(path) = &report_path {
-        if let Err(e) = hex0::output::write_atomic(path, report.render().as_bytes(), 0o644) {
+        if let Err(e) = toolbase::output::write_atomic(path, report.render().as_bytes(), 0o644) {
             io.error(&Diagnostic::io(path, "cannot write the report", &e));
             return EXIT_FAILURE;
         }
     }
     // The manifest is written only for a replay that reached its end.
     if let (Some(path), None) = (&manifest_path, &report.failure) {
-        if let Err(e) = hex0::output::write_atomic(path, report.manifest_text().as_bytes(), 0o644) {
+        if let Err(e) =
+            toolbase::output::write_atomic(path, report.manifest_text().as_bytes(), 0o644)
+        {
             io.error(&Diagnostic::io(path, "cannot write the manifest", &e));
             return EXIT_FAILURE;
         }

@@ -31,7 +31,7 @@
 
 use std::path::{Path, PathBuf};
 
-use hex0::diag::{Diagnostic, Position};
+use toolbase::diag::{Diagnostic, Position};
 
 use crate::manifest::{self, is_sha256_hex, is_word, Entry};
 

@@ -24,9 +24,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use hex0::args::{Arg, Opt, Parser};
-use hex0::cli::{Streams, EXIT_FAILURE, EXIT_SUCCESS, EXIT_USAGE};
-use hex0::diag::Diagnostic;
+use toolbase::args::{Arg, Opt, Parser};
+use toolbase::cli::{Streams, EXIT_FAILURE, EXIT_SUCCESS, EXIT_USAGE};
+use toolbase::diag::Diagnostic;
 
 use crate::external::Scratch;
 use crate::manifest::{self, Entry};
@@ -679,7 +679,7 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
             let written = dest
                 .parent()
                 .map_or(Ok(()), std::fs::create_dir_all)
-                .and_then(|()| hex0::output::write_atomic(&dest, bytes, 0o644));
+                .and_then(|()| toolbase::output::write_atomic(&dest, bytes, 0o644));
             if let Err(err) = written {
                 io.error(&Diagnostic::io(&dest, "cannot write rebuilt seed", &err));
                 return EXIT_USAGE;

@@ -20,7 +20,7 @@ pub mod cli;
 
 use std::path::{Path, PathBuf};
 
-use hex0::diag::Diagnostic;
+use toolbase::diag::Diagnostic;
 
 use crate::external::{self, words, Scratch};
 

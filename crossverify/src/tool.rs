@@ -7,7 +7,7 @@
 
 use std::ffi::OsString;
 
-use hex0::cli::{program_name, Streams, ToolMain, EXIT_SUCCESS, EXIT_USAGE};
+use toolbase::cli::{program_name, Streams, ToolMain, EXIT_SUCCESS, EXIT_USAGE};
 
 /// The subcommands, by name, with their entry points and one-line summaries.
 pub const SUBCOMMANDS: &[(&str, ToolMain, &str)] = &[

@@ -220,7 +220,7 @@ fn progress_goes_to_stderr_only_on_a_terminal_and_not_with_quiet() {
         let (mut out, mut err) = (Vec::new(), Vec::new());
         let status = crossverify::seeds::main(
             &args,
-            &mut hex0::cli::Streams {
+            &mut toolbase::cli::Streams {
                 stdout: &mut out,
                 stderr: &mut err,
                 stdout_is_terminal: terminal,

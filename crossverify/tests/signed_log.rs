@@ -46,7 +46,7 @@ fn signer(dir: &Path, name: &str, allowed: &Path) -> PathBuf {
     key
 }
 
-fn ok(f: hex0::cli::ToolMain, args: &[&str]) -> String {
+fn ok(f: toolbase::cli::ToolMain, args: &[&str]) -> String {
     let (status, out, err) = run(f, args);
     assert_eq!(status, 0, "{args:?}\n{out}\n{err}");
     out

@@ -12,9 +12,9 @@ use std::io::{Read, Write};
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
-use crate::cli::{program_name, Streams, EXIT_FAILURE, EXIT_SUCCESS};
-use crate::diag::Diagnostic;
-use crate::output::OutputFile;
+use toolbase::cli::{program_name, Streams, EXIT_FAILURE, EXIT_SUCCESS};
+use toolbase::diag::Diagnostic;
+use toolbase::output::OutputFile;
 
 /// Mode catm creates its output with (before umask).
 pub const OUTPUT_MODE: u32 = 0o600;

@@ -16,7 +16,7 @@
 //! This module owns only the translation; reading files and reporting live in
 //! [`crate::tool`].
 
-use crate::diag::{describe_byte, Diagnostic};
+use toolbase::diag::{describe_byte, Diagnostic};
 
 /// Which seed's reading of the language to follow.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -42,13 +42,16 @@ impl Dialect {
     /// `riscv32`, `riscv64`; `AMD64`, `AArch64` and `x86_64` are accepted too), or
     /// `portable`.
     pub fn from_name(name: &str) -> Option<Dialect> {
-        Some(match name {
-            "portable" => Dialect::Portable,
-            "x86" | "i386" => Dialect::X86,
-            "amd64" | "AMD64" | "x86_64" => Dialect::Amd64,
-            "aarch64" | "AArch64" => Dialect::Aarch64,
-            "riscv32" => Dialect::Riscv32,
-            "riscv64" => Dialect::Riscv64,
+        use toolbase::arch::Arch;
+        if name == "portable" {
+            return Some(Dialect::Portable);
+        }
+        Some(match Arch::from_name_or_alias(name)? {
+            Arch::X86 => Dialect::X86,
+            Arch::Amd64 => Dialect::Amd64,
+            Arch::Aarch64 => Dialect::Aarch64,
+            Arch::Riscv32 => Dialect::Riscv32,
+            Arch::Riscv64 => Dialect::Riscv64,
             _ => return None,
         })
     }

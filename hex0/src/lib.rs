@@ -1,14 +1,9 @@
-//! # hex0: the hex0 language, catm, and the conventions every hexroot tool shares
+//! # hex0: the hex0 language and catm
 //!
 //! hex0 is the first language of a bootstrap: hex digit pairs become bytes, `#` and `;`
-//! start comments, everything else is skipped (full grammar in [`lang`]). This crate is
-//! the lowest of the workspace, so it also holds what every tool shares:
-//!
-//! - [`diag`]: the located error shape (`FILE:LINE:COL: error: ...`, expected, found, hint);
-//! - [`output`]: outputs written to a temporary file and renamed, never half-written;
-//! - [`args`]: the hand-written option parser (long and short forms, repeats, any order);
-//! - [`cli`]: exit statuses, the [`cli::Streams`] a tool writes to, and the `main` wrapper;
-//! - [`number`]: the reference's `strtoint`, shared by hex2 and M1.
+//! start comments, everything else is skipped (full grammar in [`lang`]). What every tool
+//! shares (diagnostics, options, output files, numbers, the architecture table) is in the
+//! `toolbase` crate.
 //!
 //! The tools themselves are [`tool`] (`hex0 INPUT OUTPUT`) and [`catm`] (`catm OUTPUT
 //! INPUT...`); their binaries are one line each.
@@ -27,13 +22,8 @@
 // reported error and an indirection per field for no measurable gain.
 #![allow(clippy::result_large_err)]
 
-pub mod args;
 pub mod catm;
-pub mod cli;
-pub mod diag;
 pub mod lang;
-pub mod number;
-pub mod output;
 pub mod reference;
 pub mod tool;
 

@@ -1,16 +1,16 @@
 //! The `hex0` command: `hex0 [--architecture ARCH] INPUT OUTPUT`, the seed's positional
 //! form, over [`crate::lang`].
 //!
-//! It reads INPUT whole, assembles it and writes OUTPUT through [`crate::output`] with the
+//! It reads INPUT whole, assembles it and writes OUTPUT through [`toolbase::output`] with the
 //! seeds' creation mode 0700 (before umask). It owns argument handling and reporting only.
 
 use std::ffi::OsString;
 
-use crate::args::{Arg, Opt, Parser};
-use crate::cli::{program_name, Streams, EXIT_FAILURE, EXIT_SUCCESS, EXIT_USAGE};
-use crate::diag::Diagnostic;
 use crate::lang::{assemble, Dialect};
-use crate::output::write_atomic;
+use toolbase::args::{Arg, Opt, Parser};
+use toolbase::cli::{program_name, Streams, EXIT_FAILURE, EXIT_SUCCESS, EXIT_USAGE};
+use toolbase::diag::Diagnostic;
+use toolbase::output::write_atomic;
 
 /// Mode the seeds create their outputs with (before umask).
 pub const OUTPUT_MODE: u32 = 0o700;

@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use hex0::diag::{Diagnostic, Position};
+use toolbase::diag::{Diagnostic, Position};
 
 use crate::labels::{LabelDef, LabelTable};
 use crate::map::MapEntry;

@@ -39,7 +39,7 @@
 //! reads argv or the filesystem (the [`tool`] module does).
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
-// Errors are the shared `hex0::diag::Diagnostic` by project convention; they are built
+// Errors are the shared `toolbase::diag::Diagnostic` by project convention; they are built
 // once, on the cold path, so their size does not matter.
 #![allow(clippy::result_large_err)]
 
@@ -50,92 +50,15 @@ pub mod reference;
 pub mod tool;
 
 pub use engine::{Linker, Pass};
-pub use hex0::number::strtoint;
 pub use labels::{LabelDef, LabelTable};
 pub use map::MapEntry;
+pub use toolbase::number::strtoint;
 
-use hex0::diag::Diagnostic;
+use toolbase::diag::Diagnostic;
 
-/// A target architecture of hex2 (spec 1.2).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Arch {
-    /// Knight, native (the default; big-endian tradition).
-    KnightNative,
-    /// Knight, POSIX flavour (same rules as native).
-    KnightPosix,
-    /// i386.
-    X86,
-    /// x86-64.
-    Amd64,
-    /// 32-bit ARM.
-    Armv7l,
-    /// 64-bit ARM.
-    Aarch64,
-    /// 64-bit little-endian POWER.
-    Ppc64le,
-    /// 32-bit RISC-V (word mode).
-    Riscv32,
-    /// 64-bit RISC-V (word mode).
-    Riscv64,
-}
-
-/// Every architecture, in the order of [`Arch`].
-pub const ARCHES: [Arch; 9] = [
-    Arch::KnightNative,
-    Arch::KnightPosix,
-    Arch::X86,
-    Arch::Amd64,
-    Arch::Armv7l,
-    Arch::Aarch64,
-    Arch::Ppc64le,
-    Arch::Riscv32,
-    Arch::Riscv64,
-];
-
-impl Arch {
-    /// The architecture called `name` on the command line (exact, case-sensitive).
-    pub fn from_name(name: &str) -> Option<Arch> {
-        ARCHES.iter().copied().find(|a| a.name() == name)
-    }
-
-    /// The command-line name.
-    pub fn name(self) -> &'static str {
-        match self {
-            Arch::KnightNative => "knight-native",
-            Arch::KnightPosix => "knight-posix",
-            Arch::X86 => "x86",
-            Arch::Amd64 => "amd64",
-            Arch::Armv7l => "armv7l",
-            Arch::Aarch64 => "aarch64",
-            Arch::Ppc64le => "ppc64le",
-            Arch::Riscv32 => "riscv32",
-            Arch::Riscv64 => "riscv64",
-        }
-    }
-
-    /// RISC-V word mode (spec 1.8).
-    pub fn is_riscv(self) -> bool {
-        matches!(self, Arch::Riscv32 | Arch::Riscv64)
-    }
-
-    /// Whether the reference warns that big-endian output is likely a mistake.
-    pub fn is_little_endian_cpu(self) -> bool {
-        !matches!(self, Arch::KnightNative | Arch::KnightPosix | Arch::Ppc64le)
-    }
-
-    /// Whether this is a Knight architecture.
-    pub fn is_knight(self) -> bool {
-        matches!(self, Arch::KnightNative | Arch::KnightPosix)
-    }
-
-    /// The base address the seed hex1/hex2-0 of this architecture link at.
-    pub fn seed_base_address(self) -> u32 {
-        match self {
-            Arch::X86 => 0x0804_8000,
-            _ => 0x0060_0000,
-        }
-    }
-}
+/// A target architecture of hex2 (spec 1.2): the shared table's, with its names, byte
+/// order and seed base address.
+pub use toolbase::arch::{Arch, ARCHES};
 
 /// Byte order of pointers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -11,10 +11,10 @@ use std::ffi::{OsStr, OsString};
 use std::fs::File;
 use std::io::{Read, Write};
 
-use hex0::args::{Arg, Opt, Parser};
-use hex0::cli::{program_name, Streams, EXIT_FAILURE, EXIT_SUCCESS, EXIT_USAGE};
-use hex0::diag::Diagnostic;
-use hex0::output::OutputFile;
+use toolbase::args::{Arg, Opt, Parser};
+use toolbase::cli::{program_name, Streams, EXIT_FAILURE, EXIT_SUCCESS, EXIT_USAGE};
+use toolbase::diag::Diagnostic;
+use toolbase::output::OutputFile;
 
 use crate::engine::{Checkpoint, Pass};
 use crate::{reference_warnings, Arch, ByteMode, Config, Dialect, Endian, Linker};

@@ -82,8 +82,8 @@ pub fn labels(text: &[u8]) -> Result<Vec<&[u8]>, ScanError> {
 
 /// The located diagnostic for a [`ScanError`] in `source`.
 #[cold]
-fn scan_diagnostic(source: &Source<'_>, e: ScanError) -> hex0::diag::Diagnostic {
-    use hex0::diag::Diagnostic;
+fn scan_diagnostic(source: &Source<'_>, e: ScanError) -> toolbase::diag::Diagnostic {
+    use toolbase::diag::Diagnostic;
     match e {
         ScanError::NameAtEnd(at) => Diagnostic::new("label ':' at the end of the file")
             .in_file(source.name)
@@ -106,7 +106,7 @@ pub fn footer(
     sources: &[Source<'_>],
     entries: &[&[u8]],
     options: &Options,
-) -> Result<Vec<u8>, hex0::diag::Diagnostic> {
+) -> Result<Vec<u8>, toolbase::diag::Diagnostic> {
     let mut symbols: Vec<&[u8]> = entries.to_vec();
     for s in sources {
         symbols.extend(labels(s.text).map_err(|e| scan_diagnostic(s, e))?);

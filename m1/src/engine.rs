@@ -15,7 +15,7 @@
 use std::io::Write;
 use std::sync::mpsc::{channel, sync_channel, Receiver, SyncSender};
 
-use hex0::diag::{Diagnostic, Position};
+use toolbase::diag::{Diagnostic, Position};
 
 use crate::intern::{Inputs, Table};
 use crate::lexer::{Lexer, Token, TokenKind};

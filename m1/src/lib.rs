@@ -31,13 +31,13 @@
 //! no reading of files (the [`tool`] module does that), no network.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
-// The API returns `hex0::diag::Diagnostic` by value, the workspace's one error shape; errors
+// The API returns `toolbase::diag::Diagnostic` by value, the workspace's one error shape; errors
 // are cold and leave the hot loops through side fields, so its size costs nothing there.
 #![allow(clippy::result_large_err)]
 
 use std::io::Write;
 
-use hex0::diag::Diagnostic;
+use toolbase::diag::Diagnostic;
 
 pub mod blood_elf;
 pub(crate) mod engine;
@@ -195,6 +195,6 @@ pub fn assemble_with_map(
 pub(crate) fn write_error(e: &std::io::Error) -> Diagnostic {
     Diagnostic::new(format!(
         "cannot write output: {}",
-        hex0::diag::describe_io_error(e)
+        toolbase::diag::describe_io_error(e)
     ))
 }

@@ -12,7 +12,7 @@
 
 use std::collections::HashMap;
 
-use hex0::diag::{Diagnostic, Position};
+use toolbase::diag::{Diagnostic, Position};
 
 use crate::engine::closest;
 use crate::lexer::{Lexer, LineEnd, Token, TokenKind};

@@ -1,13 +1,13 @@
 //! Numbers: the reference's text-to-int parser and the digit writers.
 //!
-//! It re-exports the shared `strtoint` ([`hex0::number`], spec `hex2-m1.md` section 0) and
+//! It re-exports the shared `strtoint` ([`toolbase::number`], spec `hex2-m1.md` section 0) and
 //! owns the formatting of a value as hex2 text digits in a [`DigitStyle`] and [`Endian`]
 //! (spec 2.6: hex and binary per byte, octal per whole value with arithmetic shifts). It knows nothing about sigils or architectures; that is
 //! the engine (`engine.rs`).
 
 use crate::{DigitStyle, Endian};
 
-pub use hex0::number::strtoint;
+pub use toolbase::number::strtoint;
 
 const HEX: &[u8; 16] = b"0123456789ABCDEF";
 

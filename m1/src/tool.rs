@@ -6,17 +6,17 @@
 //! once, on two threads) and reporting only: options are taken
 //! in command-line order as the reference does (`-f` files are read when met, so an
 //! unreadable file stops the run before later options), and outputs go through
-//! [`hex0::output::OutputFile`], so a failed run never creates or changes an output.
+//! [`toolbase::output::OutputFile`], so a failed run never creates or changes an output.
 //! Where the reference pins a text (`--help` and `--version` of M1, blood-elf's version,
 //! exit status 1 for a bad command line) it is reproduced exactly.
 
 use std::ffi::{OsStr, OsString};
 use std::io::Write;
 
-use hex0::args::{Arg, Opt, Parser};
-use hex0::cli::{program_name, Streams, EXIT_FAILURE, EXIT_SUCCESS, EXIT_USAGE};
-use hex0::diag::Diagnostic;
-use hex0::output::OutputFile;
+use toolbase::args::{Arg, Opt, Parser};
+use toolbase::cli::{program_name, Streams, EXIT_FAILURE, EXIT_SUCCESS, EXIT_USAGE};
+use toolbase::diag::Diagnostic;
+use toolbase::output::OutputFile;
 
 use crate::{blood_elf, m0, Arch, Config, DigitStyle, Endian, Source};
 
@@ -431,7 +431,7 @@ pub fn blood_elf_main(args: &[OsString], io: &mut Streams) -> i32 {
 mod tests {
     use super::*;
 
-    fn run(tool: hex0::cli::ToolMain, args: &[&str]) -> (i32, String, String) {
+    fn run(tool: toolbase::cli::ToolMain, args: &[&str]) -> (i32, String, String) {
         let args: Vec<OsString> = args.iter().map(OsString::from).collect();
         let (mut out, mut err) = (Vec::new(), Vec::new());
         let status = {

@@ -6,7 +6,7 @@
 //! The reference's parsing is kept exactly (arguments scanned left to right, a value option
 //! takes the next argument whatever it looks like, later options override earlier ones,
 //! anything else is `unknown option ARG` with exit 1), which is why this tool does not use
-//! `hex0::args`. This module owns argument handling, wiring host files and streams to the
+//! `toolbase::args`. This module owns argument handling, wiring host files and streams to the
 //! machine, and reporting; it reads the process's stdin for TTY and POSIX input (the shared
 //! `Streams` has no stdin).
 
@@ -15,7 +15,7 @@ use std::fs::File;
 use std::io::{BufReader, BufWriter};
 use std::path::PathBuf;
 
-use hex0::cli::{Streams, EXIT_FAILURE, EXIT_SUCCESS};
+use toolbase::cli::{Streams, EXIT_FAILURE, EXIT_SUCCESS};
 
 use crate::devices::{Devices, TapeStore};
 use crate::fault::halt_message;
@@ -296,7 +296,7 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
                     io.stderr,
                     "{}: error: cannot read ROM: {}",
                     PathBuf::from(path).display(),
-                    hex0::diag::describe_io_error(&e)
+                    toolbase::diag::describe_io_error(&e)
                 );
                 EXIT_FAILURE
             }
@@ -389,7 +389,7 @@ mod tests {
 mod cli_tests {
     use std::ffi::OsString;
 
-    use hex0::cli::Streams;
+    use toolbase::cli::Streams;
 
     fn run(dir: &std::path::Path, args: &[&str]) -> (i32, String, String) {
         let mut argv: Vec<OsString> = vec!["stage0-vm".into()];

@@ -8,9 +8,9 @@
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
-use hex0::args::{Arg, Opt, Parser};
-use hex0::cli::{Streams, EXIT_FAILURE, EXIT_SUCCESS, EXIT_USAGE};
-use hex0::diag::Diagnostic;
+use toolbase::args::{Arg, Opt, Parser};
+use toolbase::cli::{Streams, EXIT_FAILURE, EXIT_SUCCESS, EXIT_USAGE};
+use toolbase::diag::Diagnostic;
 
 use super::{judge, Ballot, Judgement, Policy};
 use crate::report::{self, Loaded};

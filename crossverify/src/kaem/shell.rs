@@ -23,7 +23,7 @@ use std::io::Write;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 
-use hex0::diag::{line_col, Diagnostic};
+use toolbase::diag::{line_col, Diagnostic};
 
 use super::expand::{expand_joined, expand_words, Vars};
 use super::syntax::{is_name_byte, parse, Command, Dialect, Part};
@@ -202,7 +202,7 @@ impl Shell<'_> {
             let (line, col) = line_col(source, cmd.offset);
             let here = |d: Diagnostic| {
                 d.in_file(name.clone())
-                    .at(hex0::diag::Position::LineCol { line, col })
+                    .at(toolbase::diag::Position::LineCol { line, col })
             };
             match self
                 .command(frame, cmd, line, col)
@@ -337,7 +337,7 @@ impl Shell<'_> {
                         Diagnostic::new(format!(
                             "cd: cannot enter '{}': {}",
                             show(dir),
-                            hex0::diag::describe_io_error(&e)
+                            toolbase::diag::describe_io_error(&e)
                         ))
                         .note(format!("from {}", frame.cwd.display())),
                     )),

@@ -122,8 +122,8 @@ pub struct ParseError {
 impl ParseError {
     /// The error as a located diagnostic for the script `file` whose bytes are `source`.
     #[cold]
-    pub fn to_diagnostic(&self, file: &str, source: &[u8]) -> hex0::diag::Diagnostic {
-        use hex0::diag::{describe_byte, Diagnostic};
+    pub fn to_diagnostic(&self, file: &str, source: &[u8]) -> toolbase::diag::Diagnostic {
+        use toolbase::diag::{describe_byte, Diagnostic};
         let d = Diagnostic::new(match &self.kind {
             ParseErrorKind::UnterminatedString => "unterminated string",
             ParseErrorKind::UnterminatedVariable => "unterminated variable reference",

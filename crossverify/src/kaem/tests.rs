@@ -5,7 +5,7 @@ use std::ffi::OsString;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use hex0::diag::Diagnostic;
+use toolbase::diag::Diagnostic;
 
 use super::shell::{Finished, Frame, Host, Shell, Step};
 use super::*;

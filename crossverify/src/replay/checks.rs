@@ -11,7 +11,7 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use hex0::diag::Diagnostic;
+use toolbase::diag::Diagnostic;
 
 use super::hostcc::{Checker, HostCc, Outcome, StepCheck, StepRun};
 use super::provenance::{Graph, Link};

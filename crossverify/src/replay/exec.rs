@@ -31,9 +31,9 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Instant;
 
-use hex0::cli::Streams;
-use hex0::diag::Diagnostic;
 use stage0_vm::linux::{self, ExecHook, ExecRequest, HookOutcome, LoadError, RunConfig, RunIo};
+use toolbase::cli::Streams;
+use toolbase::diag::Diagnostic;
 
 use super::foreign::{Qemu, QEMU_ENV};
 use super::record::explain_difference;

@@ -15,7 +15,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::time::Instant;
 
-use hex0::cli::{Streams, ToolMain, EXIT_FAILURE};
+use toolbase::cli::{Streams, ToolMain, EXIT_FAILURE};
 
 use crate::kaem::shell::arch_of_path;
 
@@ -92,8 +92,10 @@ pub struct Tool {
 impl Tool {
     /// The fixed base address of the seed hex2-0 (and hex1) of this architecture.
     pub fn base_address(&self) -> Option<u32> {
-        self.arch
-            .map(|a| if a == "x86" { 0x0804_8000 } else { 0x0060_0000 })
+        self.arch.map(|a| {
+            toolbase::arch::Arch::from_name(a)
+                .map_or(0x0060_0000, toolbase::arch::Arch::seed_base_address)
+        })
     }
 
     /// `hex2-0 (x86, base 0x8048000)` and the like.

@@ -4,10 +4,10 @@
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-use hex0::args::{Arg, Opt, Parser};
-use hex0::cli::{Streams, EXIT_FAILURE, EXIT_SUCCESS, EXIT_USAGE};
-use hex0::diag::Diagnostic;
-use hex0::output::write_atomic;
+use toolbase::args::{Arg, Opt, Parser};
+use toolbase::cli::{Streams, EXIT_FAILURE, EXIT_SUCCESS, EXIT_USAGE};
+use toolbase::diag::Diagnostic;
+use toolbase::output::write_atomic;
 
 use super::{check_report, sig_path, Check};
 use crate::manifest::FILE_MODE;

@@ -15,7 +15,7 @@
 //! (`tlog-cosignature`) are further signature lines, ignored here and kept when the note
 //! is rewritten. This module owns the body format; notes are [`crate::tlog::note`]'s.
 
-use hex0::diag::Diagnostic;
+use toolbase::diag::Diagnostic;
 
 use super::base64;
 use super::ed25519::SigningKey;
@@ -66,7 +66,7 @@ impl Checkpoint {
         let at = |line: u32, message: &str| {
             Diagnostic::new(message)
                 .in_file(file)
-                .at(hex0::diag::Position::LineCol { line, col: 1 })
+                .at(toolbase::diag::Position::LineCol { line, col: 1 })
         };
         let lines: Vec<&str> = body.split_terminator('\n').collect();
         if lines.len() < 3 {

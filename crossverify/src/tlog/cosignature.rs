@@ -21,7 +21,7 @@
 
 use std::collections::BTreeSet;
 
-use hex0::diag::Diagnostic;
+use toolbase::diag::Diagnostic;
 
 use super::ed25519::{self, SigningKey};
 use super::note::{self, Note, Signature};
@@ -218,7 +218,7 @@ pub fn load_witnesses(path: &std::path::Path) -> Result<Vec<Witness>, Diagnostic
             continue;
         }
         let w = Witness::parse_vkey(&file, trimmed).map_err(|d| {
-            d.at(hex0::diag::Position::LineCol {
+            d.at(toolbase::diag::Position::LineCol {
                 line: n as u32 + 1,
                 col: 1,
             })

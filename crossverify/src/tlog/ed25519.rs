@@ -10,7 +10,7 @@
 
 use std::path::{Path, PathBuf};
 
-use hex0::diag::Diagnostic;
+use toolbase::diag::Diagnostic;
 
 use crate::external::{self, words, Scratch};
 

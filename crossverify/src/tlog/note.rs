@@ -11,8 +11,8 @@
 //! note whose known-key signature fails or that has none. This module owns the format;
 //! the signing itself is delegated to OpenSSL ([`crate::tlog::ed25519`]).
 
-use hex0::diag::Diagnostic;
 use sha2::{Digest, Sha256};
+use toolbase::diag::Diagnostic;
 
 use super::base64;
 use super::ed25519;
@@ -82,7 +82,7 @@ pub fn parse(file: &str, bytes: &[u8]) -> Result<Note, Diagnostic> {
     })?;
     if let Some(p) = text.bytes().position(|b| b < 0x20 && b != b'\n') {
         return Err(at(p, "control character in a signed note")
-            .found(hex0::diag::describe_byte(bytes[p]))
+            .found(toolbase::diag::describe_byte(bytes[p]))
             .expected("printable text and newlines"));
     }
     if !text.ends_with('\n') {

@@ -15,7 +15,7 @@
 //! Verifying needs only the proof, the entry (or the older checkpoint) and the log's
 //! verifier key: no tiles, no network. This module owns both texts.
 
-use hex0::diag::{Diagnostic, Position};
+use toolbase::diag::{Diagnostic, Position};
 
 use super::base64;
 use super::checkpoint::{self, Signed};

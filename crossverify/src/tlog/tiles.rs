@@ -23,8 +23,8 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use hex0::diag::Diagnostic;
-use hex0::output::write_atomic;
+use toolbase::diag::Diagnostic;
+use toolbase::output::write_atomic;
 
 use super::merkle::{leaf_hash, node_hash, Hash, Subtrees};
 

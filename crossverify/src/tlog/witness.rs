@@ -13,8 +13,8 @@
 
 use std::path::Path;
 
-use hex0::diag::Diagnostic;
-use hex0::output::write_atomic;
+use toolbase::diag::Diagnostic;
+use toolbase::output::write_atomic;
 
 use super::checkpoint::{self, Signed};
 use super::cosignature::Witness;

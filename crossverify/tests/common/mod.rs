@@ -9,11 +9,11 @@ use crossverify::manifest::{self, Entry};
 use crossverify::report::{self, Report};
 
 /// Runs `f` with `args` (program or subcommand name first); returns (status, stdout, stderr).
-pub fn run(f: hex0::cli::ToolMain, args: &[&str]) -> (i32, String, String) {
+pub fn run(f: toolbase::cli::ToolMain, args: &[&str]) -> (i32, String, String) {
     let args: Vec<OsString> = args.iter().map(OsString::from).collect();
     let (mut out, mut err) = (Vec::new(), Vec::new());
     let status = {
-        let mut io = hex0::cli::Streams {
+        let mut io = toolbase::cli::Streams {
             stdout: &mut out,
             stderr: &mut err,
             stdout_is_terminal: false,

@@ -2,5 +2,5 @@
 #![forbid(unsafe_code)]
 
 fn main() {
-    hex0::cli::run_main(hex0::catm::main)
+    toolbase::cli::run_main(hex0::catm::main)
 }

@@ -2,5 +2,5 @@
 #![forbid(unsafe_code)]
 
 fn main() {
-    hex0::cli::run_main(hex2::tool::hex1_main)
+    toolbase::cli::run_main(hex2::tool::hex1_main)
 }

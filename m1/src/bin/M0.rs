@@ -1,4 +1,5 @@
+#![forbid(unsafe_code)]
 #![allow(non_snake_case)]
 fn main() {
-    hex0::cli::run_main(m1::tool::m0_main)
+    toolbase::cli::run_main(m1::tool::m0_main)
 }

@@ -1,3 +1,4 @@
+#![forbid(unsafe_code)]
 fn main() {
-    hex0::cli::run_main(m1::tool::blood_elf_main)
+    toolbase::cli::run_main(m1::tool::blood_elf_main)
 }

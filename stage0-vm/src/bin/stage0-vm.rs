@@ -2,5 +2,5 @@
 #![forbid(unsafe_code)]
 
 fn main() {
-    hex0::cli::run_main(stage0_vm::tool::main)
+    toolbase::cli::run_main(stage0_vm::tool::main)
 }

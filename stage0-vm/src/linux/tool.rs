@@ -11,7 +11,7 @@ use std::ffi::OsString;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::PathBuf;
 
-use hex0::cli::{Streams, EXIT_SUCCESS, EXIT_USAGE};
+use toolbase::cli::{Streams, EXIT_SUCCESS, EXIT_USAGE};
 
 use super::cpu::Arch;
 use super::process::{run, LoadError, RunConfig, RunError};

@@ -4,14 +4,13 @@
 //! `--base-address`, M1's and M0's `%`/`!`/`@`/`$`/`~` literals), with the reference's quirks
 //! written down in spec `hex2-m1.md` section 0: a leading `0` means octal, only lower-case
 //! `0x`/`0b` prefixes, `_` is skipped anywhere, a `-` is read after the prefix, junk gives 0,
-//! and arithmetic wraps at 32 bits. It never fails. It lives here, in the lowest crate, only
-//! because both `hex2` and `m1` need it; hex0 itself has no numbers.
+//! and arithmetic wraps at 32 bits. It never fails.
 
 /// The reference's `strtoint`: never fails, invalid text gives 0, arithmetic wraps at 32
 /// bits.
 ///
 /// ```
-/// use hex0::number::strtoint;
+/// use toolbase::number::strtoint;
 /// assert_eq!(strtoint(b"0x10"), 16);
 /// assert_eq!(strtoint(b"010"), 8);
 /// assert_eq!(strtoint(b"-0x10"), 0);
