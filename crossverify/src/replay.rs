@@ -275,8 +275,18 @@ fn replay_inner(config: &Config, io: &mut Streams) -> Result<Report, (Report, Di
         Ok(c) => c,
         Err(why) => return fail(report, Diagnostic::new(why)),
     };
+    let any_compiler = !compilers.is_empty();
+    let mut session = checks::Session::new(compilers, config.host_cc_dir.clone());
+    if let Some(exe) = config.multicall.as_ref().filter(|_| any_compiler) {
+        if let Err(e) = session.use_our_tools(exe) {
+            return fail(
+                report,
+                Diagnostic::new(format!("cannot link our tools for the host-cc reruns: {e}")),
+            );
+        }
+    }
     let mut runner = Runner {
-        independent: Some(checks::Session::new(compilers, config.host_cc_dir.clone())),
+        independent: Some(session),
         io,
         mode: config.mode,
         exec: config.exec,

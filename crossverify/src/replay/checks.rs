@@ -231,6 +231,11 @@ impl Session {
         self.hashes.push((n, hash_file(&program)));
     }
 
+    /// See [`Checker::use_our_tools`].
+    pub fn use_our_tools(&mut self, exe: &Path) -> std::io::Result<()> {
+        self.checker.use_our_tools(exe)
+    }
+
     /// After step `n` (its record is the last of `steps`): checks it if it is an external
     /// step that succeeded.
     pub fn after(&mut self, n: usize, root: &Path, step: &Step, steps: &[StepRecord], ok: bool) {

@@ -198,6 +198,9 @@ pub struct Checker {
     builds: BTreeMap<(String, String), Result<PathBuf, String>>,
     host_headers: BTreeMap<(String, String), bool>,
     serial: usize,
+    /// A directory of links to our multi-call binary acting as `M1`, `hex2`, ... (see
+    /// [`Checker::use_our_tools`]), first on a rerun's PATH.
+    our_tools: Option<PathBuf>,
 }
 
 impl Checker {
@@ -210,7 +213,24 @@ impl Checker {
             builds: BTreeMap::new(),
             host_headers: BTreeMap::new(),
             serial: 0,
+            our_tools: None,
         }
+    }
+
+    /// Puts our tools first on every rerun's PATH: a host build that starts `M1`, `hex2`
+    /// or `blood-elf` (M2-Mesoplanet does) gets ours, verified against the chain's by the
+    /// tool steps, instead of the chain's own binaries, which a host of another
+    /// architecture cannot run. `exe` is our multi-call binary.
+    pub fn use_our_tools(&mut self, exe: &Path) -> std::io::Result<()> {
+        let dir = self.dir.join("our-tools");
+        std::fs::create_dir_all(&dir)?;
+        for t in super::tools::PATH_TOOLS {
+            let link = dir.join(t);
+            let _ = std::fs::remove_file(&link);
+            std::os::unix::fs::symlink(exe, &link)?;
+        }
+        self.our_tools = Some(dir);
+        Ok(())
     }
 
     /// The compilers in use.
@@ -266,7 +286,7 @@ impl Checker {
             return Outcome::NotCheckable(format!("cannot install the host build: {e}"));
         }
         self.install_spawned(cc, graph, run, &copy, check);
-        let outcome = rerun_and_compare(run, &copy, &program, &self.dir, &cc.name);
+        let outcome = rerun_and_compare(run, &copy, &program, self, &cc.name);
         if !matches!(outcome, Outcome::Differed(_)) {
             let _ = std::fs::remove_dir_all(&copy);
         }
@@ -607,7 +627,14 @@ fn relative(root: &Path, p: &Path) -> String {
 }
 
 /// Runs the step in the copy and compares what it did with what the chain's run did.
-fn rerun_and_compare(run: &StepRun, copy: &Path, program: &Path, keep: &Path, cc: &str) -> Outcome {
+fn rerun_and_compare(
+    run: &StepRun,
+    copy: &Path,
+    program: &Path,
+    checker: &Checker,
+    cc: &str,
+) -> Outcome {
+    let keep = checker.dir.as_path();
     let rel_cwd = run.cwd.strip_prefix(run.root).unwrap_or(Path::new(""));
     let cwd = copy.join(rel_cwd);
     let root_bytes = run.root.as_os_str().as_bytes();
@@ -619,7 +646,13 @@ fn rerun_and_compare(run: &StepRun, copy: &Path, program: &Path, keep: &Path, cc
         .env_clear()
         .stdin(Stdio::null());
     for (k, v) in run.vars {
-        let v = replace_bytes(v, root_bytes, copy_bytes);
+        let mut v = replace_bytes(v, root_bytes, copy_bytes);
+        if let (b"PATH", Some(ours)) = (k.as_slice(), &checker.our_tools) {
+            let mut p = ours.as_os_str().as_bytes().to_vec();
+            p.push(b':');
+            p.extend_from_slice(&v);
+            v = p;
+        }
         cmd.env(
             std::ffi::OsStr::from_bytes(k),
             std::ffi::OsStr::from_bytes(&v),
