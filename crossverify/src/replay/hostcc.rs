@@ -462,8 +462,8 @@ impl Checker {
 
     /// Why a `.c` file of the chain is not compiled for the host, if it is not.
     fn leave_out(&mut self, cc: &HostCc, root: &Path, file: &Path) -> Option<&'static str> {
-        // Only the path inside the root says where a file sits: a checkout at
-        // `/work/aarch64/` is not an architecture directory.
+        // Only the path inside the root says where a file sits: a checkout in a
+        // folder named `aarch64` is not an architecture directory.
         let inside = file.strip_prefix(root).unwrap_or(file);
         if crate::kaem::shell::arch_of_path(inside).is_some() {
             return Some("the chain's system layer for its target (the host's libc replaces it)");
