@@ -8,16 +8,7 @@
 use m1::{Arch, Config, DigitStyle, Endian, Source};
 use proptest::prelude::*;
 
-const ARCHES: [Arch; 8] = [
-    Arch::Knight,
-    Arch::X86,
-    Arch::Amd64,
-    Arch::Armv7l,
-    Arch::Aarch64,
-    Arch::Ppc64le,
-    Arch::Riscv32,
-    Arch::Riscv64,
-];
+use toolbase::arch::ARCHES;
 
 fn config() -> impl Strategy<Value = Config> {
     (
@@ -311,7 +302,7 @@ proptest! {
         }
         src.push('\n');
         let (m1_arch, hex2_arch) = if knight {
-            (Arch::Knight, hex2::Arch::KnightNative)
+            (Arch::KnightNative, hex2::Arch::KnightNative)
         } else {
             (Arch::X86, hex2::Arch::X86)
         };

@@ -294,16 +294,7 @@ proptest! {
     }
 }
 
-const M1_ARCHES: [m1::Arch; 8] = [
-    m1::Arch::Knight,
-    m1::Arch::X86,
-    m1::Arch::Amd64,
-    m1::Arch::Armv7l,
-    m1::Arch::Aarch64,
-    m1::Arch::Ppc64le,
-    m1::Arch::Riscv32,
-    m1::Arch::Riscv64,
-];
+use toolbase::arch::ARCHES as M1_ARCHES;
 
 /// One element of a generated M1 program: every production of `grammar.md` §4, numbers at
 /// their range edges, strings, padding, DEFINEs (also of numbers and strings) and junk.

@@ -132,14 +132,10 @@ impl Config {
 /// The dialect `kaem-optional-seed` would read `script` in, if it is named `kaem.ARCH`.
 pub fn default_dialect(script: &Path) -> Dialect {
     let name = script.file_name().map(|n| n.as_bytes()).unwrap_or_default();
-    let arch = match name {
-        b"kaem.x86" => Some("x86"),
-        b"kaem.amd64" => Some("amd64"),
-        b"kaem.aarch64" => Some("aarch64"),
-        b"kaem.riscv32" => Some("riscv32"),
-        b"kaem.riscv64" => Some("riscv64"),
-        _ => None,
-    };
+    let arch = name
+        .strip_prefix(b"kaem.")
+        .and_then(|a| std::str::from_utf8(a).ok())
+        .and_then(toolbase::arch::Arch::from_name_or_alias);
     match arch {
         Some(a) => minimal_dialect(Some(a)),
         None => Dialect::Full,

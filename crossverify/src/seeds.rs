@@ -33,32 +33,21 @@ use crate::manifest::{self, Entry};
 
 include!(concat!(env!("OUT_DIR"), "/bundled.rs"));
 
-/// The machine a seed runs on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Arch {
-    /// The Knight VM (big-endian ROM, tapes).
-    Knight,
-    /// 32-bit x86 Linux ELF.
-    X86,
-    /// x86-64 Linux ELF.
-    Amd64,
-}
+pub use toolbase::arch::Arch;
 
-/// One seed: where its files are and how to rebuild it.
+/// The address a Knight ROM is linked at: the machine starts at address 0.
+const KNIGHT_ROM_BASE: u32 = 0;
+
+/// One seed: where its files are and how to rebuild it. Its M1/hex2 architecture, byte
+/// order and base address come from the architecture table (`toolbase::arch`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Seed {
-    /// The machine.
+    /// The machine it runs on: the Knight VM (ROM and tapes) or a Linux ELF.
     pub arch: Arch,
     /// Its directory under `seeds/`.
     pub dir: &'static str,
     /// The binary's file name in that directory.
     pub binary: &'static str,
-    /// M1/hex2 `--architecture` value.
-    pub m1_arch: &'static str,
-    /// Whether M1 and hex2 run big-endian.
-    pub big_endian: bool,
-    /// hex2's base address.
-    pub base_address: u32,
 }
 
 impl Seed {
@@ -66,33 +55,38 @@ impl Seed {
     pub fn name(&self) -> String {
         format!("{}/{}", self.dir, self.binary)
     }
+
+    /// Whether M1 and hex2 run big-endian for it.
+    pub fn big_endian(&self) -> bool {
+        !self.arch.is_little_endian_cpu()
+    }
+
+    /// hex2's base address: the seed base of its architecture, or 0 for a Knight ROM.
+    pub fn base_address(&self) -> u32 {
+        if self.arch.is_knight() {
+            KNIGHT_ROM_BASE
+        } else {
+            self.arch.seed_base_address()
+        }
+    }
 }
 
 /// Every bundled seed.
 pub const SEEDS: [Seed; 3] = [
     Seed {
-        arch: Arch::Knight,
+        arch: Arch::KnightNative,
         dir: "knight",
         binary: "hex0.rom",
-        m1_arch: "knight-native",
-        big_endian: true,
-        base_address: 0,
     },
     Seed {
         arch: Arch::X86,
         dir: "x86",
         binary: "hex0-seed",
-        m1_arch: "x86",
-        big_endian: false,
-        base_address: 0x804_8000,
     },
     Seed {
         arch: Arch::Amd64,
         dir: "amd64",
         binary: "hex0-seed",
-        m1_arch: "amd64",
-        big_endian: false,
-        base_address: 0x60_0000,
     },
 ];
 
@@ -211,8 +205,8 @@ impl BuildPath {
     /// Whether the path applies to `seed`.
     pub fn applies_to(self, seed: &Seed) -> bool {
         match self {
-            BuildPath::SeedInVm => seed.arch == Arch::Knight,
-            BuildPath::SeedNative => seed.arch != Arch::Knight,
+            BuildPath::SeedInVm => seed.arch.is_knight(),
+            BuildPath::SeedNative => !seed.arch.is_knight(),
             _ => true,
         }
     }
@@ -234,11 +228,7 @@ pub fn rebuild(seed: &Seed, files: &SeedFiles, path: BuildPath) -> Outcome {
     match path {
         BuildPath::Shipped => Outcome::Built(files.binary.clone()),
         BuildPath::Hex0 => {
-            let dialect = match seed.arch {
-                Arch::Knight => hex0::Dialect::Portable,
-                Arch::X86 => hex0::Dialect::X86,
-                Arch::Amd64 => hex0::Dialect::Amd64,
-            };
+            let dialect = hex0::Dialect::for_arch(seed.arch).unwrap_or_default();
             match hex0::assemble(&files.hex0, dialect) {
                 Ok(b) => Outcome::Built(b),
                 Err(e) => Outcome::Failed(
@@ -255,16 +245,11 @@ pub fn rebuild(seed: &Seed, files: &SeedFiles, path: BuildPath) -> Outcome {
 
 /// hexroot's M1 on `defs.M1` + `hex0.M1`, then hexroot's hex2 on the result.
 fn m1_hex2(seed: &Seed, files: &SeedFiles) -> Outcome {
-    let (m1_arch, hex2_arch) = match seed.arch {
-        Arch::Knight => (m1::Arch::Knight, hex2::Arch::KnightNative),
-        Arch::X86 => (m1::Arch::X86, hex2::Arch::X86),
-        Arch::Amd64 => (m1::Arch::Amd64, hex2::Arch::Amd64),
-    };
     let defs = format!("{}/defs.M1", seed.dir);
     let src = format!("{}/hex0.M1", seed.dir);
     let m1_config = m1::Config {
-        arch: m1_arch,
-        endian: if seed.big_endian {
+        arch: seed.arch,
+        endian: if seed.big_endian() {
             m1::Endian::Big
         } else {
             m1::Endian::Little
@@ -287,13 +272,13 @@ fn m1_hex2(seed: &Seed, files: &SeedFiles) -> Outcome {
         Ok(t) => t,
         Err(d) => return Outcome::Failed(format!("M1: {d}")),
     };
-    let mut hex2_config = hex2::Config::new(hex2_arch);
-    hex2_config.endian = if seed.big_endian {
+    let mut hex2_config = hex2::Config::new(seed.arch);
+    hex2_config.endian = if seed.big_endian() {
         hex2::Endian::Big
     } else {
         hex2::Endian::Little
     };
-    hex2_config.base_address = seed.base_address;
+    hex2_config.base_address = seed.base_address();
     let name = format!("{}/hex0.hex2", seed.dir);
     match hex2::link(
         &[hex2::Source {

@@ -42,11 +42,16 @@ impl Dialect {
     /// `riscv32`, `riscv64`; `AMD64`, `AArch64` and `x86_64` are accepted too), or
     /// `portable`.
     pub fn from_name(name: &str) -> Option<Dialect> {
-        use toolbase::arch::Arch;
         if name == "portable" {
             return Some(Dialect::Portable);
         }
-        Some(match Arch::from_name_or_alias(name)? {
+        Dialect::for_arch(toolbase::arch::Arch::from_name_or_alias(name)?)
+    }
+
+    /// The dialect of the stage0-posix seed for `arch`, if it has one.
+    pub fn for_arch(arch: toolbase::arch::Arch) -> Option<Dialect> {
+        use toolbase::arch::Arch;
+        Some(match arch {
             Arch::X86 => Dialect::X86,
             Arch::Amd64 => Dialect::Amd64,
             Arch::Aarch64 => Dialect::Aarch64,

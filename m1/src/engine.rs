@@ -438,7 +438,7 @@ pub(crate) fn number_of(text: &[u8], arch: Arch) -> Option<Result<Num, RangeErro
         }
         return Some(ranged(v, bytes, lo, hi));
     }
-    if arch != Arch::Knight {
+    if !arch.is_knight() {
         return None;
     }
     let v = strtoint(text);
@@ -835,7 +835,7 @@ impl<'a> Program<'a> {
             d = d.hint(
                 "the token ends with a carriage return: convert the file's CRLF line endings to LF",
             );
-        } else if config.arch == Arch::Knight
+        } else if config.arch.is_knight()
             && number_of(text, config.arch).is_none()
             && strtoint(text) > 65536
         {
@@ -985,7 +985,7 @@ impl<'a> Program<'a> {
                     hex_spaced(body, dst);
                     dst[len - 3..].copy_from_slice(b"00 ");
                     o.n += len;
-                    if config.arch == Arch::Knight {
+                    if config.arch.is_knight() {
                         o.zeros(6 - 2 * (body.len() % 4));
                     }
                     return;
@@ -1404,7 +1404,7 @@ pub(crate) fn express_string(text: &[u8], config: &Config, buf: &mut Vec<u8>) {
         push_byte(buf, b, config.digits);
         buf.push(b' ');
     }
-    if config.arch == Arch::Knight && config.digits == DigitStyle::Hex {
+    if config.arch.is_knight() && config.digits == DigitStyle::Hex {
         let pad = 6 - 2 * (body.len() % 4);
         buf.resize(buf.len() + pad, b'0');
     }
@@ -1547,7 +1547,7 @@ mod tests {
         );
         assert!(matches!(number_of(b"!257", Arch::X86), Some(Err(_))));
         assert_eq!(number_of(b"90", Arch::X86), None);
-        assert!(number_of(b"16", Arch::Knight).is_some());
+        assert!(number_of(b"16", Arch::KnightNative).is_some());
         for t in [
             "!1",
             "!256",
@@ -1583,7 +1583,7 @@ mod tests {
             "%00",
             "~0x-1",
         ] {
-            for arch in [Arch::X86, Arch::Knight, Arch::Riscv64] {
+            for arch in [Arch::X86, Arch::KnightNative, Arch::Riscv64] {
                 if let Some(q) = quick_number(t.as_bytes(), arch) {
                     assert_eq!(number_of(t.as_bytes(), arch), Some(Ok(q)), "{t}");
                 }
@@ -1715,7 +1715,7 @@ mod tests {
                 src.push_str(vocab[(x % vocab.len() as u64) as usize]);
                 src.push(' ');
             }
-            for arch in [Arch::Knight, Arch::X86, Arch::Riscv64] {
+            for arch in [Arch::KnightNative, Arch::X86, Arch::Riscv64] {
                 let config = Config {
                     arch,
                     endian: if round % 2 == 0 {

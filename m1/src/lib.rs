@@ -49,69 +49,9 @@ pub mod reference;
 pub mod tool;
 pub(crate) mod walk;
 
-/// The instruction sets M1 knows; they differ in number encoding and string padding.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub enum Arch {
-    /// knight-native / knight-posix (the reference's default): bare numbers, padded strings.
-    #[default]
-    Knight,
-    /// 32-bit x86.
-    X86,
-    /// x86-64.
-    Amd64,
-    /// 32-bit ARM.
-    Armv7l,
-    /// 64-bit ARM.
-    Aarch64,
-    /// 64-bit little-endian POWER.
-    Ppc64le,
-    /// 32-bit RISC-V.
-    Riscv32,
-    /// 64-bit RISC-V.
-    Riscv64,
-}
-
-impl Arch {
-    /// Every `--architecture` name the reference accepts, with its architecture.
-    pub const NAMES: &'static [(&'static str, Arch)] = &[
-        ("knight-native", Arch::Knight),
-        ("knight-posix", Arch::Knight),
-        ("x86", Arch::X86),
-        ("amd64", Arch::Amd64),
-        ("armv7l", Arch::Armv7l),
-        ("aarch64", Arch::Aarch64),
-        ("ppc64le", Arch::Ppc64le),
-        ("riscv32", Arch::Riscv32),
-        ("riscv64", Arch::Riscv64),
-    ];
-
-    /// The architecture called `name` (exact, case-sensitive, as the reference).
-    pub fn from_name(name: &str) -> Option<Arch> {
-        Self::NAMES
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|&(_, a)| a)
-    }
-
-    /// The architecture's usual name.
-    pub fn name(self) -> &'static str {
-        match self {
-            Arch::Knight => "knight-native",
-            Arch::X86 => "x86",
-            Arch::Amd64 => "amd64",
-            Arch::Armv7l => "armv7l",
-            Arch::Aarch64 => "aarch64",
-            Arch::Ppc64le => "ppc64le",
-            Arch::Riscv32 => "riscv32",
-            Arch::Riscv64 => "riscv64",
-        }
-    }
-
-    /// RISC-V encodes `!` `@` `~` as instruction words.
-    pub fn is_riscv(self) -> bool {
-        matches!(self, Arch::Riscv32 | Arch::Riscv64)
-    }
-}
+/// The instruction sets M1 knows (the one table in `toolbase::arch`); they differ in
+/// number encoding and string padding, and the two Knight names behave alike.
+pub use toolbase::arch::Arch;
 
 /// Byte order of numbers in the output text.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]

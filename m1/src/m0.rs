@@ -40,10 +40,7 @@ pub fn assemble(source: &Source<'_>, arch: Arch) -> Result<Vec<u8>, Diagnostic> 
 }
 
 fn wide(arch: Arch) -> bool {
-    matches!(
-        arch,
-        Arch::Amd64 | Arch::Aarch64 | Arch::Riscv64 | Arch::Ppc64le
-    )
+    arch.word_bytes() == 8
 }
 
 /// The seed's number reading of a token's tail: `(value, is_number)`.

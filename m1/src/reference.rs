@@ -17,7 +17,7 @@
 use std::collections::HashMap;
 
 use crate::number::strtoint;
-use crate::{Arch, Config, DigitStyle, Endian, Source};
+use crate::{Config, DigitStyle, Endian, Source};
 
 /// Why a reference run failed (spec §2.7, without the reference's exact text).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -236,7 +236,7 @@ fn double_quoted(body: &[u8], config: &Config) -> Vec<u8> {
         out.extend(digits(i32::from(b), 1, config.digits, Endian::Big));
         out.push(b' ');
     }
-    if config.arch == Arch::Knight && config.digits == DigitStyle::Hex {
+    if config.arch.is_knight() && config.digits == DigitStyle::Hex {
         out.extend(std::iter::repeat_n(b'0', 6 - 2 * (body.len() % 4)));
     }
     out
@@ -338,7 +338,7 @@ fn number(text: &[u8], config: &Config) -> Result<Option<Vec<u8>>, Error> {
         return fixed(text, v, bytes, lo, hi, config).map(Some);
     }
     // Knight only: bare numbers are two bytes, like `$` above 32767, like `@` otherwise.
-    if config.arch != Arch::Knight {
+    if !config.arch.is_knight() {
         return Ok(None);
     }
     let v = strtoint(text);

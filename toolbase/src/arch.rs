@@ -4,10 +4,12 @@
 //! keeping their own lists; adding an architecture is a new [`Arch`] variant and a row of
 //! [`TABLE`], plus the tool's own rules for it.
 
-/// A target architecture, as hex2 and M1 name them on `--architecture`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+/// A target architecture, as hex2 and M1 name them on `--architecture`. The default is
+/// the references' default, `knight-native`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum Arch {
     /// Knight, native (big-endian tradition).
+    #[default]
     KnightNative,
     /// Knight, POSIX flavour (same rules as native).
     KnightPosix,
@@ -150,6 +152,11 @@ impl Arch {
     /// RISC-V word mode.
     pub fn is_riscv(self) -> bool {
         self.info().riscv_words
+    }
+
+    /// Bytes in a pointer: 4 or 8.
+    pub fn word_bytes(self) -> u8 {
+        self.info().word_bytes
     }
 
     /// Whether this is a Knight architecture.

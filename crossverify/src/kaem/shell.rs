@@ -23,6 +23,7 @@ use std::io::Write;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 
+use toolbase::arch::Arch;
 use toolbase::diag::{line_col, Diagnostic};
 
 use super::expand::{expand_joined, expand_words, Vars};
@@ -150,29 +151,19 @@ pub fn kaem_kind(program: &Path) -> Option<bool> {
     }
 }
 
-/// The architecture directory named in `path` (`x86`, `AMD64`, `amd64`, `AArch64`,
-/// `aarch64`, `riscv32`, `riscv64`), as the canonical lower-case name.
-pub fn arch_of_path(path: &Path) -> Option<&'static str> {
-    let mut found = None;
-    for c in path.components() {
-        let n = c.as_os_str().as_bytes();
-        let a = match n {
-            b"x86" => "x86",
-            b"AMD64" | b"amd64" => "amd64",
-            b"AArch64" | b"aarch64" => "aarch64",
-            b"riscv32" => "riscv32",
-            b"riscv64" => "riscv64",
-            _ => continue,
-        };
-        found = Some(a);
-    }
-    found
+/// The architecture directory named in `path` (the last component that is an
+/// architecture's name or alias in `toolbase::arch`: `x86`, `AMD64`, `AArch64`, `riscv32`,
+/// `riscv64`, ...).
+pub fn arch_of_path(path: &Path) -> Option<Arch> {
+    path.components()
+        .rev()
+        .find_map(|c| Arch::from_name_or_alias(c.as_os_str().to_str()?))
 }
 
 /// The dialect of the minimal kaem for `arch`: riscv's has no strings.
-pub fn minimal_dialect(arch: Option<&str>) -> Dialect {
+pub fn minimal_dialect(arch: Option<Arch>) -> Dialect {
     Dialect::Minimal {
-        strings: !matches!(arch, Some("riscv32" | "riscv64")),
+        strings: !arch.is_some_and(Arch::is_riscv),
     }
 }
 
@@ -501,7 +492,7 @@ impl Shell<'_> {
             let arch = arch_of_path(program);
             let script = match args.get(1) {
                 Some(s) => PathBuf::from(os(s)),
-                None => PathBuf::from(format!("kaem.{}", arch.unwrap_or("run"))),
+                None => PathBuf::from(format!("kaem.{}", arch.map_or("run", Arch::name))),
             };
             Frame {
                 script,

@@ -18,6 +18,7 @@ use std::time::Instant;
 use toolbase::cli::{Streams, ToolMain, EXIT_FAILURE};
 
 use crate::kaem::shell::arch_of_path;
+use toolbase::arch::Arch;
 
 /// What a step's program is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -85,29 +86,27 @@ pub const PATH_TOOLS: &[&str] = &["M1", "hex2", "blood-elf", "catm"];
 pub struct Tool {
     /// What it is.
     pub kind: Kind,
-    /// `x86`, `amd64`, `aarch64`, `riscv32` or `riscv64`, from the program's path.
-    pub arch: Option<&'static str>,
+    /// The architecture directory in the program's path (`x86`, `AMD64`, ...).
+    pub arch: Option<Arch>,
 }
 
 impl Tool {
     /// The fixed base address of the seed hex2-0 (and hex1) of this architecture.
     pub fn base_address(&self) -> Option<u32> {
-        self.arch.map(|a| {
-            toolbase::arch::Arch::from_name(a)
-                .map_or(0x0060_0000, toolbase::arch::Arch::seed_base_address)
-        })
+        self.arch.map(Arch::seed_base_address)
     }
 
     /// `hex2-0 (x86, base 0x8048000)` and the like.
     pub fn describe(&self) -> String {
         match (self.arch, self.kind) {
             (Some(a), Kind::Hex2Seed | Kind::Hex1) => format!(
-                "{} ({a}, base {:#x})",
+                "{} ({}, base {:#x})",
                 self.kind.name(),
+                a.name(),
                 self.base_address().unwrap_or(0)
             ),
             (Some(a), _) if self.kind.needs_arch() || self.kind == Kind::Hex0 => {
-                format!("{} ({a})", self.kind.name())
+                format!("{} ({})", self.kind.name(), a.name())
             }
             _ => self.kind.name().to_string(),
         }
@@ -171,7 +170,7 @@ pub fn our_command(
     match tool.kind {
         Kind::Hex0 => {
             if let Some(a) = tool.arch {
-                out.extend(["--architecture".into(), a.into()]);
+                out.extend(["--architecture".into(), a.name().into()]);
             }
             out.extend(rest.iter().cloned());
         }
@@ -184,7 +183,7 @@ pub fn our_command(
                 Kind::M0 => out.push("--pass-unknown".into()),
                 _ => {}
             }
-            out.extend(["--architecture".into(), a.into()]);
+            out.extend(["--architecture".into(), a.name().into()]);
             out.extend(rest.iter().cloned());
         }
         Kind::Catm | Kind::M1 | Kind::Hex2 | Kind::BloodElf => out.extend(rest.iter().cloned()),
@@ -506,11 +505,11 @@ mod tests {
     #[test]
     fn seed_paths_give_kind_arch_and_base() {
         let t = recognise(Path::new("./bootstrap-seeds/POSIX/x86/hex0-seed")).unwrap();
-        assert_eq!((t.kind, t.arch), (Kind::Hex0, Some("x86")));
+        assert_eq!((t.kind, t.arch), (Kind::Hex0, Some(Arch::X86)));
         let t = recognise(Path::new("./AMD64/artifact/hex2-0")).unwrap();
         assert_eq!(
             (t.kind, t.arch, t.base_address()),
-            (Kind::Hex2Seed, Some("amd64"), Some(0x600000))
+            (Kind::Hex2Seed, Some(Arch::Amd64), Some(0x600000))
         );
         let t = recognise(Path::new("/r/x86/artifact/hex1")).unwrap();
         assert_eq!(t.base_address(), Some(0x8048000));

@@ -28,23 +28,26 @@ pub enum Arch {
 }
 
 impl Arch {
+    /// Its row in hexroot's architecture table (names, byte order, word size).
+    pub fn table(self) -> toolbase::arch::Arch {
+        use toolbase::arch::Arch as T;
+        match self {
+            Arch::I386 => T::X86,
+            Arch::Amd64 => T::Amd64,
+            Arch::Aarch64 => T::Aarch64,
+            Arch::Riscv32 => T::Riscv32,
+            Arch::Riscv64 => T::Riscv64,
+        }
+    }
+
     /// The name used on command lines (`--arch`).
     pub fn name(self) -> &'static str {
-        match self {
-            Arch::I386 => "x86",
-            Arch::Amd64 => "amd64",
-            Arch::Aarch64 => "aarch64",
-            Arch::Riscv32 => "riscv32",
-            Arch::Riscv64 => "riscv64",
-        }
+        self.table().name()
     }
 
     /// Bytes in a pointer: 4 or 8.
     pub fn word_bytes(self) -> u64 {
-        match self {
-            Arch::I386 | Arch::Riscv32 => 4,
-            _ => 8,
-        }
+        u64::from(self.table().word_bytes())
     }
 }
 
