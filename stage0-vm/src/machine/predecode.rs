@@ -24,7 +24,7 @@ const FUSE_SPAN: u32 = 40;
 pub(crate) const SLOT_SPAN: u32 = 96;
 
 /// The longest PUSHR/POPR run one slot covers.
-const MAX_RUN: usize = 6;
+pub(super) const MAX_RUN: usize = 6;
 
 /// What the dispatcher runs for a slot.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

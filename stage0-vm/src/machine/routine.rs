@@ -14,7 +14,7 @@
 //! callee through the callee's own slot at every call).
 
 use super::memory::Mem;
-use super::predecode::{plain, Form, MoveKind, RegMove, Slot, SLOT_SPAN};
+use super::predecode::{plain, Form, MoveKind, RegMove, Slot, MAX_RUN, SLOT_SPAN};
 use super::semantics::{compare, flag_test, relation, Cond, Family, FlagTest, SIGNED};
 use crate::isa::{Group, Instr, Op};
 
@@ -36,6 +36,10 @@ pub(crate) struct StringMatch {
     verdict: Option<Verdict>,
     restore_at: u32,
     restore: Slot,
+    /// The saved registers may stay in registers (see [`StringMatch::run_held`]): the
+    /// restore pops what the save pushed on the same stack register, and nothing between
+    /// them names that register.
+    held: bool,
 }
 
 /// The two byte-compare loops the chain's assemblers use.
@@ -112,7 +116,7 @@ impl Mem {
             .iter()
             .all(|m| m.a != restore.b && m.b != restore.b);
         let shaped = restore.form == Form::PopRunRet && keeps_sp;
-        shaped.then_some(StringMatch {
+        let mut routine = StringMatch {
             entry,
             save: *save,
             body_at,
@@ -121,7 +125,10 @@ impl Mem {
             verdict,
             restore_at,
             restore,
-        })
+            held: false,
+        };
+        routine.held = routine.may_hold();
+        shaped.then_some(routine)
     }
 
     /// The byte-compare loop at `at` and the address after it.
@@ -243,6 +250,13 @@ impl Native<'_> {
         addr >= self.code_end && end < self.bytes.len() as u64
     }
 
+    /// [`Native::load`], `None` also when the bytes overlap `guard`.
+    #[inline(always)]
+    fn load_outside<const N: usize>(&self, addr: u32, (low, len): Guard) -> Option<[u8; N]> {
+        let clear = addr.wrapping_add(N as u32).wrapping_sub(low) >= len.wrapping_add(N as u32);
+        self.load(addr).filter(|_| clear)
+    }
+
     /// The `N` bytes at `addr` under the reference's rule (`addr + N < size`).
     #[inline(always)]
     fn load<const N: usize>(&self, addr: u32) -> Option<[u8; N]> {
@@ -254,19 +268,50 @@ impl Native<'_> {
     }
 }
 impl StringMatch {
+    /// Whether the saved registers may stay in registers: the restore pops, on the save's
+    /// stack register, the registers the save pushed (any order), neither run names the
+    /// stack register, and no move, loop or verdict instruction names it.
+    fn may_hold(&self) -> bool {
+        let (save, rs) = (&self.save, &self.restore);
+        let sp = save.b;
+        let count = usize::from(save.count);
+        let mut named: Vec<u8> = save.moves[..usize::from(save.nmoves)]
+            .iter()
+            .chain(&rs.moves[..usize::from(rs.nmoves)])
+            .flat_map(|m| [m.a, m.b])
+            .collect();
+        match &self.body {
+            Body::Skip(b) => named.extend([b.a, b.b, b.c].iter().chain(&b.run)),
+            Body::Compare(c) => named.extend(c.regs),
+        }
+        if let Some(v) = &self.verdict {
+            named.extend([v.t, v.u, v.v]);
+        }
+        rs.b == sp
+            && rs.count == save.count
+            && count <= MAX_RUN
+            && !save.run[..count].contains(&sp)
+            && !rs.run[..count].contains(&sp)
+            && !named.contains(&sp)
+    }
+
     /// Runs the routine from its entry, `steps` executed so far.
     #[inline(always)]
     pub(super) fn run(&self, r: &mut [u32; 256], x: &mut Native, steps: u64) -> Ran {
         let save = &self.save;
-        if steps + u64::from(save.n) > x.limit || !x.clear(r[usize::from(save.b)], save.count) {
+        let top = r[usize::from(save.b)];
+        if steps + u64::from(save.n) > x.limit || !x.clear(top, save.count) {
             return Ran::NotRun;
+        }
+        if self.held && top >= 4 && x.clear(top - 4, save.count + 1) {
+            return self.run_held(r, x, steps);
         }
         push_run(save, r, x.bytes);
         let stop = |pc, steps| Ran::Stopped(Pos { pc, steps });
         let steps = steps + u64::from(save.n);
         let looped = match &self.body {
-            Body::Skip(b) => skip_loop(b, self.body_at, r, x, steps),
-            Body::Compare(b) => b.run(self.body_at, r, x, steps),
+            Body::Skip(b) => skip_loop(b, self.body_at, r, x, steps, NO_GUARD),
+            Body::Compare(b) => b.run(self.body_at, r, x, steps, NO_GUARD),
         };
         let mut steps = match looped {
             Ok(steps) => steps,
@@ -299,6 +344,93 @@ impl StringMatch {
     }
 }
 
+impl StringMatch {
+    /// [`StringMatch::run`] keeping the saved registers in registers: the pushes are
+    /// written only if the routine stops before its RET (or a load would read them);
+    /// otherwise the restore takes them back from registers and zeroes the stack words
+    /// the pops and RET would have zeroed. The caller has checked that the saves and
+    /// the return address below them lie in memory clear of code.
+    #[inline(always)]
+    fn run_held(&self, r: &mut [u32; 256], x: &mut Native, steps: u64) -> Ran {
+        let (save, rs) = (&self.save, &self.restore);
+        let (sp, count) = (usize::from(save.b), usize::from(save.count).min(MAX_RUN));
+        let top = r[sp];
+        let mut kept = [0u32; MAX_RUN];
+        for (k, v) in kept.iter_mut().enumerate().take(count) {
+            *v = r[usize::from(save.run[k])];
+        }
+        for &m in &save.moves[..usize::from(save.nmoves).min(3)] {
+            apply(m, r, save.imm);
+        }
+        let guard = (top, 4 * count as u32);
+        let stopped = |r: &mut [u32; 256], x: &mut Native, at: Pos| {
+            write_saves(&kept[..count], top, r, sp, x.bytes);
+            Ran::Stopped(at)
+        };
+        let steps = steps + u64::from(save.n);
+        let looped = match &self.body {
+            Body::Skip(b) => skip_loop(b, self.body_at, r, x, steps, guard),
+            Body::Compare(b) => b.run(self.body_at, r, x, steps, guard),
+        };
+        let mut steps = match looped {
+            Ok(steps) => steps,
+            Err(at) => return stopped(r, x, at),
+        };
+        if let Some(v) = &self.verdict {
+            if steps + 3 > x.limit {
+                let at = Pos {
+                    pc: self.verdict_at,
+                    steps,
+                };
+                return stopped(r, x, at);
+            }
+            steps += v.run(r);
+        }
+        if steps + u64::from(rs.n) > x.limit {
+            let at = Pos {
+                pc: self.restore_at,
+                steps,
+            };
+            return stopped(r, x, at);
+        }
+        for &m in &rs.moves[..usize::from(rs.nmoves).min(3)] {
+            apply(m, r, rs.imm);
+        }
+        for (k, &reg) in rs.run[..count].iter().enumerate() {
+            r[usize::from(reg)] = kept[count - 1 - k];
+        }
+        let at = top as usize - 4;
+        let pc = pop_word(x.bytes, at);
+        if let Some(w) = x.bytes.get_mut(at + 4..at + 4 + 4 * count) {
+            w.fill(0);
+        }
+        r[sp] = at as u32;
+        Ran::Returned(Pos {
+            pc,
+            steps: steps + u64::from(rs.n),
+        })
+    }
+}
+
+/// The pushes of a save prologue kept in registers, written to the stack at `top` as the
+/// PUSHR run leaves them.
+fn write_saves(kept: &[u32], top: u32, r: &mut [u32; 256], sp: usize, bytes: &mut [u8]) {
+    let i = top as usize;
+    if let Some(words) = bytes.get_mut(i..i + 4 * kept.len()) {
+        for (w, v) in words.chunks_exact_mut(4).zip(kept) {
+            w.copy_from_slice(&v.to_be_bytes());
+        }
+    }
+    r[sp] = top.wrapping_add(4 * kept.len() as u32);
+}
+
+/// A stack range `(low, length)` the byte-compare loops may not read (saves kept in
+/// registers): a load there stops the loop at that instruction.
+type Guard = (u32, u32);
+
+/// No range guarded.
+const NO_GUARD: Guard = (0, 0);
+
 impl Verdict {
     /// FALSE t; CMPSKIP.cond u v; TRUE t: the steps it takes.
     #[inline(always)]
@@ -320,7 +452,14 @@ impl Verdict {
 /// M0's byte-compare loop (the fused slot `b` at `at`) until it falls out: the steps
 /// executed so far, or where it stopped.
 #[inline(always)]
-fn skip_loop(b: &Slot, at: u32, r: &mut [u32; 256], x: &Native, steps: u64) -> Result<u64, Pos> {
+fn skip_loop(
+    b: &Slot,
+    at: u32,
+    r: &mut [u32; 256],
+    x: &Native,
+    steps: u64,
+    guard: Guard,
+) -> Result<u64, Pos> {
     let mut steps = steps;
     let (a, s1, s2) = (usize::from(b.a), usize::from(b.b), usize::from(b.c));
     let [c, t1, t2, ad, as_, p, q, f] = b.run.map(usize::from);
@@ -330,11 +469,11 @@ fn skip_loop(b: &Slot, at: u32, r: &mut [u32; 256], x: &Native, steps: u64) -> R
         if steps + 5 > x.limit {
             return stop(at, steps);
         }
-        let Some([v]) = x.load::<1>(r[s1].wrapping_add(r[s2])) else {
+        let Some([v]) = x.load_outside::<1>(r[s1].wrapping_add(r[s2]), guard) else {
             return stop(at, steps);
         };
         r[a] = u32::from(v);
-        let Some([v]) = x.load::<1>(r[t1].wrapping_add(r[t2])) else {
+        let Some([v]) = x.load_outside::<1>(r[t1].wrapping_add(r[t2]), guard) else {
             return stop(at + 4, steps + 1);
         };
         r[c] = u32::from(v);
@@ -354,7 +493,14 @@ impl CompareLoop {
     /// The loop at `at` until it falls out: the steps executed so far, or where it
     /// stopped.
     #[inline(always)]
-    fn run(&self, at: u32, r: &mut [u32; 256], x: &Native, steps: u64) -> Result<u64, Pos> {
+    fn run(
+        &self,
+        at: u32,
+        r: &mut [u32; 256],
+        x: &Native,
+        steps: u64,
+        guard: Guard,
+    ) -> Result<u64, Pos> {
         let mut steps = steps;
         let [a, s, t, c, u, v, d, e, f, fx, fy, z, g] = self.regs.map(usize::from);
         let stop = |pc, steps| Err(Pos { pc, steps });
@@ -362,11 +508,11 @@ impl CompareLoop {
             if steps + 6 > x.limit {
                 return stop(at, steps);
             }
-            let Some([b]) = x.load::<1>(r[s].wrapping_add(r[t])) else {
+            let Some([b]) = x.load_outside::<1>(r[s].wrapping_add(r[t]), guard) else {
                 return stop(at, steps);
             };
             r[a] = u32::from(b);
-            let Some([b]) = x.load::<1>(r[u].wrapping_add(r[v])) else {
+            let Some([b]) = x.load_outside::<1>(r[u].wrapping_add(r[v]), guard) else {
                 return stop(at + 4, steps + 1);
             };
             r[c] = u32::from(b);

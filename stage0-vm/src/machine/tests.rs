@@ -441,8 +441,11 @@ mod string_match {
         b.op(Loadui, &[shape.sp], sp as i32);
         for &(s0, s1, store) in calls {
             for (reg, s) in [(0u8, s0), (1u8, s1)] {
-                let at = match usize::from(s) % (strings.len() + 1) {
+                // Also strings on the stack, over the return address and the saves.
+                let at = match usize::from(s) % (strings.len() + 3) {
                     0 => memory - 2,
+                    k if k == strings.len() + 1 => sp,
+                    k if k == strings.len() + 2 => sp + 6,
                     k => DATA + 16 * (k as u32 - 1),
                 };
                 b.op(Loadui, &[reg], at as i32);
