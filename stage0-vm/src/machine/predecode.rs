@@ -104,7 +104,7 @@ pub(crate) enum Form {
     /// `test`) to `disp`.
     ByteCompare,
     /// A whole string-compare subroutine (`routine::StringMatch`, `routine` its index):
-    /// save prologue, byte-compare loop, verdict, restore epilogue and RET.
+    /// save prologue, byte-compare loop, maybe a verdict, restore epilogue and RET.
     StringMatch,
     /// A table look-up loop calling a `StringMatch` per entry (`routine::ListWalk`,
     /// `routine` its index).

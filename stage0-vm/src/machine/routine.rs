@@ -1,18 +1,20 @@
 //! Fused subroutines: whole routines of the code recognised at their entry address and
 //! run natively in one dispatch. It owns [`StringMatch`], the string-compare routine the
-//! chain's macro assemblers call for every table entry they look at (a save prologue, the
-//! byte-compare loop, FALSE/CMPSKIP/TRUE for the verdict, a restore epilogue with RET),
-//! [`ListWalk`], the linked-list look-up loop that calls it per entry, and the unchecked
-//! register save/restore runs the executor's prologue and epilogue forms share with them.
-//! A routine runs its instructions in order on the real registers and memory, so any
-//! register assignment behaves exactly as the plain step; wherever it cannot go on
-//! cheaply (a load outside memory, a push, pop or CALLI that would touch memory holding
-//! code or leave memory, a callee that is no longer a fused routine, the step limit) it
-//! stops at that instruction boundary with the exact state, and the executor carries on
-//! from there instruction by instruction. Every byte a routine depends on lies within
-//! `SLOT_SPAN` of its entry, so the entry slot's invalidation covers it (a walk finds its
-//! callee through the callee's own slot at every call).
-
+//! chain's assemblers call for every table entry they look at (a save prologue, M0's or
+//! the hex2 linker's byte-compare loop, maybe FALSE/CMPSKIP/TRUE for the verdict, a
+//! restore epilogue with RET), [`ListWalk`], the linked-list look-up loop that calls it
+//! per entry (M0's top-tested one, the hex2 linker's bottom-tested one), and the
+//! unchecked register save/restore runs the executor's prologue and epilogue forms share
+//! with them. A routine runs its instructions in order on the real registers and memory
+//! (a routine whose body never names its stack register keeps the saves in registers
+//! until it returns or stops), so any register assignment behaves exactly as the plain
+//! step; wherever it cannot go on cheaply (a load outside memory or of the kept saves, a
+//! push, pop or CALLI that would touch memory holding code or leave memory, a callee
+//! that is no longer a fused routine, the step limit) it stops at that instruction
+//! boundary with the exact state, and the executor carries on from there instruction by
+//! instruction. Every byte a routine depends on lies within `SLOT_SPAN` of its entry, so
+//! the entry slot's invalidation covers it (a walk finds its callee through the callee's
+//! own slot at every call).
 use super::memory::Mem;
 use super::predecode::{plain, Form, MoveKind, RegMove, Slot, MAX_RUN, SLOT_SPAN};
 use super::semantics::{compare, flag_test, relation, Cond, Family, FlagTest, SIGNED};
