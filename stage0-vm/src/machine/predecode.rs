@@ -24,7 +24,7 @@ const FUSE_SPAN: u32 = 40;
 pub(crate) const SLOT_SPAN: u32 = 96;
 
 /// The longest PUSHR/POPR run one slot covers.
-const MAX_RUN: usize = 6;
+pub(super) const MAX_RUN: usize = 6;
 
 /// What the dispatcher runs for a slot.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -104,7 +104,7 @@ pub(crate) enum Form {
     /// `test`) to `disp`.
     ByteCompare,
     /// A whole string-compare subroutine (`routine::StringMatch`, `routine` its index):
-    /// save prologue, byte-compare loop, verdict, restore epilogue and RET.
+    /// save prologue, byte-compare loop, maybe a verdict, restore epilogue and RET.
     StringMatch,
     /// A table look-up loop calling a `StringMatch` per entry (`routine::ListWalk`,
     /// `routine` its index).

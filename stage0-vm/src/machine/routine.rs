@@ -1,29 +1,31 @@
 //! Fused subroutines: whole routines of the code recognised at their entry address and
 //! run natively in one dispatch. It owns [`StringMatch`], the string-compare routine the
-//! chain's macro assemblers call for every table entry they look at (a save prologue, the
-//! byte-compare loop, FALSE/CMPSKIP/TRUE for the verdict, a restore epilogue with RET),
-//! [`ListWalk`], the linked-list look-up loop that calls it per entry, and the unchecked
-//! register save/restore runs the executor's prologue and epilogue forms share with them.
-//! A routine runs its instructions in order on the real registers and memory, so any
-//! register assignment behaves exactly as the plain step; wherever it cannot go on
-//! cheaply (a load outside memory, a push, pop or CALLI that would touch memory holding
-//! code or leave memory, a callee that is no longer a fused routine, the step limit) it
-//! stops at that instruction boundary with the exact state, and the executor carries on
-//! from there instruction by instruction. Every byte a routine depends on lies within
-//! `SLOT_SPAN` of its entry, so the entry slot's invalidation covers it (a walk finds its
-//! callee through the callee's own slot at every call).
-
+//! chain's assemblers call for every table entry they look at (a save prologue, M0's or
+//! the hex2 linker's byte-compare loop, maybe FALSE/CMPSKIP/TRUE for the verdict, a
+//! restore epilogue with RET), [`ListWalk`], the linked-list look-up loop that calls it
+//! per entry (M0's top-tested one, the hex2 linker's bottom-tested one), and the
+//! unchecked register save/restore runs the executor's prologue and epilogue forms share
+//! with them. A routine runs its instructions in order on the real registers and memory
+//! (a routine whose body never names its stack register keeps the saves in registers
+//! until it returns or stops), so any register assignment behaves exactly as the plain
+//! step; wherever it cannot go on cheaply (a load outside memory or of the kept saves, a
+//! push, pop or CALLI that would touch memory holding code or leave memory, a callee
+//! that is no longer a fused routine, the step limit) it stops at that instruction
+//! boundary with the exact state, and the executor carries on from there instruction by
+//! instruction. Every byte a routine depends on lies within `SLOT_SPAN` of its entry, so
+//! the entry slot's invalidation covers it (a walk finds its callee through the callee's
+//! own slot at every call).
 use super::memory::Mem;
-use super::predecode::{plain, Form, MoveKind, RegMove, Slot, SLOT_SPAN};
-use super::semantics::{compare, Cond, Family};
-use crate::isa::Op;
+use super::predecode::{plain, Form, MoveKind, RegMove, Slot, MAX_RUN, SLOT_SPAN};
+use super::semantics::{compare, flag_test, relation, Cond, Family, FlagTest, SIGNED};
+use crate::isa::{Group, Instr, Op};
 
 /// The most routines (and walks) one memory keeps; past it, code is fused instruction by
 /// instruction.
 const MAX_ROUTINES: usize = 256;
 
 /// A string-compare subroutine: `save` (a PUSHR run and register moves) at `entry`, the
-/// byte-compare loop `body` at `body_at` jumping back to itself, the verdict at
+/// byte-compare loop `body` at `body_at` jumping back to itself, maybe a verdict at
 /// `verdict_at` (FALSE t; CMPSKIP.cond u v; TRUE t), and `restore` (moves, POPR run, RET)
 /// at `restore_at`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -31,12 +33,42 @@ pub(crate) struct StringMatch {
     entry: u32,
     save: Slot,
     body_at: u32,
-    body: Slot,
+    body: Body,
     verdict_at: u32,
-    verdict: Verdict,
+    verdict: Option<Verdict>,
     restore_at: u32,
     restore: Slot,
+    /// The saved registers may stay in registers (see [`StringMatch::run_held`]): the
+    /// restore pops what the save pushed on the same stack register, and nothing between
+    /// them names that register.
+    held: bool,
 }
+
+/// The two byte-compare loops the chain's assemblers use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Body {
+    /// M0's: the fused [`Form::ByteCompare`] slot (LOADXU8, LOADXU8, ADDUI, CMPSKIP.NE,
+    /// JUMP.cond back).
+    Skip(Slot),
+    /// The hex2 linker's: [`CompareLoop`].
+    Compare(CompareLoop),
+}
+
+/// LOADXU8 a s t; LOADXU8 c u v; ADDUI d e imm; CMP f x y (CMPU: `bias` 0);
+/// CMPSKIPI.cond z k; JUMP.cond g back to the loop (30 bytes); `regs` = a s t c u v d e
+/// f x y z g.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct CompareLoop {
+    regs: [u8; 13],
+    imm: u32,
+    bias: u32,
+    skip: Cond,
+    k: u32,
+    test: FlagTest,
+}
+
+/// The bytes a [`CompareLoop`] takes.
+const COMPARE_LOOP: u32 = 30;
 
 /// FALSE t; CMPSKIP.cond u v; TRUE t.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -78,33 +110,15 @@ impl Mem {
             return None;
         }
         let body_at = entry.checked_add(save.disp)?;
-        let body = self.fused_at(body_at)?;
-        let verdict_at = body_at.checked_add(24)?;
-        let loops = body.form == Form::ByteCompare
-            && body.tail == 6
-            && verdict_at.wrapping_add(body.disp) == body_at;
-        let (f, c, t) = (
-            self.instr_at(verdict_at)?,
-            self.instr_at(verdict_at + 4)?,
-            self.instr_at(verdict_at + 8)?,
-        );
-        let (Some((Family::Skip, cond)), Op::False, Op::True) = (compare(c.op), f.op, t.op) else {
-            return None;
-        };
-        let verdict = Verdict {
-            t: f.regs[0] & 15,
-            u: c.regs[0] & 15,
-            v: c.regs[1] & 15,
-            cond,
-        };
-        let restore_at = verdict_at + 12;
+        let (body, verdict_at) = self.byte_loop(body_at)?;
+        let verdict = self.verdict(verdict_at);
+        let restore_at = verdict_at + if verdict.is_some() { 12 } else { 0 };
         let restore = self.fused_at(restore_at)?;
         let keeps_sp = restore.moves[..usize::from(restore.nmoves)]
             .iter()
             .all(|m| m.a != restore.b && m.b != restore.b);
-        let shaped =
-            loops && t.regs[0] & 15 == verdict.t && restore.form == Form::PopRunRet && keeps_sp;
-        shaped.then_some(StringMatch {
+        let shaped = restore.form == Form::PopRunRet && keeps_sp;
+        let mut routine = StringMatch {
             entry,
             save: *save,
             body_at,
@@ -113,7 +127,72 @@ impl Mem {
             verdict,
             restore_at,
             restore,
-        })
+            held: false,
+        };
+        routine.held = routine.may_hold();
+        shaped.then_some(routine)
+    }
+
+    /// The byte-compare loop at `at` and the address after it.
+    fn byte_loop(&self, at: u32) -> Option<(Body, u32)> {
+        let body = self.fused_at(at)?;
+        if body.form == Form::ByteCompare {
+            let after = at.checked_add(24)?;
+            let loops = body.tail == 6 && after.wrapping_add(body.disp) == at;
+            return loops.then_some((Body::Skip(body), after));
+        }
+        let mut slots = [Slot::default(); 6];
+        let mut next = at;
+        for s in &mut slots {
+            *s = plain(&self.instr_at(next)?);
+            next = next.checked_add(u32::from(s.len))?;
+        }
+        let [l1, l2, add, cmp, skip, jump] = slots;
+        let test = flag_test(jump.op);
+        let shaped = (l1.form, l2.form, add.form, skip.form, jump.form)
+            == (
+                Form::Loadxu8,
+                Form::Loadxu8,
+                Form::AddImm,
+                Form::CmpSkipImm,
+                Form::JumpIf,
+            )
+            && matches!(cmp.op, Op::Cmp | Op::Cmpu)
+            && jump.len == 6
+            && next == at + COMPARE_LOOP
+            && next.wrapping_add(jump.imm) == at;
+        let test = test.filter(|_| shaped)?;
+        let body = CompareLoop {
+            regs: [
+                l1.a, l1.b, l1.c, l2.a, l2.b, l2.c, add.a, add.b, cmp.a, cmp.b, cmp.c, skip.a,
+                jump.a,
+            ],
+            imm: add.imm,
+            bias: if cmp.op == Op::Cmp { SIGNED } else { 0 },
+            skip: skip.cond(),
+            k: skip.imm,
+            test,
+        };
+        Some((Body::Compare(body), next))
+    }
+
+    /// FALSE t; CMPSKIP.cond u v; TRUE t at `at`, if it is there.
+    fn verdict(&self, at: u32) -> Option<Verdict> {
+        let (f, c, t) = (
+            self.instr_at(at)?,
+            self.instr_at(at.checked_add(4)?)?,
+            self.instr_at(at.checked_add(8)?)?,
+        );
+        let (Some((Family::Skip, cond)), Op::False, Op::True) = (compare(c.op), f.op, t.op) else {
+            return None;
+        };
+        let v = Verdict {
+            t: f.regs[0] & 15,
+            u: c.regs[0] & 15,
+            v: c.regs[1] & 15,
+            cond,
+        };
+        (t.regs[0] & 15 == v.t).then_some(v)
     }
 
     /// The fused slot an instruction at `at` would get by itself (no routine).
@@ -173,6 +252,13 @@ impl Native<'_> {
         addr >= self.code_end && end < self.bytes.len() as u64
     }
 
+    /// [`Native::load`], `None` also when the bytes overlap `guard`.
+    #[inline(always)]
+    fn load_outside<const N: usize>(&self, addr: u32, (low, len): Guard) -> Option<[u8; N]> {
+        let clear = addr.wrapping_add(N as u32).wrapping_sub(low) >= len.wrapping_add(N as u32);
+        self.load(addr).filter(|_| clear)
+    }
+
     /// The `N` bytes at `addr` under the reference's rule (`addr + N < size`).
     #[inline(always)]
     fn load<const N: usize>(&self, addr: u32) -> Option<[u8; N]> {
@@ -184,56 +270,60 @@ impl Native<'_> {
     }
 }
 impl StringMatch {
+    /// Whether the saved registers may stay in registers: the restore pops, on the save's
+    /// stack register, the registers the save pushed (any order), neither run names the
+    /// stack register, and no move, loop or verdict instruction names it.
+    fn may_hold(&self) -> bool {
+        let (save, rs) = (&self.save, &self.restore);
+        let sp = save.b;
+        let count = usize::from(save.count);
+        let mut named: Vec<u8> = save.moves[..usize::from(save.nmoves)]
+            .iter()
+            .chain(&rs.moves[..usize::from(rs.nmoves)])
+            .flat_map(|m| [m.a, m.b])
+            .collect();
+        match &self.body {
+            Body::Skip(b) => named.extend([b.a, b.b, b.c].iter().chain(&b.run)),
+            Body::Compare(c) => named.extend(c.regs),
+        }
+        if let Some(v) = &self.verdict {
+            named.extend([v.t, v.u, v.v]);
+        }
+        rs.b == sp
+            && rs.count == save.count
+            && count <= MAX_RUN
+            && !save.run[..count].contains(&sp)
+            && !rs.run[..count].contains(&sp)
+            && !named.contains(&sp)
+    }
+
     /// Runs the routine from its entry, `steps` executed so far.
     #[inline(always)]
     pub(super) fn run(&self, r: &mut [u32; 256], x: &mut Native, steps: u64) -> Ran {
         let save = &self.save;
-        if steps + u64::from(save.n) > x.limit || !x.clear(r[usize::from(save.b)], save.count) {
+        let top = r[usize::from(save.b)];
+        if steps + u64::from(save.n) > x.limit || !x.clear(top, save.count) {
             return Ran::NotRun;
+        }
+        if self.held && top >= 4 && x.clear(top - 4, save.count + 1) {
+            return self.run_held(r, x, steps);
         }
         push_run(save, r, x.bytes);
         let stop = |pc, steps| Ran::Stopped(Pos { pc, steps });
-        let mut steps = steps + u64::from(save.n);
-        // The byte-compare loop.
-        let b = &self.body;
-        let (a, s1, s2) = (usize::from(b.a), usize::from(b.b), usize::from(b.c));
-        let [c, t1, t2, ad, as_, p, q, f] = b.run.map(usize::from);
-        let (imm, test) = (b.imm, b.test());
-        loop {
-            if steps + 5 > x.limit {
-                return stop(self.body_at, steps);
+        let steps = steps + u64::from(save.n);
+        let looped = match &self.body {
+            Body::Skip(b) => skip_loop(b, self.body_at, r, x, steps, NO_GUARD),
+            Body::Compare(b) => b.run(self.body_at, r, x, steps, NO_GUARD),
+        };
+        let mut steps = match looped {
+            Ok(steps) => steps,
+            Err(at) => return Ran::Stopped(at),
+        };
+        if let Some(v) = &self.verdict {
+            if steps + 3 > x.limit {
+                return stop(self.verdict_at, steps);
             }
-            let Some([v]) = x.load::<1>(r[s1].wrapping_add(r[s2])) else {
-                return stop(self.body_at, steps);
-            };
-            r[a] = u32::from(v);
-            let Some([v]) = x.load::<1>(r[t1].wrapping_add(r[t2])) else {
-                return stop(self.body_at + 4, steps + 1);
-            };
-            r[c] = u32::from(v);
-            r[ad] = r[as_].wrapping_add(imm);
-            if r[p] != r[q] {
-                // CMPSKIP.NE skips the JUMP.cond.
-                steps += 4;
-                break;
-            }
-            steps += 5;
-            if !test.holds(r[f]) {
-                break;
-            }
-        }
-        // The verdict.
-        let v = &self.verdict;
-        if steps + 3 > x.limit {
-            return stop(self.verdict_at, steps);
-        }
-        let t = usize::from(v.t);
-        r[t] = 0;
-        if v.cond.holds(r[usize::from(v.u)], r[usize::from(v.v)]) {
-            steps += 2; // TRUE skipped
-        } else {
-            r[t] = u32::MAX;
-            steps += 3;
+            steps += v.run(r);
         }
         // The restore epilogue (its moves leave the stack register alone) and RET.
         let rs = &self.restore;
@@ -253,6 +343,192 @@ impl StringMatch {
             pc,
             steps: steps + u64::from(rs.n),
         })
+    }
+}
+
+impl StringMatch {
+    /// [`StringMatch::run`] keeping the saved registers in registers: the pushes are
+    /// written only if the routine stops before its RET (or a load would read them);
+    /// otherwise the restore takes them back from registers and zeroes the stack words
+    /// the pops and RET would have zeroed. The caller has checked that the saves and
+    /// the return address below them lie in memory clear of code.
+    #[inline(always)]
+    fn run_held(&self, r: &mut [u32; 256], x: &mut Native, steps: u64) -> Ran {
+        let (save, rs) = (&self.save, &self.restore);
+        let (sp, count) = (usize::from(save.b), usize::from(save.count).min(MAX_RUN));
+        let top = r[sp];
+        let mut kept = [0u32; MAX_RUN];
+        for (k, v) in kept.iter_mut().enumerate().take(count) {
+            *v = r[usize::from(save.run[k])];
+        }
+        for &m in &save.moves[..usize::from(save.nmoves).min(3)] {
+            apply(m, r, save.imm);
+        }
+        let guard = (top, 4 * count as u32);
+        let stopped = |r: &mut [u32; 256], x: &mut Native, at: Pos| {
+            write_saves(&kept[..count], top, r, sp, x.bytes);
+            Ran::Stopped(at)
+        };
+        let steps = steps + u64::from(save.n);
+        let looped = match &self.body {
+            Body::Skip(b) => skip_loop(b, self.body_at, r, x, steps, guard),
+            Body::Compare(b) => b.run(self.body_at, r, x, steps, guard),
+        };
+        let mut steps = match looped {
+            Ok(steps) => steps,
+            Err(at) => return stopped(r, x, at),
+        };
+        if let Some(v) = &self.verdict {
+            if steps + 3 > x.limit {
+                let at = Pos {
+                    pc: self.verdict_at,
+                    steps,
+                };
+                return stopped(r, x, at);
+            }
+            steps += v.run(r);
+        }
+        if steps + u64::from(rs.n) > x.limit {
+            let at = Pos {
+                pc: self.restore_at,
+                steps,
+            };
+            return stopped(r, x, at);
+        }
+        for &m in &rs.moves[..usize::from(rs.nmoves).min(3)] {
+            apply(m, r, rs.imm);
+        }
+        for (k, &reg) in rs.run[..count].iter().enumerate() {
+            r[usize::from(reg)] = kept[count - 1 - k];
+        }
+        let at = top as usize - 4;
+        let pc = pop_word(x.bytes, at);
+        if let Some(w) = x.bytes.get_mut(at + 4..at + 4 + 4 * count) {
+            w.fill(0);
+        }
+        r[sp] = at as u32;
+        Ran::Returned(Pos {
+            pc,
+            steps: steps + u64::from(rs.n),
+        })
+    }
+}
+
+/// The pushes of a save prologue kept in registers, written to the stack at `top` as the
+/// PUSHR run leaves them.
+fn write_saves(kept: &[u32], top: u32, r: &mut [u32; 256], sp: usize, bytes: &mut [u8]) {
+    let i = top as usize;
+    if let Some(words) = bytes.get_mut(i..i + 4 * kept.len()) {
+        for (w, v) in words.chunks_exact_mut(4).zip(kept) {
+            w.copy_from_slice(&v.to_be_bytes());
+        }
+    }
+    r[sp] = top.wrapping_add(4 * kept.len() as u32);
+}
+
+/// A stack range `(low, length)` the byte-compare loops may not read (saves kept in
+/// registers): a load there stops the loop at that instruction.
+type Guard = (u32, u32);
+
+/// No range guarded.
+const NO_GUARD: Guard = (0, 0);
+
+impl Verdict {
+    /// FALSE t; CMPSKIP.cond u v; TRUE t: the steps it takes.
+    #[inline(always)]
+    fn run(&self, r: &mut [u32; 256]) -> u64 {
+        let t = usize::from(self.t);
+        r[t] = 0;
+        if self
+            .cond
+            .holds(r[usize::from(self.u)], r[usize::from(self.v)])
+        {
+            2 // TRUE skipped
+        } else {
+            r[t] = u32::MAX;
+            3
+        }
+    }
+}
+
+/// M0's byte-compare loop (the fused slot `b` at `at`) until it falls out: the steps
+/// executed so far, or where it stopped.
+#[inline(always)]
+fn skip_loop(
+    b: &Slot,
+    at: u32,
+    r: &mut [u32; 256],
+    x: &Native,
+    steps: u64,
+    guard: Guard,
+) -> Result<u64, Pos> {
+    let mut steps = steps;
+    let (a, s1, s2) = (usize::from(b.a), usize::from(b.b), usize::from(b.c));
+    let [c, t1, t2, ad, as_, p, q, f] = b.run.map(usize::from);
+    let (imm, test) = (b.imm, b.test());
+    let stop = |pc, steps| Err(Pos { pc, steps });
+    loop {
+        if steps + 5 > x.limit {
+            return stop(at, steps);
+        }
+        let Some([v]) = x.load_outside::<1>(r[s1].wrapping_add(r[s2]), guard) else {
+            return stop(at, steps);
+        };
+        r[a] = u32::from(v);
+        let Some([v]) = x.load_outside::<1>(r[t1].wrapping_add(r[t2]), guard) else {
+            return stop(at + 4, steps + 1);
+        };
+        r[c] = u32::from(v);
+        r[ad] = r[as_].wrapping_add(imm);
+        if r[p] != r[q] {
+            // CMPSKIP.NE skips the JUMP.cond.
+            return Ok(steps + 4);
+        }
+        steps += 5;
+        if !test.holds(r[f]) {
+            return Ok(steps);
+        }
+    }
+}
+
+impl CompareLoop {
+    /// The loop at `at` until it falls out: the steps executed so far, or where it
+    /// stopped.
+    #[inline(always)]
+    fn run(
+        &self,
+        at: u32,
+        r: &mut [u32; 256],
+        x: &Native,
+        steps: u64,
+        guard: Guard,
+    ) -> Result<u64, Pos> {
+        let mut steps = steps;
+        let [a, s, t, c, u, v, d, e, f, fx, fy, z, g] = self.regs.map(usize::from);
+        let stop = |pc, steps| Err(Pos { pc, steps });
+        loop {
+            if steps + 6 > x.limit {
+                return stop(at, steps);
+            }
+            let Some([b]) = x.load_outside::<1>(r[s].wrapping_add(r[t]), guard) else {
+                return stop(at, steps);
+            };
+            r[a] = u32::from(b);
+            let Some([b]) = x.load_outside::<1>(r[u].wrapping_add(r[v]), guard) else {
+                return stop(at + 4, steps + 1);
+            };
+            r[c] = u32::from(b);
+            r[d] = r[e].wrapping_add(self.imm);
+            r[f] = relation(r[fx] ^ self.bias, r[fy] ^ self.bias);
+            if self.skip.holds(r[z], self.k) {
+                // CMPSKIPI skips the JUMP.cond.
+                return Ok(steps + 5);
+            }
+            steps += 6;
+            if !self.test.holds(r[g]) {
+                return Ok(steps);
+            }
+        }
     }
 }
 
@@ -323,14 +599,15 @@ pub(super) fn apply(m: RegMove, r: &mut [u32; 256], imm: u32) {
 }
 
 /// A table look-up loop over a linked list, calling a [`StringMatch`] per entry:
-/// JUMP.Z p @done at `entry`; up to three set-up instructions (`setup`: loads, moves,
-/// adds); CALLI sp @callee; JUMP.NZ f @found; LOAD p q k (`next`); JUMP back to `entry`.
-/// The callee is looked up in the slot table at each call, so it is whatever the code
-/// there is now.
+/// maybe JUMP.Z p @done at `entry` (`guard`); up to three set-up instructions (`setup`:
+/// loads, moves, adds); CALLI sp @callee; JUMP.cond f @found; LOAD p q k (`next`); then
+/// JUMP back to `entry` (with a guard) or JUMP.cond back to `entry` falling out to `done`
+/// (`back`, without one). The callee is looked up in the slot table at each call, so it
+/// is whatever the code there is now.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct ListWalk {
     entry: u32,
-    p: u8,
+    guard: Option<u8>,
     done: u32,
     setup: [Slot; 3],
     nsetup: u8,
@@ -338,22 +615,26 @@ pub(crate) struct ListWalk {
     sp: u8,
     callee: u32,
     f: u8,
+    found_if: FlagTest,
     found: u32,
     next: Slot,
+    back: Option<(u8, FlagTest)>,
+}
+
+/// The register and test of a 6-byte JUMP.cond.
+fn jump_if(i: &Instr) -> Option<(u8, FlagTest)> {
+    let one = i.byte_len() == 6 && i.op.group() == Some(Group::OneOpI);
+    flag_test(i.op).filter(|_| one).map(|t| (i.regs[0] & 15, t))
 }
 
 impl Mem {
-    /// The list walk starting with the JUMP.Z slot `s` at `entry`, if the code has the
-    /// shape.
+    /// The list walk starting with the slot `s` at `entry`, if the code has the shape.
     pub(super) fn list_walk(&self, entry: u32, s: &Slot) -> Option<ListWalk> {
-        if s.form != Form::JumpIf || s.op != Op::JumpZ {
-            return None;
-        }
-        let done = entry.wrapping_add(6).wrapping_add(s.imm);
-        let (mut setup, mut nsetup, mut at) = ([Slot::default(); 3], 0, entry + 6);
+        let guarded = s.form == Form::JumpIf && s.op == Op::JumpZ;
+        let mut at = if guarded { entry + 6 } else { entry };
+        let (mut setup, mut nsetup) = ([Slot::default(); 3], 0);
         let call = loop {
-            let i = self.instr_at(at)?;
-            let one = plain(&i);
+            let one = plain(&self.instr_at(at)?);
             match one.form {
                 Form::Calli => break one,
                 Form::Loadr16
@@ -362,6 +643,7 @@ impl Mem {
                 | Form::Copy
                 | Form::Move
                 | Form::AddImm
+                | Form::Add
                 | Form::LoadImm
                 | Form::False
                     if nsetup < 3 =>
@@ -380,25 +662,31 @@ impl Mem {
             self.instr_at(ret_to + 6)?,
             self.instr_at(ret_to + 12)?,
         );
-        let back_to = (ret_to + 16).wrapping_add(back.imm_signed());
+        let (f, found_if) = jump_if(&j)?;
         let next = plain(&next);
-        let shaped = j.op == Op::JumpNz
-            && j.byte_len() == 6
-            && next.form == Form::Load
-            && back.op == Op::Jump
-            && back_to == entry;
-        shaped.then_some(ListWalk {
+        let (back, done, shaped) = if guarded {
+            let to = (ret_to + 16).wrapping_add(back.imm_signed());
+            let done = entry.wrapping_add(6).wrapping_add(s.imm);
+            (None, done, back.op == Op::Jump && to == entry)
+        } else {
+            let to = (ret_to + 18).wrapping_add(back.imm_signed());
+            let test = jump_if(&back);
+            (test, ret_to + 18, test.is_some() && to == entry)
+        };
+        (shaped && next.form == Form::Load).then_some(ListWalk {
             entry,
-            p: s.a,
+            guard: guarded.then_some(s.a),
             done,
             setup,
             nsetup,
             call_at,
             sp: call.a,
             callee: ret_to.wrapping_add(call.imm),
-            f: j.regs[0] & 15,
+            f,
+            found_if,
             found: (ret_to + 6).wrapping_add(j.imm_signed()),
             next,
+            back,
         })
     }
 }
@@ -406,7 +694,8 @@ impl Mem {
 impl ListWalk {
     /// The bytes the walk depends on (its own code; the callee has its own slot).
     pub(super) fn span(&self) -> u32 {
-        self.call_at + 6 + 16 - self.entry
+        let back = if self.back.is_some() { 6 } else { 4 };
+        self.call_at + 6 + 12 + back - self.entry
     }
 
     /// Runs the walk from its entry (the slot table and routines give the callee),
@@ -424,48 +713,32 @@ impl ListWalk {
         let ret_to = self.call_at + 6;
         let stop = |pc, steps| Pos { pc, steps };
         loop {
-            // JUMP.Z p (the executor has checked that one step fits).
-            steps += 1;
-            if r[usize::from(self.p)] == 0 {
-                return stop(self.done, steps);
+            let mut pc = self.entry;
+            if let Some(p) = self.guard {
+                // JUMP.Z p (the executor, or the end of the last round, has checked that
+                // one step fits).
+                steps += 1;
+                if r[usize::from(p)] == 0 {
+                    return stop(self.done, steps);
+                }
+                pc += 6;
             }
-            let mut pc = self.entry + 6;
             for s in &self.setup[..usize::from(self.nsetup)] {
                 if steps >= x.limit || !setup(s, pc, r, x) {
                     return stop(pc, steps);
                 }
                 (steps, pc) = (steps + 1, pc + u32::from(s.len));
             }
-            // CALLI sp @callee.
-            let sp = usize::from(self.sp);
-            let top = r[sp];
-            if steps >= x.limit || !x.clear(top, 1) {
-                return stop(self.call_at, steps);
-            }
-            let i = top as usize;
-            if let Some(w) = x.bytes.get_mut(i..i + 4) {
-                w.copy_from_slice(&ret_to.to_be_bytes());
-            }
-            r[sp] = top.wrapping_add(4);
-            steps += 1;
-            let routine = match slots.get(self.callee as usize) {
-                Some(s) if s.form == Form::StringMatch => routines.get(usize::from(s.routine)),
-                _ => None,
+            steps = match self.call(r, x, slots, routines, steps) {
+                Ok(steps) => steps,
+                Err(at) => return at,
             };
-            let Some(routine) = routine else {
-                return stop(self.callee, steps);
-            };
-            match routine.run(r, x, steps) {
-                Ran::Returned(at) if at.pc == ret_to => steps = at.steps,
-                Ran::Returned(at) | Ran::Stopped(at) => return at,
-                Ran::NotRun => return stop(self.callee, steps),
-            }
-            // JUMP.NZ f @found; LOAD p q k; JUMP @entry.
+            // JUMP.cond f @found; LOAD p q k; the jump back.
             if steps + 3 > x.limit {
                 return stop(ret_to, steps);
             }
             steps += 1;
-            if r[usize::from(self.f)] != 0 {
+            if self.found_if.holds(r[usize::from(self.f)]) {
                 return stop(self.found, steps);
             }
             let n = &self.next;
@@ -474,9 +747,55 @@ impl ListWalk {
             };
             r[usize::from(n.a)] = u32::from_be_bytes(w);
             steps += 2;
+            if let Some((q, test)) = self.back {
+                if !test.holds(r[usize::from(q)]) {
+                    return stop(self.done, steps);
+                }
+            }
             if steps >= x.limit {
                 return stop(self.entry, steps);
             }
+        }
+    }
+
+    /// CALLI sp @callee and the callee, back at the instruction after the CALLI: the
+    /// steps, or where it stopped.
+    #[inline(always)]
+    fn call(
+        &self,
+        r: &mut [u32; 256],
+        x: &mut Native,
+        slots: &[Slot],
+        routines: &[StringMatch],
+        steps: u64,
+    ) -> Result<u64, Pos> {
+        let ret_to = self.call_at + 6;
+        let sp = usize::from(self.sp);
+        let top = r[sp];
+        if steps >= x.limit || !x.clear(top, 1) {
+            return Err(Pos {
+                pc: self.call_at,
+                steps,
+            });
+        }
+        let i = top as usize;
+        if let Some(w) = x.bytes.get_mut(i..i + 4) {
+            w.copy_from_slice(&ret_to.to_be_bytes());
+        }
+        r[sp] = top.wrapping_add(4);
+        let steps = steps + 1;
+        let routine = match slots.get(self.callee as usize) {
+            Some(s) if s.form == Form::StringMatch => routines.get(usize::from(s.routine)),
+            _ => None,
+        };
+        let stopped = Pos {
+            pc: self.callee,
+            steps,
+        };
+        match routine.map(|routine| routine.run(r, x, steps)) {
+            Some(Ran::Returned(at)) if at.pc == ret_to => Ok(at.steps),
+            Some(Ran::Returned(at) | Ran::Stopped(at)) => Err(at),
+            Some(Ran::NotRun) | None => Err(stopped),
         }
     }
 }
@@ -510,6 +829,7 @@ fn setup(s: &Slot, pc: u32, r: &mut [u32; 256], x: &Native) -> bool {
             return true;
         }
         Form::AddImm => r[b].wrapping_add(s.imm),
+        Form::Add => r[b].wrapping_add(r[c]),
         Form::LoadImm => s.imm,
         _ => 0, // FALSE
     };

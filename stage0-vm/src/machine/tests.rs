@@ -333,9 +333,11 @@ fn outcome(rom: &[u8], config: &Config, plain: bool) -> (String, [u32; 16], Opti
 /// A string-compare routine as the chain's assemblers write it, with the given registers:
 /// `save` pushed on `sp`, the strings moved from R0/R1 into `x`/`y`, index `i`, the loop
 /// loading into `p`/`q`, the verdict into `t` (FALSE t; `verdict` u v; TRUE t), moved to
-/// R0, `restore` popped, RET.
+/// R0, `restore` popped, RET. `compare`: the hex2 linker's loop instead (CMP q p q;
+/// CMPSKIPI.E p 0; JUMP.E q back), no verdict, the flags `q` moved to R0.
 #[derive(Clone, Debug)]
 struct Routine {
+    compare: bool,
     sp: u8,
     save: Vec<u8>,
     x: u8,
@@ -361,13 +363,20 @@ fn routine(b: &mut Builder, r: &Routine) {
         .label("loop")
         .op(Loadxu8, &[r.p, r.x, r.i], 0)
         .op(Loadxu8, &[r.q, r.y, r.i], 0)
-        .op(Addui, &[r.i, r.i], 1)
-        .op(CmpskipNe, &[r.q, r.p], 0)
-        .to(JumpNz, &[r.q], "loop")
-        .op(False, &[r.t], 0)
-        .op(r.verdict, &[r.u, r.v], 0)
-        .op(True, &[r.t], 0)
-        .op(Move, &[0, r.t], 0);
+        .op(Addui, &[r.i, r.i], 1);
+    if r.compare {
+        b.op(Cmp, &[r.q, r.p, r.q], 0)
+            .op(CmpskipiE, &[r.p], 0)
+            .to(JumpE, &[r.q], "loop")
+            .op(Move, &[0, r.q], 0);
+    } else {
+        b.op(CmpskipNe, &[r.q, r.p], 0)
+            .to(JumpNz, &[r.q], "loop")
+            .op(False, &[r.t], 0)
+            .op(r.verdict, &[r.u, r.v], 0)
+            .op(True, &[r.t], 0)
+            .op(Move, &[0, r.t], 0);
+    }
     for &s in &r.restore {
         b.op(Popr, &[s, r.sp], 0);
     }
@@ -393,9 +402,11 @@ mod string_match {
             [reg(), reg(), reg(), reg(), reg(), reg(), reg(), reg()],
             verdicts,
             prop::collection::vec(reg(), 1..7),
+            any::<bool>(),
         )
             .prop_map(
-                |(sp, save, [x, y, i, p, q, t, u, v], verdict, restore)| Routine {
+                |(sp, save, [x, y, i, p, q, t, u, v], verdict, restore, compare)| Routine {
+                    compare,
                     sp,
                     save,
                     x,
@@ -430,8 +441,11 @@ mod string_match {
         b.op(Loadui, &[shape.sp], sp as i32);
         for &(s0, s1, store) in calls {
             for (reg, s) in [(0u8, s0), (1u8, s1)] {
-                let at = match usize::from(s) % (strings.len() + 1) {
+                // Also strings on the stack, over the return address and the saves.
+                let at = match usize::from(s) % (strings.len() + 3) {
                     0 => memory - 2,
+                    k if k == strings.len() + 1 => sp,
+                    k if k == strings.len() + 2 => sp + 6,
                     k => DATA + 16 * (k as u32 - 1),
                 };
                 b.op(Loadui, &[reg], at as i32);
@@ -493,19 +507,32 @@ mod string_match {
         }
     }
 
+    /// How a look-up loop is written: M0's (JUMP.Z at the top, JUMP.NZ to `found`, JUMP
+    /// back) or the hex2 linker's (no test at the top, set-up by ADD, `found` on `found_if`,
+    /// JUMP.NZ back at the bottom).
+    #[derive(Clone, Copy, Debug)]
+    struct Walk {
+        p: u8,
+        key: u8,
+        indirect: bool,
+        bottom: bool,
+        found_if: crate::isa::Op,
+    }
+
     /// A table look-up: `lookups` walks of a linked list at `DATA` (entry k at DATA + 32k:
     /// next pointer, name at +4, a pointer to the name at +16) calling the routine per
     /// entry with the key in `key`, the list pointer in `p`, set-up by ADDUI (`indirect`
-    /// false) or LOADR16 + LOADX + COPY; maybe a store into the walk or the routine
-    /// before each look-up.
+    /// false) or LOADR16 + LOADX + COPY (or, bottom-tested, ADD from R10 = 4); maybe a
+    /// store into the walk or the routine before each look-up.
     fn walk_program(
         shape: &Routine,
-        (p, key, indirect): (u8, u8, bool),
+        w: Walk,
         lookups: &[(u8, Option<(u8, u16)>)],
         names: &[Vec<u8>],
         sp: u32,
         walk_at: u32,
     ) -> (Vec<u8>, u32) {
+        let (p, key, indirect) = (w.p, w.key, w.indirect);
         let mut b = Builder::new();
         b.op(Loadui, &[shape.sp], sp as i32);
         for (n, &(k, store)) in lookups.iter().enumerate() {
@@ -523,19 +550,35 @@ mod string_match {
         }
         b.op(Halt, &[], 0);
         let at = b.here();
-        b.label("walk").to(JumpZ, &[p], "done");
-        if indirect {
+        b.label("walk");
+        if w.bottom {
+            b.op(Loadui, &[10], 4)
+                .label("entry")
+                .op(Add, &[0, p, 10], 0)
+                .op(Copy, &[1, key], 0)
+                .to(Calli, &[shape.sp], "match")
+                .to(w.found_if, &[0], "found")
+                .op(Load, &[p, p], 0)
+                .to(JumpNz, &[p], "entry")
+                .to(Jump, &[], "done");
+        } else {
+            b.to(JumpZ, &[p], "done");
+        }
+        if w.bottom {
+        } else if indirect {
             b.to(Loadr16, &[1], "offset")
                 .op(Loadx, &[0, p, 1], 0)
                 .op(Copy, &[1, key], 0);
         } else {
             b.op(Addui, &[0, p], 4).op(Copy, &[1, key], 0);
         }
-        b.to(Calli, &[shape.sp], "match")
-            .to(JumpNz, &[0], "found")
-            .op(Load, &[p, p], 0)
-            .to(Jump, &[], "walk")
-            .label("found")
+        if !w.bottom {
+            b.to(Calli, &[shape.sp], "match")
+                .to(w.found_if, &[0], "found")
+                .op(Load, &[p, p], 0)
+                .to(Jump, &[], "walk");
+        }
+        b.label("found")
             .op(Addui, &[8, 8], 1)
             .label("done")
             .op(Ret, &[shape.sp], 0)
@@ -571,11 +614,13 @@ mod string_match {
         #[test]
         fn fused_list_walk_equals_plain_step(
             shape in prop_oneof![
-                3 => Just(Routine { sp: 15, save: vec![1, 2, 3, 4], x: 2, y: 3, i: 4, p: 0,
-                    q: 1, t: 2, u: 0, v: 1, verdict: CmpskipNe, restore: vec![4, 3, 2, 1] }),
-                1 => routine_shape()],
+                3 => Just(m0_routine()),
+                3 => Just(Routine { compare: true, ..m0_routine() }),
+                2 => routine_shape()],
             regs in prop_oneof![3 => Just((2u8, 12u8)), 1 => (reg(), reg())],
             indirect in any::<bool>(),
+            bottom in any::<bool>(),
+            found_if in prop_oneof![Just(JumpNz), Just(JumpE)],
             lookups in prop::collection::vec(
                 (any::<u8>(), prop::option::weighted(0.1, (any::<u8>(), any::<u16>()))), 1..5),
             names in prop::collection::vec(prop::collection::vec(prop_oneof![Just(b'A'), Just(b'B'), Just(b'C')], 0..5), 1..12),
@@ -583,9 +628,9 @@ mod string_match {
             limit in prop_oneof![1u64..3000, Just(1_000_000)],
         ) {
             let memory = 0x800u32;
-            let regs = (regs.0, regs.1, indirect);
-            let (_, at) = walk_program(&shape, regs, &lookups, &names, sp, 0);
-            let (rom, _) = walk_program(&shape, regs, &lookups, &names, sp, at);
+            let w = Walk { p: regs.0, key: regs.1, indirect, bottom, found_if };
+            let (_, at) = walk_program(&shape, w, &lookups, &names, sp, 0);
+            let (rom, _) = walk_program(&shape, w, &lookups, &names, sp, at);
             let config = Config {
                 memory_size: memory as usize,
                 max_steps: Some(limit),
@@ -600,9 +645,10 @@ mod string_match {
         }
     }
 
-    #[test]
-    fn the_routine_is_fused_and_counts_every_instruction() {
-        let shape = Routine {
+    /// The registers of M0's string compare.
+    fn m0_routine() -> Routine {
+        Routine {
+            compare: false,
             sp: 15,
             save: vec![1, 2, 3, 4],
             x: 2,
@@ -615,7 +661,21 @@ mod string_match {
             v: 1,
             verdict: CmpskipNe,
             restore: vec![4, 3, 2, 1],
-        };
+        }
+    }
+
+    #[test]
+    fn the_routines_are_fused_and_count_every_instruction() {
+        for compare in [false, true] {
+            fused_and_exact(&Routine {
+                compare,
+                ..m0_routine()
+            });
+        }
+    }
+
+    fn fused_and_exact(shape: &Routine) {
+        let shape = shape.clone();
         let strings = [b"ABBA".to_vec(), b"ABBA".to_vec(), b"AB".to_vec()];
         let calls = [(1, 2, None), (1, 3, None)];
         let (_, at) = program(&shape, &calls, 0x700, 0x800, &strings, 0);
@@ -646,14 +706,23 @@ mod string_match {
             b"B".to_vec(),
             b"ABD".to_vec(),
         ];
-        for indirect in [false, true] {
+        for (indirect, bottom) in [(false, false), (true, false), (false, true)] {
             let lookups = [(3, None), (1, None), (2, None)];
-            let (_, at) = walk_program(&shape, (2, 12, indirect), &lookups, &names, 0x7C0, 0);
-            let (rom, _) = walk_program(&shape, (2, 12, indirect), &lookups, &names, 0x7C0, at);
+            let found_if = if shape.compare { JumpE } else { JumpNz };
+            let w = Walk {
+                p: 2,
+                key: 12,
+                indirect,
+                bottom,
+                found_if,
+            };
+            let (_, at) = walk_program(&shape, w, &lookups, &names, 0x7C0, 0);
+            let (rom, _) = walk_program(&shape, w, &lookups, &names, 0x7C0, at);
             let mut m = crate::Machine::new(&rom, &config).unwrap();
-            m.mem.fill(at, true);
+            let entry = if bottom { at + 6 } else { at };
+            m.mem.fill(entry, true);
             assert_eq!(
-                m.mem.slots[at as usize].form,
+                m.mem.slots[entry as usize].form,
                 crate::machine::predecode::Form::ListWalk
             );
             let fast = outcome(&rom, &config, false);
