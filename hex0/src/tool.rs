@@ -50,7 +50,7 @@ Exit status: 0 success, 1 unreadable input, bad input or unwritable output,
 2 bad command line.
 
 Example:
-  printf 'B8 2A 00 00 00 # mov eax, 42\\n' > exit.hex0 && hex0 exit.hex0 exit.bin
+  $ printf 'B8 2A 00 00 00 # mov eax, 42\\n' > exit.hex0 && hex0 exit.hex0 exit.bin
 ";
 
 /// Runs `hex0` with `args` (program name first).
