@@ -18,8 +18,15 @@ use std::time::{Duration, Instant};
 
 use toolbase::help::{bash_completion, examples, listed_options, man_page, Example};
 
-/// The READMEs whose examples run (the crate READMEs show invocations, not examples).
-const READMES: &[&str] = &["README.md"];
+/// The READMEs whose examples run.
+const READMES: &[&str] = &[
+    "README.md",
+    "hex2/README.md",
+    "m1/README.md",
+    "stage0-vm/README.md",
+    "crossverify/README.md",
+    "seeds/README.md",
+];
 
 fn main() {
     let argv0 = std::env::args_os().next().unwrap_or_default();

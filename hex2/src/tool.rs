@@ -449,13 +449,13 @@ const OPTS: &[Opt<Id>] = &[
     Opt::value(&["--map"], Id::Map)
         .doc(
             "FILE",
-            "also write the link map: every label and pointer with its address\nand source place (for 'crossverify explain')",
+            "also write the link map: every label and pointer with its\naddress and source place (for 'crossverify explain')",
         )
         .hexroot(),
     Opt::flag(&["--seed-hex2-0"], Id::SeedHex2)
         .doc(
             "",
-            "act as the stage0-posix seed hex2-0: 'hex2 --seed-hex2-0\n[--architecture ARCH] INPUT OUTPUT' (see 'hex2 --seed-hex2-0 --help')",
+            "act as the stage0-posix seed hex2-0:\n'hex2 --seed-hex2-0 [--architecture ARCH] INPUT OUTPUT'\n(see 'hex2 --seed-hex2-0 --help')",
         )
         .hexroot(),
 ];

@@ -66,7 +66,7 @@ const M1_OPTS: &[Opt<Id>] = &[
     Opt::value(&["--map"], Id::Map)
         .doc(
             "FILE",
-            "also write the source map: where each output token came from\n(for 'crossverify explain')",
+            "also write the source map: where each output token came\nfrom (for 'crossverify explain')",
         )
         .hexroot(),
 ];
