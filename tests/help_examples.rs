@@ -8,7 +8,8 @@
 //! every tool, all pointing at this test binary, which acts as the tool it is started as
 //! (so no separately built binaries are needed). An example that needs what the
 //! repository does not bundle is skipped and listed as such (never counted as passed); a
-//! help text or README without a single example that runs fails.
+//! help text or README without a single example fails. Each completion must also pass
+//! `bash -n`.
 
 use std::ffi::OsStr;
 use std::fs;
@@ -50,7 +51,7 @@ fn main() {
     let mut texts: Vec<(String, String)> = Vec::new();
     let mut failures: Vec<String> = Vec::new();
     for page in hexroot::pages::pages() {
-        check_page(&page, &mut failures);
+        check_page(&page, &scratch, &mut failures);
         texts.push((format!("{} --help", page.name), page.help.clone()));
         for sub in &page.subcommands {
             texts.push((
@@ -111,11 +112,30 @@ fn main() {
     }
 }
 
+/// Whether `bash -n` accepts `script` (a missing bash is reported, not passed).
+fn bash_accepts(script: &str, dir: &Path) -> Result<(), String> {
+    let path = dir.join("completion.bash");
+    fs::write(&path, script).map_err(|e| e.to_string())?;
+    let out = Command::new("bash")
+        .arg("-n")
+        .arg(&path)
+        .output()
+        .map_err(|e| format!("cannot run bash -n: {e}"))?;
+    let _ = fs::remove_file(&path);
+    match out.status.success() {
+        true => Ok(()),
+        false => Err(String::from_utf8_lossy(&out.stderr).into_owned()),
+    }
+}
+
 /// The man page and the completion of `page` (and its subcommands') name every option
 /// its help lists.
-fn check_page(page: &toolbase::help::Page, failures: &mut Vec<String>) {
+fn check_page(page: &toolbase::help::Page, dir: &Path, failures: &mut Vec<String>) {
     let man = man_page(page, "0").replace("\\-", "-");
     let completion = bash_completion(page);
+    if let Err(why) = bash_accepts(&completion, dir) {
+        failures.push(format!("{}.bash is not valid bash: {why}", page.name));
+    }
     let helps = std::iter::once(page).chain(&page.subcommands);
     for p in helps {
         let listed = listed_options(&p.help);
