@@ -25,7 +25,7 @@ const BINARIES: &[Binary] = &[
     Binary {
         name: "hex0",
         summary: "assemble hex0 as the stage0-posix seed hex0 (hexroot)",
-        options: none,
+        options: hex0::tool::options,
         subcommands: &[],
     },
     Binary {
@@ -37,7 +37,7 @@ const BINARIES: &[Binary] = &[
     Binary {
         name: "hex1",
         summary: "link hex1 as the stage0-posix seed hex1 (hexroot)",
-        options: none,
+        options: hex2::tool::seed_options,
         subcommands: &[],
     },
     Binary {
@@ -49,7 +49,7 @@ const BINARIES: &[Binary] = &[
     Binary {
         name: "M0",
         summary: "expand M0 macros as the stage0-posix seed M0 (hexroot)",
-        options: none,
+        options: m1::tool::m0_options,
         subcommands: &[],
     },
     Binary {

@@ -640,10 +640,11 @@ enum SeedId {
 }
 
 const SEED_OPTS: &[Opt<SeedId>] = &[
-    Opt::value(&["-A", "--architecture"], SeedId::Arch),
+    Opt::value(&["-A", "--architecture"], SeedId::Arch)
+        .doc("ARCH", "x86 (default), amd64, aarch64, riscv32, riscv64"),
     Opt::flag(&["--seed-hex2-0"], SeedId::Seed),
-    Opt::flag(&["-h", "--help"], SeedId::Help),
-    Opt::flag(&["-V", "--version"], SeedId::Version),
+    Opt::flag(&["-h", "--help"], SeedId::Help).doc("", "print this help and exit"),
+    Opt::flag(&["-V", "--version"], SeedId::Version).doc("", "print the version and exit"),
 ];
 
 const SEED_ARCHES: &str = "x86, amd64, aarch64, riscv32, riscv64";
@@ -663,10 +664,7 @@ mode 0700 (less the umask) through a temporary file, so a failed run leaves no o
 Arguments after OUTPUT are ignored, as by the seed.
 
 Options:
-  -A, --architecture ARCH  x86 (default), amd64, aarch64, riscv32, riscv64
-  -h, --help               print this help and exit
-  -V, --version            print the version and exit
-
+{options}
 Exit status: 0 success, 1 unreadable input, bad input (an undefined label is an error,
 not address 0 as in the seed) or unwritable output, 2 bad command line.
 
@@ -683,16 +681,25 @@ architecture). OUTPUT is created with mode 0700 (less the umask) through a tempo
 Arguments after OUTPUT are ignored, as by the seed.
 
 Options:
-  -A, --architecture ARCH  x86 (default), amd64, aarch64, riscv32, riscv64
-  -h, --help               print this help and exit
-  -V, --version            print the version and exit
-
+{options}
 Exit status: 0 success, 1 unreadable input, bad input or unwritable output, 2 bad command
 line.
 
 Example:
   $ printf ':a 90 E9 %%a\\n' > loop.hex2 && hex2 --seed-hex2-0 --architecture amd64 loop.hex2 loop.bin
 ";
+
+/// The documented options of `hex1` and `hex2 --seed-hex2-0` (for the man page and the
+/// completion).
+pub fn seed_options() -> Vec<toolbase::help::OptionHelp> {
+    toolbase::help::documented(SEED_OPTS)
+}
+
+/// A seed form's `--help`: `text` with `{options}` replaced by the list the option table
+/// renders.
+fn seed_help(text: &str) -> String {
+    text.replace("{options}", &toolbase::help::option_list(&seed_options()))
+}
 
 /// Runs `hex1` with `args` (program name first): `hex1 [--architecture ARCH] INPUT OUTPUT`.
 pub fn hex1_main(args: &[OsString], io: &mut Streams) -> i32 {
@@ -732,7 +739,7 @@ fn seed_main(args: &[OsString], io: &mut Streams, dialect: Dialect) -> i32 {
                 } else {
                     HEX2_0_HELP
                 };
-                let _ = io.stdout.write_all(help.as_bytes());
+                let _ = io.stdout.write_all(seed_help(help).as_bytes());
                 return EXIT_SUCCESS;
             }
             Ok(Arg::Opt(SeedId::Version, _)) => {

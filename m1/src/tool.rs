@@ -258,13 +258,18 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
 }
 
 const M0_OPTS: &[Opt<Id>] = &[
-    Opt::value(&["-A", "--architecture"], Id::Arch),
-    Opt::flag(&["--pass-unknown"], Id::PassUnknown),
-    Opt::flag(&["-h", "--help"], Id::Help),
-    Opt::flag(&["-V", "--version"], Id::Version),
+    Opt::value(&["-A", "--architecture"], Id::Arch)
+        .doc("ARCH", "x86 (default), amd64, aarch64, riscv32 or riscv64"),
+    Opt::flag(&["--pass-unknown"], Id::PassUnknown).doc(
+        "",
+        "print unknown words unchanged, as the seed does (by
+default an unknown word is an error naming it)",
+    ),
+    Opt::flag(&["-h", "--help"], Id::Help).doc("", "print this help and exit"),
+    Opt::flag(&["-V", "--version"], Id::Version).doc("", "print the version and exit"),
 ];
 
-const M0_HELP: &str = "\
+const M0_HELP_HEAD: &str = "\
 Usage: M0 [--architecture ARCH] [--pass-unknown] INPUT [OUTPUT]
 
 Expands the M0 macro source INPUT into hex2 text, one token per line, as the
@@ -275,18 +280,28 @@ mode 0600 (less the umask) and written only if the whole input is good; without
 OUTPUT the text goes to standard output. Arguments after OUTPUT are ignored.
 
 Options:
-  -A, --architecture ARCH  x86 (default), amd64, aarch64, riscv32 or riscv64
-      --pass-unknown       print unknown words unchanged, as the seed does (by
-                           default an unknown word is an error naming it)
-  -h, --help               print this help and exit
-  -V, --version            print the version and exit
+";
 
+const M0_HELP_TAIL: &str = "
 Exit status: 0 success, 1 unreadable input, bad input or unwritable output,
 2 bad command line.
 
 Example:
   $ printf 'DEFINE NOP 90\\nNOP :a\\n' > nop.M1 && M0 --architecture amd64 nop.M1 nop.hex2
 ";
+
+/// The documented options of `M0` (for the man page and the completion).
+pub fn m0_options() -> Vec<toolbase::help::OptionHelp> {
+    toolbase::help::documented(M0_OPTS)
+}
+
+/// What `M0 --help` prints: the text around the option list, which the option table
+/// renders.
+fn m0_help() -> String {
+    M0_HELP_HEAD.to_string()
+        + &toolbase::help::option_list(&toolbase::help::documented(M0_OPTS))
+        + M0_HELP_TAIL
+}
 
 /// Runs `M0` with `args` (program name first).
 pub fn m0_main(args: &[OsString], io: &mut Streams) -> i32 {
@@ -319,7 +334,7 @@ pub fn m0_main(args: &[OsString], io: &mut Streams) -> i32 {
             }
             Ok(Arg::Opt(Id::PassUnknown, _)) => options.pass_unknown = true,
             Ok(Arg::Opt(Id::Help, _)) => {
-                let _ = io.stdout.write_all(M0_HELP.as_bytes());
+                let _ = io.stdout.write_all(m0_help().as_bytes());
                 return EXIT_SUCCESS;
             }
             Ok(Arg::Opt(Id::Version, _)) => {
