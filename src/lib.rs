@@ -5,9 +5,12 @@
 //! harness that cross-verifies their results. The tools live in the workspace crates; this
 //! package owns the repository-wide tests (`tests/`: golden vectors, cross-crate property
 //! tests) and benches (`benches/`), and the one table that names every tool's entry point,
-//! so tests can run any tool exactly as its binary does.
+//! so tests can run any tool exactly as its binary does; and, from each tool's `--help` and
+//! option table, every binary's man page and bash completion ([`pages`]).
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+
+pub mod pages;
 
 pub use toolbase::cli::ToolMain;
 

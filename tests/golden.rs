@@ -16,6 +16,9 @@
 //!   crashes, hangs or silently does something no real input relies on; the runner checks
 //!   that we fail cleanly there (same checks as a failure case).
 //!
+//! - cases listed in [`VERSION_DIFFERENCES`]: `--version` prints the reference's text and then
+//!   a line naming hexroot; the runner expects exactly that.
+//!
 //! Run one part with `cargo test --test golden -- FILTER` (substring of the case path).
 
 use std::collections::BTreeMap;
@@ -145,6 +148,16 @@ const DIFFERENCES: &[(&str, &str)] = &[
     ("seed/riscv64/M0/whitespace", "the input is the unknown words X and Y, printed unchanged by the seed; hexroot's M0 rejects unknown words unless --pass-unknown"),
 ];
 
+/// Cases whose standard output is deliberately the reference's plus one line: `--version`
+/// of the drop-in tools prints the reference's text unchanged, then
+/// `toolbase::cli::hexroot_line()`, so that anyone can tell which implementation is
+/// installed. The runner checks exactly that.
+const VERSION_DIFFERENCES: &[(&str, &str)] = &[
+    ("hex2/version", "hexroot's hex2 adds a line naming hexroot and its version after 'hex2 1.7.0'"),
+    ("m1/version", "hexroot's M1 adds a line naming hexroot and its version after 'M1 1.7.0'"),
+    ("blood-elf/version", "hexroot's blood-elf adds a line naming hexroot and its version after the reference's two lines"),
+];
+
 /// How a suite's case folders are laid out.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Layout {
@@ -272,7 +285,7 @@ fn main() {
             }
         }
     }
-    for (listed, _) in DIFFERENCES {
+    for (listed, _) in DIFFERENCES.iter().chain(VERSION_DIFFERENCES) {
         assert!(
             root.join(listed).is_dir(),
             "DIFFERENCES names a case that does not exist: {listed}"
@@ -413,7 +426,10 @@ fn run_case(
         .trim()
         .parse()
         .map_err(|e| format!("bad exit file: {e}"))?;
-    let want_stdout = read_opt(&case.join("stdout")).unwrap_or_default();
+    let mut want_stdout = read_opt(&case.join("stdout")).unwrap_or_default();
+    if VERSION_DIFFERENCES.iter().any(|(c, _)| *c == id) {
+        want_stdout.extend_from_slice(format!("{}\n", toolbase::cli::hexroot_line()).as_bytes());
+    }
     let want_stderr = read_opt(&case.join("stderr")).unwrap_or_default();
     let want_out = read_opt(&case.join("expected"));
     let want_mode = read_opt(&case.join("mode"))

@@ -830,7 +830,7 @@ Exit status: 0 every comparison agreed; 1 a comparison differed or a stage faile
 report says which); 2 bad command line.
 
 Example:
-  crossverify ddc --root stage0-posix --arch x86 --compiler M2-Planet --host-cc gcc --out ddc-x86
+  $ crossverify ddc --root stage0-posix --arch x86 --compiler M2-Planet --host-cc gcc --out ddc-x86   # needs: a stage0-posix checkout
 ";
 
 /// Runs `crossverify ddc`.

@@ -562,7 +562,7 @@ Options:
 Exit status: 0 identical, 1 different, 2 bad command line or an unreadable file.
 
 Example:
-  crossverify explain --map mine.map theirs.map hex2-mine hex2-theirs
+  $ crossverify explain --map mine.map theirs.map hex2-mine hex2-theirs   # needs: two differing builds and their 'hex2 --map' maps
 ";
 
 fn read(path: &Path, what: &str, io: &mut Streams) -> Option<Vec<u8>> {

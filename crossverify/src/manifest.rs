@@ -237,7 +237,7 @@ Exit status: 0 written, 1 an unreadable FILE or unwritable output (nothing is wr
 2 bad command line.
 
 Example:
-  crossverify manifest -i hexroot -o mine.sha256 hex0 hex2 M1 && sha256sum -c mine.sha256
+  $ printf 'B8' > a.bin && crossverify manifest -i hexroot -o mine.sha256 a.bin && sha256sum -c mine.sha256
 ";
 
 /// A name usable as an implementation or tool name in a report: non-empty, printable

@@ -980,7 +980,9 @@ Options:
                          run ends; a run that stopped early writes 'status: incomplete'
   -m, --manifest OUT     write the final sha256 of every artifact the steps wrote, in GNU
                          sha256sum format relative to DIR (only when the run reached
-                         its end), for 'sha256sum -c' or 'crossverify compare'
+                         its end), for 'sha256sum -c'; it has no report of its own:
+                         for 'crossverify compare', run 'crossverify manifest' on the
+                         artifacts
   -q, --quiet            no progress on stderr and no ' +> ' command trace
       --dialect D        read SCRIPT as the seeds' minimal kaem or as full kaem
                          (default: minimal for kaem.ARCH, full otherwise)
@@ -1004,9 +1006,9 @@ implementations disagreed, a file was missing, the script is malformed or an ans
 not match; 2 bad command line.
 
 Examples:
-  cd stage0-posix && crossverify replay kaem.x86 --root . --tools both \\
-      --answers x86/x86.answers --report x86-replay.txt
-  crossverify replay kaem.amd64 --root stage0-posix --tools ours --quiet
+  $ cd stage0-posix && crossverify replay kaem.x86 --root . --tools both \\
+      --answers x86.answers --report x86-replay.txt   # needs: a stage0-posix checkout
+  $ crossverify replay kaem.amd64 --root stage0-posix --tools ours --quiet   # needs: a stage0-posix checkout
 ";
 
 /// Runs `crossverify replay` with `args` (`args[0]` is the subcommand's name).

@@ -568,7 +568,7 @@ Exit status: 0 every available path agrees with SHA256SUMS, 1 some path differs 
 2 bad command line, a missing or malformed seed file, or an unwritable manifest.
 
 Example:
-  cargo run --release -p crossverify -- seeds
+  $ crossverify seeds --out seeds-out --quiet
 ";
 
 /// Runs `crossverify seeds` with `args` (subcommand name first).

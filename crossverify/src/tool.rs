@@ -75,8 +75,11 @@ Options:
 Exit status: 0 agreement (or success), 1 disagreement or bad input, 2 bad command line
 or an error that prevents a verdict.
 
+Run 'crossverify help SUBCOMMAND' for a subcommand's help too, and 'crossverify
+SUBCOMMAND --version' for the version.
+
 Example:
-  crossverify seeds && sha256sum -c crossverify-seeds.sha256
+  $ crossverify seeds --out seeds-out && cd seeds-out && sha256sum -c crossverify-seeds.sha256
 ";
 
 /// Runs `crossverify` with `args` (program name first).
@@ -95,6 +98,13 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
     };
     let first = first.to_string_lossy();
     match first.as_ref() {
+        "help" if args.len() > 2 => {
+            let name = args[2].to_string_lossy();
+            match SUBCOMMANDS.iter().find(|(n, _, _)| *n == name) {
+                Some((_, run, _)) => run(&[args[2].clone(), OsString::from("--help")], io),
+                None => unknown_subcommand(io, &tool, &name),
+            }
+        }
         "-h" | "--help" | "help" => {
             let _ = io.stdout.write_all(HELP.as_bytes());
             for (name, _, summary) in SUBCOMMANDS {
@@ -108,18 +118,88 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
             EXIT_SUCCESS
         }
         name => match SUBCOMMANDS.iter().find(|(n, _, _)| *n == name) {
-            Some((_, run, _)) => run(&args[1..], io),
-            None => {
-                let names: Vec<&str> = SUBCOMMANDS.iter().map(|(n, _, _)| *n).collect();
-                io.usage_error(
-                    &tool,
-                    &format!(
-                        "unknown subcommand '{name}'; expected one of {}",
-                        names.join(", ")
-                    ),
-                );
-                EXIT_USAGE
+            // `crossverify SUBCOMMAND --version`: the version of the one binary.
+            Some(_) if matches!(&args[2..], [v] if v == "--version" || v == "-V") => {
+                io.version("crossverify");
+                EXIT_SUCCESS
             }
+            Some((_, run, _)) => run(&args[1..], io),
+            None => unknown_subcommand(io, &tool, name),
         },
+    }
+}
+
+fn unknown_subcommand(io: &mut Streams, tool: &str, name: &str) -> i32 {
+    let names: Vec<&str> = SUBCOMMANDS.iter().map(|(n, _, _)| *n).collect();
+    io.usage_error(
+        tool,
+        &format!(
+            "unknown subcommand '{name}'; expected one of {}",
+            names.join(", ")
+        ),
+    );
+    EXIT_USAGE
+}
+
+/// The summary and `--help` text of every subcommand, as `crossverify SUBCOMMAND --help`
+/// prints it (for the man page and the completion).
+pub fn subcommand_helps() -> Vec<(&'static str, &'static str, String)> {
+    SUBCOMMANDS
+        .iter()
+        .map(|&(name, run, summary)| {
+            let (mut out, mut err) = (Vec::new(), Vec::new());
+            let mut io = Streams {
+                stdout: &mut out,
+                stderr: &mut err,
+                stdout_is_terminal: false,
+            };
+            run(&[OsString::from(name), OsString::from("--help")], &mut io);
+            out.extend_from_slice(&err);
+            (name, summary, String::from_utf8_lossy(&out).into_owned())
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(args: &[&str]) -> (i32, String) {
+        let args: Vec<OsString> = args.iter().map(OsString::from).collect();
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let status = main(
+            &args,
+            &mut Streams {
+                stdout: &mut out,
+                stderr: &mut err,
+                stdout_is_terminal: false,
+            },
+        );
+        out.extend_from_slice(&err);
+        (status, String::from_utf8_lossy(&out).into_owned())
+    }
+
+    #[test]
+    fn help_subcommand_and_subcommand_version() {
+        let (status, text) = run(&["crossverify", "help", "seeds"]);
+        assert_eq!(status, 0);
+        assert!(text.starts_with("Usage: crossverify seeds"), "{text}");
+        assert_eq!(run(&["crossverify", "help", "nope"]).0, EXIT_USAGE);
+        for sub in ["replay", "seeds", "compare"] {
+            let (status, text) = run(&["crossverify", sub, "--version"]);
+            assert_eq!(
+                (status, text.as_str()),
+                (
+                    0,
+                    format!("crossverify (hexroot) {}\n", env!("CARGO_PKG_VERSION")).as_str()
+                )
+            );
+        }
+        // every subcommand's help is found for the man page
+        let helps = subcommand_helps();
+        assert_eq!(helps.len(), SUBCOMMANDS.len());
+        assert!(helps
+            .iter()
+            .all(|(_, _, h)| h.contains("Usage: crossverify")));
     }
 }

@@ -26,13 +26,16 @@ Writes the concatenation of the INPUTs to OUTPUT, as mescc-tools catm: OUTPUT co
 first, is created with mode 0600 (less the umask) or keeps its mode if it exists, and
 is replaced only when every input was read. An INPUT naming OUTPUT itself adds what was
 written before it (the reference truncates OUTPUT first and appends as it goes). 'catm OUTPUT' writes an empty file.
-'--help' and '--version' are recognised only as the sole argument.
+
+Options (recognised only as the sole argument):
+  -h, --help     print this help and exit
+  -V, --version  print the version and exit
 
 Exit status: 0 success, 1 missing arguments, an unreadable input or an unwritable output
 (1, not 2, for a bad command line, as the reference).
 
 Example:
-  catm hex0.hex0 header.hex0 body.hex0 footer.hex0
+  $ printf 'B8 2A\\n' > head.hex0 && printf '00 00 00\\n' > tail.hex0 && catm exit.hex0 head.hex0 tail.hex0
 ";
 
 /// Concatenates `inputs` into `output`; see the module documentation.

@@ -23,12 +23,19 @@ enum Id {
 }
 
 const OPTS: &[Opt<Id>] = &[
-    Opt::value(&["-A", "--architecture"], Id::Arch),
-    Opt::flag(&["-h", "--help"], Id::Help),
-    Opt::flag(&["-V", "--version"], Id::Version),
+    Opt::value(&["-A", "--architecture"], Id::Arch).doc(
+        "ARCH",
+        "follow the seed of ARCH where seeds differ: x86, amd64,
+aarch64, riscv32, riscv64 (riscv seeds also end a comment at
+a carriage return). Default: portable (comments end at '\\n';
+a G/g outside a comment, which some seeds read as a digit, is
+an error).",
+    ),
+    Opt::flag(&["-h", "--help"], Id::Help).doc("", "print this help and exit"),
+    Opt::flag(&["-V", "--version"], Id::Version).doc("", "print the version and exit"),
 ];
 
-const HELP: &str = "\
+const HELP_HEAD: &str = "\
 Usage: hex0 [--architecture ARCH] INPUT OUTPUT
 
 Assembles the hex0 source INPUT into the binary OUTPUT, as the stage0-posix seed hex0
@@ -38,20 +45,28 @@ to a temporary file and renamed into place, so a failed run leaves no partial ou
 Arguments after OUTPUT are ignored, as by the seed.
 
 Options:
-  -A, --architecture ARCH  follow the seed of ARCH where seeds differ: x86, amd64,
-                           aarch64, riscv32, riscv64 (riscv seeds also end a comment at
-                           a carriage return). Default: portable (comments end at '\\n';
-                           a G/g outside a comment, which some seeds read as a digit, is
-                           an error).
-  -h, --help               print this help and exit
-  -V, --version            print the version and exit
+";
 
+const HELP_TAIL: &str = "
 Exit status: 0 success, 1 unreadable input, bad input or unwritable output,
 2 bad command line.
 
 Example:
-  printf 'B8 2A 00 00 00 # mov eax, 42\\n' > exit.hex0 && hex0 exit.hex0 exit.bin
+  $ printf 'B8 2A 00 00 00 # mov eax, 42\\n' > exit.hex0 && hex0 exit.hex0 exit.bin
 ";
+
+/// The documented options of `hex0` (for the man page and the completion).
+pub fn options() -> Vec<toolbase::help::OptionHelp> {
+    toolbase::help::documented(OPTS)
+}
+
+/// What `hex0 --help` prints: the text around the option list, which the option table
+/// renders.
+fn help() -> String {
+    HELP_HEAD.to_string()
+        + &toolbase::help::option_list(&toolbase::help::documented(OPTS))
+        + HELP_TAIL
+}
 
 /// Runs `hex0` with `args` (program name first).
 pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
@@ -76,7 +91,7 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
                 }
             }
             Ok(Arg::Opt(Id::Help, _)) => {
-                let _ = io.stdout.write_all(HELP.as_bytes());
+                let _ = io.stdout.write_all(help().as_bytes());
                 return EXIT_SUCCESS;
             }
             Ok(Arg::Opt(Id::Version, _)) => {

@@ -421,23 +421,64 @@ enum Id {
 }
 
 const OPTS: &[Opt<Id>] = &[
-    Opt::value(&["-f", "--file"], Id::File),
-    Opt::value(&["-o", "--output"], Id::Output),
-    Opt::value(&["-A", "--architecture"], Id::Arch),
-    Opt::value(&["-B", "--base-address"], Id::Base),
-    Opt::flag(&["--big-endian"], Id::Big),
-    Opt::flag(&["--little-endian"], Id::Little),
-    Opt::flag(&["-O", "--octal"], Id::Octal),
-    Opt::flag(&["-b", "--binary"], Id::Binary),
-    Opt::flag(&["--non-executable"], Id::NonExec),
-    Opt::flag(&["-h", "--help"], Id::Help),
-    Opt::flag(&["-V", "--version"], Id::Version),
-    Opt::value(&["--map"], Id::Map),
-    Opt::flag(&["--seed-hex2-0"], Id::SeedHex2),
+    Opt::value(&["-f", "--file"], Id::File).doc(
+        "FILE",
+        "link FILE (repeatable, in order; read twice: a regular file)",
+    ),
+    Opt::value(&["-o", "--output"], Id::Output).doc(
+        "FILE",
+        "write the binary to FILE, mode 0750 (default: stdout)",
+    ),
+    Opt::value(&["-A", "--architecture"], Id::Arch).doc(
+        "ARCH",
+        "the target (default knight-native); names below",
+    ),
+    Opt::value(&["-B", "--base-address"], Id::Base).doc(
+        "N",
+        "the address of the first byte (default 0)",
+    ),
+    Opt::flag(&["--big-endian"], Id::Big).doc("", "write words most significant byte first"),
+    Opt::flag(&["--little-endian"], Id::Little)
+        .doc("", "write words least significant byte first"),
+    Opt::flag(&["-O", "--octal"], Id::Octal).doc("", "read octal digit triples, not hex pairs"),
+    Opt::flag(&["-b", "--binary"], Id::Binary).doc("", "read binary digit octets"),
+    Opt::flag(&["--non-executable"], Id::NonExec)
+        .doc("", "leave the output's mode at 0666 less the umask"),
+    Opt::flag(&["-h", "--help"], Id::Help).doc("", "print this help (on stderr) and exit"),
+    Opt::flag(&["-V", "--version"], Id::Version).doc("", "print the version and exit"),
+    Opt::value(&["--map"], Id::Map)
+        .doc(
+            "FILE",
+            "also write the link map: every label and pointer with its\naddress and source place (for 'crossverify explain')",
+        )
+        .hexroot(),
+    Opt::flag(&["--seed-hex2-0"], Id::SeedHex2)
+        .doc(
+            "",
+            "act as the stage0-posix seed hex2-0:\n'hex2 --seed-hex2-0 [--architecture ARCH] INPUT OUTPUT'\n(see 'hex2 --seed-hex2-0 --help')",
+        )
+        .hexroot(),
 ];
 
-const ARCH_LIST: &str =
-    "knight-native, knight-posix, x86, amd64, armv7l, aarch64, ppc64le, riscv32, riscv64";
+/// The reference's usage text, `{argv0}` standing for the program name (vector `hex2/help`).
+const REFERENCE_HELP: &str = "Usage: {argv0} --file FILENAME1 {-f FILENAME2} (--big-endian|--little-endian) [--base-address 0x12345] [--architecture name]\nArchitecture: knight-native, knight-posix, x86, amd64, armv7l, aarch64, riscv32 and riscv64\nTo leverage octal or binary input: --octal, --binary\n";
+
+/// The reference's `--version` text (vector `hex2/version`).
+const REFERENCE_VERSION: &str = "hex2 1.7.0\n";
+
+/// The documented options of `hex2` (for the man page and the completion).
+pub fn options() -> Vec<toolbase::help::OptionHelp> {
+    toolbase::help::documented(OPTS)
+}
+
+/// What `hex2 --help` prints: the reference's text, then hexroot's options.
+pub fn help(argv0: &str) -> String {
+    let notes = format!(
+        "\nArchitectures (--architecture): {}.\nExit status: 0 success, 1 anything else (a bad command line too, as the reference).\n\nExample:\n  $ printf ':a 90 E9 %%a\\n' > loop.hex2 && hex2 -A x86 --little-endian -B 0x8048000 -f loop.hex2 -o loop.bin --map loop.map\n",
+        toolbase::arch::names()
+    );
+    REFERENCE_HELP.replace("{argv0}", argv0) + &toolbase::help::hexroot_section(&options(), &notes)
+}
 
 fn error(io: &mut Streams, tool: &str, message: &str) -> i32 {
     let _ = writeln!(io.stderr, "{tool}: error: {message}");
@@ -493,8 +534,9 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
                         io,
                         &tool,
                         &format!(
-                            "unknown architecture '{}'; expected one of {ARCH_LIST}",
-                            value.to_string_lossy()
+                            "unknown architecture '{}'; expected one of {}",
+                            value.to_string_lossy(),
+                            toolbase::arch::names()
                         ),
                     )
                 }
@@ -509,14 +551,11 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
             Id::NonExec => executable = false,
             Id::Help => {
                 let argv0 = args.first().map_or("hex2".into(), |a| a.to_string_lossy());
-                let _ = write!(
-                    io.stderr,
-                    "Usage: {argv0} --file FILENAME1 {{-f FILENAME2}} (--big-endian|--little-endian) [--base-address 0x12345] [--architecture name]\nArchitecture: knight-native, knight-posix, x86, amd64, armv7l, aarch64, riscv32 and riscv64\nTo leverage octal or binary input: --octal, --binary\n"
-                );
+                let _ = io.stderr.write_all(help(&argv0).as_bytes());
                 return EXIT_SUCCESS;
             }
             Id::Version => {
-                let _ = io.stdout.write_all(b"hex2 1.7.0\n");
+                io.drop_in_version(REFERENCE_VERSION);
                 return EXIT_SUCCESS;
             }
             Id::Map => map_path = Some(value),
@@ -601,10 +640,11 @@ enum SeedId {
 }
 
 const SEED_OPTS: &[Opt<SeedId>] = &[
-    Opt::value(&["-A", "--architecture"], SeedId::Arch),
+    Opt::value(&["-A", "--architecture"], SeedId::Arch)
+        .doc("ARCH", "x86 (default), amd64, aarch64, riscv32, riscv64"),
     Opt::flag(&["--seed-hex2-0"], SeedId::Seed),
-    Opt::flag(&["-h", "--help"], SeedId::Help),
-    Opt::flag(&["-V", "--version"], SeedId::Version),
+    Opt::flag(&["-h", "--help"], SeedId::Help).doc("", "print this help and exit"),
+    Opt::flag(&["-V", "--version"], SeedId::Version).doc("", "print the version and exit"),
 ];
 
 const SEED_ARCHES: &str = "x86, amd64, aarch64, riscv32, riscv64";
@@ -624,15 +664,12 @@ mode 0700 (less the umask) through a temporary file, so a failed run leaves no o
 Arguments after OUTPUT are ignored, as by the seed.
 
 Options:
-  -A, --architecture ARCH  x86 (default), amd64, aarch64, riscv32, riscv64
-  -h, --help               print this help and exit
-  -V, --version            print the version and exit
-
+{options}
 Exit status: 0 success, 1 unreadable input, bad input (an undefined label is an error,
 not address 0 as in the seed) or unwritable output, 2 bad command line.
 
 Example:
-  printf ':a 90 E9 %%a\\n' > loop.hex1 && hex1 --architecture x86 loop.hex1 loop.bin
+  $ printf ':a 90 E9 %%a\\n' > loop.hex1 && hex1 --architecture x86 loop.hex1 loop.bin
 ";
 
 const HEX2_0_HELP: &str = "\
@@ -644,16 +681,25 @@ architecture). OUTPUT is created with mode 0700 (less the umask) through a tempo
 Arguments after OUTPUT are ignored, as by the seed.
 
 Options:
-  -A, --architecture ARCH  x86 (default), amd64, aarch64, riscv32, riscv64
-  -h, --help               print this help and exit
-  -V, --version            print the version and exit
-
+{options}
 Exit status: 0 success, 1 unreadable input, bad input or unwritable output, 2 bad command
 line.
 
 Example:
-  hex2 --seed-hex2-0 --architecture amd64 hex2.hex2 hex2-0.bin
+  $ printf ':a 90 E9 %%a\\n' > loop.hex2 && hex2 --seed-hex2-0 --architecture amd64 loop.hex2 loop.bin
 ";
+
+/// The documented options of `hex1` and `hex2 --seed-hex2-0` (for the man page and the
+/// completion).
+pub fn seed_options() -> Vec<toolbase::help::OptionHelp> {
+    toolbase::help::documented(SEED_OPTS)
+}
+
+/// A seed form's `--help`: `text` with `{options}` replaced by the list the option table
+/// renders.
+fn seed_help(text: &str) -> String {
+    text.replace("{options}", &toolbase::help::option_list(&seed_options()))
+}
 
 /// Runs `hex1` with `args` (program name first): `hex1 [--architecture ARCH] INPUT OUTPUT`.
 pub fn hex1_main(args: &[OsString], io: &mut Streams) -> i32 {
@@ -693,7 +739,7 @@ fn seed_main(args: &[OsString], io: &mut Streams, dialect: Dialect) -> i32 {
                 } else {
                     HEX2_0_HELP
                 };
-                let _ = io.stdout.write_all(help.as_bytes());
+                let _ = io.stdout.write_all(seed_help(help).as_bytes());
                 return EXIT_SUCCESS;
             }
             Ok(Arg::Opt(SeedId::Version, _)) => {

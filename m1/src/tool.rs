@@ -7,8 +7,10 @@
 //! in command-line order as the reference does (`-f` files are read when met, so an
 //! unreadable file stops the run before later options), and outputs go through
 //! [`toolbase::output::OutputFile`], so a failed run never creates or changes an output.
-//! Where the reference pins a text (`--help` and `--version` of M1, blood-elf's version,
-//! exit status 1 for a bad command line) it is reproduced exactly.
+//! Where the reference pins a text it comes first, unchanged: `--help` of M1 and blood-elf
+//! is the reference's text followed by a `hexroot options:` list rendered from the option
+//! table, `--version` the reference's lines followed by one naming hexroot; exit status 1
+//! for a bad command line is the reference's.
 
 use std::ffi::{OsStr, OsString};
 use std::io::Write;
@@ -44,16 +46,29 @@ enum Id {
 }
 
 const M1_OPTS: &[Opt<Id>] = &[
-    Opt::value(&["-f", "--file"], Id::File),
-    Opt::value(&["-o", "--output"], Id::Output),
-    Opt::value(&["-A", "--architecture"], Id::Arch),
-    Opt::flag(&["--big-endian"], Id::Big),
-    Opt::flag(&["--little-endian"], Id::Little),
-    Opt::flag(&["-O", "--octal"], Id::Octal),
-    Opt::flag(&["-b", "--binary"], Id::Binary),
-    Opt::flag(&["-h", "--help"], Id::Help),
-    Opt::flag(&["-V", "--version"], Id::Version),
-    Opt::value(&["--map"], Id::Map),
+    Opt::value(&["-f", "--file"], Id::File).doc(
+        "FILE",
+        "assemble FILE (repeatable, in order; read when met)",
+    ),
+    Opt::value(&["-o", "--output"], Id::Output).doc(
+        "FILE",
+        "write the hex2 text to FILE (default: standard output)",
+    ),
+    Opt::value(&["-A", "--architecture"], Id::Arch)
+        .doc("ARCH", "the target (default knight-native); names below"),
+    Opt::flag(&["--big-endian"], Id::Big).doc("", "write numbers most significant byte first"),
+    Opt::flag(&["--little-endian"], Id::Little)
+        .doc("", "write numbers least significant byte first"),
+    Opt::flag(&["-O", "--octal"], Id::Octal).doc("", "write octal digit triples, not hex pairs"),
+    Opt::flag(&["-b", "--binary"], Id::Binary).doc("", "write binary digit octets"),
+    Opt::flag(&["-h", "--help"], Id::Help).doc("", "print this help (on stderr) and exit"),
+    Opt::flag(&["-V", "--version"], Id::Version).doc("", "print the version and exit"),
+    Opt::value(&["--map"], Id::Map)
+        .doc(
+            "FILE",
+            "also write the source map: where each output token came\nfrom (for 'crossverify explain')",
+        )
+        .hexroot(),
 ];
 
 /// The reference's M1 usage text, byte for byte (vector `m1/help`).
@@ -63,8 +78,23 @@ Architectures: knight-native, knight-posix, x86, amd64, armv7, riscv32 and riscv
 To leverage octal or binary output: --octal, --binary
 ";
 
-const ARCH_LIST: &str =
-    "knight-native, knight-posix, x86, amd64, armv7l, aarch64, ppc64le, riscv32 and riscv64";
+/// The reference's M1 `--version` text (vector `m1/version`).
+const M1_VERSION: &str = "M1 1.7.0\n";
+
+/// The documented options of `M1` (for the man page and the completion).
+pub fn m1_options() -> Vec<toolbase::help::OptionHelp> {
+    toolbase::help::documented(M1_OPTS)
+}
+
+/// What `M1 --help` prints: the reference's text, then hexroot's options.
+pub fn m1_help() -> String {
+    let names: Vec<&str> = Arch::NAMES.iter().map(|(n, _)| *n).collect();
+    let notes = format!(
+        "\nArchitectures (--architecture): {}.\nExit status: 0 success, 1 anything else (a bad command line too, as the reference).\n\nExample:\n  $ printf 'DEFINE NOP 90\\n:a NOP %%a\\n' > a.M1 && M1 -A x86 --little-endian -f a.M1 -o a.hex2\n",
+        names.join(", ")
+    );
+    M1_HELP.to_string() + &toolbase::help::hexroot_section(&m1_options(), &notes)
+}
 
 /// A command-line problem: mescc-tools exits 1 for these.
 fn bad_usage(io: &mut Streams, tool: &str, message: &str) -> i32 {
@@ -180,7 +210,14 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
                         return bad_usage(
                             io,
                             &tool,
-                            &format!("unknown architecture '{name}'; expected one of {ARCH_LIST}"),
+                            &format!(
+                                "unknown architecture '{name}'; expected one of {}",
+                                Arch::NAMES
+                                    .iter()
+                                    .map(|(n, _)| *n)
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            ),
                         )
                     }
                 }
@@ -190,11 +227,11 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
             Ok(Arg::Opt(Id::Octal, _)) => config.digits = DigitStyle::Octal,
             Ok(Arg::Opt(Id::Binary, _)) => config.digits = DigitStyle::Binary,
             Ok(Arg::Opt(Id::Help, _)) => {
-                let _ = io.stderr.write_all(M1_HELP.as_bytes());
+                let _ = io.stderr.write_all(m1_help().as_bytes());
                 return EXIT_SUCCESS;
             }
             Ok(Arg::Opt(Id::Version, _)) => {
-                let _ = io.stdout.write_all(b"M1 1.7.0\n");
+                io.drop_in_version(M1_VERSION);
                 return EXIT_SUCCESS;
             }
             Ok(Arg::Opt(..)) => unreachable!("not in the M1 table"),
@@ -221,13 +258,18 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
 }
 
 const M0_OPTS: &[Opt<Id>] = &[
-    Opt::value(&["-A", "--architecture"], Id::Arch),
-    Opt::flag(&["--pass-unknown"], Id::PassUnknown),
-    Opt::flag(&["-h", "--help"], Id::Help),
-    Opt::flag(&["-V", "--version"], Id::Version),
+    Opt::value(&["-A", "--architecture"], Id::Arch)
+        .doc("ARCH", "x86 (default), amd64, aarch64, riscv32 or riscv64"),
+    Opt::flag(&["--pass-unknown"], Id::PassUnknown).doc(
+        "",
+        "print unknown words unchanged, as the seed does (by
+default an unknown word is an error naming it)",
+    ),
+    Opt::flag(&["-h", "--help"], Id::Help).doc("", "print this help and exit"),
+    Opt::flag(&["-V", "--version"], Id::Version).doc("", "print the version and exit"),
 ];
 
-const M0_HELP: &str = "\
+const M0_HELP_HEAD: &str = "\
 Usage: M0 [--architecture ARCH] [--pass-unknown] INPUT [OUTPUT]
 
 Expands the M0 macro source INPUT into hex2 text, one token per line, as the
@@ -238,18 +280,28 @@ mode 0600 (less the umask) and written only if the whole input is good; without
 OUTPUT the text goes to standard output. Arguments after OUTPUT are ignored.
 
 Options:
-  -A, --architecture ARCH  x86 (default), amd64, aarch64, riscv32 or riscv64
-      --pass-unknown       print unknown words unchanged, as the seed does (by
-                           default an unknown word is an error naming it)
-  -h, --help               print this help and exit
-  -V, --version            print the version and exit
+";
 
+const M0_HELP_TAIL: &str = "
 Exit status: 0 success, 1 unreadable input, bad input or unwritable output,
 2 bad command line.
 
 Example:
-  M0 --architecture amd64 hex2.M1 hex2.hex2
+  $ printf 'DEFINE NOP 90\\nNOP :a\\n' > nop.M1 && M0 --architecture amd64 nop.M1 nop.hex2
 ";
+
+/// The documented options of `M0` (for the man page and the completion).
+pub fn m0_options() -> Vec<toolbase::help::OptionHelp> {
+    toolbase::help::documented(M0_OPTS)
+}
+
+/// What `M0 --help` prints: the text around the option list, which the option table
+/// renders.
+fn m0_help() -> String {
+    M0_HELP_HEAD.to_string()
+        + &toolbase::help::option_list(&toolbase::help::documented(M0_OPTS))
+        + M0_HELP_TAIL
+}
 
 /// Runs `M0` with `args` (program name first).
 pub fn m0_main(args: &[OsString], io: &mut Streams) -> i32 {
@@ -282,7 +334,7 @@ pub fn m0_main(args: &[OsString], io: &mut Streams) -> i32 {
             }
             Ok(Arg::Opt(Id::PassUnknown, _)) => options.pass_unknown = true,
             Ok(Arg::Opt(Id::Help, _)) => {
-                let _ = io.stdout.write_all(M0_HELP.as_bytes());
+                let _ = io.stdout.write_all(m0_help().as_bytes());
                 return EXIT_SUCCESS;
             }
             Ok(Arg::Opt(Id::Version, _)) => {
@@ -317,42 +369,59 @@ pub fn m0_main(args: &[OsString], io: &mut Streams) -> i32 {
 }
 
 const BLOOD_ELF_OPTS: &[Opt<Id>] = &[
-    Opt::value(&["-f", "--file"], Id::File),
-    Opt::value(&["-o", "--output"], Id::Output),
-    Opt::flag(&["--64"], Id::Elf64),
-    Opt::flag(&["--big-endian"], Id::Big),
-    Opt::flag(&["--little-endian"], Id::Little),
-    Opt::flag(&["-X", "--hex"], Id::Hex),
-    Opt::flag(&["-O", "--octal"], Id::Octal),
-    Opt::flag(&["-b", "--binary"], Id::Binary),
-    Opt::value(&["--entry"], Id::Entry),
-    Opt::flag(&["-h", "--help"], Id::Help),
-    Opt::flag(&["-V", "--version"], Id::Version),
+    Opt::value(&["-f", "--file"], Id::File)
+        .doc("FILE", "read FILE for labels (repeatable, in order)"),
+    Opt::value(&["-o", "--output"], Id::Output).doc(
+        "FILE",
+        "write the footer to FILE (default: standard output)",
+    ),
+    Opt::flag(&["--64"], Id::Elf64).doc("", "64-bit ELF layout (default 32-bit)"),
+    Opt::flag(&["--big-endian"], Id::Big).doc(
+        "",
+        "constants most significant byte first (this or the next\nis required)",
+    ),
+    Opt::flag(&["--little-endian"], Id::Little).doc("", "constants least significant byte first"),
+    Opt::flag(&["-X", "--hex"], Id::Hex).doc("", "hex constants (the default)"),
+    Opt::flag(&["-O", "--octal"], Id::Octal).doc("", "octal constants"),
+    Opt::flag(&["-b", "--binary"], Id::Binary).doc("", "binary constants"),
+    Opt::value(&["--entry"], Id::Entry).doc(
+        "NAME",
+        "add NAME first (repeatable); the last one is not hidden",
+    ),
+    Opt::flag(&["-h", "--help"], Id::Help).doc("", "print this help (on stderr) and exit"),
+    Opt::flag(&["-V", "--version"], Id::Version).doc("", "print the version and exit"),
 ];
 
-const BLOOD_ELF_HELP: &str = "\
-Usage: blood-elf --file FILE [--file FILE...] (--little-endian|--big-endian) [options]
+/// The reference's usage text, `{argv0}` standing for the program name.
+const BLOOD_ELF_REFERENCE_HELP: &str =
+    "Usage: {argv0} --file FILENAME1 {--file FILENAME2} --output FILENAME\n";
 
+/// The reference's `--version` text, both lines (vector `blood-elf/version`).
+const BLOOD_ELF_VERSION: &str =
+    "blood-elf 2.0.1\n(Basically Launches Odd Object Dump ExecutabLe Files\n";
+
+/// What hexroot adds to the reference's usage text.
+const BLOOD_ELF_NOTES: &str = "
 Writes the M1 footer that, linked after the program with a -debug ELF header, gives
 the ELF a .symtab and .strtab listing every label (:name) of the FILEs, as
 mescc-tools blood-elf 2.0.1.
 
-Options:
-  -f, --file FILE      read FILE for labels (repeatable, in order)
-  -o, --output FILE    write the footer to FILE (default: standard output)
-      --64             64-bit ELF layout (default 32-bit)
-      --little-endian  constants least significant byte first (this or the next
-      --big-endian     is required)
-  -X, --hex            hex constants (default); -O, --octal; -b, --binary
-      --entry NAME     add NAME first (repeatable); the last one is not hidden
-  -h, --help           print this help and exit
-  -V, --version        print the version and exit
-
 Exit status: 0 success, 1 bad command line, unreadable input or unwritable output.
 
 Example:
-  blood-elf --64 --little-endian -f hello.M1 --entry _start -o hello-footer.M1
+  $ printf ':_start\\n:main\\n' > hello.M1 && blood-elf --64 --little-endian -f hello.M1 --entry _start -o hello-footer.M1
 ";
+
+/// The documented options of `blood-elf` (for the man page and the completion).
+pub fn blood_elf_options() -> Vec<toolbase::help::OptionHelp> {
+    toolbase::help::documented(BLOOD_ELF_OPTS)
+}
+
+/// What `blood-elf --help` prints: the reference's text, then hexroot's options.
+pub fn blood_elf_help(argv0: &str) -> String {
+    BLOOD_ELF_REFERENCE_HELP.replace("{argv0}", argv0)
+        + &toolbase::help::hexroot_section(&blood_elf_options(), BLOOD_ELF_NOTES)
+}
 
 /// Runs `blood-elf` with `args` (program name first).
 pub fn blood_elf_main(args: &[OsString], io: &mut Streams) -> i32 {
@@ -384,13 +453,11 @@ pub fn blood_elf_main(args: &[OsString], io: &mut Streams) -> i32 {
             Ok(Arg::Opt(Id::Binary, _)) => options.digits = DigitStyle::Binary,
             Ok(Arg::Opt(Id::Entry, v)) => entries.push(value(v).as_encoded_bytes().to_vec()),
             Ok(Arg::Opt(Id::Help, _)) => {
-                let _ = io.stderr.write_all(BLOOD_ELF_HELP.as_bytes());
+                let _ = io.stderr.write_all(blood_elf_help(&tool).as_bytes());
                 return EXIT_SUCCESS;
             }
             Ok(Arg::Opt(Id::Version, _)) => {
-                let _ = io.stdout.write_all(
-                    b"blood-elf 2.0.1\n(Basically Launches Odd Object Dump ExecutabLe Files\n",
-                );
+                io.drop_in_version(BLOOD_ELF_VERSION);
                 return EXIT_SUCCESS;
             }
             Ok(Arg::Opt(..)) => unreachable!("not in the blood-elf table"),
@@ -489,13 +556,17 @@ mod tests {
 
     #[test]
     fn help_and_version_are_the_references() {
-        assert_eq!(
-            run(main, &["M1", "--help"]),
-            (0, String::new(), M1_HELP.into())
-        );
+        let (status, out, err) = run(main, &["M1", "--help"]);
+        assert_eq!((status, out.as_str()), (0, ""));
+        assert!(err.starts_with(M1_HELP) && err.contains("\nhexroot options:\n"));
+        assert!(err.contains("--map FILE") && err.contains("ppc64le"));
         assert_eq!(
             run(main, &["M1", "-V"]),
-            (0, "M1 1.7.0\n".into(), String::new())
+            (
+                0,
+                format!("M1 1.7.0\n{}\n", toolbase::cli::hexroot_line()),
+                String::new()
+            )
         );
         let (status, out, _) = run(m0_main, &["M0", "--help"]);
         assert_eq!(status, 0);

@@ -62,8 +62,8 @@ Exit status: 0 after HALT; R0 mod 256 after a POSIX exit; 1 on any fault, missin
 oversized ROM, unknown option or bad option value.
 
 Example:
-  stage0-vm --rom roms/stage1_assembler-0 --tape_01 stage1/dehex.hex0 \\
-            --tape_02 roms/DEHEX --memory 16K
+  $ stage0-vm --rom seeds/knight/hex0.rom --tape_01 seeds/knight/hex0.hex0 \\
+            --tape_02 hex0.rom --memory 16K && cmp hex0.rom seeds/knight/hex0.rom
 ";
 
 fn usage_line(argv0: &str) -> String {

@@ -112,6 +112,11 @@ pub const TABLE: [ArchInfo; 9] = [
     row(Arch::Riscv64, "riscv64", &[], Little, 8, 0x0060_0000),
 ];
 
+/// Every `--architecture` name, in table order, separated by `, ` (for help and errors).
+pub fn names() -> String {
+    TABLE.map(|i| i.name).join(", ")
+}
+
 /// Every architecture, in table order.
 pub const ARCHES: [Arch; 9] = [
     Arch::KnightNative,

@@ -7,6 +7,11 @@
 //! mescc-tools (no `--opt=value`, no bundling of short flags). The parser knows nothing
 //! about what options mean; it only reports unknown options and missing values as
 //! [`UsageError`]s.
+//!
+//! An option may also carry its help ([`Opt::doc`]): the name of its value and one line
+//! saying what it does, and whether it is hexroot's own rather than the reference's
+//! ([`Opt::hexroot`]). [`crate::help`] renders the `--help` option list, the man page
+//! and the bash completion from that same table, so parsing and help cannot disagree.
 
 use std::ffi::{OsStr, OsString};
 use std::fmt;
@@ -21,6 +26,12 @@ pub struct Opt<T> {
     pub takes_value: bool,
     /// What the tool calls this option.
     pub id: T,
+    /// The name of its value in help (`FILE`); empty for a flag or an undocumented option.
+    pub value_name: &'static str,
+    /// What it does, for `--help` (continuation lines start with `\n`); empty: not listed.
+    pub help: &'static str,
+    /// Whether the option is hexroot's own, not the reference tool's.
+    pub hexroot: bool,
 }
 
 impl<T> Opt<T> {
@@ -30,6 +41,9 @@ impl<T> Opt<T> {
             names,
             takes_value: false,
             id,
+            value_name: "",
+            help: "",
+            hexroot: false,
         }
     }
 
@@ -39,7 +53,23 @@ impl<T> Opt<T> {
             names,
             takes_value: true,
             id,
+            value_name: "",
+            help: "",
+            hexroot: false,
         }
+    }
+
+    /// The option with its help: `value_name` (`FILE`, empty for a flag) and `help`.
+    pub const fn doc(mut self, value_name: &'static str, help: &'static str) -> Self {
+        self.value_name = value_name;
+        self.help = help;
+        self
+    }
+
+    /// The option marked as hexroot's own (the reference tool has no such option).
+    pub const fn hexroot(mut self) -> Self {
+        self.hexroot = true;
+        self
     }
 }
 

@@ -52,7 +52,7 @@ impl Streams<'_> {
     }
 
     /// Prints `TOOL (hexroot) VERSION` on stdout, the answer of every hexroot-only tool to
-    /// `--version` (the drop-ins for mescc-tools answer as the reference does instead).
+    /// `--version` (the drop-ins for mescc-tools answer with [`Streams::drop_in_version`]).
     pub fn version(&mut self, tool: &str) {
         let _ = writeln!(
             self.stdout,
@@ -61,11 +61,27 @@ impl Streams<'_> {
         );
     }
 
+    /// Prints the `--version` of a drop-in tool: the reference's text unchanged (its first
+    /// line is what scripts match), then `hexroot VERSION (hexroot implementation)`, so
+    /// that anyone can tell which implementation is installed.
+    pub fn drop_in_version(&mut self, reference: &str) {
+        let _ = write!(self.stdout, "{reference}");
+        let _ = writeln!(self.stdout, "{}", hexroot_line());
+    }
+
     /// Prints `TOOL: error: MESSAGE` and a pointer to `--help` for a bad command line.
     pub fn usage_error(&mut self, tool: &str, message: &str) {
         let _ = writeln!(self.stderr, "{tool}: error: {message}");
         let _ = writeln!(self.stderr, "{tool}: try '{tool} --help' for usage");
     }
+}
+
+/// The line a drop-in tool's `--version` adds after the reference's text.
+pub fn hexroot_line() -> String {
+    format!(
+        "hexroot {} (hexroot implementation, not the reference)",
+        env!("CARGO_PKG_VERSION")
+    )
 }
 
 /// The signature of a tool's entry point: arguments including the program name.

@@ -6,6 +6,8 @@
 //! - [`diag`]: the located error shape (`FILE:LINE:COL: error: ...`, expected, found, hint);
 //! - [`output`]: outputs written to a temporary file and renamed, never half-written;
 //! - [`args`]: the option parser, where one definition per option drives parsing and `--help`;
+//! - [`help`]: the `--help` option list, man page, bash completion and examples, from one
+//!   description;
 //! - [`cli`]: exit statuses, the [`cli::Streams`] a tool writes to, and the `main` wrapper;
 //! - [`number`]: the reference's `strtoint`, shared by hex2 and M1;
 //! - [`arch`]: the one architecture table (names, endianness, word size, seed base address,
@@ -20,5 +22,6 @@ pub mod arch;
 pub mod args;
 pub mod cli;
 pub mod diag;
+pub mod help;
 pub mod number;
 pub mod output;

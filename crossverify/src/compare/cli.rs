@@ -83,8 +83,8 @@ Exit status: 0 every artifact agrees, 1 some artifact does not (or no report may
 log that contradict each other (no verdict).
 
 Example:
-  crossverify compare --quorum 2 --allowed-signers allowed_signers --log-key log.vkey \\
-      --require-log alice.sha256.report bob.sha256.report carol.sha256.report
+  $ crossverify compare --quorum 2 --allowed-signers allowed_signers --log-key log.vkey \\
+      --require-log alice.sha256.report bob.sha256.report carol.sha256.report   # needs: three machines' signed, logged reports
 ";
 
 /// The report for a command-line argument: the argument itself, or `ARG.report` when the

@@ -44,7 +44,7 @@ Exit status: 0 every report signed, 1 a report, key or signature file failed, 2 
 command line.
 
 Example:
-  crossverify sign --key ~/.ssh/id_ed25519 alice.sha256.report
+  $ crossverify sign --key ~/.ssh/id_ed25519 alice.sha256.report   # needs: an OpenSSH key and a report
 ";
 
 const VERIFY_HELP: &str = "\
@@ -63,7 +63,7 @@ Exit status: 0 every report has a good signature by an allowed signer, 1 some do
 (or cannot be read), 2 bad command line.
 
 Example:
-  crossverify verify --allowed-signers allowed_signers *.report
+  $ crossverify verify --allowed-signers allowed_signers *.report   # needs: signed reports and their signers
 ";
 
 /// The parsed command line: the option's value and the reports.

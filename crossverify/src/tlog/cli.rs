@@ -99,8 +99,8 @@ Exit status: 0 done (every proof verifies), 1 a proof or signature does not veri
 file cannot be read or written, 2 bad command line.
 
 Example:
-  crossverify log append --key log.pem --origin example.org/reports pub/ *.report
-  crossverify log prove pub/ *.report && crossverify log verify --vkey log.vkey *.report
+  $ crossverify log append --key log.pem --origin example.org/reports pub/ *.report   # needs: a log key and reports
+  $ crossverify log prove pub/ *.report && crossverify log verify --vkey log.vkey *.report   # needs: a log and its reports
 ";
 
 #[derive(Default)]

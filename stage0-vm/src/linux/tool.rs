@@ -45,7 +45,7 @@ ran out or the working directory is unusable; 126 PROGRAM is not a runnable exec
 127 PROGRAM does not exist; 2 bad command line.
 
 Example:
-  stage0-vm run ./bootstrap-seeds/POSIX/x86/hex0-seed hex0_x86.hex0 hex0
+  $ stage0-vm run seeds/x86/hex0-seed seeds/x86/hex0.hex0 hex0 && cmp hex0 seeds/x86/hex0-seed
 ";
 
 fn parse_arch(s: &str) -> Option<Arch> {
