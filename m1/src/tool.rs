@@ -88,10 +88,9 @@ pub fn m1_options() -> Vec<toolbase::help::OptionHelp> {
 
 /// What `M1 --help` prints: the reference's text, then hexroot's options.
 pub fn m1_help() -> String {
-    let names: Vec<&str> = Arch::NAMES.iter().map(|(n, _)| *n).collect();
     let notes = format!(
         "\nArchitectures (--architecture): {}.\nExit status: 0 success, 1 anything else (a bad command line too, as the reference).\n\nExample:\n  $ printf 'DEFINE NOP 90\\n:a NOP %%a\\n' > a.M1 && M1 -A x86 --little-endian -f a.M1 -o a.hex2\n",
-        names.join(", ")
+        toolbase::arch::names()
     );
     M1_HELP.to_string() + &toolbase::help::hexroot_section(&m1_options(), &notes)
 }
@@ -212,11 +211,7 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
                             &tool,
                             &format!(
                                 "unknown architecture '{name}'; expected one of {}",
-                                Arch::NAMES
-                                    .iter()
-                                    .map(|(n, _)| *n)
-                                    .collect::<Vec<_>>()
-                                    .join(", ")
+                                toolbase::arch::names()
                             ),
                         )
                     }
