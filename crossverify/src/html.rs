@@ -56,7 +56,8 @@ pub fn page(title: &str, summary: &str, body: &str) -> String {
          .verdict{font-weight:bold}\
          .side{display:grid;grid-template-columns:minmax(0,1fr) minmax(0,1fr);gap:.6em}\
          .side div{border:1px solid #ddd;padding:.3em;background:#fff}\
-         td,pre{overflow-wrap:anywhere}",
+         code,pre{overflow-wrap:anywhere}td.verdict{white-space:nowrap}\
+         .side pre{white-space:pre;overflow-x:auto}",
     );
     for (class, colour) in CLASSES {
         let _ = write!(css, "tr.{class}{{background:{colour}}}");

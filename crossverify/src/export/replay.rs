@@ -271,8 +271,18 @@ pub fn difference_html(text: &str) -> String {
             ("theirs", &theirs.join("\n")),
             ("ours", &ours.join("\n")),
         ));
+    } else if let Some((t, o)) = quoted_sides(text) {
+        s.push_str(&html::sides(("theirs", t), ("ours", o)));
     }
     s
+}
+
+/// The two lines of a text difference (`... theirs 'A', ours 'B'; ...`), if it is one.
+fn quoted_sides(text: &str) -> Option<(&str, &str)> {
+    let (_, rest) = text.split_once(" theirs '")?;
+    let (theirs, rest) = rest.split_once("', ours '")?;
+    let ours = rest.split_once("'; ").map_or(rest, |(o, _)| o);
+    Some((theirs, ours.strip_suffix('\'').unwrap_or(ours)))
 }
 
 fn files_html(label: &str, list: &[FileHash]) -> String {
@@ -429,4 +439,23 @@ pub fn html(report: &Report, error: Option<&str>) -> String {
         &summary,
         &body,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_sides_of_a_difference_are_shown() {
+        let hex = "first difference at offset 0x7 (7)\n    theirs 0x00000000: 61 [62]\n    ours   0x00000000: 61 [63]";
+        let h = difference_html(hex);
+        assert!(
+            h.contains("<b>theirs</b><pre>theirs 0x00000000: 61 [62]</pre>"),
+            "{h}"
+        );
+        let text = "out.M1: first difference at line 7: theirs 'backdoor', ours 'mov_eax,[esp]'; in function login; 1 of 3 functions differ";
+        assert_eq!(quoted_sides(text), Some(("backdoor", "mov_eax,[esp]")));
+        assert!(difference_html(text).contains("<b>ours</b><pre>mov_eax,[esp]</pre>"));
+        assert_eq!(quoted_sides("x: theirs 'a', ours 'b'"), Some(("a", "b")));
+    }
 }
