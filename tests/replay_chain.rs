@@ -17,7 +17,11 @@ use std::ffi::OsString;
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use crossverify::json::{self, Value};
 use crossverify::replay::tools::{entry, recognise, Kind};
+
+#[path = "../crossverify/tests/html/browser.rs"]
+mod browser;
 
 /// One test case: its name and its body.
 type Case = (&'static str, fn() -> Result<(), String>);
@@ -41,6 +45,7 @@ fn main() {
         ("chain_replays_in_theirs_mode", || chain("theirs", "native")),
         ("chain_replays_in_both_mode", || chain("both", "native")),
         ("chain_replays_emulated", || chain("ours", "emulated")),
+        ("chain_as_json_and_html", chain_exports),
         ("chain_replays_native_and_emulated", || {
             chain("ours", "both")
         }),
@@ -248,6 +253,56 @@ fn check(cond: bool, what: &str, run: &Run) -> Result<(), String> {
     }
 }
 
+/// Replays `script` like [`replay_script`], with `--json` and `--html` as well: the
+/// document, checked against the committed schema, and the page's path (removed by the
+/// caller with the root).
+fn replay_exports(root: &Path, script: &str, extra: &[&str]) -> (Run, Value, PathBuf) {
+    let json_path = root.with_extension("replay.json");
+    let html_path = root.with_extension("replay.html");
+    let (j, h) = (
+        json_path.to_string_lossy().into_owned(),
+        html_path.to_string_lossy().into_owned(),
+    );
+    let mut options = extra.to_vec();
+    options.extend(["--json", &j, "--html", &h]);
+    let run = replay_script(root, script, &options);
+    let text = fs::read(&json_path).unwrap_or_default();
+    let _ = fs::remove_file(&json_path);
+    let doc = json::read::parse(&j, &text).unwrap_or_else(|d| panic!("{d}"));
+    let schema = crossverify::export::schema_of("replay").unwrap();
+    if let Err(errors) = json::schema::check(&schema, &doc) {
+        panic!("{j} does not match its schema:\n{}", errors.join("\n"));
+    }
+    (run, doc, html_path)
+}
+
+/// The per-result step counts of a replay document (`summary.results`).
+fn results(doc: &Value) -> Vec<(String, i64)> {
+    match doc.get("summary").and_then(|s| s.get("results")) {
+        Some(Value::Object(fields)) => fields
+            .iter()
+            .map(|(k, v)| (k.clone(), v.as_i64().unwrap_or(-1)))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Loads the page in the browser: the headline has `headline`, and the DOM has as many
+/// rows of each result class as the document counts.
+fn browse(page: &Path, headline: &str, doc: &Value) -> Result<(), String> {
+    let counts = results(doc);
+    let want: Vec<(&str, usize)> = counts
+        .iter()
+        .map(|(k, n)| (k.as_str(), usize::try_from(*n).unwrap_or(0)))
+        .collect();
+    let shown = browser::check_page(page, headline, &want, &[])?;
+    let _ = fs::remove_file(page);
+    if shown {
+        println!("  page: {headline}; rows {want:?}");
+    }
+    Ok(())
+}
+
 fn skip(why: &str) -> Result<(), String> {
     println!("  skipped: {why}");
     Ok(())
@@ -422,6 +477,76 @@ fn chain(mode: &str, exec: &str) -> Result<(), String> {
 }
 
 /// The report's `exec:` lines of the seed step say how it ran.
+/// The test chain as JSON and HTML: the document validates, counts what the text report
+/// says, and the page shows one row per step coloured by result.
+fn chain_exports() -> Result<(), String> {
+    let mode = if native_seed_runs() { "both" } else { "ours" };
+    let Some(root) = make_root("exports") else {
+        return skip("seeds/amd64 is not in this tree yet");
+    };
+    let (run, doc, page) = replay_exports(
+        &root,
+        "kaem.amd64",
+        &["--tools", mode, "--answers", "AMD64/answers", "--quiet"],
+    );
+    check(run.status == 0, "the replay failed", &run)?;
+    let report = run.report.clone().unwrap_or_default();
+    let steps = doc
+        .get("steps")
+        .and_then(Value::as_array)
+        .unwrap_or_default();
+    check(
+        steps.len() == report.matches("\n  at: ").count() && !steps.is_empty(),
+        "one JSON step per report step",
+        &run,
+    )?;
+    let count = |k: &str| {
+        results(&doc)
+            .iter()
+            .find(|(c, _)| c == k)
+            .map_or(-1, |(_, n)| *n)
+    };
+    let agreed_text = report.matches("  result: agreed").count();
+    let unverified_text = report
+        .split("## Not independently verified (")
+        .nth(1)
+        .and_then(|r| r.split(' ').next())
+        .and_then(|n| n.parse::<i64>().ok())
+        .unwrap_or(-1);
+    check(
+        count("agreed") == i64::try_from(agreed_text).unwrap_or(-2)
+            && count("unverified") == unverified_text
+            && count("differed") == 0
+            && count("failed") == 0,
+        &format!(
+            "the JSON's results {:?} must match the text report",
+            results(&doc)
+        ),
+        &run,
+    )?;
+    if complete_build() && mode == "both" {
+        check(
+            steps.len() == 12 && count("agreed") == 9 && count("unverified") == 3,
+            "the whole chain: 12 steps, 9 agreed, 3 not independently verified",
+            &run,
+        )?;
+    }
+    check(
+        doc.get("passed") == Some(&Value::Bool(true))
+            && doc.get("status").and_then(Value::as_str) == Some("complete")
+            && doc
+                .get("answers")
+                .and_then(|a| a.get("mismatched"))
+                .and_then(Value::as_array)
+                .is_some_and(|m| m.is_empty()),
+        "the document must say the run passed and every answer matched",
+        &run,
+    )?;
+    browse(&page, "complete", &doc)?;
+    let _ = fs::remove_dir_all(&root);
+    Ok(())
+}
+
 fn check_exec(exec: &str, report: &str, run: &Run) -> Result<(), String> {
     let want = match exec {
         "native" => return Ok(()),
@@ -769,8 +894,33 @@ fn differing_output() -> Result<(), String> {
     .unwrap();
     use std::os::unix::fs::PermissionsExt;
     fs::set_permissions(&catm, fs::Permissions::from_mode(0o755)).unwrap();
-    let run = replay(&root, &["--tools", "both", "--quiet"]);
+    let (run, doc, page) = replay_exports(&root, "kaem.amd64", &["--tools", "both", "--quiet"]);
     incomplete(&run)?;
+    let differed: Vec<&Value> = doc
+        .get("steps")
+        .and_then(Value::as_array)
+        .unwrap_or_default()
+        .iter()
+        .filter(|s| s.get("result").and_then(Value::as_str) == Some("differed"))
+        .collect();
+    check(
+        doc.get("status").and_then(Value::as_str) == Some("incomplete")
+            && doc.get("passed") == Some(&Value::Bool(false))
+            && differed.len() == 1
+            && differed[0]
+                .get("detail")
+                .and_then(Value::as_str)
+                .is_some_and(|d| d.contains("first difference at offset")),
+        "the document must show the one differing step",
+        &run,
+    )?;
+    let html = fs::read_to_string(&page).unwrap_or_default();
+    check(
+        html.contains("<div class=\"side\"><div><b>theirs</b>"),
+        "the page must show both sides of the difference",
+        &run,
+    )?;
+    browse(&page, "incomplete", &doc)?;
     check(
         run.stderr.contains("our catm and theirs disagree")
             && run.stderr.contains("first difference at offset")
@@ -1008,13 +1158,42 @@ fn host_cc_finds_trojan() -> Result<(), String> {
     let keep = root.with_extension("hostcc");
     let _ = fs::remove_dir_all(&keep);
     let k = keep.to_string_lossy().into_owned();
-    let run = replay_cc(&root, &["--host-cc", "gcc", "--host-cc-dir", &k]);
+    let (run, doc, page) = replay_exports(
+        &root,
+        "cc.kaem",
+        &[
+            "--tools",
+            "ours",
+            "--quiet",
+            "--host-cc",
+            "gcc",
+            "--host-cc-dir",
+            &k,
+        ],
+    );
     let report = run.report.clone().unwrap_or_default();
     check(
         run.status == 1,
         "a differing step must fail the replay",
         &run,
     )?;
+    let found = doc
+        .get("host_cc_differences")
+        .and_then(Value::as_array)
+        .unwrap_or_default();
+    check(
+        doc.get("passed") == Some(&Value::Bool(false))
+            && found.len() == 1
+            && found[0].get("step") == Some(&Value::Int(3))
+            && doc
+                .get("unverified")
+                .and_then(Value::as_array)
+                .map(<[Value]>::len)
+                == Some(1),
+        "the document must show the host compiler's finding and the unverified step",
+        &run,
+    )?;
+    browse(&page, "complete, but FAILED", &doc)?;
     check(
         report.starts_with("crossverify replay report\nstatus: complete\n"),
         "the replay itself ran to its end",

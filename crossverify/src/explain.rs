@@ -364,17 +364,52 @@ fn value(bytes: &[u8], e: &MapEntry, little: bool) -> Option<u64> {
     Some(v)
 }
 
-fn hex_line(bytes: &[u8], start: usize, mark: usize) -> String {
+/// One row of hex context: its offset and sixteen bytes of each side (`None` past the
+/// end).
+pub type ContextRow = (usize, [Option<u8>; 16], [Option<u8>; 16]);
+
+/// Everything `crossverify explain` says about two files that differ: the data its text
+/// and its JSON document are both made from.
+#[derive(Clone, Debug)]
+pub struct Explanation {
+    /// A's and B's names, as given.
+    pub names: (String, String),
+    /// A's and B's sizes in bytes.
+    pub sizes: (usize, usize),
+    /// Where they differ.
+    pub difference: Difference,
+    /// The byte of each at the first difference (`None`: past its end).
+    pub bytes: (Option<u8>, Option<u8>),
+    /// Where that byte is in each, when it is an ELF file (`Err`: it starts like one but
+    /// cannot be read).
+    pub elf: [Result<Option<ElfPlace>, String>; 2],
+    /// What the hex2 maps say about the byte, one line each (empty without maps).
+    pub source: Vec<String>,
+    /// What the M1 maps say, one line each (empty without them).
+    pub m1_source: Vec<String>,
+    /// Hex context around the first difference.
+    pub context: Vec<ContextRow>,
+}
+
+fn context_bytes(bytes: &[u8], start: usize) -> [Option<u8>; 16] {
+    let mut row = [None; 16];
+    for (i, slot) in row.iter_mut().enumerate() {
+        *slot = bytes.get(start + i).copied();
+    }
+    row
+}
+
+fn hex_line(start: usize, row: &[Option<u8>; 16], mark: usize) -> String {
     let mut s = format!("{start:08x} ");
-    for i in start..start + 16 {
-        match bytes.get(i) {
-            Some(b) if i == mark => {
+    for (i, byte) in row.iter().enumerate() {
+        match byte {
+            Some(b) if start + i == mark => {
                 let _ = write!(s, "[{b:02x}]");
             }
             Some(b) => {
                 let _ = write!(s, " {b:02x} ");
             }
-            None if i == mark => s.push_str("[--]"),
+            None if start + i == mark => s.push_str("[--]"),
             None => s.push_str("    "),
         }
     }
@@ -390,68 +425,24 @@ pub fn explain(
     maps: Option<(&[MapEntry], &[MapEntry])>,
     big_endian: Option<bool>,
 ) -> Option<String> {
+    analyse(names, a, b, maps, big_endian).map(|e| e.render())
+}
+
+/// The [`Explanation`] of how `a` and `b` differ; `None` when they are identical.
+pub fn analyse(
+    names: (&str, &str),
+    a: &[u8],
+    b: &[u8],
+    maps: Option<(&[MapEntry], &[MapEntry])>,
+    big_endian: Option<bool>,
+) -> Option<Explanation> {
     let d = difference(a, b)?;
-    let mut out = String::new();
-    let (na, nb) = names;
-    let _ = writeln!(out, "A: {na} ({} bytes)", a.len());
-    let _ = writeln!(out, "B: {nb} ({} bytes)", b.len());
-    let show = |x: &[u8]| {
-        x.get(d.first)
-            .map_or("end of file".to_string(), |v| format!("{v:#04x}"))
-    };
-    let _ = writeln!(
-        out,
-        "first difference at offset {:#x} ({}): {} in A, {} in B",
-        d.first,
-        d.first,
-        show(a),
-        show(b)
-    );
-    let _ = writeln!(
-        out,
-        "{} {}{}",
-        d.count,
-        if d.count == 1 {
-            "byte differs"
-        } else {
-            "bytes differ"
-        },
-        if a.len() == b.len() {
-            String::new()
-        } else {
-            format!(" (the sizes differ by {})", a.len().abs_diff(b.len()))
-        }
-    );
+    let elf = [elf_place(a, d.first), elf_place(b, d.first)];
     let mut little = big_endian.map(|b| !b);
-    for (tag, bytes) in [("A", a), ("B", b)] {
-        match elf_place(bytes, d.first) {
-            Ok(Some(p)) => {
-                little.get_or_insert(p.little_endian);
-                let _ = writeln!(out, "{tag}: {}", p.kind);
-                match (&p.segment, p.vaddr) {
-                    (Some(s), Some(v)) => {
-                        let _ = writeln!(out, "   in {s}: virtual address {v:#x}");
-                    }
-                    _ => {
-                        let _ = writeln!(out, "   no program header segment maps this offset (ELF headers or padding)");
-                    }
-                }
-                if let Some(s) = &p.section {
-                    let _ = writeln!(out, "   section {s}");
-                }
-                if let Some(s) = &p.symbol {
-                    let _ = writeln!(out, "   symbol {s}");
-                }
-            }
-            Ok(None) => {}
-            Err(e) => {
-                let _ = writeln!(
-                    out,
-                    "{tag}: starts like an ELF file but cannot be read as one: {e}"
-                );
-            }
-        }
+    for p in elf.iter().flatten().flatten() {
+        little.get_or_insert(p.little_endian);
     }
+    let mut out = String::new();
     if let Some((ma, mb)) = maps {
         let little = little.unwrap_or(true);
         let ea = map_lookup(ma, d.first as u64);
@@ -509,15 +500,97 @@ pub fn explain(
         }
     }
     let start = d.first.saturating_sub(d.first % 16).saturating_sub(16);
-    let _ = writeln!(out, "context:");
+    let mut context = Vec::new();
     for row in [start, start + 16, start + 32] {
         if row >= a.len().max(b.len()) && row > d.first {
             break;
         }
-        let _ = writeln!(out, "  A {}", hex_line(a, row, d.first));
-        let _ = writeln!(out, "  B {}", hex_line(b, row, d.first));
+        context.push((row, context_bytes(a, row), context_bytes(b, row)));
     }
-    Some(out)
+    Some(Explanation {
+        names: (names.0.to_string(), names.1.to_string()),
+        sizes: (a.len(), b.len()),
+        difference: d,
+        bytes: (a.get(d.first).copied(), b.get(d.first).copied()),
+        elf,
+        source: out.lines().map(str::to_string).collect(),
+        m1_source: Vec::new(),
+        context,
+    })
+}
+
+impl Explanation {
+    /// The text `crossverify explain` prints.
+    pub fn render(&self) -> String {
+        let d = self.difference;
+        let mut out = String::new();
+        let _ = writeln!(out, "A: {} ({} bytes)", self.names.0, self.sizes.0);
+        let _ = writeln!(out, "B: {} ({} bytes)", self.names.1, self.sizes.1);
+        let show = |x: Option<u8>| x.map_or("end of file".to_string(), |v| format!("{v:#04x}"));
+        let _ = writeln!(
+            out,
+            "first difference at offset {:#x} ({}): {} in A, {} in B",
+            d.first,
+            d.first,
+            show(self.bytes.0),
+            show(self.bytes.1)
+        );
+        let _ = writeln!(
+            out,
+            "{} {}{}",
+            d.count,
+            if d.count == 1 {
+                "byte differs"
+            } else {
+                "bytes differ"
+            },
+            if self.sizes.0 == self.sizes.1 {
+                String::new()
+            } else {
+                format!(
+                    " (the sizes differ by {})",
+                    self.sizes.0.abs_diff(self.sizes.1)
+                )
+            }
+        );
+        for (tag, place) in [("A", &self.elf[0]), ("B", &self.elf[1])] {
+            match place {
+                Ok(Some(p)) => {
+                    let _ = writeln!(out, "{tag}: {}", p.kind);
+                    match (&p.segment, p.vaddr) {
+                        (Some(s), Some(v)) => {
+                            let _ = writeln!(out, "   in {s}: virtual address {v:#x}");
+                        }
+                        _ => {
+                            let _ = writeln!(out, "   no program header segment maps this offset (ELF headers or padding)");
+                        }
+                    }
+                    if let Some(s) = &p.section {
+                        let _ = writeln!(out, "   section {s}");
+                    }
+                    if let Some(s) = &p.symbol {
+                        let _ = writeln!(out, "   symbol {s}");
+                    }
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    let _ = writeln!(
+                        out,
+                        "{tag}: starts like an ELF file but cannot be read as one: {e}"
+                    );
+                }
+            }
+        }
+        for l in self.source.iter().chain(&self.m1_source) {
+            let _ = writeln!(out, "{l}");
+        }
+        let _ = writeln!(out, "context:");
+        for (row, ra, rb) in &self.context {
+            let _ = writeln!(out, "  A {}", hex_line(*row, ra, d.first));
+            let _ = writeln!(out, "  B {}", hex_line(*row, rb, d.first));
+        }
+        out
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -526,6 +599,7 @@ enum Id {
     M1Map,
     BigEndian,
     LittleEndian,
+    Json,
     Help,
     Version,
 }
@@ -535,13 +609,14 @@ const OPTS: &[Opt<Id>] = &[
     Opt::value(&["--m1-map"], Id::M1Map),
     Opt::flag(&["--big-endian"], Id::BigEndian),
     Opt::flag(&["--little-endian"], Id::LittleEndian),
+    Opt::value(&["--json"], Id::Json),
     Opt::flag(&["-h", "--help"], Id::Help),
     Opt::flag(&["-V", "--version"], Id::Version),
 ];
 
 const HELP: &str = "\
 Usage: crossverify explain [--map A.map B.map [--m1-map A.m1map --m1-map B.m1map]]
-                           [--big-endian|--little-endian] A B
+                           [--big-endian|--little-endian] [--json FILE|-] A B
 
 Shows where the files A and B differ: the first differing byte (offset, both values), how
 many bytes differ, and, for ELF files, the program header segment and virtual address of
@@ -556,6 +631,8 @@ Options:
                          the M1 source token behind the hex2 token (give it twice)
   --big-endian           read resolved values big-endian (default: the ELF header's
   --little-endian        endianness, little-endian for raw files)
+  --json FILE            also write the explanation as JSON (schema
+                         hexroot.crossverify.explain/1); '-': to stdout, in place of it
   -h, --help             print this help and exit
   -V, --version          print the version and exit
 
@@ -603,6 +680,7 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
     let mut files: Vec<OsString> = Vec::new();
     let mut big = None;
     let mut m1_maps: Vec<OsString> = Vec::new();
+    let mut json = None;
     // Positionals seen when the first --map came: with `--map A.map B.map`, the next
     // positional is B's map.
     let mut map_at = None;
@@ -614,6 +692,7 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
             }
             Ok(Arg::Opt(Id::M1Map, Some(v))) => m1_maps.push(v.to_os_string()),
             Ok(Arg::Opt(Id::BigEndian, _)) => big = Some(true),
+            Ok(Arg::Opt(Id::Json, Some(v))) => json = Some(crate::export::Destination::parse(v)),
             Ok(Arg::Opt(Id::LittleEndian, _)) => big = Some(false),
             Ok(Arg::Opt(Id::Help, _)) => {
                 let _ = io.stdout.write_all(HELP.as_bytes());
@@ -672,36 +751,52 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
         _ => None,
     };
     let names = (files[0].to_string_lossy(), files[1].to_string_lossy());
-    match explain((&names.0, &names.1), &a, &b, maps, big) {
-        None => {
-            let _ = writeln!(
-                io.stdout,
-                "{} and {} are identical ({} bytes, sha256 {})",
-                names.0,
-                names.1,
+    let Some(mut e) = analyse((&names.0, &names.1), &a, &b, maps, big) else {
+        if let Some(dest) = &json {
+            let doc = crate::export::explain::identical(
+                (&names.0, &names.1),
                 a.len(),
-                crate::sha256_hex(&a)
+                &crate::sha256_hex(&a),
             );
-            EXIT_SUCCESS
+            return if crate::export::write_all(Some((dest, &doc)), None, io) {
+                EXIT_SUCCESS
+            } else {
+                EXIT_USAGE
+            };
         }
-        Some(mut text) => {
-            if let ([ha, hb], [ma, mb], Some(d)) =
-                (parsed.as_slice(), parsed_m1.as_slice(), difference(&a, &b))
-            {
-                let off = d.first as u64;
-                let sa = m1_source(ha, ma, off);
-                let sb = m1_source(hb, mb, off);
-                let show =
-                    |s: &Option<String>| s.clone().unwrap_or_else(|| "(not in the M1 map)".into());
-                let mut lines = format!("M1 source: {}\n", show(&sa));
-                if sb != sa {
-                    lines.push_str(&format!("   B's M1 source: {}\n", show(&sb)));
-                }
-                let at = text.find("context:\n").unwrap_or(text.len());
-                text.insert_str(at, &lines);
-            }
-            let _ = io.stdout.write_all(text.as_bytes());
-            EXIT_FAILURE
+        let _ = writeln!(
+            io.stdout,
+            "{} and {} are identical ({} bytes, sha256 {})",
+            names.0,
+            names.1,
+            a.len(),
+            crate::sha256_hex(&a)
+        );
+        return EXIT_SUCCESS;
+    };
+    if let ([ha, hb], [ma, mb]) = (parsed.as_slice(), parsed_m1.as_slice()) {
+        let off = e.difference.first as u64;
+        let sa = m1_source(ha, ma, off);
+        let sb = m1_source(hb, mb, off);
+        let show = |s: &Option<String>| s.clone().unwrap_or_else(|| "(not in the M1 map)".into());
+        e.m1_source.push(format!("M1 source: {}", show(&sa)));
+        if sb != sa {
+            e.m1_source.push(format!("   B's M1 source: {}", show(&sb)));
         }
     }
+    match &json {
+        Some(dest) => {
+            let doc = crate::export::explain::json(&e, (&a, &b));
+            if !crate::export::write_all(Some((dest, &doc)), None, io) {
+                return EXIT_USAGE;
+            }
+            if !dest.is_stdout() {
+                let _ = io.stdout.write_all(e.render().as_bytes());
+            }
+        }
+        None => {
+            let _ = io.stdout.write_all(e.render().as_bytes());
+        }
+    }
+    EXIT_FAILURE
 }

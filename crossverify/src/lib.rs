@@ -46,7 +46,10 @@
 pub mod compare;
 pub mod ddc;
 pub mod explain;
+pub mod export;
 mod external;
+pub mod html;
+pub mod json;
 pub mod kaem;
 pub mod manifest;
 pub mod replay;

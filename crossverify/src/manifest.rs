@@ -169,13 +169,14 @@ pub fn load(path: &std::path::Path) -> Result<(Vec<u8>, Vec<Entry>), Diagnostic>
 }
 
 /// Writes `manifest_path` with `entries` and, beside it, its report (built-by per entry
-/// from `built_by`, in the same order), atomically each. Returns the report's path.
+/// from `built_by`, in the same order), atomically each. Returns the report's path and
+/// the report.
 pub fn write_with_report(
     manifest_path: &std::path::Path,
     entries: &[Entry],
     built_by: &[String],
     tools: &[(String, String)],
-) -> Result<PathBuf, Diagnostic> {
+) -> Result<(PathBuf, Report), Diagnostic> {
     let text = render(entries);
     let mut report = Report::for_this_host(
         &manifest_path
@@ -195,7 +196,7 @@ pub fn write_with_report(
         .map_err(|e| Diagnostic::io(manifest_path, "cannot write manifest", &e))?;
     write_atomic(&report_path, &report.render(), FILE_MODE)
         .map_err(|e| Diagnostic::io(&report_path, "cannot write report", &e))?;
-    Ok(report_path)
+    Ok((report_path, report))
 }
 
 #[derive(Clone, Copy)]
@@ -203,6 +204,7 @@ enum Id {
     Implementation,
     Output,
     Tool,
+    Json,
     Help,
     Version,
 }
@@ -211,12 +213,14 @@ const OPTS: &[Opt<Id>] = &[
     Opt::value(&["-i", "--implementation"], Id::Implementation),
     Opt::value(&["-o", "--output"], Id::Output),
     Opt::value(&["-t", "--tool"], Id::Tool),
+    Opt::value(&["--json"], Id::Json),
     Opt::flag(&["-h", "--help"], Id::Help),
     Opt::flag(&["-V", "--version"], Id::Version),
 ];
 
 const HELP: &str = "\
-Usage: crossverify manifest [--implementation NAME] [-o FILE] [--tool NAME=VERSION] FILE...
+Usage: crossverify manifest [--implementation NAME] [-o FILE] [--tool NAME=VERSION]
+                            [--json FILE|-] FILE...
 
 Writes a GNU sha256sum manifest of the FILEs (default crossverify.sha256), which
 'sha256sum -c' accepts, and beside it FILE.report: host name, OS, CPU architecture, the
@@ -230,6 +234,8 @@ Options:
                              default 'unspecified', which never counts toward diversity
   -o, --output FILE          the manifest to write (default crossverify.sha256)
   -t, --tool NAME=VERSION    a tool version to record in the report (may be repeated)
+      --json FILE            also write what was listed as JSON (schema
+                             hexroot.crossverify.manifest/1); '-': to stdout
   -h, --help                 print this help and exit
   -V, --version              print the version and exit
 
@@ -256,6 +262,7 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
         env!("CARGO_PKG_VERSION").to_string(),
     )];
     let mut files: Vec<(OsString, String)> = Vec::new();
+    let mut json = None;
     for arg in Parser::new(args.get(1..).unwrap_or(&[]), OPTS) {
         match arg {
             Ok(Arg::Opt(Id::Implementation, Some(v))) => {
@@ -267,6 +274,7 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
                 implementation = v.into_owned();
             }
             Ok(Arg::Opt(Id::Output, Some(v))) => output = PathBuf::from(v),
+            Ok(Arg::Opt(Id::Json, Some(v))) => json = Some(crate::export::Destination::parse(v)),
             Ok(Arg::Opt(Id::Tool, Some(v))) => {
                 let v = v.to_string_lossy();
                 match v.split_once('=') {
@@ -327,7 +335,21 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
         built_by.push(imp.clone());
     }
     match write_with_report(&output, &entries, &built_by, &tools) {
-        Ok(report_path) => {
+        Ok((report_path, report)) => {
+            if let Some(dest) = &json {
+                let doc = crate::export::manifest::json(
+                    &output.display().to_string(),
+                    &report_path.display().to_string(),
+                    &entries,
+                    &report,
+                );
+                if !crate::export::write_all(Some((dest, &doc)), None, io) {
+                    return EXIT_FAILURE;
+                }
+                if dest.is_stdout() {
+                    return EXIT_SUCCESS;
+                }
+            }
             if io.stdout_is_terminal {
                 let _ = writeln!(
                     io.stdout,

@@ -925,6 +925,8 @@ enum Id {
     HostCc,
     HostCcDir,
     Qemu,
+    Json,
+    Html,
     Help,
 }
 
@@ -940,6 +942,8 @@ const OPTS: &[Opt<Id>] = &[
     Opt::value(&["--host-cc"], Id::HostCc),
     Opt::value(&["--host-cc-dir"], Id::HostCcDir),
     Opt::value(&["--qemu"], Id::Qemu),
+    Opt::value(&["--json"], Id::Json),
+    Opt::value(&["--html"], Id::Html),
     Opt::flag(&["--help", "-h"], Id::Help),
 ];
 
@@ -949,6 +953,7 @@ Usage: crossverify replay SCRIPT --root DIR [--tools ours|theirs|both] [--answer
                           [--report OUT] [--manifest OUT] [--quiet] [--dialect minimal|full]
                           [--host-cc CC]... [--host-cc-dir DIR]
                           [--exec native|emulated|both] [--qemu DIR|none]
+                          [--json FILE] [--html FILE]
 
 Runs the kaem script SCRIPT of a bootstrap chain from DIR, as kaem would, and runs every
 hex0, hex1, hex2-0, M0, catm, M1, hex2 and blood-elf step (recognised by program name:
@@ -999,6 +1004,8 @@ Options:
                          ARGS...' (qemu-user, no binfmt needed), qemu-ARCH taken from
                          DIR; default: from PATH; 'none': start it directly (needs
                          binfmt)
+      --json FILE        write the report as JSON (schema hexroot.crossverify.replay/1)
+      --html FILE        write the report as one self-contained HTML page
   -h, --help             print this help and exit
 
 Exit status: 0 every step ran (and agreed) and every answer matched; 1 a step failed,
@@ -1026,6 +1033,8 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
     let mut host_cc = Vec::new();
     let mut host_cc_dir = None;
     let mut qemu = foreign::Qemu::Path;
+    let mut json = None;
+    let mut html = None;
     for arg in Parser::new(args.get(1..).unwrap_or(&[]), OPTS) {
         match arg {
             Ok(Arg::Opt(Id::Help, _)) => {
@@ -1041,6 +1050,15 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
                 Id::HostCc => host_cc.push(v.to_string_lossy().into_owned()),
                 Id::HostCcDir => host_cc_dir = Some(absolute(Path::new(&v))),
                 Id::Qemu => qemu = foreign::Qemu::parse(v),
+                Id::Json | Id::Html if v == "-" => {
+                    io.usage_error(
+                        &tool,
+                        "--json and --html need a FILE here: the replay's standard output carries the chain's own output",
+                    );
+                    return EXIT_USAGE;
+                }
+                Id::Json => json = Some(crate::export::Destination::File(absolute(Path::new(&v)))),
+                Id::Html => html = Some(crate::export::Destination::File(absolute(Path::new(&v)))),
                 Id::Tools => {
                     mode = match v.as_bytes() {
                         b"ours" => Mode::Ours,
@@ -1143,6 +1161,20 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
             io.error(&Diagnostic::io(path, "cannot write the report", &e));
             return EXIT_FAILURE;
         }
+    }
+    let message = error.as_ref().map(|d| d.message.as_str());
+    let doc = json
+        .as_ref()
+        .map(|_| crate::export::replay::json(&report, message));
+    let page = html
+        .as_ref()
+        .map(|_| crate::export::replay::html(&report, message));
+    if !crate::export::write_all(
+        json.as_ref().zip(doc.as_ref()),
+        html.as_ref().zip(page.as_deref()),
+        io,
+    ) {
+        return EXIT_FAILURE;
     }
     // The manifest is written only for a replay that reached its end.
     if let (Some(path), None) = (&manifest_path, &report.failure) {

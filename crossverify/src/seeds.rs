@@ -527,6 +527,7 @@ enum Id {
     Manifest,
     Out,
     Quiet,
+    Json,
     Help,
     Version,
 }
@@ -535,12 +536,13 @@ const OPTS: &[Opt<Id>] = &[
     Opt::value(&["-m", "--manifest"], Id::Manifest),
     Opt::value(&["-o", "--out"], Id::Out),
     Opt::flag(&["-q", "--quiet"], Id::Quiet),
+    Opt::value(&["--json"], Id::Json),
     Opt::flag(&["-h", "--help"], Id::Help),
     Opt::flag(&["-V", "--version"], Id::Version),
 ];
 
 const HELP: &str = "\
-Usage: crossverify seeds [--manifest FILE] [--out OUTDIR] [--quiet] [DIR]
+Usage: crossverify seeds [--manifest FILE] [--out OUTDIR] [--quiet] [--json FILE|-] [DIR]
 
 Rebuilds each of hexroot's seeds (knight/hex0.rom, x86/hex0-seed, amd64/hex0-seed) by every
 independent path available on this host and checks every result against SHA256SUMS:
@@ -561,6 +563,8 @@ Options:
                        and put the manifest there by default, so that
                        'cd OUTDIR && sha256sum -c crossverify-seeds.sha256' checks them
   -q, --quiet          no progress on stderr (also off when stdout is not a terminal)
+      --json FILE      also write the rows as JSON (schema hexroot.crossverify.seeds/1);
+                       '-': to stdout, in place of the table
   -h, --help           print this help and exit
   -V, --version        print the version and exit
 
@@ -578,11 +582,13 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
     let mut out_dir: Option<PathBuf> = None;
     let mut quiet = false;
     let mut dirs = Vec::new();
+    let mut json = None;
     for arg in Parser::new(args.get(1..).unwrap_or(&[]), OPTS) {
         match arg {
             Ok(Arg::Opt(Id::Manifest, Some(v))) => manifest_path = Some(PathBuf::from(v)),
             Ok(Arg::Opt(Id::Out, Some(v))) => out_dir = Some(PathBuf::from(v)),
             Ok(Arg::Opt(Id::Quiet, _)) => quiet = true,
+            Ok(Arg::Opt(Id::Json, Some(v))) => json = Some(crate::export::Destination::parse(v)),
             Ok(Arg::Opt(Id::Help, _)) => {
                 let _ = io.stdout.write_all(HELP.as_bytes());
                 return EXIT_SUCCESS;
@@ -627,7 +633,12 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
             return EXIT_USAGE;
         }
     };
-    let _ = io.stdout.write_all(table(&rows).as_bytes());
+    let text_out = !json
+        .as_ref()
+        .is_some_and(crate::export::Destination::is_stdout);
+    if text_out {
+        let _ = io.stdout.write_all(table(&rows).as_bytes());
+    }
     let count = |v: Verdict| rows.iter().filter(|r| r.verdict == v).count();
     let (agree, differ, failed, na) = (
         count(Verdict::Agrees),
@@ -635,11 +646,13 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
         count(Verdict::Failed),
         count(Verdict::NotAvailable),
     );
-    let _ = writeln!(
-        io.stdout,
-        "\n{agree} of {} available paths agree with SHA256SUMS ({differ} differ, {failed} failed); {na} not available on this host",
+    let summary = format!(
+        "{agree} of {} available paths agree with SHA256SUMS ({differ} differ, {failed} failed); {na} not available on this host",
         agree + differ + failed
     );
+    if text_out {
+        let _ = writeln!(io.stdout, "\n{summary}");
+    }
     let mut entries = Vec::new();
     let mut built_by = Vec::new();
     for r in &rows {
@@ -677,13 +690,29 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
         .map(|t| (t.to_string(), env!("CARGO_PKG_VERSION").to_string()))
         .collect();
     match manifest::write_with_report(&manifest_path, &entries, &built_by, &tools) {
-        Ok(report) => {
-            let _ = writeln!(
-                io.stdout,
-                "wrote {} and {}",
-                manifest_path.display(),
-                report.display()
-            );
+        Ok((report, _)) => {
+            if text_out {
+                let _ = writeln!(
+                    io.stdout,
+                    "wrote {} and {}",
+                    manifest_path.display(),
+                    report.display()
+                );
+            }
+            if let Some(dest) = &json {
+                let source = match &source {
+                    SeedSource::Bundled => "bundled".to_string(),
+                    SeedSource::Dir(d) => d.display().to_string(),
+                };
+                let written = Some((
+                    manifest_path.display().to_string(),
+                    report.display().to_string(),
+                ));
+                let doc = crate::export::seeds::json(&rows, &source, &summary, written);
+                if !crate::export::write_all(Some((dest, &doc)), None, io) {
+                    return EXIT_USAGE;
+                }
+            }
         }
         Err(d) => {
             io.error(&d);

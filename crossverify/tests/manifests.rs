@@ -100,7 +100,9 @@ fn write_pair(dir: &std::path::Path) -> std::path::PathBuf {
     std::fs::write(dir.join("a"), b"alpha").unwrap();
     let out = dir.join("m.sha256");
     let entries = vec![Entry::of(s(&dir.join("a")), b"alpha")];
-    manifest::write_with_report(&out, &entries, &["hexroot".into()], &[]).unwrap()
+    manifest::write_with_report(&out, &entries, &["hexroot".into()], &[])
+        .unwrap()
+        .0
 }
 
 #[test]

@@ -13,6 +13,7 @@ use toolbase::cli::{Streams, EXIT_FAILURE, EXIT_SUCCESS, EXIT_USAGE};
 use toolbase::diag::Diagnostic;
 
 use super::{judge, Ballot, Judgement, Policy};
+use crate::export::Destination;
 use crate::report::{self, Loaded};
 use crate::sign::{self, Check};
 use crate::tlog::checkpoint::Checkpoint;
@@ -29,6 +30,8 @@ enum Id {
     RequireLog,
     Witness,
     WitnessQuorum,
+    Json,
+    Html,
     Help,
     Version,
 }
@@ -41,6 +44,8 @@ const OPTS: &[Opt<Id>] = &[
     Opt::flag(&["--require-log"], Id::RequireLog),
     Opt::value(&["--witness"], Id::Witness),
     Opt::value(&["--witness-quorum"], Id::WitnessQuorum),
+    Opt::value(&["--json"], Id::Json),
+    Opt::value(&["--html"], Id::Html),
     Opt::flag(&["-h", "--help"], Id::Help),
     Opt::flag(&["-V", "--version"], Id::Version),
 ];
@@ -48,7 +53,8 @@ const OPTS: &[Opt<Id>] = &[
 const HELP: &str = "\
 Usage: crossverify compare [--quorum K] [--diverse] [--allowed-signers FILE]
                            [--log-key VKEY [--require-log]
-                            [--witness FILE... [--witness-quorum N]]] REPORT...
+                            [--witness FILE... [--witness-quorum N]]]
+                           [--json FILE|-] [--html FILE|-] REPORT...
 
 Decides, for every artifact named in any REPORT, whether the reports agree on its SHA-256.
 A REPORT is a FILE.report written by 'crossverify manifest' or 'crossverify seeds' (its
@@ -75,6 +81,10 @@ Options:
                                carries their valid cosignatures (C2SP tlog-cosignature)
                                gets no vote
       --witness-quorum N       how many distinct witnesses must cosign (default: all)
+      --json FILE              also write the verdicts as JSON (schema
+                               hexroot.crossverify.compare/1); '-': to stdout, no table
+      --html FILE              also write them as one self-contained HTML page; '-': to
+                               stdout, no table
   -h, --help                   print this help and exit
   -V, --version                print the version and exit
 
@@ -111,6 +121,8 @@ struct Options {
     require_log: bool,
     witnesses: Vec<PathBuf>,
     witness_quorum: Option<usize>,
+    json: Option<Destination>,
+    html: Option<Destination>,
     paths: Vec<PathBuf>,
 }
 
@@ -153,6 +165,8 @@ fn options(args: &[OsString], io: &mut Streams) -> Result<Options, i32> {
                     }
                 }
             }
+            Ok(Arg::Opt(Id::Json, Some(v))) => o.json = Some(Destination::parse(v)),
+            Ok(Arg::Opt(Id::Html, Some(v))) => o.html = Some(Destination::parse(v)),
             Ok(Arg::Opt(Id::Help, _)) => {
                 let _ = io.stdout.write_all(HELP.as_bytes());
                 return Err(EXIT_SUCCESS);
@@ -169,7 +183,12 @@ fn options(args: &[OsString], io: &mut Streams) -> Result<Options, i32> {
             }
         }
     }
-    let problem = if o.paths.is_empty() {
+    let both_stdout = [&o.json, &o.html]
+        .iter()
+        .all(|d| d.as_ref().is_some_and(Destination::is_stdout));
+    let problem = if both_stdout {
+        Some("--json - and --html - cannot both go to standard output".to_string())
+    } else if o.paths.is_empty() {
         Some("missing REPORT: expected at least two reports".to_string())
     } else if o.require_log && o.log_key.is_none() {
         Some(
@@ -217,12 +236,88 @@ fn load(paths: &[PathBuf]) -> Result<Vec<Loaded>, Diagnostic> {
 
 /// What the checks found about one report: its signer, its log entry, and why it may not
 /// vote.
-#[derive(Default)]
-struct Standing {
-    signer: Option<String>,
-    logged: Option<(u64, Checkpoint)>,
-    cosigned: Vec<String>,
-    refusals: Vec<String>,
+#[derive(Clone, Debug, Default)]
+pub struct Standing {
+    /// The allowed principal whose signature it carries.
+    pub signer: Option<String>,
+    /// Its log entry's index and the verified checkpoint of its proof.
+    pub logged: Option<(u64, Checkpoint)>,
+    /// The trusted witnesses that cosigned that checkpoint.
+    pub cosigned: Vec<String>,
+    /// Why it may not vote (empty: it votes).
+    pub refusals: Vec<String>,
+}
+
+impl Standing {
+    /// What the reports list says after the report: `signed by ...; NO VOTE: ...`.
+    pub fn facts(&self) -> Vec<String> {
+        let mut facts = Vec::new();
+        if let Some(who) = &self.signer {
+            facts.push(format!("signed by {who}"));
+        }
+        if let Some((index, cp)) = &self.logged {
+            facts.push(format!("log entry {index} of {} ({})", cp.size, cp.origin));
+        }
+        if !self.cosigned.is_empty() {
+            facts.push(format!("cosigned by {}", self.cosigned.join(", ")));
+        }
+        if !self.refusals.is_empty() {
+            facts.push(format!("NO VOTE: {}", self.refusals.join("; ")));
+        }
+        facts
+    }
+}
+
+/// A finished comparison: everything the table, the JSON document and the page show.
+pub struct Comparison<'a> {
+    /// The reports, in command-line order.
+    pub reports: &'a [Loaded],
+    /// What the checks found about each report, in the same order.
+    pub standings: &'a [Standing],
+    /// The verdict on every artifact, in name order.
+    pub judgements: &'a [Judgement],
+    /// The quorum in force.
+    pub quorum: usize,
+    /// How many distinct voters there were.
+    pub voters: usize,
+    /// `--diverse`.
+    pub diverse: bool,
+    /// Whether signatures were checked (`--allowed-signers`): voters are signers.
+    pub signed: bool,
+    /// `--require-log`.
+    pub logged: bool,
+    /// Whether witness cosignatures were required.
+    pub witnessed: bool,
+}
+
+impl Comparison<'_> {
+    /// How many artifacts agree.
+    pub fn agreed(&self) -> usize {
+        self.judgements
+            .iter()
+            .filter(|j| j.verdict.agrees())
+            .count()
+    }
+
+    /// Whether the run passes: some artifact, and every one agrees.
+    pub fn passes(&self) -> bool {
+        !self.judgements.is_empty() && self.agreed() == self.judgements.len()
+    }
+
+    /// The closing sentence: `2 of 3 artifacts agree (quorum 2 of 3 voting reports)`.
+    pub fn summary(&self) -> String {
+        format!(
+            "{} of {} artifacts agree (quorum {} of {} voting {}{}{}{})",
+            self.agreed(),
+            self.judgements.len(),
+            self.quorum,
+            self.voters,
+            if self.signed { "signers" } else { "reports" },
+            if self.diverse { ", diverse" } else { "" },
+            if self.logged { ", logged" } else { "" },
+            if self.witnessed { ", witnessed" } else { "" },
+        )
+    }
 }
 
 fn standing(
@@ -356,39 +451,64 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
             diverse: o.diverse,
         },
     );
-    print(io, &o, &reports, &standings, &judgements, quorum, voters);
-    if !judgements.is_empty() && judgements.iter().all(|j| j.verdict.agrees()) {
+    let run = Comparison {
+        reports: &reports,
+        standings: &standings,
+        judgements: &judgements,
+        quorum,
+        voters,
+        diverse: o.diverse,
+        signed: o.allowed.is_some(),
+        logged: o.require_log,
+        witnessed: !o.witnesses.is_empty(),
+    };
+    let to_stdout = [&o.json, &o.html]
+        .iter()
+        .any(|d| d.as_ref().is_some_and(Destination::is_stdout));
+    if !to_stdout {
+        print(io, &run);
+    }
+    let doc = o.json.as_ref().map(|_| crate::export::compare::json(&run));
+    let page = o.html.as_ref().map(|_| crate::export::compare::html(&run));
+    if !crate::export::write_all(
+        o.json.as_ref().zip(doc.as_ref()),
+        o.html.as_ref().zip(page.as_deref()),
+        io,
+    ) {
+        return EXIT_USAGE;
+    }
+    if run.passes() {
         EXIT_SUCCESS
     } else {
         EXIT_FAILURE
     }
 }
 
-fn print(
-    io: &mut Streams,
-    o: &Options,
-    reports: &[Loaded],
-    standings: &[Standing],
-    judgements: &[Judgement],
-    quorum: usize,
-    voters: usize,
-) {
+/// The votes of artifact `j` as the table shows them: `DIGEST16 [1,2]  missing [3]`.
+pub fn votes(j: &Judgement) -> String {
+    let mut votes: Vec<String> = j
+        .groups
+        .iter()
+        .map(|(d, members)| format!("{} [{}]", short(d), numbers(members)))
+        .collect();
+    if !j.missing.is_empty() {
+        votes.push(format!("missing [{}]", numbers(&j.missing)));
+    }
+    votes.join("  ")
+}
+
+/// 0-based report indices as the 1-based list the table shows: `1,2`.
+pub fn numbers(indices: &[usize]) -> String {
+    let m: Vec<String> = indices.iter().map(|i| (i + 1).to_string()).collect();
+    m.join(",")
+}
+
+fn print(io: &mut Streams, run: &Comparison) {
+    let (reports, standings, judgements) = (run.reports, run.standings, run.judgements);
     let out = &mut *io.stdout;
     let _ = writeln!(out, "reports:");
     for (i, (r, s)) in reports.iter().zip(standings).enumerate() {
-        let mut facts = Vec::new();
-        if let Some(who) = &s.signer {
-            facts.push(format!("signed by {who}"));
-        }
-        if let Some((index, cp)) = &s.logged {
-            facts.push(format!("log entry {index} of {} ({})", cp.size, cp.origin));
-        }
-        if !s.cosigned.is_empty() {
-            facts.push(format!("cosigned by {}", s.cosigned.join(", ")));
-        }
-        if !s.refusals.is_empty() {
-            facts.push(format!("NO VOTE: {}", s.refusals.join("; ")));
-        }
+        let facts = s.facts();
         let _ = writeln!(
             out,
             "  [{}] {}  host {} ({}), {}{}{}",
@@ -401,7 +521,7 @@ fn print(
             facts.join("; ")
         );
     }
-    if o.allowed.is_none() {
+    if !run.signed {
         let _ = writeln!(
             out,
             "note: votes are unsigned claims: anyone can copy a report under another host name \
@@ -420,49 +540,20 @@ fn print(
         "artifact", "verdict", "agree"
     );
     for j in judgements {
-        let mut votes: Vec<String> = j
-            .groups
-            .iter()
-            .map(|(d, members)| {
-                let m: Vec<String> = members.iter().map(|i| (i + 1).to_string()).collect();
-                format!("{} [{}]", short(d), m.join(","))
-            })
-            .collect();
-        if !j.missing.is_empty() {
-            let m: Vec<String> = j.missing.iter().map(|i| (i + 1).to_string()).collect();
-            votes.push(format!("missing [{}]", m.join(",")));
-        }
         let name = String::from_utf8_lossy(&j.name).escape_debug().to_string();
         let _ = writeln!(
             out,
             "{name:<width$}  {:<13}  {:>6}  {}",
             j.verdict.word(),
             format!("{}/{}", j.agreeing, j.voters),
-            votes.join("  ")
+            votes(j)
         );
         for n in &j.notes {
             let _ = writeln!(out, "{:<width$}    {n}", "");
         }
     }
-    let agreed = judgements.iter().filter(|j| j.verdict.agrees()).count();
-    let who = if o.allowed.is_some() {
-        "signers"
-    } else {
-        "reports"
-    };
-    let _ = writeln!(
-        out,
-        "\n{agreed} of {} artifacts agree (quorum {quorum} of {voters} voting {who}{}{}{})",
-        judgements.len(),
-        if o.diverse { ", diverse" } else { "" },
-        if o.require_log { ", logged" } else { "" },
-        if o.witnesses.is_empty() {
-            String::new()
-        } else {
-            ", witnessed".to_string()
-        }
-    );
-    if voters == 0 {
+    let _ = writeln!(out, "\n{}", run.summary());
+    if run.voters == 0 {
         let _ = writeln!(out, "no report may vote: nothing is agreed");
     }
 }

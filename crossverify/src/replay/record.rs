@@ -254,6 +254,17 @@ pub struct Report {
     pub independent: super::checks::Findings,
 }
 
+/// How a replay ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Status {
+    /// It reached its end and nothing failed.
+    Complete,
+    /// It reached its end, but steps failed or differed, or answers did not match (why).
+    Failed(String),
+    /// It stopped before the end (why); nothing is a verdict on the whole chain.
+    Incomplete(String),
+}
+
 /// The summary counts of a report.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Summary {
@@ -334,10 +345,8 @@ impl Report {
         o
     }
 
-    /// The report's full text.
-    pub fn render(&self) -> String {
-        let mut o = String::new();
-        o.push_str("crossverify replay report\n");
+    /// How the run ended, as the report's second line says.
+    pub fn status(&self) -> Status {
         let bad_answers = self.answers.as_ref().map_or(0, |a| a.mismatched.len());
         let bad_steps = self
             .steps
@@ -345,20 +354,27 @@ impl Report {
             .filter(|s| matches!(s.verdict, Verdict::Failed(_) | Verdict::Differed(_)))
             .count();
         match &self.failure {
+            Some(why) => Status::Incomplete(why.clone()),
             None if bad_steps > 0 => {
-                let _ = writeln!(
-                    o,
-                    "status: complete, but FAILED: {bad_steps} step(s) failed or differed"
-                );
+                Status::Failed(format!("{bad_steps} step(s) failed or differed"))
             }
             None if bad_answers > 0 => {
-                let _ = writeln!(
-                    o,
-                    "status: complete, but FAILED: {bad_answers} answer(s) did not match"
-                );
+                Status::Failed(format!("{bad_answers} answer(s) did not match"))
             }
-            None => o.push_str("status: complete\n"),
-            Some(why) => {
+            None => Status::Complete,
+        }
+    }
+
+    /// The report's full text.
+    pub fn render(&self) -> String {
+        let mut o = String::new();
+        o.push_str("crossverify replay report\n");
+        match self.status() {
+            Status::Complete => o.push_str("status: complete\n"),
+            Status::Failed(why) => {
+                let _ = writeln!(o, "status: complete, but FAILED: {why}");
+            }
+            Status::Incomplete(why) => {
                 let _ = writeln!(
                     o,
                     "status: incomplete - the replay stopped before the end; nothing below is a verdict on the whole chain"
