@@ -485,6 +485,8 @@ struct Outcome {
     failed: bool,
     /// Whether the last DDC stage is identical to cA.
     verified: bool,
+    /// cA differs from its own build of sA, and stage 3 equals that build.
+    not_fixed_point: bool,
 }
 
 #[derive(Default)]
@@ -635,6 +637,7 @@ fn ddc(job: &Job) -> Result<Outcome, String> {
                 differed: 0,
                 failed: true,
                 verified: false,
+                not_fixed_point: false,
             });
         }
     };
@@ -659,6 +662,7 @@ fn ddc(job: &Job) -> Result<Outcome, String> {
         ));
     }
     if self_hosting {
+        let mut s3_out = None;
         if let Some(s2) = &s2 {
             if let Some(s3) = stage(
                 &mut o,
@@ -673,8 +677,9 @@ fn ddc(job: &Job) -> Result<Outcome, String> {
                 comparisons.push((
                     "DDC stage 3 (stage 2's build of sA) against cA".into(),
                     ca_path.clone(),
-                    s3,
+                    s3.clone(),
                 ));
+                s3_out = Some(s3);
             }
         }
         if let Some(fixed) = stage(
@@ -690,8 +695,13 @@ fn ddc(job: &Job) -> Result<Outcome, String> {
             comparisons.push((
                 "fixed point: cA's own build of sA against cA".into(),
                 ca_path.clone(),
-                fixed,
+                fixed.clone(),
             ));
+            if let Some(s3) = s3_out {
+                // When cA is not a fixed point, what the trusted path can still show
+                // is that stage 2 compiles sA exactly as cA does.
+                comparisons.push((STAGE3_VS_FIXED.into(), fixed, s3));
+            }
         }
     } else if let Some(twin) = twin_recipe(root, &steps, &r) {
         // cT's source is a compiler the chain also builds the full way (M2-Planet for
@@ -742,6 +752,7 @@ fn ddc(job: &Job) -> Result<Outcome, String> {
     }
     let _ = writeln!(o, "\n## Comparisons");
     let mut last_agreed = false;
+    let mut like_ca = false;
     for (what, reference, file) in &comparisons {
         let a = std::fs::read(reference).unwrap_or_default();
         let b = std::fs::read(file).unwrap_or_default();
@@ -750,6 +761,7 @@ fn ddc(job: &Job) -> Result<Outcome, String> {
                 if what.starts_with("DDC") {
                     last_agreed = true;
                 }
+                like_ca |= what == STAGE3_VS_FIXED;
                 let _ = writeln!(
                     o,
                     "{what}: identical (sha256 {}): agreed",
@@ -765,6 +777,13 @@ fn ddc(job: &Job) -> Result<Outcome, String> {
             }
         }
     }
+    let not_fixed_point = like_ca && !last_agreed;
+    if not_fixed_point {
+        let _ = writeln!(
+            o,
+            "note: cA is not a fixed point (cA compiling sA does not give cA back), but stage 3 equals cA's own build of sA: the trusted-path compiler and cA compile sA alike; cA itself was not reproduced, so this is not a DDC agreement"
+        );
+    }
     if comparisons.is_empty() {
         f.failed = true;
         let _ = writeln!(o, "no comparison was made (a stage failed): NOT VERIFIED");
@@ -774,8 +793,12 @@ fn ddc(job: &Job) -> Result<Outcome, String> {
         differed: f.differed,
         failed: f.failed,
         verified: last_agreed,
+        not_fixed_point,
     })
 }
+
+/// The extra comparison made when cA is not a fixed point.
+const STAGE3_VS_FIXED: &str = "stage 3 against cA's own build of sA";
 
 #[derive(Clone, Copy)]
 enum Id {
@@ -947,6 +970,8 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
                 "incomplete - a stage failed; nothing below is a DDC verdict"
             } else if o.verified {
                 "complete: the last DDC stage is identical to cA"
+            } else if o.not_fixed_point {
+                "complete, but DIFFERED: no DDC stage is identical to cA (cA is not a fixed point; stage 3 equals cA's own build of sA)"
             } else {
                 "complete, but DIFFERED: no DDC stage is identical to cA"
             };
