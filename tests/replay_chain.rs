@@ -90,6 +90,7 @@ fn main() {
         ("failing_tool", failing_tool),
         ("differing_output_in_both_mode", differing_output),
         ("spawned_tool_differs_in_both_mode", spawned_differs),
+        ("chain_output_goes_to_the_report", chain_output_in_report),
         ("malformed_script", malformed_script),
         ("answers_mismatch", answers_mismatch),
         ("bad_command_lines", bad_command_lines),
@@ -210,9 +211,17 @@ fn replay(root: &Path, extra: &[&str]) -> Run {
     replay_script(root, "kaem.amd64", extra)
 }
 
-/// Replays `script` under `root` in-process with `extra` options and a report; the report
-/// file is read and removed.
+/// Replays `script` under `root` in-process with `extra` options, `--verbose` (the trace
+/// and the chain's output on stdout and stderr, which most cases look at) and a report;
+/// the report file is read and removed.
 fn replay_script(root: &Path, script: &str, extra: &[&str]) -> Run {
+    let mut with_verbose = vec!["--verbose"];
+    with_verbose.extend_from_slice(extra);
+    replay_plain(root, script, &with_verbose)
+}
+
+/// As [`replay_script`], without adding `--verbose`.
+fn replay_plain(root: &Path, script: &str, extra: &[&str]) -> Run {
     let report = root.with_extension("report.txt");
     let _ = fs::remove_file(&report);
     let mut args: Vec<OsString> =
@@ -994,6 +1003,58 @@ fn malformed_script() -> Result<(), String> {
         "located parse error expected",
         &run,
     )?;
+    let _ = fs::remove_dir_all(&root);
+    Ok(())
+}
+
+/// Without `--verbose` the terminal gets the final line only: no trace, no chain output
+/// (which the report keeps under each step), and the final line counts what was verified
+/// and gives the answers result.
+fn chain_output_in_report() -> Result<(), String> {
+    let Some(root) = make_root("plain") else {
+        return skip("seeds/amd64 is not in this tree yet");
+    };
+    let run = replay_plain(
+        &root,
+        "kaem.amd64",
+        &["--tools", "ours", "--answers", "AMD64/answers"],
+    );
+    check(run.status == 0, "the replay failed", &run)?;
+    check(
+        run.stdout.is_empty(),
+        "nothing on stdout without --verbose",
+        &run,
+    )?;
+    let last = run.stderr.lines().last().unwrap_or("");
+    check(
+        run.stderr.lines().count() == 1
+            && last.starts_with("replay: ok: ")
+            && last.contains(" run by hexroot's tools only (--tools both compares them)")
+            && last.contains("; answers ")
+            && last.contains(" matched (AMD64/answers)")
+            && last.contains("; report: "),
+        "one final line with the verified counts and the answers",
+        &run,
+    )?;
+    let report = run.report.clone().unwrap_or_default();
+    check(
+        report.contains("\nat a glance: "),
+        "the report has the line at a glance",
+        &run,
+    )?;
+    check(
+        report.contains("  ended: ") && report.contains(" s after the start\n"),
+        "every step records when it ended",
+        &run,
+    )?;
+    if complete_build() {
+        check(
+            report.contains("  | hello from hex1\n")
+                && report.contains("  | test chain done for amd64 (no surprises)\n"),
+            "the chain's output and kaem's echo are in the report",
+            &run,
+        )?;
+    }
     let _ = fs::remove_dir_all(&root);
     Ok(())
 }

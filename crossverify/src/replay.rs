@@ -24,6 +24,7 @@
 pub mod checks;
 pub mod exec;
 pub mod foreign;
+pub mod glance;
 pub mod hostcc;
 pub mod provenance;
 pub mod record;
@@ -32,7 +33,7 @@ pub mod tools;
 
 use std::collections::BTreeMap;
 use std::ffi::{OsStr, OsString};
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
@@ -88,8 +89,17 @@ pub struct Config {
     pub qemu: foreign::Qemu,
     /// A `sha256sum` file to check at the end (absolute, or relative to `root`).
     pub answers: Option<PathBuf>,
-    /// No progress lines and no ` +> ` trace.
+    /// No progress at all (`--quiet`).
     pub quiet: bool,
+    /// `--verbose`: the ` +> ` trace, the chain's own output and a line per step on the
+    /// terminal, as kaem shows them; otherwise the chain's output goes to the report.
+    pub verbose: bool,
+    /// Draw one updating progress line on stderr (the tool decides: both streams are
+    /// terminals, neither `--quiet` nor `--verbose`).
+    pub progress_line: bool,
+    /// When each step of an earlier run ended ([`glance::step_ends`] of its report), for
+    /// the progress line's estimate.
+    pub previous: Vec<(usize, Duration)>,
     /// The dialect of the top-level script; `None` picks the minimal kaem for a script
     /// named `kaem.ARCH` (what `kaem-optional-seed` reads) and full kaem otherwise.
     pub dialect: Option<Dialect>,
@@ -118,6 +128,9 @@ impl Config {
             qemu: foreign::Qemu::Path,
             answers: None,
             quiet: false,
+            verbose: false,
+            progress_line: false,
+            previous: Vec::new(),
             dialect: None,
             multicall: std::env::current_exe().ok(),
             vars: std::env::vars_os()
@@ -158,6 +171,11 @@ pub struct Runner<'a, 'io> {
     multicall: Option<PathBuf>,
     mirror: exec::Mirror,
     quiet: bool,
+    verbose: bool,
+    progress: toolbase::progress::Progress,
+    previous: Vec<(usize, Duration)>,
+    /// The chain's output since the last recorded step (not `--verbose`).
+    pending: Vec<u8>,
     root: PathBuf,
     /// The temporary directory: our PATH tools, scratch outputs, the spawn log.
     scratch: Option<PathBuf>,
@@ -293,6 +311,10 @@ fn replay_inner(config: &Config, io: &mut Streams) -> Result<Report, (Report, Di
         multicall: config.multicall.clone(),
         mirror: exec::Mirror::default(),
         quiet: config.quiet,
+        verbose: config.verbose,
+        progress: toolbase::progress::Progress::start("replay", config.progress_line),
+        previous: config.previous.clone(),
+        pending: Vec::new(),
         root: root.clone(),
         scratch: scratch.clone(),
         estimate,
@@ -304,8 +326,13 @@ fn replay_inner(config: &Config, io: &mut Streams) -> Result<Report, (Report, Di
         let mut shell = Shell { host: &mut runner };
         shell.run_file(&mut frame)
     };
+    runner.progress.finish();
     let outputs = std::mem::take(&mut runner.outputs);
     report.steps = std::mem::take(&mut runner.steps);
+    if let Some(last) = report.steps.last_mut() {
+        // kaem's own output after the last step (an `echo` at the end of the script).
+        last.output.push_str(&glance::kept_output(&runner.pending));
+    }
     if let Some(session) = runner.independent.take() {
         report.independent = session.finish();
     }
@@ -465,21 +492,36 @@ struct Ran {
 }
 
 impl Runner<'_, '_> {
+    /// Step `n` starts: a line per step with `--verbose`, else the progress line.
     fn progress(&mut self, n: usize, what: &str, output: Option<&str>) {
         if self.quiet {
             return;
         }
         let about = self.estimate.max(n);
-        let _ = writeln!(
-            self.io.stderr,
-            "replay: step {n} of about {about}: {what}{}",
-            output.map(|o| format!(" -> {o}")).unwrap_or_default()
-        );
+        let output = output.map(|o| format!(" -> {o}")).unwrap_or_default();
+        if self.verbose {
+            let _ = writeln!(
+                self.io.stderr,
+                "replay: step {n} of about {about}: {what}{output}"
+            );
+            return;
+        }
+        let elapsed = self.progress.started().elapsed();
+        let finish = glance::remaining_from_previous(&self.previous, n - 1, elapsed)
+            .map(|left| Instant::now() + left);
+        self.progress
+            .update(n - 1, about, &format!("step {n}: {what}{output}"), finish);
     }
 
+    /// The program's own output: to the terminal with `--verbose`, else to the report.
     fn forward(&mut self, ran: &Ran) {
-        let _ = self.io.stdout.write_all(&ran.stdout);
-        let _ = self.io.stderr.write_all(&ran.stderr);
+        if self.verbose {
+            let _ = self.io.stdout.write_all(&ran.stdout);
+            let _ = self.io.stderr.write_all(&ran.stderr);
+        } else {
+            self.pending.extend_from_slice(&ran.stdout);
+            self.pending.extend_from_slice(&ran.stderr);
+        }
     }
 
     fn hashes(
@@ -607,6 +649,8 @@ impl Runner<'_, '_> {
     ) {
         let mut rec = rec;
         rec.exec = self.exec_note.take();
+        rec.output = glance::kept_output(&std::mem::take(&mut self.pending));
+        rec.ended = Some(self.progress.started().elapsed());
         if let Some(why) = &self.exec_differed {
             rec.verdict = Verdict::Differed(format!("native and emulated runs: {why}"));
         }
@@ -653,6 +697,8 @@ impl Runner<'_, '_> {
             spawned: BTreeMap::new(),
             spawned_agreed: 0,
             exec: None,
+            output: String::new(),
+            ended: None,
         };
         let status = match self.mode {
             Mode::Ours => {
@@ -846,6 +892,8 @@ impl Runner<'_, '_> {
             spawned,
             spawned_agreed,
             exec: None,
+            output: String::new(),
+            ended: None,
         };
         self.record(rec, step.cwd, &step.argv, &positions);
         if let Some(d) = self.exec_verdict(n) {
@@ -887,7 +935,7 @@ impl Host for Runner<'_, '_> {
     }
 
     fn enter_script(&mut self, script: &Path, depth: usize) {
-        if !self.quiet {
+        if self.verbose && !self.quiet {
             let _ = writeln!(
                 self.io.stderr,
                 "replay: entering kaem script {} (depth {depth})",
@@ -897,11 +945,15 @@ impl Host for Runner<'_, '_> {
     }
 
     fn stdout(&mut self) -> &mut dyn Write {
-        &mut *self.io.stdout
+        if self.verbose {
+            &mut *self.io.stdout
+        } else {
+            &mut self.pending
+        }
     }
 
     fn trace(&mut self) -> &mut dyn Write {
-        if self.quiet {
+        if self.quiet || !self.verbose {
             return &mut self.sink;
         }
         &mut *self.io.stdout
@@ -921,6 +973,7 @@ enum Id {
     Report,
     Manifest,
     Quiet,
+    Verbose,
     Dialect,
     HostCc,
     HostCcDir,
@@ -938,6 +991,7 @@ const OPTS: &[Opt<Id>] = &[
     Opt::value(&["--report", "-r"], Id::Report),
     Opt::value(&["--manifest", "-m"], Id::Manifest),
     Opt::flag(&["--quiet", "-q"], Id::Quiet),
+    Opt::flag(&["--verbose", "-v"], Id::Verbose),
     Opt::value(&["--dialect"], Id::Dialect),
     Opt::value(&["--host-cc"], Id::HostCc),
     Opt::value(&["--host-cc-dir"], Id::HostCcDir),
@@ -950,7 +1004,8 @@ const OPTS: &[Opt<Id>] = &[
 /// Help text of `crossverify replay`.
 pub const HELP: &str = "\
 Usage: crossverify replay SCRIPT --root DIR [--tools ours|theirs|both] [--answers FILE]
-                          [--report OUT] [--manifest OUT] [--quiet] [--dialect minimal|full]
+                          [--report OUT] [--manifest OUT] [--quiet | --verbose]
+                          [--dialect minimal|full]
                           [--host-cc CC]... [--host-cc-dir DIR]
                           [--exec native|emulated|both] [--qemu DIR|none]
                           [--json FILE] [--html FILE]
@@ -988,7 +1043,14 @@ Options:
                          its end), for 'sha256sum -c'; it has no report of its own:
                          for 'crossverify compare', run 'crossverify manifest' on the
                          artifacts
-  -q, --quiet            no progress on stderr and no ' +> ' command trace
+  -q, --quiet            no progress on stderr, only the errors and nothing else
+  -v, --verbose          show the chain as kaem would: the ' +> ' command trace and the
+                         programs' own output, and a line per step on stderr (without
+                         it, the programs' output goes to the report, and when both
+                         standard output and error are terminals one updating line shows
+                         the steps done, the current step, the time and an estimate of
+                         what is left, from the script's step count or from the times
+                         of the earlier report at --report OUT)
       --dialect D        read SCRIPT as the seeds' minimal kaem or as full kaem
                          (default: minimal for kaem.ARCH, full otherwise)
       --host-cc CC       check every external step whose program the chain built from
@@ -1029,6 +1091,7 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
     let mut report = None;
     let mut manifest = None;
     let mut quiet = false;
+    let mut verbose = false;
     let mut dialect = None;
     let mut host_cc = Vec::new();
     let mut host_cc_dir = None;
@@ -1042,6 +1105,7 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
                 return EXIT_SUCCESS;
             }
             Ok(Arg::Opt(Id::Quiet, _)) => quiet = true,
+            Ok(Arg::Opt(Id::Verbose, _)) => verbose = true,
             Ok(Arg::Opt(id, Some(v))) => match id {
                 Id::Root => root = Some(PathBuf::from(v)),
                 Id::Answers => answers = Some(PathBuf::from(v)),
@@ -1105,7 +1169,7 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
                         return EXIT_USAGE;
                     }
                 },
-                Id::Quiet | Id::Help => {}
+                Id::Quiet | Id::Verbose | Id::Help => {}
             },
             Ok(Arg::Opt(_, None)) => {}
             Ok(Arg::Positional(p)) => {
@@ -1148,6 +1212,16 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
     config.answers = answers;
     config.exec = exec;
     config.quiet = quiet;
+    config.verbose = verbose;
+    config.progress_line =
+        !quiet && !verbose && io.stdout_is_terminal && std::io::stderr().is_terminal();
+    if let Some(text) = report_path
+        .as_ref()
+        .and_then(|p| std::fs::read_to_string(p).ok())
+    {
+        config.previous = glance::step_ends(&text);
+    }
+    let started = Instant::now();
     config.dialect = dialect;
     config.host_cc = host_cc;
     config.host_cc_dir = host_cc_dir;
@@ -1185,12 +1259,19 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
             return EXIT_FAILURE;
         }
     }
+    if let (Some(_), false) = (&error, verbose) {
+        print_failing_output(&report, io);
+    }
     if !quiet || error.is_some() {
         let _ = writeln!(
             io.stderr,
-            "replay: {}: {}",
+            "replay: {}: {}{}",
             if error.is_some() { "FAILED" } else { "ok" },
-            report.summary_line()
+            glance::final_line(&report, started.elapsed()),
+            report_path
+                .as_ref()
+                .map(|p| format!("; report: {}", p.display()))
+                .unwrap_or_default()
         );
     }
     match error {
@@ -1205,5 +1286,26 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
             EXIT_FAILURE
         }
         None => EXIT_SUCCESS,
+    }
+}
+
+/// The last lines of the output of the step that failed (or of the last step, when the
+/// run stopped elsewhere), which without `--verbose` went only to the report.
+fn print_failing_output(report: &Report, io: &mut Streams) {
+    let bad = report
+        .steps
+        .iter()
+        .find(|s| matches!(s.verdict, Verdict::Failed(_) | Verdict::Differed(_)))
+        .or(report.steps.last());
+    let Some(step) = bad.filter(|s| !s.output.trim().is_empty()) else {
+        return;
+    };
+    let _ = writeln!(
+        io.stderr,
+        "replay: the last lines step {} ({}) wrote:",
+        step.number, step.location
+    );
+    for l in glance::tail(&step.output, 20).lines() {
+        let _ = writeln!(io.stderr, "  | {l}");
     }
 }

@@ -98,7 +98,8 @@ pub fn run_main(tool: ToolMain) -> ! {
         inner: stdout.lock(),
         broken: false,
     };
-    let mut err = io::stderr().lock();
+    // Not locked for the whole run: a progress line's thread (`progress`) writes too.
+    let mut err = io::stderr();
     let mut streams = Streams {
         stdout: &mut out,
         stderr: &mut err,

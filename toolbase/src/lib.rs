@@ -9,6 +9,7 @@
 //! - [`help`]: the `--help` option list, man page, bash completion and examples, from one
 //!   description;
 //! - [`cli`]: exit statuses, the [`cli::Streams`] a tool writes to, and the `main` wrapper;
+//! - [`progress`]: one updating progress line on stderr with elapsed time and an estimate;
 //! - [`number`]: the reference's `strtoint`, shared by hex2 and M1;
 //! - [`arch`]: the one architecture table (names, endianness, word size, seed base address,
 //!   system-call convention) every crate reads.
@@ -25,3 +26,4 @@ pub mod diag;
 pub mod help;
 pub mod number;
 pub mod output;
+pub mod progress;

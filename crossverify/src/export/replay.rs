@@ -2,55 +2,17 @@
 //! `hexroot.crossverify.replay/1` document and as a page.
 //!
 //! Both are built from the report's records and the independent checks' findings, the
-//! same data `--report` prints; the only thing decided here is each step's *result*
-//! class, a reading of verdicts already made: a tool step's own verdict (`agreed`,
-//! `differed`, `failed`, or `ran` when one implementation ran it), and for an external
-//! step that ran, its host-cc outcome (`agreed`, `differed`, or `unverified` when nothing
-//! checked it).
+//! same data `--report` prints; each step's *result* class is
+//! [`crate::replay::glance::result`], the reading the final line uses too.
 
 use std::fmt::Write as _;
 
 use crate::html::{self, escape};
 use crate::json::{array, micros, Value};
+use crate::replay::glance::counts;
+pub use crate::replay::glance::{result, RESULTS};
 use crate::replay::hostcc::{Outcome, StepCheck};
-use crate::replay::record::{FileHash, Implementation, Report, Status, StepRecord, Verdict};
-
-/// The result classes of a step, in the order the summary counts them.
-pub const RESULTS: &[&str] = &["agreed", "differed", "failed", "unverified", "ran"];
-
-/// A step's result class (one of [`RESULTS`]) and the text that explains it, if any.
-pub fn result(r: &StepRecord, check: Option<&StepCheck>) -> (&'static str, Option<String>) {
-    match (&r.verdict, r.implementation, check.map(StepCheck::outcome)) {
-        (Verdict::Differed(why), _, _) => ("differed", Some(why.clone())),
-        (Verdict::Failed(s), _, _) => ("failed", Some(format!("exit status {s}"))),
-        (Verdict::Agreed, _, _) => ("agreed", None),
-        (Verdict::Ran, Implementation::External, Some(Outcome::Agreed)) => ("agreed", None),
-        (Verdict::Ran, Implementation::External, Some(Outcome::Differed(why))) => {
-            ("differed", Some(why))
-        }
-        (Verdict::Ran, Implementation::External, Some(Outcome::NotCheckable(why))) => {
-            ("unverified", Some(why))
-        }
-        (Verdict::Ran, Implementation::External, None) => {
-            ("unverified", Some("nothing checked this step".into()))
-        }
-        (Verdict::Ran, _, _) => ("ran", None),
-    }
-}
-
-fn counts(report: &Report) -> Vec<(&'static str, usize)> {
-    RESULTS
-        .iter()
-        .map(|class| {
-            let n = report
-                .steps
-                .iter()
-                .filter(|r| result(r, report.independent.check(r.number)).0 == *class)
-                .count();
-            (*class, n)
-        })
-        .collect()
-}
+use crate::replay::record::{FileHash, Report, Status, StepRecord, Verdict};
 
 fn files(list: &[FileHash]) -> Value {
     array(list.iter().map(|f| {

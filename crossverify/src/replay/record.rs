@@ -91,6 +91,12 @@ pub struct StepRecord {
     /// The execution paths of a program step (`native`, `emulated`, `native+emulated
     /// agreed`...), `None` for our in-process tools.
     pub exec: Option<String>,
+    /// What the step's program wrote on its standard output and error (and kaem's own
+    /// output before it), as [`super::glance::kept_output`] keeps it; empty with
+    /// `--verbose`, which shows it on the terminal instead.
+    pub output: String,
+    /// When the step ended, after the replay's start.
+    pub ended: Option<Duration>,
 }
 
 pub use crate::sha256_hex;
@@ -388,6 +394,12 @@ impl Report {
         let _ = writeln!(o, "root: {}", self.root.display());
         let _ = writeln!(o, "tools: {}", self.mode);
         let _ = writeln!(o, "summary: {}", self.summary_line());
+        let elapsed = self.steps.iter().filter_map(|r| r.ended).max();
+        let _ = writeln!(
+            o,
+            "at a glance: {}",
+            super::glance::final_line(self, elapsed.unwrap_or_default())
+        );
         o.push('\n');
         for r in &self.steps {
             let _ = writeln!(o, "step {}: {}", r.number, r.command);
@@ -424,6 +436,9 @@ impl Report {
                 Verdict::Failed(s) => format!("failed with exit status {s}"),
             };
             let _ = writeln!(o, "  result: {verdict}");
+            if let Some(t) = r.ended {
+                let _ = writeln!(o, "  ended: {:.3} s after the start", t.as_secs_f64());
+            }
             self.independent.render_step(r.number, &mut o);
             for (label, files) in [("in ", &r.inputs), ("out", &r.outputs)] {
                 for f in files {
@@ -437,6 +452,12 @@ impl Report {
             }
             for (k, (n, t)) in &r.spawned {
                 let _ = writeln!(o, "  spawned through PATH: {k} x{n}, ours {:.3} ms", ms(*t));
+            }
+            if !r.output.is_empty() {
+                let _ = writeln!(o, "  output ({} lines):", r.output.lines().count());
+                for l in r.output.lines() {
+                    let _ = writeln!(o, "  | {l}");
+                }
             }
         }
         self.independent.render_sections(&mut o);
