@@ -882,6 +882,18 @@ fn failing_tool() -> Result<(), String> {
         "a failed step must leave no output",
         &run,
     )?;
+    // Without --verbose the tool's message went to the report; its tail is printed.
+    let run = replay_plain(&root, "kaem.amd64", &["--tools", "ours"]);
+    incomplete(&run)?;
+    check(
+        run.stderr
+            .contains("replay: the last lines step 1 (kaem.amd64:12:1) wrote:\n  | ")
+            && run.stderr.contains("AMD64/hex0.hex0:")
+            && run.stderr.contains("replay: FAILED: 1 step in ")
+            && run.stderr.contains("1 FAILED; answers not checked"),
+        "the failing step's output and the final line",
+        &run,
+    )?;
     let _ = fs::remove_dir_all(&root);
     Ok(())
 }

@@ -1290,13 +1290,14 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
 }
 
 /// The last lines of the output of the step that failed (or of the last step, when the
-/// run stopped elsewhere), which without `--verbose` went only to the report.
+/// run stopped early for another reason), which without `--verbose` went only to the
+/// report. A run that failed after its end (answers, host-cc) prints none.
 fn print_failing_output(report: &Report, io: &mut Streams) {
     let bad = report
         .steps
         .iter()
         .find(|s| matches!(s.verdict, Verdict::Failed(_) | Verdict::Differed(_)))
-        .or(report.steps.last());
+        .or(report.steps.last().filter(|_| report.failure.is_some()));
     let Some(step) = bad.filter(|s| !s.output.trim().is_empty()) else {
         return;
     };

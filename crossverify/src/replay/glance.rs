@@ -105,8 +105,9 @@ pub fn final_line(report: &Report, elapsed: Duration) -> String {
         parts.push(format!("{unverified} not independently verified"));
     }
     let mut line = format!(
-        "{} steps in {}: {}",
+        "{} step{} in {}: {}",
         report.steps.len(),
+        if report.steps.len() == 1 { "" } else { "s" },
         toolbase::progress::clock(elapsed),
         if parts.is_empty() {
             "nothing ran".to_string()
