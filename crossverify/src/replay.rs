@@ -46,8 +46,8 @@ use toolbase::diag::Diagnostic;
 use crate::kaem::shell::{minimal_dialect, Finished, Frame, Host, Shell, Step};
 use crate::kaem::{Dialect, Vars};
 use record::{
-    explain_difference, hash_file, parse_answers, AnswersCheck, FileHash, Implementation, Report,
-    StepRecord, Verdict,
+    explain_difference, hash_file, AnswersCheck, FileHash, Implementation, Report, StepRecord,
+    Verdict,
 };
 use tools::{file_args, our_command, recognise, Role, SpawnedRun, Tool, PATH_TOOLS};
 
@@ -428,29 +428,18 @@ fn relative(root: &Path, p: &Path) -> String {
 }
 
 fn check_answers(root: &Path, answers: &Path) -> Result<AnswersCheck, Diagnostic> {
-    let text = std::fs::read(answers)
-        .map_err(|e| Diagnostic::io(answers, "cannot read the answers file", &e))?;
-    let text = String::from_utf8_lossy(&text);
-    let entries = parse_answers(&text).map_err(|(line, found)| {
-        Diagnostic::new("malformed line in the answers file")
-            .in_file(answers.display().to_string())
-            .at(toolbase::diag::Position::LineCol {
-                line: line as u32,
-                col: 1,
-            })
-            .expected("sha256sum format: 64 hex digits, two spaces, a path")
-            .found(format!("'{found}'"))
-    })?;
+    let (_, entries) = crate::sha256sum::load(answers, "the answers file")?;
     let mut check = AnswersCheck {
         file: answers.display().to_string(),
         ..AnswersCheck::default()
     };
     for a in entries {
-        let got = hash_file(&root.join(&a.path));
+        let path = std::ffi::OsStr::from_bytes(&a.name);
+        let got = hash_file(&root.join(path));
         if got.as_deref() == Some(a.sha256.as_str()) {
             check.matched += 1;
         } else {
-            check.mismatched.push((a.path, a.sha256, got));
+            check.mismatched.push((a.display_name(), a.sha256, got));
         }
     }
     Ok(check)
