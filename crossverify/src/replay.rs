@@ -173,13 +173,20 @@ pub struct Runner<'a, 'io> {
 
 /// Runs a replay. The report is returned in both cases; on failure, with its `failure`
 /// set and the diagnostic that stopped the run.
+/// The process's working directory is never changed: our tools get each step's directory
+/// in their [`Streams::cwd`].
 pub fn replay(config: &Config, io: &mut Streams) -> Result<Report, (Report, Diagnostic)> {
-    let original_cwd = std::env::current_dir().ok();
-    let result = replay_inner(config, io);
-    if let Some(cwd) = original_cwd {
-        let _ = std::env::set_current_dir(cwd);
+    replay_inner(config, io)
+}
+
+/// `Ok` when `dir` is a directory a step can run in (what `chdir` would have said
+/// otherwise).
+pub(crate) fn check_dir(dir: &Path) -> std::io::Result<()> {
+    if std::fs::metadata(dir)?.is_dir() {
+        Ok(())
+    } else {
+        Err(std::io::ErrorKind::NotADirectory.into())
     }
-    result
 }
 
 pub(crate) fn absolute(p: &Path) -> PathBuf {
@@ -500,7 +507,7 @@ impl Runner<'_, '_> {
             .in_file(step.location())
             .hint("run this chain with --tools theirs, or use a hexroot build with every tool")
         })?;
-        std::env::set_current_dir(step.cwd).map_err(|e| {
+        check_dir(step.cwd).map_err(|e| {
             Diagnostic::io(step.cwd, "cannot enter the step's directory", &e).note(step.location())
         })?;
         let mut out = Vec::new();
@@ -511,6 +518,7 @@ impl Runner<'_, '_> {
                 stdout: &mut out,
                 stderr: &mut err,
                 stdout_is_terminal: false,
+                cwd: Some(step.cwd),
             };
             main(&args, &mut streams)
         };

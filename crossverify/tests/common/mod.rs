@@ -17,6 +17,7 @@ pub fn run(f: toolbase::cli::ToolMain, args: &[&str]) -> (i32, String, String) {
             stdout: &mut out,
             stderr: &mut err,
             stdout_is_terminal: false,
+            cwd: None,
         };
         f(&args, &mut io)
     };
