@@ -94,6 +94,7 @@ pub fn output_of(name: &str, args: &[&str]) -> String {
             stdout: &mut out,
             stderr: &mut err,
             stdout_is_terminal: false,
+            cwd: None,
         };
         tool(&argv, &mut io);
     }

@@ -1,12 +1,13 @@
-//! Property tests of crossverify's formats: any manifest (names with any bytes but NUL,
-//! backslashes and newlines included) round-trips through render and the strict reader;
+//! Property tests of crossverify's formats: any sha256sum file (names with any bytes but
+//! NUL, backslashes, newlines and carriage returns included) round-trips through render
+//! and the strict reader;
 //! a report round-trips; no input makes the manifest, report or map readers panic; and
 //! `explain::difference` counts exactly the differing bytes; the replay's text diff reports
 //! exactly the differing pairs, and its provenance walk ends on any step graph.
 
 use crossverify::explain;
-use crossverify::manifest::{self, Entry};
 use crossverify::report::{self, Report};
+use crossverify::sha256sum::{self, Entry};
 use proptest::prelude::*;
 
 fn entry() -> impl Strategy<Value = Entry> {
@@ -15,6 +16,21 @@ fn entry() -> impl Strategy<Value = Entry> {
         proptest::collection::vec(any::<u8>(), 0..16),
     )
         .prop_map(|(name, bytes)| Entry::of(name, &bytes))
+}
+
+/// Names made mostly of the bytes sha256sum escapes, and any other non-NUL byte.
+fn escape_prone_name() -> impl Strategy<Value = Vec<u8>> {
+    proptest::collection::vec(
+        prop_oneof![
+            Just(b'\\'),
+            Just(b'\n'),
+            Just(b'\r'),
+            Just(b'n'),
+            Just(b'r'),
+            1u8..=255
+        ],
+        1..24,
+    )
 }
 
 proptest! {
@@ -28,8 +44,26 @@ proptest! {
                 unique.push(e);
             }
         }
-        let text = manifest::render(&unique);
-        prop_assert_eq!(manifest::parse("m", &text).unwrap(), unique);
+        let text = sha256sum::render(&unique);
+        prop_assert_eq!(sha256sum::parse("m", &text).unwrap(), unique);
+    }
+
+    #[test]
+    fn escaped_names_round_trip(names in proptest::collection::vec(escape_prone_name(), 1..8)) {
+        let mut unique: Vec<Entry> = Vec::new();
+        for n in names {
+            if !unique.iter().any(|u| u.name == n) {
+                unique.push(Entry::of(n, b""));
+            }
+        }
+        let text = sha256sum::render(&unique);
+        prop_assert_eq!(sha256sum::parse("m", &text).unwrap(), unique.clone());
+        for e in &unique {
+            let line = sha256sum::line(&e.sha256, &e.name);
+            // Only the final newline is raw; escaped names start their line with '\'.
+            prop_assert_eq!(line.iter().filter(|&&b| b == b'\n' || b == b'\r').count(), 1);
+            prop_assert_eq!(line[0] == b'\\', sha256sum::needs_escape(&e.name));
+        }
     }
 
     #[test]
@@ -45,7 +79,7 @@ proptest! {
 
     #[test]
     fn readers_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
-        let _ = manifest::parse("m", &bytes);
+        let _ = sha256sum::parse("m", &bytes);
         let _ = report::parse("r", &bytes);
         let _ = explain::parse_map("map", &bytes);
         let _ = explain::parse_m1_map("m1map", &bytes);

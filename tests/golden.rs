@@ -375,6 +375,7 @@ fn run_tool_in_child(name: &str) -> ! {
         stdout: &mut out,
         stderr: &mut err,
         stdout_is_terminal: false,
+        cwd: None,
     };
     let status = tool(&args, &mut streams);
     let _ = out.flush();

@@ -279,7 +279,7 @@ proptest! {
         let _ = std::fs::remove_file(&out);
         let (mut so, mut se) = (Vec::new(), Vec::new());
         let status = {
-            let mut io = toolbase::cli::Streams { stdout: &mut so, stderr: &mut se, stdout_is_terminal: false };
+            let mut io = toolbase::cli::Streams { stdout: &mut so, stderr: &mut se, stdout_is_terminal: false, cwd: None };
             hex2::tool::main(&tool_args(&config, &[input], &out), &mut io)
         };
         let reference = hex2::reference::link(&[Source { name: "big.hex2", text: &big }], &config);

@@ -230,14 +230,22 @@ fn replay_plain(root: &Path, script: &str, extra: &[&str]) -> Run {
     args.extend(["--report".into(), report.clone().into()]);
     let mut out = Vec::new();
     let mut err = Vec::new();
+    let before = std::env::current_dir().ok();
     let status = {
         let mut io = toolbase::cli::Streams {
             stdout: &mut out,
             stderr: &mut err,
             stdout_is_terminal: false,
+            cwd: None,
         };
         crossverify::replay::main(&args, &mut io)
     };
+    // Issue 19: our tools receive each step's directory; the process's never moves.
+    assert_eq!(
+        std::env::current_dir().ok(),
+        before,
+        "the replay changed directory"
+    );
     Run {
         status,
         stdout: String::from_utf8_lossy(&out).into_owned(),
@@ -1358,6 +1366,7 @@ fn ddc_case(trojan: bool) -> Result<(), String> {
             stdout: &mut stdout,
             stderr: &mut stderr,
             stdout_is_terminal: false,
+            cwd: None,
         };
         crossverify::ddc::main(&args, &mut io)
     };

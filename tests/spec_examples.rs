@@ -146,6 +146,7 @@ fn run(ex: &Example, dir: &Path) -> Vec<String> {
             stdout: &mut out,
             stderr: &mut err,
             stdout_is_terminal: false,
+            cwd: None,
         };
         tool(&args, &mut io)
     };

@@ -435,12 +435,13 @@ fn run_stage(
         let (who, status) = match recognise(&s.program) {
             Some(tool) => {
                 let (main, args) = our_command(tool, &argv).map_err(|e| e.to_string())?;
-                std::env::set_current_dir(&s.cwd)
+                crate::replay::check_dir(&s.cwd)
                     .map_err(|e| format!("cannot enter {}: {e}", s.cwd.display()))?;
                 let mut io = Streams {
                     stdout: &mut out,
                     stderr: &mut err,
                     stdout_is_terminal: false,
+                    cwd: Some(&s.cwd),
                 };
                 (
                     format!("hexroot {}", tool.kind.name()),
@@ -951,7 +952,6 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
         .get(&(Id::Script as u8))
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(format!("kaem.{arch}")));
-    let cwd = std::env::current_dir().ok();
     let start = Instant::now();
     let result = ddc(&Job {
         root: &root,
@@ -961,9 +961,6 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
         out: &out,
         emulated,
     });
-    if let Some(c) = cwd {
-        let _ = std::env::set_current_dir(c);
-    }
     let (text, status) = match result {
         Ok(o) => {
             let status = if o.failed {

@@ -16,13 +16,15 @@
 //! proofs), so a publisher cannot show different reports to different people.
 //!
 //! Module map: [`tool`] dispatches subcommands; [`seeds`] owns the seed table and the
-//! rebuild paths; [`manifest`] the sha256sum format; [`report`] the report format and the
-//! host facts; [`compare`] the agreement policy; [`sign`] report signatures; [`tlog`] the
-//! transparency log; [`explain`] the byte-level diagnosis; a private module runs the
-//! external programs (`ssh-keygen`, `openssl`) and owns their scratch directories.
+//! rebuild paths; [`sha256sum`] the sha256sum format (its one writer and one reader);
+//! [`report`] the report format and the host facts; [`manifest`] the subcommand that
+//! writes the two; [`compare`] the agreement policy; [`sign`] report signatures; [`tlog`]
+//! the transparency log; [`explain`] the byte-level diagnosis; a private module runs the
+//! external programs (`ssh-keygen`, `openssl`) and owns their scratch directories. The
+//! formats [`sha256sum`] and [`report`] sit at the bottom and import no command module.
 //!
 //! ```
-//! use crossverify::manifest::{parse, render, Entry};
+//! use crossverify::sha256sum::{parse, render, Entry};
 //! // A known answer: SHA-256 of "abc", listed the way `sha256sum` lists it.
 //! let entry = Entry::of("abc.txt", b"abc");
 //! let text = render(&[entry.clone()]);
@@ -55,9 +57,14 @@ pub mod manifest;
 pub mod replay;
 pub mod report;
 pub mod seeds;
+pub mod sha256sum;
 pub mod sign;
 pub mod tlog;
 pub mod tool;
+
+/// Mode of every file crossverify writes (manifests, reports, signatures, log files),
+/// before umask.
+pub const FILE_MODE: u32 = 0o644;
 
 /// Lower-case hexadecimal SHA-256 of `bytes`.
 pub fn sha256_hex(bytes: &[u8]) -> String {

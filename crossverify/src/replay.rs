@@ -47,8 +47,8 @@ use toolbase::diag::Diagnostic;
 use crate::kaem::shell::{minimal_dialect, Finished, Frame, Host, Shell, Step};
 use crate::kaem::{Dialect, Vars};
 use record::{
-    explain_difference, hash_file, parse_answers, AnswersCheck, FileHash, Implementation, Report,
-    StepRecord, Verdict,
+    explain_difference, hash_file, AnswersCheck, FileHash, Implementation, Report, StepRecord,
+    Verdict,
 };
 use tools::{file_args, our_command, recognise, Role, SpawnedRun, Tool, PATH_TOOLS};
 
@@ -191,13 +191,20 @@ pub struct Runner<'a, 'io> {
 
 /// Runs a replay. The report is returned in both cases; on failure, with its `failure`
 /// set and the diagnostic that stopped the run.
+/// The process's working directory is never changed: our tools get each step's directory
+/// in their [`Streams::cwd`].
 pub fn replay(config: &Config, io: &mut Streams) -> Result<Report, (Report, Diagnostic)> {
-    let original_cwd = std::env::current_dir().ok();
-    let result = replay_inner(config, io);
-    if let Some(cwd) = original_cwd {
-        let _ = std::env::set_current_dir(cwd);
+    replay_inner(config, io)
+}
+
+/// `Ok` when `dir` is a directory a step can run in (what `chdir` would have said
+/// otherwise).
+pub(crate) fn check_dir(dir: &Path) -> std::io::Result<()> {
+    if std::fs::metadata(dir)?.is_dir() {
+        Ok(())
+    } else {
+        Err(std::io::ErrorKind::NotADirectory.into())
     }
-    result
 }
 
 pub(crate) fn absolute(p: &Path) -> PathBuf {
@@ -455,29 +462,18 @@ fn relative(root: &Path, p: &Path) -> String {
 }
 
 fn check_answers(root: &Path, answers: &Path) -> Result<AnswersCheck, Diagnostic> {
-    let text = std::fs::read(answers)
-        .map_err(|e| Diagnostic::io(answers, "cannot read the answers file", &e))?;
-    let text = String::from_utf8_lossy(&text);
-    let entries = parse_answers(&text).map_err(|(line, found)| {
-        Diagnostic::new("malformed line in the answers file")
-            .in_file(answers.display().to_string())
-            .at(toolbase::diag::Position::LineCol {
-                line: line as u32,
-                col: 1,
-            })
-            .expected("sha256sum format: 64 hex digits, two spaces, a path")
-            .found(format!("'{found}'"))
-    })?;
+    let (_, entries) = crate::sha256sum::load(answers, "the answers file")?;
     let mut check = AnswersCheck {
         file: answers.display().to_string(),
         ..AnswersCheck::default()
     };
     for a in entries {
-        let got = hash_file(&root.join(&a.path));
+        let path = std::ffi::OsStr::from_bytes(&a.name);
+        let got = hash_file(&root.join(path));
         if got.as_deref() == Some(a.sha256.as_str()) {
             check.matched += 1;
         } else {
-            check.mismatched.push((a.path, a.sha256, got));
+            check.mismatched.push((a.display_name(), a.sha256, got));
         }
     }
     Ok(check)
@@ -553,7 +549,7 @@ impl Runner<'_, '_> {
             .in_file(step.location())
             .hint("run this chain with --tools theirs, or use a hexroot build with every tool")
         })?;
-        std::env::set_current_dir(step.cwd).map_err(|e| {
+        check_dir(step.cwd).map_err(|e| {
             Diagnostic::io(step.cwd, "cannot enter the step's directory", &e).note(step.location())
         })?;
         let mut out = Vec::new();
@@ -564,6 +560,7 @@ impl Runner<'_, '_> {
                 stdout: &mut out,
                 stderr: &mut err,
                 stdout_is_terminal: false,
+                cwd: Some(step.cwd),
             };
             main(&args, &mut streams)
         };

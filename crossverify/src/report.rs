@@ -19,7 +19,7 @@
 //!             *("tool " WORD " " WORD LF)     ; a tool and its version
 //!             1*("built-by " WORD " " NAME LF) ; implementation that built a listed file
 //! WORD      = 1*(printable ASCII except space)
-//! NAME      = 1*(any byte but LF; "\" written "\\", newline written "\n")
+//! NAME      = 1*(any byte but LF; "\" written "\\", newline "\n", carriage return "\r")
 //! HEX64     = 64 lower-case hex digits
 //! ```
 //!
@@ -33,7 +33,7 @@ use std::path::{Path, PathBuf};
 
 use toolbase::diag::{Diagnostic, Position};
 
-use crate::manifest::{self, is_sha256_hex, is_word, Entry};
+use crate::sha256sum::{self, escape_name, is_sha256_hex, unescape_name, Entry, ESCAPES};
 
 /// The first line of every report.
 pub const MAGIC: &str = "# hexroot crossverify report 1";
@@ -114,7 +114,7 @@ impl Report {
             out.push(b'\n');
         };
         line("#", &MAGIC.as_bytes()[2..]);
-        line("manifest", &escape(&self.manifest));
+        line("manifest", &escape_name(&self.manifest));
         line("manifest-sha256", self.manifest_sha256.as_bytes());
         line("host", self.host.as_bytes());
         line("os", self.os.as_bytes());
@@ -126,24 +126,17 @@ impl Report {
         for (i, n) in &self.built_by {
             let mut v = i.as_bytes().to_vec();
             v.push(b' ');
-            v.extend_from_slice(&escape(n));
+            v.extend_from_slice(&escape_name(n));
             line("built-by", &v);
         }
         out
     }
 }
 
-/// `name` with `\` as `\\` and newline as `\n`.
-fn escape(name: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(name.len());
-    for &b in name {
-        match b {
-            b'\\' => out.extend_from_slice(b"\\\\"),
-            b'\n' => out.extend_from_slice(b"\\n"),
-            _ => out.push(b),
-        }
-    }
-    out
+/// A name usable as an implementation or tool name in a report (WORD in the grammar):
+/// non-empty, printable ASCII without spaces.
+pub fn is_word(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_graphic())
 }
 
 /// The report path for a manifest: the manifest's path with `.report` appended.
@@ -223,8 +216,10 @@ pub fn parse(file: &str, text: &[u8]) -> Result<Report, Diagnostic> {
         }
     };
     let (mo, mv) = single("manifest", &mut it)?;
-    let manifest = unescape(&mv).ok_or_else(|| {
-        at(mo, "bad escape in the manifest name".into()).expected("'\\\\' or '\\n'")
+    let manifest = unescape_name(&mv).map_err(|bad| {
+        at(mo + bad.offset, "bad escape in the manifest name".into())
+            .expected(ESCAPES)
+            .found(bad.found)
     })?;
     if manifest.is_empty() {
         return Err(at(mo, "empty manifest name".into()));
@@ -277,8 +272,10 @@ pub fn parse(file: &str, text: &[u8]) -> Result<Report, Diagnostic> {
                         .expected("'built-by IMPLEMENTATION NAME'"));
                 };
                 let imp = word((vo, v[..p].to_vec()), "implementation name")?;
-                let name = unescape(&v[p + 1..]).ok_or_else(|| {
-                    at(vo + p + 1, "bad escape in a file name".into()).expected("'\\\\' or '\\n'")
+                let name = unescape_name(&v[p + 1..]).map_err(|bad| {
+                    at(vo + p + 1 + bad.offset, "bad escape in a file name".into())
+                        .expected(ESCAPES)
+                        .found(bad.found)
                 })?;
                 if name.is_empty() {
                     return Err(at(vo + p + 1, "empty file name".into()));
@@ -303,25 +300,6 @@ pub fn parse(file: &str, text: &[u8]) -> Result<Report, Diagnostic> {
             .expected("one 'built-by' line per file of the manifest"));
     }
     Ok(report)
-}
-
-fn unescape(v: &[u8]) -> Option<Vec<u8>> {
-    let mut out = Vec::with_capacity(v.len());
-    let mut i = 0;
-    while i < v.len() {
-        if v[i] == b'\\' {
-            match v.get(i + 1)? {
-                b'\\' => out.push(b'\\'),
-                b'n' => out.push(b'\n'),
-                _ => return None,
-            }
-            i += 2;
-        } else {
-            out.push(v[i]);
-            i += 1;
-        }
-    }
-    Some(out)
 }
 
 /// Whether `s` is a real UTC time written `YYYY-MM-DDTHH:MM:SSZ`.
@@ -390,7 +368,7 @@ pub fn load(path: &Path) -> Result<Loaded, Diagnostic> {
     let dir = path.parent().unwrap_or(Path::new(""));
     let manifest_path =
         dir.join(<std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(&report.manifest));
-    let (mtext, entries) = manifest::load(&manifest_path)?;
+    let (mtext, entries) = sha256sum::load(&manifest_path, "manifest")?;
     let actual = crate::sha256_hex(&mtext);
     if actual != report.manifest_sha256 {
         return Err(Diagnostic::new("the manifest does not match the report")
@@ -415,7 +393,7 @@ pub fn load(path: &Path) -> Result<Loaded, Diagnostic> {
         .iter()
         .find(|(_, n)| !entries.iter().any(|e| e.name == *n))
     {
-        let needle = escape(n);
+        let needle = escape_name(n);
         return Err(
             Diagnostic::new("the report names a file its manifest does not list")
                 .in_file(&file)

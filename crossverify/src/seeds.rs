@@ -29,7 +29,8 @@ use toolbase::cli::{Streams, EXIT_FAILURE, EXIT_SUCCESS, EXIT_USAGE};
 use toolbase::diag::Diagnostic;
 
 use crate::external::Scratch;
-use crate::manifest::{self, Entry};
+use crate::manifest;
+use crate::sha256sum::{self, Entry};
 
 include!(concat!(env!("OUT_DIR"), "/bundled.rs"));
 
@@ -444,7 +445,7 @@ pub struct Row {
 /// Fails (no verdict) when a seed file or its `SHA256SUMS` line is missing or malformed.
 pub fn run(source: &SeedSource, progress: &mut dyn FnMut(&str)) -> Result<Vec<Row>, Diagnostic> {
     let sums_text = source.read("SHA256SUMS")?;
-    let sums = manifest::parse("seeds/SHA256SUMS", &sums_text)?;
+    let sums = sha256sum::parse("seeds/SHA256SUMS", &sums_text)?;
     let mut rows = Vec::new();
     for seed in &SEEDS {
         let name = seed.name();

@@ -152,6 +152,7 @@ pub fn subcommand_helps() -> Vec<(&'static str, &'static str, String)> {
                 stdout: &mut out,
                 stderr: &mut err,
                 stdout_is_terminal: false,
+                cwd: None,
             };
             run(&[OsString::from(name), OsString::from("--help")], &mut io);
             out.extend_from_slice(&err);
@@ -173,6 +174,7 @@ mod tests {
                 stdout: &mut out,
                 stderr: &mut err,
                 stdout_is_terminal: false,
+                cwd: None,
             },
         );
         out.extend_from_slice(&err);

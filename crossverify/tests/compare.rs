@@ -266,3 +266,45 @@ fn impossible_dates_are_refused() {
         );
     }
 }
+
+/// Issue 19: a manifest written by GNU `sha256sum` for a name holding a carriage return
+/// (coreutils 9 writes it `\r` on a line starting with `\`) is read, and compared.
+#[test]
+fn gnu_written_manifest_with_carriage_return_is_compared() {
+    let d = scratch("compare-gnu-cr");
+    let name = "a\rb";
+    std::fs::write(d.join(name), "x").unwrap();
+    // What coreutils 9.1's `sha256sum 'a<CR>b'` printed for that file.
+    let x = "2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881";
+    let gnu = format!("\\{x}  a\\rb\n");
+    if let Ok(o) = std::process::Command::new("sha256sum")
+        .arg(name)
+        .current_dir(&d)
+        .output()
+    {
+        if o.status.success() && !o.stdout.starts_with(b"sha256sum") {
+            assert_eq!(String::from_utf8_lossy(&o.stdout), gnu);
+        }
+    }
+    let mut reports = Vec::new();
+    for host in ["a", "b"] {
+        let manifest = d.join(format!("{host}.sha256"));
+        std::fs::write(&manifest, &gnu).unwrap();
+        let r = report::Report {
+            manifest: format!("{host}.sha256").into_bytes(),
+            manifest_sha256: crossverify::sha256_hex(gnu.as_bytes()),
+            host: host.into(),
+            os: "linux".into(),
+            arch: "x86_64".into(),
+            date: "2026-11-23T08:00:00Z".into(),
+            tools: vec![("sha256sum".into(), "9.1".into())],
+            built_by: vec![("hexroot".into(), name.as_bytes().to_vec())],
+        };
+        let path = report::path_for(&manifest);
+        std::fs::write(&path, r.render()).unwrap();
+        reports.push(path);
+    }
+    let (status, out, err) = cli(&reports, &[]);
+    assert_eq!(status, 0, "{out}{err}");
+    assert!(out.contains("agree"), "{out}");
+}

@@ -4,13 +4,20 @@
 mod common;
 use common::{run, s, scratch};
 
-use crossverify::manifest::{self, Entry};
+use crossverify::manifest;
 use crossverify::report;
+use crossverify::sha256sum::{self, Entry};
 
 #[test]
 fn manifest_subcommand_round_trips_and_sha256sum_accepts_it() {
     let dir = scratch("manifest-rt");
-    let names: [&str; 4] = ["plain.bin", "with space", "back\\slash", "new\nline"];
+    let names: [&str; 5] = [
+        "plain.bin",
+        "with space",
+        "back\\slash",
+        "new\nline",
+        "carriage\rreturn",
+    ];
     for (i, n) in names.iter().enumerate() {
         std::fs::write(dir.join(n), vec![i as u8; 100 + i]).unwrap();
     }
@@ -36,7 +43,7 @@ fn manifest_subcommand_round_trips_and_sha256sum_accepts_it() {
     std::env::set_current_dir(prev).unwrap();
     assert_eq!(status, 0, "{so}{se}");
     let loaded = report::load(&report::path_for(&out)).unwrap();
-    assert_eq!(loaded.entries.len(), 4);
+    assert_eq!(loaded.entries.len(), 5);
     for (i, n) in names.iter().enumerate() {
         let e = &loaded.entries[i];
         assert_eq!(e.name, n.as_bytes());
@@ -64,7 +71,7 @@ fn manifest_subcommand_round_trips_and_sha256sum_accepts_it() {
             );
             assert_eq!(
                 String::from_utf8_lossy(&o.stdout).matches(": OK").count(),
-                4
+                5
             );
         }
         Err(e) => println!("skipped: sha256sum not runnable here: {e}"),
@@ -75,9 +82,9 @@ fn manifest_subcommand_round_trips_and_sha256sum_accepts_it() {
         .current_dir(&dir)
         .output()
     {
-        let theirs = manifest::parse("sha256sum output", &o.stdout).unwrap();
+        let theirs = sha256sum::parse("sha256sum output", &o.stdout).unwrap();
         assert_eq!(theirs, loaded.entries);
-        assert_eq!(manifest::render(&theirs), o.stdout);
+        assert_eq!(sha256sum::render(&theirs), o.stdout);
     }
 }
 

@@ -224,6 +224,7 @@ fn progress_goes_to_stderr_only_on_a_terminal_and_not_with_quiet() {
                 stdout: &mut out,
                 stderr: &mut err,
                 stdout_is_terminal: terminal,
+                cwd: None,
             },
         );
         assert_eq!(status, 0);

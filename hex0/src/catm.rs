@@ -38,9 +38,11 @@ Example:
   $ printf 'B8 2A\\n' > head.hex0 && printf '00 00 00\\n' > tail.hex0 && catm exit.hex0 head.hex0 tail.hex0
 ";
 
-/// Concatenates `inputs` into `output`; see the module documentation.
-pub fn concatenate(output: &Path, inputs: &[&Path]) -> Result<(), Diagnostic> {
-    let out = OutputFile::create(output, OUTPUT_MODE)
+/// Concatenates `inputs` into `output`; see the module documentation. Relative names are
+/// resolved against `cwd` when one is given; messages name the files as given.
+pub fn concatenate(output: &Path, inputs: &[&Path], cwd: Option<&Path>) -> Result<(), Diagnostic> {
+    let at = |name: &Path| toolbase::cli::resolve_in(cwd, name);
+    let out = OutputFile::create(at(output), OUTPUT_MODE)
         .map_err(|e| Diagnostic::io(output, "cannot create output", &e))?;
     let output_id = std::fs::metadata(out.destination())
         .ok()
@@ -48,7 +50,7 @@ pub fn concatenate(output: &Path, inputs: &[&Path]) -> Result<(), Diagnostic> {
     let mut bytes = Vec::new();
     for input in inputs {
         let mut file =
-            File::open(input).map_err(|e| Diagnostic::io(input, "cannot open input", &e))?;
+            File::open(at(input)).map_err(|e| Diagnostic::io(input, "cannot open input", &e))?;
         let meta = file
             .metadata()
             .map_err(|e| Diagnostic::io(input, "cannot read input", &e))?;
@@ -95,5 +97,43 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
     }
     let output = Path::new(&rest[0]);
     let inputs: Vec<&Path> = rest[1..].iter().map(Path::new).collect();
-    io.finish(concatenate(output, &inputs))
+    io.finish(concatenate(output, &inputs, io.cwd))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 19: an in-process caller gives the directory; the process's is not changed
+    /// and messages name the files as given.
+    #[test]
+    fn relative_names_are_taken_under_streams_cwd() {
+        let dir = std::env::temp_dir().join(format!("hexroot-catm-cwd-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("a"), b"A").unwrap();
+        std::fs::write(dir.join("b"), b"B").unwrap();
+        let before = std::env::current_dir().unwrap();
+        let run = |args: &[&str]| {
+            let args: Vec<OsString> = args.iter().map(OsString::from).collect();
+            let mut err = Vec::new();
+            let status = main(
+                &args,
+                &mut Streams {
+                    stdout: &mut Vec::new(),
+                    stderr: &mut err,
+                    stdout_is_terminal: false,
+                    cwd: Some(&dir),
+                },
+            );
+            (status, String::from_utf8_lossy(&err).into_owned())
+        };
+        assert_eq!(run(&["catm", "out", "a", "b"]).0, EXIT_SUCCESS);
+        assert_eq!(std::fs::read(dir.join("out")).unwrap(), b"AB");
+        let (status, err) = run(&["catm", "out", "nope"]);
+        assert_eq!(status, EXIT_FAILURE);
+        assert!(err.starts_with("nope: error: cannot open input"), "{err}");
+        assert_eq!(std::env::current_dir().unwrap(), before);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

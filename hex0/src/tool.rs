@@ -124,7 +124,7 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
         }
     };
     let name = input.to_string_lossy();
-    let source = match std::fs::read(input) {
+    let source = match std::fs::read(io.resolve(input)) {
         Ok(s) => s,
         Err(e) => {
             io.error(&Diagnostic::io(input, "cannot read input", &e));
@@ -138,7 +138,7 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
             return EXIT_FAILURE;
         }
     };
-    if let Err(e) = write_atomic(output, &bytes, OUTPUT_MODE) {
+    if let Err(e) = write_atomic(io.resolve(output), &bytes, OUTPUT_MODE) {
         io.error(&Diagnostic::io(output, "cannot write output", &e));
         return EXIT_FAILURE;
     }

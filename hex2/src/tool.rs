@@ -520,7 +520,7 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
         };
         match id {
             Id::File => inputs.push(value),
-            Id::Output => match OutputFile::create(value, CREATE_MODE) {
+            Id::Output => match OutputFile::create(io.resolve(value), CREATE_MODE) {
                 Ok(o) => outputs.push(o),
                 Err(e) => {
                     io.error(&Diagnostic::io(value, "cannot open output", &e));
@@ -571,6 +571,8 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
         );
     }
     config.map = map_path.is_some();
+    let resolved: Vec<std::path::PathBuf> = inputs.iter().map(|i| io.resolve(i)).collect();
+    let inputs: Vec<&OsStr> = resolved.iter().map(|p| p.as_os_str()).collect();
     let mut last = outputs.pop();
     let positional = last
         .as_ref()
@@ -597,7 +599,7 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
         }
     };
     if let Some(path) = map_path {
-        let written = OutputFile::create(path, CREATE_MODE).and_then(|mut o| {
+        let written = OutputFile::create(io.resolve(path), CREATE_MODE).and_then(|mut o| {
             crate::map::write_map(&mut o, &linked.map, &linked.files)?;
             o.commit()
         });
@@ -760,7 +762,7 @@ fn seed_main(args: &[OsString], io: &mut Streams, dialect: Dialect) -> i32 {
             return EXIT_USAGE;
         }
     };
-    let mut out = match OutputFile::create(output, SEED_MODE) {
+    let mut out = match OutputFile::create(io.resolve(output), SEED_MODE) {
         Ok(o) => o,
         Err(e) => {
             io.error(&Diagnostic::io(output, "cannot open output", &e));
@@ -771,7 +773,13 @@ fn seed_main(args: &[OsString], io: &mut Streams, dialect: Dialect) -> i32 {
     let result = {
         let positional = out.positional().and_then(|f| f.ok());
         let mut sink = |l: &mut Linker| l.drain_bytes(|bytes| out.write_all(bytes));
-        link_files(&[input], config, positional, TUNING, &mut sink)
+        link_files(
+            &[io.resolve(input).as_os_str()],
+            config,
+            positional,
+            TUNING,
+            &mut sink,
+        )
     };
     if let Err(d) = result {
         io.error(&d);

@@ -110,9 +110,9 @@ fn unexpected_positional(io: &mut Streams, tool: &str, arg: &OsStr) -> i32 {
     bad_usage(io, tool, &message)
 }
 
-fn read_input(path: &OsStr) -> Result<(String, Vec<u8>), Diagnostic> {
+fn read_input(io: &Streams, path: &OsStr) -> Result<(String, Vec<u8>), Diagnostic> {
     let name = path.to_string_lossy().into_owned();
-    read_whole(path.as_ref())
+    read_whole(&io.resolve(path))
         .map(|bytes| (name, bytes))
         .map_err(|e| Diagnostic::io(path, "cannot open input", &e))
 }
@@ -174,7 +174,7 @@ fn emit(
     match path {
         None => write(io.stdout),
         Some(path) => {
-            let mut file = OutputFile::create(path, mode)
+            let mut file = OutputFile::create(io.resolve(path), mode)
                 .map_err(|e| Diagnostic::io(path, "cannot open output", &e))?;
             write(&mut file)?;
             file.commit()
@@ -192,7 +192,7 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
     let mut config = Config::default();
     for arg in Parser::new(args.get(1..).unwrap_or(&[]), M1_OPTS) {
         match arg {
-            Ok(Arg::Opt(Id::File, v)) => match read_input(value(v)) {
+            Ok(Arg::Opt(Id::File, v)) => match read_input(io, value(v)) {
                 Ok(f) => files.push(f),
                 Err(d) => {
                     io.error(&d);
@@ -238,16 +238,17 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
         .iter()
         .map(|(name, text)| Source { name, text })
         .collect();
-    let result = emit(io, output, OUTPUT_MODE, |out| match map {
-        None => crate::assemble_to(&sources, &config, out),
-        Some(map_path) => {
-            let mut map_file = OutputFile::create(map_path, OUTPUT_MODE)
+    let map_at = map.map(|m| io.resolve(m));
+    let result = emit(io, output, OUTPUT_MODE, |out| match (map, map_at) {
+        (Some(map_path), Some(map_at)) => {
+            let mut map_file = OutputFile::create(map_at, OUTPUT_MODE)
                 .map_err(|e| Diagnostic::io(map_path, "cannot open map", &e))?;
             crate::assemble_with_map(&sources, &config, out, &mut map_file)?;
             map_file
                 .commit()
                 .map_err(|e| Diagnostic::io(map_path, "cannot write map", &e))
         }
+        _ => crate::assemble_to(&sources, &config, out),
     });
     io.finish(result)
 }
@@ -348,7 +349,7 @@ pub fn m0_main(args: &[OsString], io: &mut Streams) -> i32 {
         io.usage_error(&tool, "missing INPUT: expected 'M0 INPUT OUTPUT'");
         return EXIT_USAGE;
     };
-    let result = read_input(input).and_then(|(name, text)| {
+    let result = read_input(io, input).and_then(|(name, text)| {
         let bytes = m0::assemble_with(
             &Source {
                 name: &name,
@@ -432,7 +433,7 @@ pub fn blood_elf_main(args: &[OsString], io: &mut Streams) -> i32 {
     };
     for arg in Parser::new(args.get(1..).unwrap_or(&[]), BLOOD_ELF_OPTS) {
         match arg {
-            Ok(Arg::Opt(Id::File, v)) => match read_input(value(v)) {
+            Ok(Arg::Opt(Id::File, v)) => match read_input(io, value(v)) {
                 Ok(f) => files.push(f),
                 Err(d) => {
                     io.error(&d);
@@ -501,6 +502,7 @@ mod tests {
                 stdout: &mut out,
                 stderr: &mut err,
                 stdout_is_terminal: false,
+                cwd: None,
             };
             tool(&args, &mut io)
         };

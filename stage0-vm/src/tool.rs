@@ -406,6 +406,7 @@ mod cli_tests {
             stdout: &mut out,
             stderr: &mut err,
             stdout_is_terminal: false,
+            cwd: None,
         };
         let status = super::main(&argv, &mut io);
         (

@@ -13,6 +13,7 @@
 
 use std::ffi::OsString;
 use std::io::{self, IsTerminal, Write};
+use std::path::{Path, PathBuf};
 
 use crate::diag::Diagnostic;
 
@@ -31,9 +32,21 @@ pub struct Streams<'a> {
     pub stderr: &'a mut dyn Write,
     /// Whether standard output is a terminal (progress is shown only then, unless asked).
     pub stdout_is_terminal: bool,
+    /// The working directory relative file names are resolved against ([`Streams::resolve`]);
+    /// `None`: the process's. An in-process caller (crossverify's replay) gives the step's
+    /// directory here instead of changing the process's.
+    pub cwd: Option<&'a Path>,
 }
 
 impl Streams<'_> {
+    /// Where the file `name` given on the command line is: `name` under [`Streams::cwd`]
+    /// when it is relative and a directory was given, `name` itself otherwise. Tools open
+    /// the resolved path and, where they can, name the file as given in messages (hex2
+    /// names its inputs, and its map lists them, as resolved).
+    pub fn resolve(&self, name: impl AsRef<Path>) -> PathBuf {
+        resolve_in(self.cwd, name)
+    }
+
     /// Prints a diagnostic on stderr, preceded by nothing: it already carries its location.
     pub fn error(&mut self, diagnostic: &Diagnostic) {
         let _ = writeln!(self.stderr, "{diagnostic}");
@@ -76,6 +89,15 @@ impl Streams<'_> {
     }
 }
 
+/// `name` under `cwd` when it is relative and a directory is given, `name` itself
+/// otherwise (see [`Streams::cwd`]).
+pub fn resolve_in(cwd: Option<&Path>, name: impl AsRef<Path>) -> PathBuf {
+    match cwd {
+        Some(dir) if name.as_ref().is_relative() => dir.join(name),
+        _ => name.as_ref().to_path_buf(),
+    }
+}
+
 /// The line a drop-in tool's `--version` adds after the reference's text.
 pub fn hexroot_line() -> String {
     format!(
@@ -104,6 +126,7 @@ pub fn run_main(tool: ToolMain) -> ! {
         stdout: &mut out,
         stderr: &mut err,
         stdout_is_terminal,
+        cwd: None,
     };
     let status = tool(&args, &mut streams);
     let flushed = out.flush();
@@ -155,4 +178,20 @@ pub fn program_name(args: &[OsString], default: &str) -> String {
         .and_then(|a| std::path::Path::new(a).file_name())
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| default.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_names_resolve_under_the_given_directory_only() {
+        let dir = Path::new("/chain/x86");
+        assert_eq!(
+            resolve_in(Some(dir), "bin/M1"),
+            Path::new("/chain/x86/bin/M1")
+        );
+        assert_eq!(resolve_in(Some(dir), "/abs/f"), Path::new("/abs/f"));
+        assert_eq!(resolve_in(None, "bin/M1"), Path::new("bin/M1"));
+    }
 }

@@ -3,8 +3,8 @@
 //! wrote.
 
 use crate::json::{array, name_fields, Value};
-use crate::manifest::Entry;
 use crate::report::Report;
+use crate::sha256sum::Entry;
 
 /// The document for `entries` written to `manifest` with `report` beside it at
 /// `report_path`.

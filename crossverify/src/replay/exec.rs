@@ -106,8 +106,6 @@ fn os_args(argv: &[Vec<u8>]) -> Vec<OsString> {
 impl ShimHook {
     fn run_tool(&mut self, request: &ExecRequest, tool: super::tools::Tool) -> HookOutcome {
         let args = os_args(request.argv);
-        // Our tools resolve file names against the process's directory, like the originals.
-        let _ = std::env::set_current_dir(request.cwd);
         let env = lines_to_env(request.envp);
         let path = env
             .iter()
@@ -122,7 +120,7 @@ impl ShimHook {
         let name = request.path.file_name().unwrap_or_default().to_os_string();
         let (shim, cwd, nested) = (self.shim.clone(), request.cwd.to_path_buf(), &self.nested);
         let mut original = |args: &[OsString], io: &mut Streams| -> Result<i32, String> {
-            let program = find_original(&name, shim.as_deref(), path.as_deref())
+            let program = find_original(&name, shim.as_deref(), path.as_deref(), Some(&cwd))
                 .ok_or_else(|| no_original(&name))?;
             let config = RunConfig {
                 program,
@@ -147,6 +145,9 @@ impl ShimHook {
                 stdout: &mut stdout,
                 stderr: &mut stderr,
                 stdout_is_terminal: false,
+                // Our tools resolve file names against the guest's directory, like the
+                // originals; the process's stays where it is.
+                cwd: Some(request.cwd),
             };
             run_shim(
                 tool,

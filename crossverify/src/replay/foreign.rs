@@ -197,7 +197,8 @@ pub fn passthrough(args: &[OsString]) -> Option<i32> {
     let name = Path::new(args.first()?).file_name()?.to_os_string();
     std::fs::symlink_metadata(dir.join(&name)).ok()?;
     let path = std::env::var_os("PATH");
-    let Some(original) = super::tools::find_original(&name, Some(&dir), path.as_deref()) else {
+    let Some(original) = super::tools::find_original(&name, Some(&dir), path.as_deref(), None)
+    else {
         eprintln!(
             "{}: error: no '{}' on PATH after {}",
             name.to_string_lossy(),

@@ -1,9 +1,9 @@
 //! What a replay records and reports: per-step records, the summary, the manifest of
 //! artifacts, the answers check, and the report text.
 //!
-//! This module owns the record shapes, hashing (sha256 of files, GNU `sha256sum` lines with
-//! its escaping), reading an answers file, the explain-style description of two outputs
-//! that differ, and the report's text. It runs nothing and decides nothing about how a
+//! This module owns the record shapes, hashing files, the explain-style description of two
+//! outputs that differ, and the report's text; its `sha256sum` lines and the answers file
+//! are [`crate::sha256sum`]'s format. It runs nothing and decides nothing about how a
 //! step runs.
 
 use std::collections::BTreeMap;
@@ -106,85 +106,9 @@ pub fn hash_file(path: &Path) -> Option<String> {
     std::fs::read(path).ok().map(|b| sha256_hex(&b))
 }
 
-/// One GNU `sha256sum` line for `path` (with GNU's escaping of `\` and newlines).
-pub fn sha256sum_line(hash: &str, path: &str) -> String {
-    if path.contains('\\') || path.contains('\n') || path.contains('\r') {
-        let escaped = path
-            .replace('\\', "\\\\")
-            .replace('\n', "\\n")
-            .replace('\r', "\\r");
-        format!("\\{hash}  {escaped}\n")
-    } else {
-        format!("{hash}  {path}\n")
-    }
-}
-
-/// One entry of an answers file.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Answer {
-    /// 1-based line number in the answers file.
-    pub line: usize,
-    /// Expected lower-case hex sha256.
-    pub sha256: String,
-    /// The path as written (unescaped).
-    pub path: String,
-}
-
-/// Parses a `sha256sum` file (`HASH  PATH`, `HASH *PATH`, GNU escapes); `Err` names the
-/// first malformed line.
-pub fn parse_answers(text: &str) -> Result<Vec<Answer>, (usize, String)> {
-    let mut out = Vec::new();
-    for (i, raw) in text.lines().enumerate() {
-        let line = i + 1;
-        if raw.trim().is_empty() || raw.starts_with('#') {
-            continue;
-        }
-        let (escaped, body) = match raw.strip_prefix('\\') {
-            Some(rest) => (true, rest),
-            None => (false, raw),
-        };
-        let bad = || (line, raw.to_string());
-        if body.len() < 66 || !body.is_char_boundary(64) {
-            return Err(bad());
-        }
-        let (hash, rest) = body.split_at(64);
-        if !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(bad());
-        }
-        let path = rest
-            .strip_prefix("  ")
-            .or_else(|| rest.strip_prefix(" *"))
-            .ok_or_else(bad)?;
-        let path = if escaped {
-            unescape(path).ok_or_else(bad)?
-        } else {
-            path.to_string()
-        };
-        out.push(Answer {
-            line,
-            sha256: hash.to_ascii_lowercase(),
-            path,
-        });
-    }
-    Ok(out)
-}
-
-fn unescape(s: &str) -> Option<String> {
-    let mut out = String::new();
-    let mut chars = s.chars();
-    while let Some(c) = chars.next() {
-        if c == '\\' {
-            match chars.next()? {
-                '\\' => out.push('\\'),
-                'n' => out.push('\n'),
-                'r' => out.push('\r'),
-                _ => return None,
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    Some(out)
+/// The GNU `sha256sum` line (newline included) for `path` with digest `hash`.
+fn sha256sum_line(hash: &str, path: &str) -> String {
+    String::from_utf8_lossy(&crate::sha256sum::line(hash, path.as_bytes())).into_owned()
 }
 
 /// An explain-style account of two outputs that differ, or `None` when they are equal:
@@ -507,19 +431,7 @@ mod tests {
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
         assert_eq!(sha256sum_line(&h, "a b"), format!("{h}  a b\n"));
-        assert_eq!(sha256sum_line(&h, "a\\b"), format!("\\{h}  a\\\\b\n"));
-    }
-
-    #[test]
-    fn answers_round_trip_and_errors() {
-        let h = sha256_hex(b"x");
-        let text = format!("{h}  ./x86/bin/M1\n{h} *bin\n\\{h}  a\\nb\n");
-        let a = parse_answers(&text).unwrap();
-        assert_eq!(a.len(), 3);
-        assert_eq!(a[0].path, "./x86/bin/M1");
-        assert_eq!(a[1].path, "bin");
-        assert_eq!(a[2].path, "a\nb");
-        assert_eq!(parse_answers("zz  file\n").unwrap_err().0, 1);
+        assert_eq!(sha256sum_line(&h, "a\rb"), format!("\\{h}  a\\rb\n"));
     }
 
     #[test]

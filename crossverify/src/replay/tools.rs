@@ -302,7 +302,7 @@ pub fn multicall(args: &[OsString], io: &mut Streams) -> Option<i32> {
     let qemu = super::foreign::Qemu::from_env();
     let mut original = |args: &[OsString], _: &mut Streams| -> Result<i32, String> {
         let name = Path::new(&args[0]).file_name().unwrap_or_default();
-        let original = find_original(name, shim.as_deref(), path.as_deref())
+        let original = find_original(name, shim.as_deref(), path.as_deref(), None)
             .ok_or_else(|| no_original(name))?;
         let (mut cmd, _) = super::foreign::command(&original, &args[0], &args[1..], &qemu)?;
         let theirs = cmd
@@ -355,7 +355,8 @@ pub fn run_shim(
     match run {
         Ok((status, ours_us, theirs_us, verdict)) => {
             if let Some(log) = log {
-                log_run(log, tool.kind, status, ours_us, theirs_us, &verdict, args);
+                let times = (ours_us, theirs_us);
+                log_run(log, tool.kind, status, times, &verdict, args, io.cwd);
             }
             if verdict.starts_with("differed") {
                 let _ = writeln!(
@@ -388,18 +389,20 @@ fn micros(start: Instant) -> u64 {
     u64::try_from(start.elapsed().as_micros()).unwrap_or(u64::MAX)
 }
 
-/// The original `name`: the first executable of that name on `path` outside `shim`.
+/// The original `name`: the first executable of that name on `path` outside `shim`
+/// (relative `path` entries are taken under `cwd`, the process's directory if `None`).
 pub fn find_original(
     name: &OsStr,
     shim: Option<&Path>,
     path: Option<&OsStr>,
+    cwd: Option<&Path>,
 ) -> Option<std::path::PathBuf> {
     let shim = shim.and_then(|s| std::fs::canonicalize(s).ok());
     for dir in std::env::split_paths(path?) {
         let dir = if dir.as_os_str().is_empty() {
-            std::path::PathBuf::from(".")
+            toolbase::cli::resolve_in(cwd, ".")
         } else {
-            dir
+            toolbase::cli::resolve_in(cwd, dir)
         };
         if shim.is_some() && std::fs::canonicalize(&dir).ok() == shim {
             continue;
@@ -445,6 +448,7 @@ fn run_both(
             stdout: &mut sink_out,
             stderr: &mut sink_err,
             stdout_is_terminal: false,
+            cwd: io.cwd,
         };
         run_ours(tool, &argv, &mut quiet)?
     };
@@ -454,7 +458,7 @@ fn run_both(
         let _ = io.stderr.write_all(&sink_err);
     } else if theirs_status == 0 {
         for (real, mine) in &pairs {
-            let a = std::fs::read(real).unwrap_or_default();
+            let a = std::fs::read(io.resolve(real)).unwrap_or_default();
             let b = std::fs::read(mine).unwrap_or_default();
             if let Some(why) = super::record::explain_difference(&a, &b) {
                 verdict = format!("differed: {}: {}", real.display(), why.replace('\n', " |"));
@@ -472,12 +476,15 @@ fn log_run(
     log: &Path,
     kind: Kind,
     status: i32,
-    ours_us: u64,
-    theirs_us: u64,
+    (ours_us, theirs_us): (u64, u64),
     verdict: &str,
     args: &[OsString],
+    cwd: Option<&Path>,
 ) {
-    let cwd = std::env::current_dir().unwrap_or_default();
+    let cwd = cwd.map_or_else(
+        || std::env::current_dir().unwrap_or_default(),
+        Path::to_path_buf,
+    );
     let mut line = format!(
         "{}\t{status}\t{ours_us}\t{theirs_us}\t{}\t{}: ",
         kind.name(),

@@ -10,7 +10,7 @@ use toolbase::diag::Diagnostic;
 use toolbase::output::write_atomic;
 
 use super::{check_report, sig_path, Check};
-use crate::manifest::FILE_MODE;
+use crate::FILE_MODE;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Id {

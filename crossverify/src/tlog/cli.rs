@@ -19,7 +19,7 @@ use super::merkle;
 use super::note::{self, Verifier};
 use super::proof::{Consistency, Inclusion};
 use super::tiles::{self, Tiles};
-use crate::manifest::FILE_MODE;
+use crate::FILE_MODE;
 
 #[derive(Clone, Copy)]
 enum Id {

@@ -262,7 +262,7 @@ fn write(dir: &Path, rel: &str, bytes: &[u8]) -> Result<(), Diagnostic> {
         std::fs::create_dir_all(parent)
             .map_err(|e| Diagnostic::io(parent, "cannot create log directory", &e))?;
     }
-    write_atomic(&path, bytes, crate::manifest::FILE_MODE)
+    write_atomic(&path, bytes, crate::FILE_MODE)
         .map_err(|e| Diagnostic::io(&path, "cannot write tile", &e))
 }
 

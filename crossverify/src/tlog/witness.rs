@@ -79,11 +79,7 @@ pub fn add_checkpoint(
     recorded
         .signatures
         .retain(|s| s.name == log.name && s.key_id == id);
-    write_atomic(
-        state,
-        recorded.render().as_bytes(),
-        crate::manifest::FILE_MODE,
-    )
-    .map_err(|e| Diagnostic::io(state, "cannot write witness state", &e))?;
+    write_atomic(state, recorded.render().as_bytes(), crate::FILE_MODE)
+        .map_err(|e| Diagnostic::io(state, "cannot write witness state", &e))?;
     Ok((newer, cosignature))
 }

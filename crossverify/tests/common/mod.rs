@@ -5,8 +5,8 @@
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
-use crossverify::manifest::{self, Entry};
 use crossverify::report::{self, Report};
+use crossverify::sha256sum::{self, Entry};
 
 /// Runs `f` with `args` (program or subcommand name first); returns (status, stdout, stderr).
 pub fn run(f: toolbase::cli::ToolMain, args: &[&str]) -> (i32, String, String) {
@@ -17,6 +17,7 @@ pub fn run(f: toolbase::cli::ToolMain, args: &[&str]) -> (i32, String, String) {
             stdout: &mut out,
             stderr: &mut err,
             stdout_is_terminal: false,
+            cwd: None,
         };
         f(&args, &mut io)
     };
@@ -53,7 +54,7 @@ pub fn machine(
         .iter()
         .map(|(n, c, _)| Entry::of(*n, c.as_bytes()))
         .collect();
-    let text = manifest::render(&entries);
+    let text = sha256sum::render(&entries);
     std::fs::create_dir_all(dir).unwrap();
     let mpath = dir.join(format!("{name}.sha256"));
     std::fs::write(&mpath, &text).unwrap();
