@@ -207,6 +207,20 @@ pub(crate) fn check_dir(dir: &Path) -> std::io::Result<()> {
     }
 }
 
+/// `crossverify (hexroot) VERSION, executable PATH sha256 HASH` for the report.
+fn hexroot_identity(exe: Option<&Path>) -> String {
+    let mut s = format!("crossverify (hexroot) {}", env!("CARGO_PKG_VERSION"));
+    if let Some(exe) = exe {
+        let hash = hash_file(exe);
+        s.push_str(&format!(
+            ", executable {} sha256 {}",
+            exe.display(),
+            hash.as_deref().unwrap_or("unreadable")
+        ));
+    }
+    s
+}
+
 pub(crate) fn absolute(p: &Path) -> PathBuf {
     if p.is_absolute() {
         p.to_path_buf()
@@ -229,6 +243,7 @@ fn under_root(root: &Path, p: &Path) -> PathBuf {
 
 fn replay_inner(config: &Config, io: &mut Streams) -> Result<Report, (Report, Diagnostic)> {
     let mut report = Report {
+        hexroot: hexroot_identity(config.multicall.as_deref()),
         script: config.script.display().to_string(),
         root: config.root.clone(),
         mode: config.mode.name().to_string(),
@@ -679,6 +694,11 @@ impl Runner<'_, '_> {
             output_name.as_deref(),
         );
         let inputs = self.hashes(step.cwd, &step.argv, &positions, Role::Input);
+        // The executable that runs as "theirs", hashed as it was when it ran.
+        let program = (self.mode != Mode::Ours).then(|| FileHash {
+            path: relative(&self.root, &step.program),
+            sha256: hash_file(&step.program),
+        });
         let mut rec = StepRecord {
             number: n,
             location: step.location(),
@@ -696,6 +716,7 @@ impl Runner<'_, '_> {
             exec: None,
             output: String::new(),
             ended: None,
+            program,
         };
         let status = match self.mode {
             Mode::Ours => {
@@ -891,6 +912,7 @@ impl Runner<'_, '_> {
             exec: None,
             output: String::new(),
             ended: None,
+            program: None,
         };
         self.record(rec, step.cwd, &step.argv, &positions);
         if let Some(d) = self.exec_verdict(n) {

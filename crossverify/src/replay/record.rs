@@ -97,6 +97,9 @@ pub struct StepRecord {
     pub output: String,
     /// When the step ended, after the replay's start.
     pub ended: Option<Duration>,
+    /// The chain's executable of a tool step that ran it (`theirs`, `both`), hashed when
+    /// it ran; external steps' programs are in [`super::checks::Findings`].
+    pub program: Option<FileHash>,
 }
 
 pub use crate::sha256_hex;
@@ -182,6 +185,9 @@ pub struct Report {
     pub failure: Option<String>,
     /// Provenance and host-cc checks of the external steps.
     pub independent: super::checks::Findings,
+    /// Which hexroot ran the replay: `crossverify (hexroot) VERSION`, and the sha256 of
+    /// its executable when it can be read.
+    pub hexroot: String,
 }
 
 /// How a replay ended.
@@ -317,6 +323,9 @@ impl Report {
         let _ = writeln!(o, "script: {}", self.script);
         let _ = writeln!(o, "root: {}", self.root.display());
         let _ = writeln!(o, "tools: {}", self.mode);
+        if !self.hexroot.is_empty() {
+            let _ = writeln!(o, "hexroot: {}", self.hexroot);
+        }
         let _ = writeln!(o, "summary: {}", self.summary_line());
         let elapsed = self.steps.iter().filter_map(|r| r.ended).max();
         let _ = writeln!(
@@ -348,6 +357,14 @@ impl Report {
                     },
                     ms(t)
                 ));
+            }
+            if let Some(p) = &r.program {
+                let _ = writeln!(
+                    o,
+                    "  program: {} (sha256 {} when it ran)",
+                    p.path,
+                    p.sha256.as_deref().unwrap_or("unreadable")
+                );
             }
             if let Some(e) = &r.exec {
                 let _ = writeln!(o, "  exec: {e}");
