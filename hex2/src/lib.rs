@@ -385,10 +385,11 @@ mod tests {
         map::write_map(&mut out, &linked.map, &linked.files).unwrap();
         assert_eq!(
             String::from_utf8(out).unwrap(),
-            "# hexroot hex2 map 1\n\
-             0 1 0x00001000 t.hex2:2:1 E8\n\
-             1 4 0x00001001 t.hex2:2:4 %s\n\
-             5 2 0x00001005 t.hex2:3:1 9090\n"
+            "# hexroot hex2 map 2\n\
+             0 1 0x00001000 e8 t.hex2:2:1 E8\n\
+             1 4 0x00001001 fbffffff t.hex2:2:4 %s\n\
+             5 1 0x00001005 90 t.hex2:3:1 90\n\
+             6 1 0x00001006 90 t.hex2:3:4 90\n"
         );
         assert_eq!(map::entry_at(&linked.map, 3).unwrap().offset, 1);
         assert_eq!(linked.labels.get(b"s").unwrap().at.line, 1);
