@@ -168,6 +168,14 @@ proptest! {
             count += 1;
         }
         prop_assert_eq!(count, words.len());
+        // The owner's parser reads the same map back.
+        let parsed = m1::map::M1Map::parse("m", map.as_bytes()).unwrap();
+        prop_assert_eq!(parsed.output.as_deref(), Some("m.hex2"));
+        prop_assert_eq!(parsed.entries.len(), words.len());
+        for e in &parsed.entries {
+            prop_assert_eq!(&e.file, "m.M1");
+            prop_assert!(src_lines[e.line as usize - 1].as_bytes()[e.col as usize - 1..].starts_with(&e.token));
+        }
     }
 }
 
