@@ -90,7 +90,7 @@ proptest! {
         let m1_text = format!("# hexroot M1 map 2 f.hex2\n1:1 a.M1:1:1 x\n{}:3 b.M1:2:2 y\n", rows.len());
         let m1_maps = vec![("m".to_string(), m1::map::M1Map::parse("m", m1_text.as_bytes()).unwrap())];
         let isas = [None, Some(explain::Isa::X86), Some(explain::Isa::Amd64), Some(explain::Isa::Knight)];
-        let inputs = explain::Inputs { maps: Some((&map, &map)), m1_maps: &m1_maps, big_endian: None, isa: isas[isa] };
+        let inputs = explain::Inputs { maps: Some((&map, &map)), map_paths: ["a.map", "b.map"], m1_maps: &m1_maps, big_endian: None, isa: isas[isa] };
         if let Some(e) = explain::analyse(("a", "b"), &a, &b, &inputs) {
             let _ = e.render();
         }

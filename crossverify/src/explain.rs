@@ -239,6 +239,8 @@ pub struct Explanation {
 pub struct Inputs<'a> {
     /// The hex2 maps of A and B.
     pub maps: Option<(&'a Map, &'a Map)>,
+    /// The paths of A's and B's hex2 maps, as given (to prefer the M1 map beside them).
+    pub map_paths: [&'a str; 2],
     /// M1 maps (path as given, parsed), in the order given.
     pub m1_maps: &'a [(String, M1Map)],
     /// Byte order of resolved values (`None`: the ELF header's, little-endian for raw).
@@ -307,7 +309,12 @@ pub fn analyse(names: (&str, &str), a: &[u8], b: &[u8], inputs: &Inputs) -> Opti
         if !inputs.m1_maps.is_empty() {
             for (side, t) in tokens.iter_mut().enumerate() {
                 if let Some(t) = t {
-                    t.m1 = Some(source::m1_source(inputs.m1_maps, t, side));
+                    t.m1 = Some(source::m1_source(
+                        inputs.m1_maps,
+                        t,
+                        side,
+                        inputs.map_paths[side],
+                    ));
                 }
             }
             m1_source = m1_lines(&tokens);

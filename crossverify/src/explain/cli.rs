@@ -194,6 +194,10 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
             [(_, ma), (_, mb)] => Some((ma, mb)),
             _ => None,
         },
+        map_paths: match parsed.as_slice() {
+            [(pa, _), (pb, _)] => [pa.as_str(), pb.as_str()],
+            _ => ["", ""],
+        },
         m1_maps: &parsed_m1,
         big_endian: big,
         isa,

@@ -5,8 +5,9 @@
 //! ([`hex2::map`], [`m1::map`]) and are read with their parsers. The M1 map of a side is the
 //! one whose header names the hex2 file of that side's token (the FILE of the hex2 map's
 //! `FILE:LINE:COL`): an exact name first, else the same path once `./` and doubled slashes
-//! are dropped, else the same file name. When several maps match equally, side A takes the
-//! first given and side B the last, and a note says so. Version 1 M1 maps name no file;
+//! are dropped, else the same file name. When several maps match equally, the one in the
+//! directory of the side's hex2 map wins if it is the only one there; else side A takes
+//! the first given and side B the last, and a note says so. Version 1 M1 maps name no file;
 //! exactly two of them are taken as A's and B's, in that order.
 
 use hex2::map::{Map, MapEntry};
@@ -106,12 +107,18 @@ fn file_name(path: &str) -> &str {
     path.rsplit('/').next().unwrap_or(path)
 }
 
-/// Which of `maps` describes the hex2 file `file`, for side `side` (0 = A, 1 = B): its
-/// index and a note when the choice needs one; `Err` with the reason when none does.
+fn directory(path: &str) -> &str {
+    path.rsplit_once('/').map_or("", |(d, _)| d)
+}
+
+/// Which of `maps` describes the hex2 file `file`, for side `side` (0 = A, 1 = B) whose
+/// hex2 map is `hex2_map` (its path): the index and a note when the choice needs one;
+/// `Err` with the reason when none does.
 pub fn pick_m1_map(
     maps: &[(String, M1Map)],
     file: &str,
     side: usize,
+    hex2_map: &str,
 ) -> Result<(usize, Option<String>), String> {
     type Test<'a> = (&'a str, &'a dyn Fn(&str) -> bool);
     let tests: [Test; 3] = [
@@ -136,6 +143,16 @@ pub fn pick_m1_map(
             found.last()
         };
         let Some(&pick) = pick else { continue };
+        let beside: Vec<usize> = found
+            .iter()
+            .copied()
+            .filter(|&i| normalise(directory(&maps[i].0)) == normalise(directory(hex2_map)))
+            .collect();
+        if let ([only], true) = (beside.as_slice(), found.len() > 1) {
+            let note =
+                (!how.is_empty()).then(|| format!("M1 map {} matched {file}{how}", maps[*only].0));
+            return Ok((*only, note));
+        }
         let note = if found.len() > 1 {
             let names: Vec<&str> = found.iter().map(|&i| maps[i].0.as_str()).collect();
             Some(format!(
@@ -166,13 +183,15 @@ pub fn pick_m1_map(
     Err(format!("no M1 map describes {file}"))
 }
 
-/// The M1 source of `check`'s hex2 token, from the map of `maps` that describes its file.
+/// The M1 source of `check`'s hex2 token (side `side`, its hex2 map at `hex2_map`), from
+/// the map of `maps` that describes its file.
 pub fn m1_source(
     maps: &[(String, M1Map)],
     check: &TokenCheck,
     side: usize,
+    hex2_map: &str,
 ) -> Result<M1Source, String> {
-    let (i, note) = pick_m1_map(maps, &check.file, side)?;
+    let (i, note) = pick_m1_map(maps, &check.file, side, hex2_map)?;
     let (path, map) = &maps[i];
     let (_, line, col) = hex2::map::split_location(&check.location)
         .ok_or_else(|| format!("bad location {}", check.location))?;
@@ -206,15 +225,25 @@ mod tests {
             ("b.m1map".to_string(), m1(Some("x/b.hex2"))),
             ("c.m1map".to_string(), m1(Some("/elsewhere/b.hex2"))),
         ];
-        assert_eq!(pick_m1_map(&maps, "x/b.hex2", 0), Ok((1, None)));
-        let (i, note) = pick_m1_map(&maps, "x//a.hex2", 1).unwrap();
+        assert_eq!(pick_m1_map(&maps, "x/b.hex2", 0, "a.map"), Ok((1, None)));
+        let (i, note) = pick_m1_map(&maps, "x//a.hex2", 1, "a.map").unwrap();
         assert_eq!(i, 0);
         assert!(note.unwrap().contains("normalising"));
-        let (i, note) = pick_m1_map(&maps, "y/b.hex2", 1).unwrap();
+        let (i, note) = pick_m1_map(&maps, "y/b.hex2", 1, "a.map").unwrap();
         assert_eq!(i, 2);
         assert!(note.unwrap().contains("ambiguous"));
-        assert!(pick_m1_map(&maps, "z.hex2", 0).is_err());
+        assert!(pick_m1_map(&maps, "z.hex2", 0, "a.map").is_err());
         let old = vec![("1".to_string(), m1(None)), ("2".to_string(), m1(None))];
-        assert_eq!(pick_m1_map(&old, "any", 1).unwrap().0, 1);
+        assert_eq!(pick_m1_map(&old, "any", 1, "a.map").unwrap().0, 1);
+        // Each side built in its own directory: the M1 map beside the side's hex2 map.
+        let two = vec![
+            ("alice/p.m1map".to_string(), m1(Some("p.hex2"))),
+            ("bob/p.m1map".to_string(), m1(Some("p.hex2"))),
+        ];
+        assert_eq!(pick_m1_map(&two, "p.hex2", 0, "bob/p.map"), Ok((1, None)));
+        assert_eq!(
+            pick_m1_map(&two, "p.hex2", 1, "./alice/p.map"),
+            Ok((0, None))
+        );
     }
 }
