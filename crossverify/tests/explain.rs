@@ -489,7 +489,7 @@ fn two_m1_files_one_changed_byte_end_to_end() {
     let two_hex2 = s(&two_hex2_path);
     assert!(
         out.contains(&format!(
-            "source: {two_hex2}:3:4 02 emitted 0x2 here, 0x3 there"
+            "source: {two_hex2}:3:4 02000000 emitted 0x2 here, 0x3 there"
         )),
         "{out}"
     );
@@ -503,13 +503,13 @@ fn two_m1_files_one_changed_byte_end_to_end() {
     );
     assert!(
         out.contains(&format!(
-            "side A: bytes 02 are what token `02` at {two_hex2}:3:4 emits"
+            "side A: bytes 02 00 00 00 are what token `02000000` at {two_hex2}:3:4 emits"
         )),
         "{out}"
     );
     assert!(
         out.contains(&format!(
-            "side B: bytes 03 are NOT what token `02` at {two_hex2}:3:4 emits (02)"
+            "side B: bytes 03 00 00 00 are NOT what token `02000000` at {two_hex2}:3:4 emits (02 00 00 00)"
         )),
         "{out}"
     );

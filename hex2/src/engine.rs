@@ -1376,10 +1376,30 @@ impl Linker {
         self.ip = self.ip.wrapping_add(1);
     }
 
+    /// Maps one digit byte: it extends the previous entry when that is digits written
+    /// right before it (one word without separators, as M1 prints one token), else it
+    /// starts an entry.
     fn map_digit_byte(&mut self, byte: u8) {
         let text = &self.digit_text[..self.digits_per_byte as usize];
         let at = self.nib_at;
         let offset = self.drained + self.out.len() as u64;
+        if let Some(last) = self.map.last_mut() {
+            let adjacent = last.at.file == at.file
+                && last.at.line == at.line
+                && last.at.col as usize + last.token.len() == at.col as usize
+                && last.offset + u64::from(last.len) == offset
+                && last.token.iter().all(u8::is_ascii_hexdigit);
+            if adjacent {
+                last.len += 1;
+                let mut t = std::mem::take(&mut last.token).into_vec();
+                t.extend_from_slice(text);
+                last.token = t.into_boxed_slice();
+                let mut b = std::mem::take(&mut last.bytes).into_vec();
+                b.push(byte);
+                last.bytes = b.into_boxed_slice();
+                return;
+            }
+        }
         self.map.push(MapEntry {
             offset,
             len: 1,

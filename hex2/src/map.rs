@@ -10,11 +10,12 @@
 //! as `0x` and 8 lower-case hex digits, BYTES the LENGTH bytes the token emitted as
 //! lower-case hex digits without separators (for a label reference: the resolved value as
 //! written). TOKEN never contains a space: bytes outside `!`..`~` and the backslash are
-//! written `\xNN`. Every byte given as digits is an entry of its own, located at its first
-//! digit (so a byte can be traced to the exact column, and through an M1 map to the M1
-//! token that printed it). Version 1 (`# hexroot hex2 map 1`) had no BYTES and made one
-//! entry of a run of digit bytes on one line; it is still read (its entries have empty
-//! `bytes`).
+//! written `\xNN`. Digit bytes written without separators (one word, as M1 prints the
+//! expression of one token) are one entry located at the first digit, whose TOKEN is the
+//! word; a separator starts a new entry, so a byte can be traced to its word's column and
+//! through an M1 map to the M1 token that printed it. Version 1 (`# hexroot hex2 map 1`)
+//! had no BYTES and made one entry of a line's whole run of digit bytes; it is still read
+//! (its entries have empty `bytes`).
 
 use std::io::{self, Write};
 
