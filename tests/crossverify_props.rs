@@ -78,7 +78,7 @@ proptest! {
     fn explain_with_any_maps_never_panics(
         a in proptest::collection::vec(any::<u8>(), 0..96),
         b in proptest::collection::vec(any::<u8>(), 0..96),
-        rows in proptest::collection::vec((0u64..120, 1u32..9, any::<u32>(), 1u32..5, 1u32..40), 0..12),
+        rows in proptest::collection::vec((prop_oneof![0u64..120, (u64::MAX - 8)..=u64::MAX], 1u32..9, any::<u32>(), 1u32..5, 1u32..40), 0..12),
         isa in 0usize..4,
     ) {
         let mut text = String::from("# hexroot hex2 map 2\n");

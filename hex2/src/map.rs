@@ -124,8 +124,11 @@ pub fn write_map(w: &mut dyn Write, entries: &[MapEntry], files: &[String]) -> i
 
 /// The entry covering output offset `offset`, by binary search (entries sorted by offset).
 pub fn entry_at(entries: &[MapEntry], offset: u64) -> Option<&MapEntry> {
-    let i = entries.partition_point(|e| e.offset + u64::from(e.len) <= offset);
-    entries.get(i).filter(|e| e.offset <= offset)
+    let end = |e: &MapEntry| e.offset.saturating_add(u64::from(e.len));
+    let i = entries.partition_point(|e| end(e) <= offset);
+    entries
+        .get(i)
+        .filter(|e| e.offset <= offset && offset < end(e))
 }
 
 /// A map file read back: its entries and the file names their [`Loc::file`] index.

@@ -62,12 +62,15 @@ fn same_line(a: &MapEntry, b: &MapEntry) -> bool {
 /// M1 source; `None` when no entry covers the offset.
 pub fn check(map: &Map, bytes: &[u8], offset: u64) -> Option<TokenCheck> {
     let entries = &map.entries;
-    let i = entries.partition_point(|e| e.offset + u64::from(e.len) <= offset);
-    let e = entries.get(i).filter(|e| e.offset <= offset)?;
+    let end_of = |e: &MapEntry| e.offset.saturating_add(u64::from(e.len));
+    let i = entries.partition_point(|e| end_of(e) <= offset);
+    let e = entries
+        .get(i)
+        .filter(|e| e.offset <= offset && offset < end_of(e))?;
     let mut first = i;
     while first > 0
         && same_line(&entries[first - 1], e)
-        && entries[first - 1].offset + u64::from(entries[first - 1].len) == entries[first].offset
+        && end_of(&entries[first - 1]) == entries[first].offset
     {
         first -= 1;
     }
