@@ -2,9 +2,9 @@
 //! style of `objdump -d -M intel` (lower-case mnemonics, `DWORD PTR [ebx+ecx*4+0x8]`,
 //! immediates and branch targets in hex).
 //!
-//! This module owns rendering only; the bytes are decoded by [`super::decode`], the one
-//! x86 decoder of the workspace, so what it shows is what the machine executes. Bytes that
-//! do not decode (including the encodings the machine lacks) are `(bad)`.
+//! This module owns rendering only; the bytes are decoded by [`decode`](mod@super::decode),
+//! the one x86 decoder of the workspace, so what it shows is what the machine executes.
+//! Bytes that do not decode (including the encodings the machine lacks) are `(bad)`.
 
 use super::decode::{decode, Alu, BitOp, Insn, Mem, Op, Operand, Shift, Str, Trap, BASE_RIP, NONE};
 
