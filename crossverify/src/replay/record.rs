@@ -269,6 +269,13 @@ impl Report {
         }
     }
 
+    /// The final line's text ([`super::glance::final_line`]) with the time the last step
+    /// ended, as the report and the page show it.
+    pub fn at_a_glance(&self) -> String {
+        let elapsed = self.steps.iter().filter_map(|r| r.ended).max();
+        super::glance::final_line(self, elapsed.unwrap_or_default())
+    }
+
     /// The manifest alone, as a GNU `sha256sum` file (paths relative to the root; files
     /// that no longer exist are left out).
     pub fn manifest_text(&self) -> String {
@@ -327,12 +334,7 @@ impl Report {
             let _ = writeln!(o, "hexroot: {}", self.hexroot);
         }
         let _ = writeln!(o, "summary: {}", self.summary_line());
-        let elapsed = self.steps.iter().filter_map(|r| r.ended).max();
-        let _ = writeln!(
-            o,
-            "at a glance: {}",
-            super::glance::final_line(self, elapsed.unwrap_or_default())
-        );
+        let _ = writeln!(o, "at a glance: {}", self.at_a_glance());
         o.push('\n');
         for r in &self.steps {
             let _ = writeln!(o, "step {}: {}", r.number, r.command);
