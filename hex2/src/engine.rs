@@ -2,8 +2,9 @@
 //!
 //! It owns the byte-level scanner (a resumable state machine fed chunk by chunk, each chunk
 //! ending at a line boundary, so whole files never need to be in memory), nibble pairing,
-//! label definition, pointer evaluation and the RISC-V XOR register. It does not read files,
-//! parse the command line or decide exit statuses (see [`crate::tool`]).
+//! label definition, where each pointer's value goes (its evaluation is
+//! [`crate::pointer`]'s) and the RISC-V XOR register. It does not read files, parse the
+//! command line or decide exit statuses (see [`crate::tool`]).
 
 use std::sync::Arc;
 
@@ -11,6 +12,7 @@ use toolbase::diag::{Diagnostic, Position};
 
 use crate::labels::{LabelDef, LabelTable};
 use crate::map::MapEntry;
+use crate::pointer::{self, How, PointerError, Spec};
 use crate::{Arch, ByteMode, Config, Dialect, Endian, Linked, Loc};
 
 /// Which pass the engine is in.
@@ -32,32 +34,6 @@ mod class {
     pub const PAD: u8 = 21;
     pub const CARET: u8 = 22;
     pub const DOT: u8 = 23;
-}
-
-/// How a pointer's value is computed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum How {
-    /// A displacement (architecture rule or `a>b`).
-    Rel,
-    /// The label's address.
-    Abs,
-    /// A RISC-V immediate XORed into the next word.
-    Imm(Format),
-}
-
-/// RISC-V immediate formats.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Format {
-    I,
-    B,
-    J,
-    U,
-}
-
-#[derive(Clone, Copy, Debug)]
-struct Spec {
-    size: u32,
-    how: How,
 }
 
 /// The longest name full hex2 accepts (a 4096th byte is an error).
@@ -603,7 +579,7 @@ impl Linker {
             for p in group.iter() {
                 let name = &chunk[p.name.0 as usize..p.name.1 as usize];
                 let base = p.base.map(|(a, b)| &chunk[a as usize..b as usize]);
-                let spec = self.spec(p.sigil);
+                let spec = pointer::spec(p.sigil, self.config.arch.is_riscv());
                 if let Err(e) = self.resolve(
                     name,
                     Some(p.hash),
@@ -801,40 +777,10 @@ impl Linker {
         Ok(next)
     }
 
-    /// Size and kind of the pointer `sigil` (RISC-V word mode turns `! @ $ ~` into
-    /// immediates in every dialect; which sigils exist at all is the class table's job).
-    fn spec(&self, sigil: u8) -> Spec {
-        let word = self.config.arch.is_riscv();
-        let size_rel = |s| Spec {
-            size: s,
-            how: How::Rel,
-        };
-        let abs = |s| Spec {
-            size: s,
-            how: How::Abs,
-        };
-        let imm = |f| Spec {
-            size: 0,
-            how: How::Imm(f),
-        };
-        match sigil {
-            b'!' if word => imm(Format::I),
-            b'@' if word => imm(Format::B),
-            b'$' if word => imm(Format::J),
-            b'~' if word => imm(Format::U),
-            b'!' => size_rel(1),
-            b'@' => size_rel(2),
-            b'$' => abs(2),
-            b'~' => size_rel(3),
-            b'%' => size_rel(4),
-            _ => abs(4),
-        }
-    }
-
     fn pointer(&mut self, chunk: &[u8], i: usize) -> Result<usize, Diagnostic> {
         let at = self.loc(i);
         let sigil = chunk[i];
-        let spec = self.spec(sigil);
+        let spec = pointer::spec(sigil, self.config.arch.is_riscv());
         let dialect = self.config.dialect;
         let (name, base, next, tok_end) = if dialect == Dialect::SeedHex1 {
             if i + 1 >= chunk.len() {
@@ -958,11 +904,28 @@ impl Linker {
             },
             None => None,
         };
+        let arch = self.config.arch;
         let value: u32 = match dialect {
-            Dialect::Full => self.full_value(spec, t, base_addr, field_end, at, name, target)?,
-            Dialect::SeedHex2 | Dialect::SeedHex1 => {
-                self.seed_value(spec, t, base_addr, start, field_end)
-            }
+            Dialect::Full => pointer::full_value(
+                arch,
+                self.caret_rule,
+                &mut self.aligned,
+                spec,
+                t,
+                base_addr,
+                field_end,
+            )
+            .map_err(|e| self.pointer_error(e, at, name, target, field_end))?,
+            Dialect::SeedHex2 | Dialect::SeedHex1 => pointer::seed_value(
+                arch,
+                dialect,
+                &mut self.aligned,
+                spec,
+                t,
+                base_addr,
+                start,
+                field_end,
+            ),
         };
         if let How::Imm(_) = spec.how {
             self.xor ^= value;
@@ -1035,46 +998,6 @@ impl Linker {
         }
     }
 
-    /// The architectural displacement (spec 1.7); may consume the `^` flag.
-    fn arch_displacement(
-        &mut self,
-        t: u32,
-        b: u32,
-        at: Loc,
-        name: &[u8],
-    ) -> Result<u32, Diagnostic> {
-        let arch = self.config.arch;
-        if !self.caret_rule {
-            return Ok(t.wrapping_sub(b));
-        }
-        let aligned = std::mem::replace(&mut self.aligned, false);
-        let ti = t as i32;
-        let bi = b as i32;
-        let b3 = (b & 3) as i32;
-        Ok(match (arch, aligned) {
-            (Arch::Armv7l | Arch::Aarch64, false) => {
-                ti.wrapping_sub(bi).wrapping_sub(8).wrapping_add(b3) as u32
-            }
-            (Arch::Armv7l, true) => {
-                if t & 3 != 0 {
-                    return Err(self
-                        .diag_at(
-                            at,
-                            format!("unaligned branch target '{}'", crate::map::escape(name)),
-                        )
-                        .expected("a target address that is a multiple of 4 after '^'")
-                        .found(format!("{t:#010x}"))
-                        .note(self.definition_note(name))
-                        .hint("align the label with '<' or fix the target"));
-                }
-                ((ti.wrapping_sub(bi).wrapping_add(b3) >> 2).wrapping_sub(2)) as u32
-            }
-            (Arch::Aarch64, true) => (ti.wrapping_sub((b & !3) as i32) >> 2) as u32,
-            (_, false) => t.wrapping_sub(b & !3),
-            (_, true) => t.wrapping_sub(b & !3) | 1,
-        })
-    }
-
     fn definition_note(&self, name: &[u8]) -> String {
         match self.labels.get(name) {
             Some(d) => format!(
@@ -1087,139 +1010,71 @@ impl Linker {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn full_value(
-        &mut self,
-        spec: Spec,
-        t: u32,
-        base: Option<u32>,
-        field_end: u32,
+    /// The diagnostic for pointer error `e` of the pointer `name` at `at` to `target`,
+    /// whose field ends at `field_end`.
+    #[cold]
+    fn pointer_error(
+        &self,
+        e: PointerError,
         at: Loc,
         name: &[u8],
         target: LabelDef,
-    ) -> Result<u32, Diagnostic> {
-        if let How::Imm(f) = spec.how {
-            // ip did not move: it is the address of the next instruction
-            let d = t.wrapping_sub(field_end) as i32;
-            return self.riscv_imm(f, d, at, name, true);
-        }
-        let disp = match base {
-            Some(b) => t.wrapping_sub(b),
-            None => self.arch_displacement(t, field_end, at, name)?,
-        };
-        let value = if spec.how == How::Abs { t } else { disp };
-        let v = value as i32;
-        let (lo, hi, kind) = match (spec.size, spec.how) {
-            (1, _) => (-128, 127, "relative"),
-            (2, How::Rel) => (-32768, 32767, "relative"),
-            (2, _) => (0, 65535, "absolute"),
-            (3, _) => (-8_388_608, 8_388_607, "relative"),
-            _ => return Ok(value),
-        };
-        if v < lo || v > hi {
-            let bytes = if spec.size == 1 { "byte" } else { "bytes" };
-            return Err(self
-                .diag_at(
+        field_end: u32,
+    ) -> Diagnostic {
+        let shown = crate::map::escape(name);
+        match e {
+            PointerError::UnalignedTarget { target: t } => self
+                .diag_at(at, format!("unaligned branch target '{shown}'"))
+                .expected("a target address that is a multiple of 4 after '^'")
+                .found(format!("{t:#010x}"))
+                .note(self.definition_note(name))
+                .hint("align the label with '<' or fix the target"),
+            PointerError::DoesNotFit {
+                absolute,
+                value,
+                size,
+                lo,
+                hi,
+            } => {
+                let (kind, what) = if absolute {
+                    ("absolute", "address")
+                } else {
+                    ("relative", "displacement")
+                };
+                let bytes = if size == 1 { "byte" } else { "bytes" };
+                self.diag_at(
                     at,
-                    format!(
-                        "{kind} {} of {v} does not fit in {} {bytes}",
-                        if spec.how == How::Abs {
-                            "address"
-                        } else {
-                            "displacement"
-                        },
-                        spec.size
-                    ),
+                    format!("{kind} {what} of {value} does not fit in {size} {bytes}"),
                 )
                 .expected(format!("a value in {lo} ..= {hi}"))
                 .found(format!(
-                    "{v} (field ends at {field_end:#010x}, target {t:#010x})"
+                    "{value} (field ends at {field_end:#010x}, target {:#010x})",
+                    target.address
                 ))
                 .note(format!(
-                    "'{}' is defined at {} (address {:#010x})",
-                    crate::map::escape(name),
+                    "'{shown}' is defined at {} (address {:#010x})",
                     self.describe(target.at),
                     target.address
                 ))
-                .hint("use a wider pointer sigil (e.g. '%' or '&'), or move the label closer"));
-        }
-        Ok(value)
-    }
-
-    /// Encodes a RISC-V immediate (spec 1.8) for displacement `d`.
-    fn riscv_imm(
-        &self,
-        f: Format,
-        d: i32,
-        at: Loc,
-        name: &[u8],
-        check: bool,
-    ) -> Result<u32, Diagnostic> {
-        let v = d as u32;
-        let bit = |n: u32| (v >> n) & 1;
-        Ok(match f {
-            Format::I => (v.wrapping_add(4) & 0xFFF) << 20,
-            Format::U => v.wrapping_add(0x800) & 0xFFFF_F000,
-            Format::B => {
-                if check && (!(-4096..=4095).contains(&d) || d & 1 != 0) {
-                    return Err(self.riscv_range(at, name, d, 'B', -4096, 4095));
-                }
-                bit(12) << 31 | ((v >> 5) & 0x3F) << 25 | ((v >> 1) & 0xF) << 8 | bit(11) << 7
+                .hint("use a wider pointer sigil (e.g. '%' or '&'), or move the label closer")
             }
-            Format::J => {
-                if check && (!(-1_048_576..=1_048_575).contains(&d) || d & 1 != 0) {
-                    return Err(self.riscv_range(at, name, d, 'J', -1_048_576, 1_048_575));
-                }
-                bit(20) << 31 | ((v >> 1) & 0x3FF) << 21 | bit(11) << 20 | ((v >> 12) & 0xFF) << 12
-            }
-        })
-    }
-
-    #[cold]
-    fn riscv_range(&self, at: Loc, name: &[u8], d: i32, f: char, lo: i32, hi: i32) -> Diagnostic {
-        self.diag_at(at, format!("value {d} out of range for field type {f}"))
-            .expected(format!("an even displacement in {lo} ..= {hi}"))
-            .found(format!("{d}"))
-            .note(self.definition_note(name))
-            .hint("use an auipc/jalr pair ('~label' then '!label') for far targets")
-    }
-
-    fn seed_value(
-        &mut self,
-        spec: Spec,
-        t: u32,
-        base: Option<u32>,
-        start: u32,
-        field_end: u32,
-    ) -> u32 {
-        let arch = self.config.arch;
-        match spec.how {
-            How::Imm(f) => {
-                let d = t.wrapping_sub(field_end) as i32;
-                self.riscv_imm(f, d, Loc::default(), b"", false)
-                    .unwrap_or(0)
-            }
-            How::Abs => match base {
-                Some(b) if arch.is_riscv() => t.wrapping_sub(b),
-                _ => t,
-            },
-            How::Rel if arch == Arch::Aarch64 => {
-                let raw = match base {
-                    Some(b) => t.wrapping_sub(b),
-                    None => t.wrapping_sub(start),
-                };
-                let words = self.config.dialect == Dialect::SeedHex1
-                    || std::mem::replace(&mut self.aligned, false);
-                if words {
-                    ((raw as i32) >> 2) as u32
-                } else {
-                    raw
-                }
-            }
-            How::Rel => match base {
-                Some(b) => t.wrapping_sub(b),
-                None => t.wrapping_sub(field_end),
-            },
+            PointerError::ImmediateRange {
+                displacement,
+                format,
+                lo,
+                hi,
+            } => self
+                .diag_at(
+                    at,
+                    format!(
+                        "value {displacement} out of range for field type {}",
+                        format.letter()
+                    ),
+                )
+                .expected(format!("an even displacement in {lo} ..= {hi}"))
+                .found(format!("{displacement}"))
+                .note(self.definition_note(name))
+                .hint("use an auipc/jalr pair ('~label' then '!label') for far targets"),
         }
     }
 

@@ -46,6 +46,7 @@
 mod engine;
 pub mod labels;
 pub mod map;
+pub mod pointer;
 pub mod reference;
 pub mod tool;
 
