@@ -495,6 +495,16 @@ fn chain(mode: &str, exec: &str) -> Result<(), String> {
         .lines()
         .find(|l| l.starts_with("replay: ok: "))
         .unwrap_or("");
+    let verified = if mode == "both" {
+        " verified by two implementations, 3 not independently verified; answers 11 of 11 matched"
+    } else {
+        " tools only (--tools both compares them), 3 not independently verified; answers 11 of 11 matched"
+    };
+    check(
+        summary.contains(verified),
+        "the final line counts the verified and unverified steps and the answers",
+        &run,
+    )?;
     println!("  {mode}: {summary}");
     for l in report
         .lines()

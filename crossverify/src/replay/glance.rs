@@ -55,7 +55,7 @@ pub fn counts(report: &Report) -> Vec<(&'static str, usize)> {
 /// The final line's text after `replay: ok: ` or `replay: FAILED: `, e.g. `74 steps in
 /// 1:04: 50 verified (49 by two implementations, 1 by a host compiler's build), 24 not
 /// independently verified; answers 19 of 19 matched (x86.answers)`, or with one kind of
-/// check `49 by two implementations verified, ...`.
+/// check `49 verified by two implementations, ...`.
 pub fn final_line(report: &Report, elapsed: Duration) -> String {
     let class = |r: &StepRecord| result(r, report.independent.check(r.number)).0;
     let count = |want: &str| report.steps.iter().filter(|r| class(r) == want).count();
@@ -66,23 +66,13 @@ pub fn final_line(report: &Report, elapsed: Duration) -> String {
         .count();
     let by_host_cc = count("agreed") - by_tools;
     let mut parts = Vec::new();
-    if by_tools + by_host_cc > 0 {
-        let mut how = Vec::new();
-        if by_tools > 0 {
-            how.push(format!("{by_tools} by two implementations"));
-        }
-        if by_host_cc > 0 {
-            how.push(format!("{by_host_cc} by a host compiler's build"));
-        }
-        if how.len() == 1 {
-            parts.push(format!("{} verified", how[0]));
-        } else {
-            parts.push(format!(
-                "{} verified ({})",
-                by_tools + by_host_cc,
-                how.join(", ")
-            ));
-        }
+    const TOOLS: &str = "by two implementations";
+    const HOST_CC: &str = "by a host compiler's build";
+    match (by_tools, by_host_cc) {
+        (0, 0) => {}
+        (n, 0) => parts.push(format!("{n} verified {TOOLS}")),
+        (0, n) => parts.push(format!("{n} verified {HOST_CC}")),
+        (t, h) => parts.push(format!("{} verified ({t} {TOOLS}, {h} {HOST_CC})", t + h)),
     }
     for (word, text) in [("differed", "DIFFERED"), ("failed", "FAILED")] {
         let n = count(word);
