@@ -362,6 +362,16 @@ fn chain(mode: &str, exec: &str) -> Result<(), String> {
     );
     let manifest_text = fs::read_to_string(&manifest).unwrap_or_default();
     let _ = fs::remove_file(&manifest);
+    let report_path = PathBuf::from(format!("{}.report", manifest.display()));
+    let manifest_report = fs::read_to_string(&report_path).unwrap_or_default();
+    let _ = fs::remove_file(&report_path);
+    check(
+        manifest_report.contains(&format!(
+            "built-by hexroot-replay-{mode} AMD64/artifact/hex0\n"
+        )),
+        "the --manifest file has its report beside it, for compare",
+        &run,
+    )?;
     check(
         manifest_text.contains("  AMD64/artifact/hex0\n") && !manifest_text.contains('#'),
         "the --manifest file must list the artifacts in sha256sum format",

@@ -1059,9 +1059,9 @@ Options:
                          run ends; a run that stopped early writes 'status: incomplete'
   -m, --manifest OUT     write the final sha256 of every artifact the steps wrote, in GNU
                          sha256sum format relative to DIR (only when the run reached
-                         its end), for 'sha256sum -c'; it has no report of its own:
-                         for 'crossverify compare', run 'crossverify manifest' on the
-                         artifacts
+                         its end), for 'cd DIR && sha256sum -c OUT', and beside it
+                         OUT.report (host, date, implementation 'hexroot-replay-MODE'),
+                         the pair 'crossverify compare' reads from every machine
   -q, --quiet            no progress on stderr, only the errors and nothing else
   -v, --verbose          show the chain as kaem would: the ' +> ' command trace and the
                          programs' own output, and a line per step on stderr (without
@@ -1271,10 +1271,23 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
     }
     // The manifest is written only for a replay that reached its end.
     if let (Some(path), None) = (&manifest_path, &report.failure) {
-        if let Err(e) =
-            toolbase::output::write_atomic(path, report.manifest_text().as_bytes(), 0o644)
-        {
-            io.error(&Diagnostic::io(path, "cannot write the manifest", &e));
+        let entries: Vec<crate::sha256sum::Entry> = report
+            .manifest
+            .iter()
+            .filter_map(|(name, hash)| {
+                Some(crate::sha256sum::Entry {
+                    sha256: hash.clone()?,
+                    name: name.clone().into_bytes(),
+                })
+            })
+            .collect();
+        let built_by = vec![format!("hexroot-replay-{}", report.mode); entries.len()];
+        let tools = [(
+            "crossverify".to_string(),
+            env!("CARGO_PKG_VERSION").to_string(),
+        )];
+        if let Err(d) = crate::manifest::write_with_report(path, &entries, &built_by, &tools) {
+            io.error(&d);
             return EXIT_FAILURE;
         }
     }
