@@ -50,7 +50,7 @@ use record::{
     explain_difference, hash_file, AnswersCheck, FileHash, Implementation, Report, StepRecord,
     Verdict,
 };
-use tools::{file_args, our_command, recognise, Role, SpawnedRun, Tool, PATH_TOOLS};
+use tools::{absolute, file_args, our_command, recognise, Role, SpawnedRun, Tool, PATH_TOOLS};
 
 /// Which implementation runs the steps that are our tools.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -219,14 +219,6 @@ fn hexroot_identity(exe: Option<&Path>) -> String {
         ));
     }
     s
-}
-
-pub(crate) fn absolute(p: &Path) -> PathBuf {
-    if p.is_absolute() {
-        p.to_path_buf()
-    } else {
-        std::env::current_dir().unwrap_or_default().join(p)
-    }
 }
 
 fn under_root(root: &Path, p: &Path) -> PathBuf {

@@ -41,7 +41,7 @@ impl Qemu {
         if value == "none" {
             Qemu::Never
         } else {
-            Qemu::Dir(crate::replay::absolute(Path::new(value)))
+            Qemu::Dir(super::tools::absolute(Path::new(value)))
         }
     }
 

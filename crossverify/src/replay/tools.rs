@@ -12,7 +12,7 @@
 use std::ffi::{OsStr, OsString};
 use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use toolbase::cli::{Streams, ToolMain, EXIT_FAILURE};
@@ -470,6 +470,15 @@ fn run_both(
         let _ = std::fs::remove_file(mine);
     }
     Ok((theirs_status, ours_us, theirs_us, verdict))
+}
+
+/// `p` as an absolute path: itself, or joined to the process's working directory.
+pub(crate) fn absolute(p: &Path) -> PathBuf {
+    if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        std::env::current_dir().unwrap_or_default().join(p)
+    }
 }
 
 fn log_run(
