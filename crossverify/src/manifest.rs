@@ -118,7 +118,9 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
                 implementation = v.into_owned();
             }
             Ok(Arg::Opt(Id::Output, Some(v))) => output = PathBuf::from(v),
-            Ok(Arg::Opt(Id::Json, Some(v))) => json = Some(crate::export::Destination::parse(v)),
+            Ok(Arg::Opt(Id::Json, Some(v))) => {
+                json = Some(crate::export::Destination::parse(v).under(io))
+            }
             Ok(Arg::Opt(Id::Tool, Some(v))) => {
                 let v = v.to_string_lossy();
                 match v.split_once('=') {
@@ -159,7 +161,7 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
     let mut entries = Vec::new();
     let mut built_by = Vec::new();
     for (file, imp) in &files {
-        let bytes = match std::fs::read(file) {
+        let bytes = match std::fs::read(io.resolve(file)) {
             Ok(b) => b,
             Err(e) => {
                 io.error(&Diagnostic::io(file, "cannot read file to list", &e));
@@ -178,6 +180,7 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
         entries.push(Entry::of(name, &bytes));
         built_by.push(imp.clone());
     }
+    let output = io.resolve(&output);
     match write_with_report(&output, &entries, &built_by, &tools) {
         Ok((report_path, report)) => {
             if let Some(dest) = &json {
