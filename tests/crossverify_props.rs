@@ -1,7 +1,8 @@
 //! Property tests of crossverify's formats: any sha256sum file (names with any bytes but
 //! NUL, backslashes, newlines and carriage returns included) round-trips through render
-//! and the strict reader;
-//! a report round-trips; no input makes the manifest, report or map readers panic; and
+//! and the strict reader; a report round-trips; no input makes the manifest, report or
+//! map readers (hex2's and M1's own parsers) panic, nor explain with maps that do not fit
+//! the files; and
 //! `explain::difference` counts exactly the differing bytes; the replay's text diff reports
 //! exactly the differing pairs, and its provenance walk ends on any step graph.
 
@@ -81,11 +82,18 @@ proptest! {
     fn readers_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
         let _ = sha256sum::parse("m", &bytes);
         let _ = report::parse("r", &bytes);
-        let _ = explain::parse_map("map", &bytes);
-        let _ = explain::parse_m1_map("m1map", &bytes);
-        let mut m1 = b"# hexroot M1 map 1\n".to_vec();
-        m1.extend_from_slice(&bytes);
-        let _ = explain::parse_m1_map("m1map", &m1);
+        let _ = hex2::map::Map::parse("map", &bytes);
+        let _ = m1::map::M1Map::parse("m1map", &bytes);
+        for header in ["# hexroot hex2 map 1\n", "# hexroot hex2 map 2\n"] {
+            let mut map = header.as_bytes().to_vec();
+            map.extend_from_slice(&bytes);
+            let _ = hex2::map::Map::parse("map", &map);
+        }
+        for header in ["# hexroot M1 map 1\n", "# hexroot M1 map 2 out.hex2\n"] {
+            let mut m1 = header.as_bytes().to_vec();
+            m1.extend_from_slice(&bytes);
+            let _ = m1::map::M1Map::parse("m1map", &m1);
+        }
         let mut with_magic = b"# hexroot crossverify report 1\n".to_vec();
         with_magic.extend_from_slice(&bytes);
         let _ = report::parse("r", &with_magic);
@@ -95,6 +103,30 @@ proptest! {
             elf.extend_from_slice(&bytes);
             let _ = explain::elf_place(&elf, elf.len() / 2);
             let _ = explain::explain(("a", "b"), &elf, &bytes, None, None);
+        }
+    }
+
+    /// Maps that parse but do not belong to the files, any bytes and every instruction
+    /// set: explain never panics.
+    #[test]
+    fn explain_with_any_maps_never_panics(
+        a in proptest::collection::vec(any::<u8>(), 0..96),
+        b in proptest::collection::vec(any::<u8>(), 0..96),
+        rows in proptest::collection::vec((prop_oneof![0u64..120, (u64::MAX - 8)..=u64::MAX], 1u32..9, any::<u32>(), 1u32..5, 1u32..40), 0..12),
+        isa in 0usize..4,
+    ) {
+        let mut text = String::from("# hexroot hex2 map 2\n");
+        for (offset, len, address, line, col) in &rows {
+            let bytes: String = (0..*len).map(|i| format!("{:02x}", i * 17)).collect();
+            text.push_str(&format!("{offset} {len} 0x{address:08x} {bytes} f.hex2:{line}:{col} T\n"));
+        }
+        let map = hex2::map::Map::parse("map", text.as_bytes()).unwrap();
+        let m1_text = format!("# hexroot M1 map 2 f.hex2\n1:1 a.M1:1:1 x\n{}:3 b.M1:2:2 y\n", rows.len());
+        let m1_maps = vec![("m".to_string(), m1::map::M1Map::parse("m", m1_text.as_bytes()).unwrap())];
+        let isas = [None, Some(explain::Isa::X86), Some(explain::Isa::Amd64), Some(explain::Isa::Knight)];
+        let inputs = explain::Inputs { maps: Some((&map, &map)), map_paths: ["a.map", "b.map"], m1_maps: &m1_maps, big_endian: None, isa: isas[isa] };
+        if let Some(e) = explain::analyse(("a", "b"), &a, &b, &inputs) {
+            let _ = e.render();
         }
     }
 

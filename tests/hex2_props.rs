@@ -1,4 +1,5 @@
-//! Property tests of the hex2 linker (issue 4): arbitrary input never panics; every
+//! Property tests of the hex2 linker (issue 4): arbitrary input never panics; the link map
+//! records the output's bytes and reads back as written; every
 //! relative pointer resolves to the label's address minus the architecture's base; and
 //! splitting the input into several files at token boundaries changes nothing.
 
@@ -49,6 +50,21 @@ proptest! {
             if map {
                 let mapped: u64 = linked.map.iter().map(|e| u64::from(e.len)).sum();
                 prop_assert_eq!(mapped, linked.bytes.len() as u64);
+                // Every entry records the bytes the output holds at its range, and the
+                // written map reads back as the same entries.
+                for e in &linked.map {
+                    let at = e.offset as usize;
+                    prop_assert_eq!(&linked.bytes[at..at + e.len as usize], &*e.bytes);
+                }
+                let mut text = Vec::new();
+                hex2::map::write_map(&mut text, &linked.map, &linked.files).unwrap();
+                let read = hex2::map::Map::parse("map", &text).unwrap();
+                prop_assert_eq!(read.entries.len(), linked.map.len());
+                for (r, e) in read.entries.iter().zip(&linked.map) {
+                    prop_assert_eq!((r.offset, r.len, r.address), (e.offset, e.len, e.address));
+                    prop_assert_eq!((&r.token, &r.bytes), (&e.token, &e.bytes));
+                    prop_assert_eq!(read.describe(r.at), linked.describe(e.at));
+                }
             }
         } else {
             // an error is fine; it must carry a message

@@ -59,7 +59,7 @@ proptest! {
             let _ = m1::assemble(&sources, &config);
             let mut out = Vec::new();
             let mut map = Vec::new();
-            let _ = m1::assemble_with_map(&sources, &config, &mut out, &mut map);
+            let _ = m1::assemble_with_map(&sources, &config, &mut out, &mut map, "a.hex2");
         }
     }
 
@@ -146,11 +146,11 @@ proptest! {
         let config = Config { arch: Arch::X86, ..Config::default() };
         let mut out = Vec::new();
         let mut map = Vec::new();
-        m1::assemble_with_map(&sources, &config, &mut out, &mut map).unwrap();
+        m1::assemble_with_map(&sources, &config, &mut out, &mut map, "m.hex2").unwrap();
         let out = String::from_utf8(out).unwrap();
         let map = String::from_utf8(map).unwrap();
         let mut lines = map.lines();
-        prop_assert_eq!(lines.next(), Some("# hexroot M1 map 1"));
+        prop_assert_eq!(lines.next(), Some("# hexroot M1 map 2 m.hex2"));
         let out_lines: Vec<&str> = out.split('\n').collect();
         let src_lines: Vec<&str> = src.split('\n').collect();
         let mut count = 0;
@@ -168,6 +168,14 @@ proptest! {
             count += 1;
         }
         prop_assert_eq!(count, words.len());
+        // The owner's parser reads the same map back.
+        let parsed = m1::map::M1Map::parse("m", map.as_bytes()).unwrap();
+        prop_assert_eq!(parsed.output.as_deref(), Some("m.hex2"));
+        prop_assert_eq!(parsed.entries.len(), words.len());
+        for e in &parsed.entries {
+            prop_assert_eq!(&e.file, "m.M1");
+            prop_assert!(src_lines[e.line as usize - 1].as_bytes()[e.col as usize - 1..].starts_with(&e.token));
+        }
     }
 }
 

@@ -2,8 +2,9 @@
 //! and `--html FILE`.
 //!
 //! This module owns where those documents go and their names: every JSON document starts
-//! with `"schema": "hexroot.crossverify.CMD/1"` (see [`schema_id`]; the schema files are
-//! `crossverify/schemas/CMD.v1.json`, compiled in as [`SCHEMAS`]), is written atomically
+//! with `"schema": "hexroot.crossverify.CMD/N"` (see [`schema_id`]; N is 1 except for
+//! `explain`, which is at 2; the schema files are `crossverify/schemas/CMD.vN.json`,
+//! compiled in as [`SCHEMAS`]), is written atomically
 //! to FILE, or to standard output instead of the text when FILE is `-`. The submodules
 //! turn each command's own result data (the same data its text is printed from; nothing is
 //! judged twice) into a [`crate::json::Value`] and, for `replay` and `compare`, into a
@@ -23,28 +24,34 @@ use std::path::PathBuf;
 use toolbase::cli::Streams;
 use toolbase::diag::Diagnostic;
 
-/// The commands with a JSON form and their schema files' text, in that order.
-pub const SCHEMAS: &[(&str, &str)] = &[
-    ("replay", include_str!("../schemas/replay.v1.json")),
-    ("compare", include_str!("../schemas/compare.v1.json")),
-    ("explain", include_str!("../schemas/explain.v1.json")),
-    ("seeds", include_str!("../schemas/seeds.v1.json")),
-    ("manifest", include_str!("../schemas/manifest.v1.json")),
+/// The commands with a JSON form, the version of their schema and its file's text, in
+/// that order.
+pub const SCHEMAS: &[(&str, u32, &str)] = &[
+    ("replay", 1, include_str!("../schemas/replay.v1.json")),
+    ("compare", 1, include_str!("../schemas/compare.v1.json")),
+    ("explain", 2, include_str!("../schemas/explain.v2.json")),
+    ("seeds", 1, include_str!("../schemas/seeds.v1.json")),
+    ("manifest", 1, include_str!("../schemas/manifest.v1.json")),
 ];
 
-/// The version of every document's schema.
-pub const VERSION: u32 = 1;
+/// The version of `command`'s schema (1 for a command without one).
+pub fn version(command: &str) -> u32 {
+    SCHEMAS
+        .iter()
+        .find(|(c, ..)| *c == command)
+        .map_or(1, |&(_, v, _)| v)
+}
 
-/// `hexroot.crossverify.CMD/1`: the value of a document's `schema` member.
+/// `hexroot.crossverify.CMD/N`: the value of a document's `schema` member.
 pub fn schema_id(command: &str) -> String {
-    format!("hexroot.crossverify.{command}/{VERSION}")
+    format!("hexroot.crossverify.{command}/{}", version(command))
 }
 
 /// The committed schema of `command`'s JSON document, parsed.
 pub fn schema_of(command: &str) -> Option<crate::json::Value> {
-    let (_, text) = SCHEMAS.iter().find(|(c, _)| *c == command)?;
+    let (_, v, text) = SCHEMAS.iter().find(|(c, ..)| *c == command)?;
     crate::json::read::parse(
-        &format!("crossverify/schemas/{command}.v1.json"),
+        &format!("crossverify/schemas/{command}.v{v}.json"),
         text.as_bytes(),
     )
     .ok()
@@ -128,7 +135,7 @@ mod tests {
 
     #[test]
     fn every_schema_parses_and_names_its_document() {
-        for (command, _) in SCHEMAS {
+        for (command, ..) in SCHEMAS {
             let s = schema_of(command).unwrap_or_else(|| panic!("{command}: schema unreadable"));
             let id = s
                 .get("properties")

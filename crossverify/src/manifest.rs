@@ -3,14 +3,17 @@
 //!
 //! The sha256sum format itself (entries, escaping, the strict reader) is
 //! [`crate::sha256sum`]'s and the report format [`crate::report`]'s; this module only
-//! decides what to list and writes the pair.
+//! decides what to list (a directory stands for every regular file under it, in byte
+//! order of their paths) and how they are named: as given, or relative to `--root DIR`.
+//! A name is the artifact's identity when two machines' manifests are compared, so it is
+//! never derived from where the manifest itself is written.
 
 use std::ffi::OsString;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
-use std::path::PathBuf;
+use std::path::{Component, Path, PathBuf};
 
 use toolbase::args::{Arg, Opt, Parser};
-use toolbase::cli::{Streams, EXIT_FAILURE, EXIT_SUCCESS, EXIT_USAGE};
+use toolbase::cli::{resolve_in, Streams, EXIT_FAILURE, EXIT_SUCCESS, EXIT_USAGE};
 use toolbase::diag::{Diagnostic, Position};
 use toolbase::output::write_atomic;
 
@@ -53,6 +56,7 @@ pub fn write_with_report(
 enum Id {
     Implementation,
     Output,
+    Root,
     Tool,
     Json,
     Help,
@@ -62,6 +66,7 @@ enum Id {
 const OPTS: &[Opt<Id>] = &[
     Opt::value(&["-i", "--implementation"], Id::Implementation),
     Opt::value(&["-o", "--output"], Id::Output),
+    Opt::value(&["-C", "--root"], Id::Root),
     Opt::value(&["-t", "--tool"], Id::Tool),
     Opt::value(&["--json"], Id::Json),
     Opt::flag(&["-h", "--help"], Id::Help),
@@ -76,13 +81,18 @@ Writes a GNU sha256sum manifest of the FILEs (default crossverify.sha256), which
 'sha256sum -c' accepts, and beside it FILE.report: host name, OS, CPU architecture, the
 implementation that built each artifact, tool versions and the date (UTC), bound to the
 manifest by the manifest's SHA-256. Send both files to whoever compares them
-('crossverify compare').
+('crossverify compare'). A FILE that is a directory lists every regular file under it.
+Names are the FILEs as given (relative to the current directory, where 'sha256sum -c'
+then checks them), or relative to DIR with --root DIR: name artifacts the same way on
+every machine, since 'compare' matches them by name.
 
 Options:
   -i, --implementation NAME  the implementation that built the FILEs that follow (may be
                              repeated; a name without spaces, e.g. mescc-tools, hexroot);
                              default 'unspecified', which never counts toward diversity
   -o, --output FILE          the manifest to write (default crossverify.sha256)
+  -C, --root DIR             name the FILEs relative to DIR (each must be inside it);
+                             check with 'cd DIR && sha256sum -c MANIFEST'
   -t, --tool NAME=VERSION    a tool version to record in the report (may be repeated)
       --json FILE            also write what was listed as JSON (schema
                              hexroot.crossverify.manifest/1); '-': to stdout
@@ -92,8 +102,9 @@ Options:
 Exit status: 0 written, 1 an unreadable FILE or unwritable output (nothing is written),
 2 bad command line.
 
-Example:
+Examples:
   $ printf 'B8' > a.bin && crossverify manifest -i hexroot -o mine.sha256 a.bin && sha256sum -c mine.sha256
+  $ mkdir -p out/bin && printf 'B8' > out/bin/a && crossverify manifest -C out -o out.sha256 out && cd out && sha256sum -c ../out.sha256
 ";
 
 /// Runs `crossverify manifest` with `args` (subcommand name first).
@@ -107,6 +118,7 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
     )];
     let mut files: Vec<(OsString, String)> = Vec::new();
     let mut json = None;
+    let mut root = None;
     for arg in Parser::new(args.get(1..).unwrap_or(&[]), OPTS) {
         match arg {
             Ok(Arg::Opt(Id::Implementation, Some(v))) => {
@@ -118,6 +130,7 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
                 implementation = v.into_owned();
             }
             Ok(Arg::Opt(Id::Output, Some(v))) => output = PathBuf::from(v),
+            Ok(Arg::Opt(Id::Root, Some(v))) => root = Some(PathBuf::from(v)),
             Ok(Arg::Opt(Id::Json, Some(v))) => {
                 json = Some(crate::export::Destination::parse(v).under(io))
             }
@@ -158,9 +171,24 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
         io.usage_error(tool, "missing FILE: expected at least one file to list");
         return EXIT_USAGE;
     }
+    let mut listed = Vec::new();
+    for (file, imp) in &files {
+        match expand(io.cwd, Path::new(file)) {
+            Ok(found) => listed.extend(found.into_iter().map(|f| (f, imp))),
+            Err(d) => {
+                io.error(&d);
+                return EXIT_FAILURE;
+            }
+        }
+    }
+    // Where relative names are: the tool's directory, absolute.
+    let here = std::env::current_dir()
+        .unwrap_or_default()
+        .join(io.cwd.unwrap_or(Path::new(".")));
     let mut entries = Vec::new();
     let mut built_by = Vec::new();
-    for (file, imp) in &files {
+    let mut seen = Vec::new();
+    for (file, imp) in &listed {
         let bytes = match std::fs::read(io.resolve(file)) {
             Ok(b) => b,
             Err(e) => {
@@ -168,17 +196,34 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
                 return EXIT_FAILURE;
             }
         };
-        let name = file.clone().into_vec();
-        if entries.iter().any(|e: &Entry| e.name == name) {
+        let name = match &root {
+            None => file.clone().into_os_string().into_vec(),
+            Some(dir) => {
+                let rel = relative_to(&lexical(&here.join(dir)), &lexical(&here.join(file)));
+                if rel.components().next() == Some(Component::ParentDir) {
+                    io.error(
+                        &Diagnostic::new(format!("not inside --root {}", dir.display()))
+                            .in_file(file.to_string_lossy())
+                            .at(Position::None)
+                            .hint("--root names the directory every FILE is named from"),
+                    );
+                    return EXIT_USAGE;
+                }
+                rel.into_os_string().into_vec()
+            }
+        };
+        let absolute = lexical(&here.join(file));
+        if seen.contains(&absolute) {
             io.error(
-                &Diagnostic::new("file named twice")
+                &Diagnostic::new("file named twice (directly or inside a directory named)")
                     .in_file(file.to_string_lossy())
                     .at(Position::None),
             );
             return EXIT_USAGE;
         }
+        seen.push(absolute);
         entries.push(Entry::of(name, &bytes));
-        built_by.push(imp.clone());
+        built_by.push((*imp).clone());
     }
     let output = io.resolve(&output);
     match write_with_report(&output, &entries, &built_by, &tools) {
@@ -200,10 +245,25 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
             if io.stdout_is_terminal {
                 let _ = writeln!(
                     io.stdout,
-                    "wrote {} and {}",
+                    "wrote {} and {} ({} files)",
                     output.display(),
-                    report_path.display()
+                    report_path.display(),
+                    entries.len()
                 );
+                let manifest = lexical(&here.join(&output));
+                let _ = match &root {
+                    Some(dir) => writeln!(
+                        io.stdout,
+                        "check with: cd {} && sha256sum -c {}",
+                        dir.display(),
+                        manifest.display()
+                    ),
+                    None => writeln!(
+                        io.stdout,
+                        "check from this directory: sha256sum -c {}",
+                        output.display()
+                    ),
+                };
             }
             EXIT_SUCCESS
         }
@@ -211,5 +271,71 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
             io.error(&d);
             EXIT_FAILURE
         }
+    }
+}
+
+/// `arg` itself, or for a directory every regular file under it (symbolic links to
+/// files included, links to directories not followed), in byte order of their paths;
+/// named as `arg` is, and read under `cwd` when relative.
+fn expand(cwd: Option<&Path>, arg: &Path) -> Result<Vec<PathBuf>, Diagnostic> {
+    let meta = std::fs::metadata(resolve_in(cwd, arg))
+        .map_err(|e| Diagnostic::io(arg, "cannot read file to list", &e))?;
+    if !meta.is_dir() {
+        return Ok(vec![arg.to_path_buf()]);
+    }
+    let mut found = Vec::new();
+    let mut pending = vec![arg.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        let entries = std::fs::read_dir(resolve_in(cwd, &dir))
+            .map_err(|e| Diagnostic::io(&dir, "cannot read directory to list", &e))?;
+        for entry in entries {
+            let entry =
+                entry.map_err(|e| Diagnostic::io(&dir, "cannot read directory to list", &e))?;
+            let path = dir.join(entry.file_name());
+            let kind = entry
+                .file_type()
+                .map_err(|e| Diagnostic::io(&path, "cannot read file to list", &e))?;
+            if kind.is_dir() {
+                pending.push(path);
+            } else if kind.is_file() || (kind.is_symlink() && resolve_in(cwd, &path).is_file()) {
+                found.push(path);
+            }
+        }
+    }
+    found.sort_by(|a, b| a.as_os_str().as_bytes().cmp(b.as_os_str().as_bytes()));
+    Ok(found)
+}
+
+/// `p` with `.` dropped and `..` applied, without touching the file system.
+fn lexical(p: &Path) -> PathBuf {
+    crate::kaem::shell::normalize(p)
+}
+
+/// The path of `file` seen from directory `base` (both absolute and lexical).
+fn relative_to(base: &Path, file: &Path) -> PathBuf {
+    let base: Vec<Component> = base.components().collect();
+    let file: Vec<Component> = file.components().collect();
+    let common = base.iter().zip(&file).take_while(|(a, b)| a == b).count();
+    let mut out = PathBuf::new();
+    for _ in common..base.len() {
+        out.push("..");
+    }
+    for c in &file[common..] {
+        out.push(c.as_os_str());
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_relative_to_the_manifest() {
+        let r = |b: &str, f: &str| relative_to(Path::new(b), Path::new(f));
+        assert_eq!(r("/w/out", "/w/d/a"), Path::new("../d/a"));
+        assert_eq!(r("/w", "/w/d/a"), Path::new("d/a"));
+        assert_eq!(r("/w/d", "/w/d/a"), Path::new("a"));
+        assert_eq!(r("/x/y", "/w/a"), Path::new("../../w/a"));
     }
 }

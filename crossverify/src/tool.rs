@@ -43,7 +43,7 @@ pub const SUBCOMMANDS: &[(&str, ToolMain, &str)] = &[
     ),
     (
         "explain",
-        crate::explain::main,
+        crate::explain::cli::main,
         "show where two artifacts differ",
     ),
     (

@@ -161,6 +161,10 @@ fn elf32_program_headers_suffice() {
     );
     assert!(text.contains("virtual address 0x8048059"), "{text}");
     assert!(text.contains("[90]") && text.contains("[cc]"), "{text}");
+    // Swept from the entry point (offset 84): the instruction at 89 on each side.
+    assert!(text.contains("disassembly (x86):"), "{text}");
+    assert!(text.contains(" 8048059: 90 "), "{text}");
+    assert!(text.contains("nop") && text.contains("int3"), "{text}");
 }
 
 #[test]
@@ -205,17 +209,14 @@ fn map_names_the_source_token() {
     let a = elf32(&code_a);
     code_a[1] = 0x14;
     let b = elf32(&code_a);
-    let map = |target: u32| {
-        format!(
-            "# hexroot hex2 map 1\n0 84 0x08048000 ELF.hex2:1:1 7F\n84 1 0x08048054 M0.hex2:411:1 E9\n85 4 0x08048055 M0.hex2:412:9 %label_foo\n89 3 0x08048059 M0.hex2:413:1 909090 # target {target}\n"
-        )
-    };
+    // Version 1 maps (no emitted bytes) are still read.
+    let map = "# hexroot hex2 map 1\n0 84 0x08048000 ELF.hex2:1:1 7F\n84 1 0x08048054 M0.hex2:412:1 E9\n85 4 0x08048055 M0.hex2:412:4 %label_foo\n89 3 0x08048059 M0.hex2:413:1 909090\n";
     std::fs::write(dir.join("a"), &a).unwrap();
     std::fs::write(dir.join("b"), &b).unwrap();
-    std::fs::write(dir.join("a.map"), map(0x10)).unwrap();
-    std::fs::write(dir.join("b.map"), map(0x14)).unwrap();
+    std::fs::write(dir.join("a.map"), map).unwrap();
+    std::fs::write(dir.join("b.map"), map).unwrap();
     let (status, out, err) = run(
-        explain::main,
+        explain::cli::main,
         &[
             "explain",
             "--map",
@@ -227,12 +228,21 @@ fn map_names_the_source_token() {
     );
     assert_eq!(status, 1, "{err}");
     assert!(
-        out.contains("source: M0.hex2:412:9 %label_foo resolved to 0x10 here, 0x14 there"),
+        out.contains("source: M0.hex2:412:4 %label_foo resolved to 0x10 here, 0x14 there"),
+        "{out}"
+    );
+    assert!(
+        out.contains("side A: its map (version 1) does not record what token `%label_foo`"),
+        "{out}"
+    );
+    // The disassembly starts at the token's line (E9 at 84): the whole jump on each side.
+    assert!(
+        out.contains(" 8048054: e9 10 00 00 00") && out.contains("jmp 0x8048069"),
         "{out}"
     );
     // Also `--map A.map --map B.map`.
     let (status, out2, _) = run(
-        explain::main,
+        explain::cli::main,
         &[
             "explain",
             s(&dir.join("a")),
@@ -247,7 +257,7 @@ fn map_names_the_source_token() {
     assert!(out2.contains("A: "), "{out2}");
     // Identical files: exit 0. A bad map: exit 2 with the map's line.
     let (status, out, _) = run(
-        explain::main,
+        explain::cli::main,
         &["explain", s(&dir.join("a")), s(&dir.join("a"))],
     );
     assert_eq!(status, 0);
@@ -258,7 +268,7 @@ fn map_names_the_source_token() {
     )
     .unwrap();
     let (status, _, err) = run(
-        explain::main,
+        explain::cli::main,
         &[
             "explain",
             "--map",
@@ -270,7 +280,7 @@ fn map_names_the_source_token() {
     );
     assert_eq!(status, 2);
     assert!(err.contains("bad.map:2:1: error: bad map line"), "{err}");
-    let (status, _, _) = run(explain::main, &["explain", s(&dir.join("a"))]);
+    let (status, _, _) = run(explain::cli::main, &["explain", s(&dir.join("a"))]);
     assert_eq!(status, 2);
 }
 
@@ -300,7 +310,7 @@ fn real_hex2_maps_end_to_end() {
         assert_eq!(status, 0, "{err}");
     }
     let (status, out, err) = run(
-        explain::main,
+        explain::cli::main,
         &[
             "explain",
             "--map",
@@ -372,7 +382,7 @@ fn m1_maps_name_the_m1_source_token() {
         assert_eq!(status, 0, "{err}");
     }
     let (status, out, err) = run(
-        explain::main,
+        explain::cli::main,
         &[
             "explain",
             "--map",
@@ -392,7 +402,7 @@ fn m1_maps_name_the_m1_source_token() {
     assert!(out.contains(&want), "{out}");
     // --m1-map without hex2 maps is a usage error.
     let (status, _, _) = run(
-        explain::main,
+        explain::cli::main,
         &[
             "explain",
             "--m1-map",
@@ -404,4 +414,131 @@ fn m1_maps_name_the_m1_source_token() {
         ],
     );
     assert_eq!(status, 2);
+}
+
+/// Two M1 files assembled separately (each with its map), linked by hex2 with a map; B is
+/// A with one byte changed. explain must take the M1 map of the hex2 file the byte came
+/// from (both hex2 files have a token at the same line and column), say that B's bytes
+/// are not what the token emits, and disassemble the instruction on both sides.
+#[test]
+fn two_m1_files_one_changed_byte_end_to_end() {
+    let dir = scratch("explain-two-m1");
+    let p = |name: &str| dir.join(name);
+    std::fs::write(
+        p("one.M1"),
+        "DEFINE mov_eax, B8\nDEFINE ret C3\n:first\nmov_eax, %1\nret\n",
+    )
+    .unwrap();
+    std::fs::write(
+        p("two.M1"),
+        "DEFINE mov_ebx, BB\nDEFINE ret C3\n:second\nmov_ebx, %2\nret\n",
+    )
+    .unwrap();
+    for part in ["one", "two"] {
+        let (status, _, err) = run(
+            m1::tool::main,
+            &[
+                "M1",
+                "--architecture",
+                "x86",
+                "--little-endian",
+                "-f",
+                s(&p(&format!("{part}.M1"))),
+                "-o",
+                s(&p(&format!("{part}.hex2"))),
+                "--map",
+                s(&p(&format!("{part}.m1map"))),
+            ],
+        );
+        assert_eq!(status, 0, "{err}");
+    }
+    let (status, _, err) = run(
+        hex2::tool::main,
+        &[
+            "hex2",
+            "--architecture",
+            "x86",
+            "--little-endian",
+            "--base-address",
+            "0x8048000",
+            "-f",
+            s(&p("one.hex2")),
+            "-f",
+            s(&p("two.hex2")),
+            "-o",
+            s(&p("a")),
+            "--map",
+            s(&p("a.map")),
+        ],
+    );
+    assert_eq!(status, 0, "{err}");
+    let a = std::fs::read(p("a")).unwrap();
+    assert_eq!(a, [0xb8, 1, 0, 0, 0, 0xc3, 0xbb, 2, 0, 0, 0, 0xc3]);
+    let mut b = a.clone();
+    b[7] = 3;
+    std::fs::write(p("b"), &b).unwrap();
+    let paths = ["a.map", "one.m1map", "two.m1map", "a", "b"].map(p);
+    let [map, one, two, a_path, b_path] = paths.each_ref().map(|x| s(x));
+    let args = [
+        "explain", "--arch", "x86", "--map", map, map, "--m1-map", one, "--m1-map", two, a_path,
+        b_path,
+    ];
+    let (status, out, err) = run(explain::cli::main, &args);
+    assert_eq!(status, 1, "{err}");
+    let two_hex2_path = p("two.hex2");
+    let two_hex2 = s(&two_hex2_path);
+    assert!(
+        out.contains(&format!(
+            "source: {two_hex2}:3:4 02000000 emitted 0x2 here, 0x3 there"
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!(
+            "M1 source: {}:4:10 %2 (M1 map {})",
+            s(&p("two.M1")),
+            s(&p("two.m1map"))
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!(
+            "side A: bytes 02 00 00 00 are what token `02000000` at {two_hex2}:3:4 emits"
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!(
+            "side B: bytes 03 00 00 00 are NOT what token `02000000` at {two_hex2}:3:4 emits (02 00 00 00)"
+        )),
+        "{out}"
+    );
+    assert!(out.contains("disassembly (x86):"), "{out}");
+    assert!(
+        out.contains("A  8048006: bb 02 00 00 00") && out.contains("mov ebx, 0x2"),
+        "{out}"
+    );
+    assert!(out.contains("mov ebx, 0x3"), "{out}");
+    // The same as JSON, valid against the committed schema.
+    let mut json_args = args.to_vec();
+    json_args.splice(1..1, ["--json", "-"]);
+    let (status, text, err) = run(explain::cli::main, &json_args);
+    assert_eq!(status, 1, "{err}");
+    let doc = crossverify::json::read::parse("explain", text.as_bytes()).unwrap();
+    let schema = crossverify::export::schema_of("explain").unwrap();
+    crossverify::json::schema::check(&schema, &doc).unwrap();
+    let d = doc.get("difference").unwrap();
+    let tok = d.get("b_token").unwrap();
+    assert_eq!(
+        tok.get("emitted_by_token"),
+        Some(&crossverify::json::Value::Bool(false))
+    );
+    let dis = d.get("disassembly").unwrap();
+    assert_eq!(
+        dis.get("b")
+            .and_then(|l| l.get("text"))
+            .and_then(|t| t.as_str()),
+        Some("mov ebx, 0x3")
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -41,7 +41,7 @@ fn valid(command: &str, text: &[u8]) -> Value {
     }
     assert_eq!(
         doc.get("schema").and_then(Value::as_str),
-        Some(format!("hexroot.crossverify.{command}/1").as_str())
+        Some(crossverify::export::schema_id(command).as_str())
     );
     doc
 }

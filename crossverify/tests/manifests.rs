@@ -86,6 +86,21 @@ fn manifest_subcommand_round_trips_and_sha256sum_accepts_it() {
 }
 
 #[test]
+fn a_directory_is_listed_under_the_tools_directory_with_names_as_given() {
+    let dir = scratch("manifest-cwd-dir");
+    std::fs::create_dir_all(dir.join("sub/deeper")).unwrap();
+    std::fs::write(dir.join("sub/b"), b"b").unwrap();
+    std::fs::write(dir.join("sub/deeper/a"), b"a").unwrap();
+    let args = ["manifest", "-o", "out.sha256", "sub"];
+    let (status, so, se) = run_in(Some(&dir), manifest::main, &args);
+    assert_eq!(status, 0, "{so}{se}");
+    let loaded = report::load(&report::path_for(&dir.join("out.sha256"))).unwrap();
+    let names: Vec<&[u8]> = loaded.entries.iter().map(|e| e.name.as_slice()).collect();
+    assert_eq!(names, [&b"sub/b"[..], b"sub/deeper/a"]);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn unreadable_file_writes_nothing() {
     let dir = scratch("manifest-unreadable");
     let out = dir.join("m.sha256");

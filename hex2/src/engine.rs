@@ -102,7 +102,6 @@ pub struct Linker {
     out: Vec<u8>,
     drained: u64,
     map: Vec<MapEntry>,
-    run_open: bool,
     // position in the current file
     file: u32,
     line: u32,
@@ -252,7 +251,6 @@ impl Linker {
             out: Vec::new(),
             drained: 0,
             map: Vec::new(),
-            run_open: false,
             file: 0,
             line: 1,
             line_start: 0,
@@ -282,7 +280,6 @@ impl Linker {
         self.dot_left = 0;
         self.dot_value = 0;
         self.file = 0;
-        self.run_open = false;
         if pass == Pass::Two {
             self.out.reserve(1 << 16);
         }
@@ -304,7 +301,6 @@ impl Linker {
         self.file_offset = 0;
         self.acc = 0;
         self.ndig = 0;
-        self.run_open = false;
     }
 
     /// Ends the current file: a pending half byte is dropped; an unfinished `.` word is an
@@ -793,7 +789,6 @@ impl Linker {
             };
             (&chunk[i + 1..end], next)
         };
-        self.run_open = false;
         if self.pass == Pass::One {
             let a = name.as_ptr() as usize - chunk.as_ptr() as usize;
             let half = u32::from(self.label_after_half_byte && self.ndig != 0);
@@ -875,7 +870,6 @@ impl Linker {
                 (name, None, end, end)
             }
         };
-        self.run_open = false;
         if self.pass == Pass::One {
             self.ip = self.ip.wrapping_add(spec.size);
             return Ok(next);
@@ -1000,6 +994,7 @@ impl Linker {
                 address: start,
                 at,
                 token: token.into(),
+                bytes: bytes[..size].into(),
             });
         }
         Ok(())
@@ -1236,7 +1231,6 @@ impl Linker {
         if self.ip.wrapping_add(n) & 2 != 0 {
             n += 2;
         }
-        self.run_open = false;
         if n == 0 {
             return;
         }
@@ -1249,6 +1243,7 @@ impl Linker {
                     address: self.ip,
                     at: self.loc(i),
                     token: chunk[i..i + 1].into(),
+                    bytes: vec![0; n as usize].into(),
                 });
             }
             self.out.resize(self.out.len() + n as usize, 0);
@@ -1375,35 +1370,44 @@ impl Linker {
             };
         }
         if self.config.map {
-            self.map_digit_byte();
+            self.map_digit_byte(byte);
         }
         self.out.push(byte);
         self.ip = self.ip.wrapping_add(1);
     }
 
-    fn map_digit_byte(&mut self) {
+    /// Maps one digit byte: it extends the previous entry when that is digits written
+    /// right before it (one word without separators, as M1 prints one token), else it
+    /// starts an entry.
+    fn map_digit_byte(&mut self, byte: u8) {
         let text = &self.digit_text[..self.digits_per_byte as usize];
         let at = self.nib_at;
-        if self.run_open {
-            if let Some(last) = self.map.last_mut() {
-                if last.at.file == at.file && last.at.line == at.line {
-                    last.len += 1;
-                    let mut t = std::mem::take(&mut last.token).into_vec();
-                    t.extend_from_slice(text);
-                    last.token = t.into_boxed_slice();
-                    return;
-                }
+        let offset = self.drained + self.out.len() as u64;
+        if let Some(last) = self.map.last_mut() {
+            let adjacent = last.at.file == at.file
+                && last.at.line == at.line
+                && last.at.col as usize + last.token.len() == at.col as usize
+                && last.offset + u64::from(last.len) == offset
+                && last.token.iter().all(u8::is_ascii_hexdigit);
+            if adjacent {
+                last.len += 1;
+                let mut t = std::mem::take(&mut last.token).into_vec();
+                t.extend_from_slice(text);
+                last.token = t.into_boxed_slice();
+                let mut b = std::mem::take(&mut last.bytes).into_vec();
+                b.push(byte);
+                last.bytes = b.into_boxed_slice();
+                return;
             }
         }
-        let offset = self.drained + self.out.len() as u64;
         self.map.push(MapEntry {
             offset,
             len: 1,
             address: self.ip,
             at,
             token: text.into(),
+            bytes: Box::new([byte]),
         });
-        self.run_open = true;
     }
 }
 

@@ -380,15 +380,17 @@ mod tests {
     fn map_lists_every_emitting_token() {
         let mut c = x86();
         c.map = true;
-        let linked = one(b":s\nE8 %s\n90 90\n", &c).unwrap();
+        let linked = one(b":s\nE8 %s\n90 90\nC3C3\n", &c).unwrap();
         let mut out = Vec::new();
         map::write_map(&mut out, &linked.map, &linked.files).unwrap();
         assert_eq!(
             String::from_utf8(out).unwrap(),
-            "# hexroot hex2 map 1\n\
-             0 1 0x00001000 t.hex2:2:1 E8\n\
-             1 4 0x00001001 t.hex2:2:4 %s\n\
-             5 2 0x00001005 t.hex2:3:1 9090\n"
+            "# hexroot hex2 map 2\n\
+             0 1 0x00001000 e8 t.hex2:2:1 E8\n\
+             1 4 0x00001001 fbffffff t.hex2:2:4 %s\n\
+             5 1 0x00001005 90 t.hex2:3:1 90\n\
+             6 1 0x00001006 90 t.hex2:3:4 90\n\
+             7 2 0x00001007 c3c3 t.hex2:4:1 C3C3\n"
         );
         assert_eq!(map::entry_at(&linked.map, 3).unwrap().offset, 1);
         assert_eq!(linked.labels.get(b"s").unwrap().at.line, 1);

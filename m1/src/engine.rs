@@ -858,11 +858,11 @@ impl<'a> Program<'a> {
         sources: &[Source<'_>],
         config: &Config,
         out: &mut dyn Write,
-        map: Option<&mut dyn Write>,
+        map: Option<(&mut dyn Write, &str)>,
     ) -> std::io::Result<()> {
         match map {
             None => self.print_plain(sources, config, out),
-            Some(map) => self.print_mapped(sources, config, out, Some(map)),
+            Some((map, output)) => self.print_mapped(sources, config, out, Some(map), output),
         }
     }
 
@@ -1037,12 +1037,13 @@ impl<'a> Program<'a> {
         config: &Config,
         out: &mut dyn Write,
         mut map: Option<&mut dyn Write>,
+        output: &str,
     ) -> std::io::Result<()> {
         const FLUSH_AT: usize = 1 << 16;
         let mut buf: Vec<u8> = Vec::with_capacity(FLUSH_AT + 8192);
         let mut map_buf: Vec<u8> = Vec::new();
         if map.is_some() {
-            map_buf.extend_from_slice(b"# hexroot M1 map 1\n");
+            map_buf.extend_from_slice(crate::map::header(output).as_bytes());
         }
         let mut flushed: u64 = 0;
         let mut out_line: u64 = 1;
@@ -1411,15 +1412,7 @@ pub(crate) fn express_string(text: &[u8], config: &Config, buf: &mut Vec<u8>) {
 }
 
 fn map_line(map: &mut Vec<u8>, out_line: u64, out_col: u64, sources: &[Source<'_>], at: At) {
-    use std::fmt::Write as _;
     let src = sources[at.file].text;
-    let mut s = String::new();
-    let _ = write!(
-        s,
-        "{out_line}:{out_col} {}:{}:{} ",
-        sources[at.file].name, at.tok.line, at.tok.col
-    );
-    map.extend_from_slice(s.as_bytes());
     let mut end = at.tok.end;
     if let TokenKind::Str {
         terminated: true, ..
@@ -1427,20 +1420,16 @@ fn map_line(map: &mut Vec<u8>, out_line: u64, out_col: u64, sources: &[Source<'_
     {
         end += 1;
     }
-    for &b in &src[at.tok.start..end] {
-        match b {
-            b'\n' => map.extend_from_slice(b"\\n"),
-            b'\r' => map.extend_from_slice(b"\\r"),
-            b'\t' => map.extend_from_slice(b"\\t"),
-            b'\\' => map.extend_from_slice(b"\\\\"),
-            0x20..=0x7E => map.push(b),
-            _ => {
-                let _ = write!(s, "");
-                map.extend_from_slice(format!("\\x{b:02x}").as_bytes());
-            }
-        }
-    }
-    map.push(b'\n');
+    crate::map::write_entry(
+        map,
+        (out_line, out_col),
+        (
+            sources[at.file].name,
+            u64::from(at.tok.line),
+            u64::from(at.tok.col),
+        ),
+        &src[at.tok.start..end],
+    );
 }
 
 /// Where `text` first occurs as a token (for errors about records).
@@ -1609,7 +1598,7 @@ mod tests {
         p.print(&sources, config, &mut out, None).unwrap();
         // The plain printer (fast walk) and the mapped one (located walk) agree.
         let (mut mapped, mut map) = (Vec::new(), Vec::new());
-        p.print(&sources, config, &mut mapped, Some(&mut map))
+        p.print(&sources, config, &mut mapped, Some((&mut map, "t.hex2")))
             .unwrap();
         assert_eq!(out, mapped, "{:?}", String::from_utf8_lossy(src));
         Ok(out)

@@ -18,7 +18,8 @@
 //!
 //! The output keeps the source's line structure, with single spaces between tokens
 //! (spec 2.6). [`m0`] is the seed M0's one-token-per-line dialect on the same lexer, and
-//! [`blood_elf`] writes blood-elf's symbol-table footer. [`tool`] holds the command lines.
+//! [`blood_elf`] writes blood-elf's symbol-table footer. [`map`] owns the source map format
+//! (`--map`). [`tool`] holds the command lines.
 //!
 //! ```
 //! let src = b"DEFINE mov_eax, B8\n:_start\nmov_eax, %42 \"hi\"\n";
@@ -44,6 +45,7 @@ pub(crate) mod engine;
 pub mod intern;
 pub mod lexer;
 pub mod m0;
+pub mod map;
 pub mod number;
 pub mod reference;
 pub mod tool;
@@ -115,19 +117,18 @@ pub fn assemble_to(
         .map_err(|e| write_error(&e))
 }
 
-/// As [`assemble_to`], and also writes the map to `map`: a first line
-/// `# hexroot M1 map 1`, then per printed token `OUTLINE:OUTCOL FILE:LINE:COL TOKEN`
-/// (1-based; TOKEN as in the source, with `\n`, `\r`, `\t`, `\\` and other control or
-/// non-ASCII bytes escaped).
+/// As [`assemble_to`], and also writes the map to `map` in the format of [`map`] (its
+/// header names `output`, the name of the file `out` writes, e.g. M1's `-o`).
 pub fn assemble_with_map(
     sources: &[Source<'_>],
     config: &Config,
     out: &mut dyn Write,
     map: &mut dyn Write,
+    output: &str,
 ) -> Result<(), Diagnostic> {
     let program = engine::analyse(sources, config)?;
     program
-        .print(sources, config, out, Some(map))
+        .print(sources, config, out, Some((map, output)))
         .map_err(|e| write_error(&e))
 }
 

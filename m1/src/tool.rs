@@ -243,7 +243,8 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
         (Some(map_path), Some(map_at)) => {
             let mut map_file = OutputFile::create(map_at, OUTPUT_MODE)
                 .map_err(|e| Diagnostic::io(map_path, "cannot open map", &e))?;
-            crate::assemble_with_map(&sources, &config, out, &mut map_file)?;
+            let output_name = output.map_or("-".into(), |o| o.to_string_lossy());
+            crate::assemble_with_map(&sources, &config, out, &mut map_file, &output_name)?;
             map_file
                 .commit()
                 .map_err(|e| Diagnostic::io(map_path, "cannot write map", &e))
@@ -626,9 +627,10 @@ mod tests {
         );
         let map = std::fs::read_to_string(&map).unwrap();
         let name = input.to_str().unwrap();
+        let output = out.to_str().unwrap();
         assert_eq!(
             map,
-            format!("# hexroot M1 map 1\n2:1 {name}:2:1 :x\n2:4 {name}:2:4 A\n2:7 {name}:2:6 \"\\xc3\\xa9\"\n")
+            format!("# hexroot M1 map 2 {output}\n2:1 {name}:2:1 :x\n2:4 {name}:2:4 A\n2:7 {name}:2:6 \"\\xc3\\xa9\"\n")
         );
         let _ = std::fs::remove_dir_all(&dir);
     }

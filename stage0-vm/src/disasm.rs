@@ -57,6 +57,14 @@ pub fn render(bytes: &[u8]) -> Option<String> {
     decode(bytes).ok().map(|i| instr_text(&i))
 }
 
+/// The instruction at the start of `bytes`: its length in bytes and its text, or `None`
+/// when the bytes are not a whole instruction.
+pub fn instruction(bytes: &[u8]) -> Option<(usize, String)> {
+    decode(bytes)
+        .ok()
+        .map(|i| (i.byte_len() as usize, instr_text(&i)))
+}
+
 /// Disassembles a whole ROM (loaded at address 0), one line per instruction.
 pub fn disassemble(rom: &[u8]) -> String {
     let mut out = String::new();

@@ -1,9 +1,12 @@
-//! `explain --json`: an [`Explanation`] as a `hexroot.crossverify.explain/1` document.
+//! `explain --json`: an [`Explanation`] as a `hexroot.crossverify.explain/2` document.
 //!
 //! Built from the same [`Explanation`] the text is rendered from; the hex context is
-//! given as numbers (`null` past a file's end).
+//! given as numbers (`null` past a file's end). Version 2 added each side's hex2 token
+//! (with whether the side's bytes are what it emits, and its M1 source) and the
+//! disassembly of the instruction covering the first differing byte.
 
-use crate::explain::{ElfPlace, Explanation};
+use crate::explain::disassembly::Line;
+use crate::explain::{Disassembly, ElfPlace, Explanation, TokenCheck};
 use crate::json::{array, Value};
 
 fn side(name: &str, bytes: &[u8]) -> Value {
@@ -32,6 +35,60 @@ fn elf(place: &Result<Option<ElfPlace>, String>) -> Value {
             .with("section", Value::Null)
             .with("symbol", Value::Null)
             .with("error", e),
+    }
+}
+
+fn token(t: &Option<TokenCheck>) -> Value {
+    let Some(t) = t else { return Value::Null };
+    let (m1, m1_error) = match &t.m1 {
+        None => (Value::Null, Value::Null),
+        Some(Ok(s)) => (
+            Value::object()
+                .with("map", &s.map)
+                .with("location", &s.location)
+                .with("token", &s.token)
+                .with("note", s.note.clone()),
+            Value::Null,
+        ),
+        Some(Err(why)) => (Value::Null, Value::from(why)),
+    };
+    Value::object()
+        .with("location", &t.location)
+        .with("token", &t.token)
+        .with("offset", t.offset)
+        .with("length", t.len)
+        .with("address", t.address)
+        .with("bytes", array(t.actual.iter().copied()))
+        .with(
+            "expected",
+            t.emitted_by_token
+                .map(|_| array(t.expected.iter().copied())),
+        )
+        .with("emitted_by_token", t.emitted_by_token)
+        .with("m1_source", m1)
+        .with("m1_error", m1_error)
+}
+
+fn line(l: &Option<Line>) -> Value {
+    let Some(l) = l else { return Value::Null };
+    Value::object()
+        .with("address", l.address)
+        .with("bytes", array(l.bytes.iter().copied()))
+        .with("text", &l.text)
+}
+
+fn disassembly(d: &Result<Disassembly, String>) -> Value {
+    match d {
+        Ok(d) => Value::object()
+            .with("isa", d.isa.name())
+            .with("a", line(&d.sides[0]))
+            .with("b", line(&d.sides[1]))
+            .with("error", Value::Null),
+        Err(why) => Value::object()
+            .with("isa", Value::Null)
+            .with("a", Value::Null)
+            .with("b", Value::Null)
+            .with("error", why),
     }
 }
 
@@ -73,6 +130,9 @@ pub fn json(e: &Explanation, bytes: (&[u8], &[u8])) -> Value {
         .with("b_elf", elf(&e.elf[1]))
         .with("source", e.source.clone())
         .with("m1_source", e.m1_source.clone())
+        .with("a_token", token(&e.tokens[0]))
+        .with("b_token", token(&e.tokens[1]))
+        .with("disassembly", disassembly(&e.disassembly))
         .with("context", array(context));
     document(
         side(&e.names.0, bytes.0),

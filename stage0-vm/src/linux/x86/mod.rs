@@ -7,7 +7,8 @@
 //! are [`X86`], one core parameterised by the mode. The instruction set is split into
 //! [`decode`](mod@decode) (bytes to a typed instruction, written from the SDM/APM opcode maps),
 //! [`exec`] (one instruction's semantics over registers and [`Memory`]) and [`flags`]
-//! (lazy CF/PF/AF/ZF/SF/OF). Decoded instructions are kept in a direct-mapped cache keyed
+//! (lazy CF/PF/AF/ZF/SF/OF); [`disasm`] renders decoded instructions as text. Decoded
+//! instructions are kept in a direct-mapped cache keyed
 //! by address; every store that may overlap a cached instruction drops it, so
 //! self-modifying code behaves as on hardware.
 //!
@@ -22,6 +23,7 @@
 //! The trap flag is never set (popf ignores TF), IF always reads 1.
 
 pub mod decode;
+pub mod disasm;
 pub mod exec;
 pub mod fast;
 pub mod flags;
