@@ -290,6 +290,19 @@ fn replay_exports(root: &Path, script: &str, extra: &[&str]) -> (Run, Value, Pat
     if let Err(errors) = json::schema::check(&schema, &doc) {
         panic!("{j} does not match its schema:\n{}", errors.join("\n"));
     }
+    let page = fs::read_to_string(&html_path).unwrap_or_default();
+    let glance = run
+        .report
+        .as_deref()
+        .and_then(|r| r.lines().find_map(|l| l.strip_prefix("at a glance: ")))
+        .unwrap_or("(no line at a glance in the report)");
+    assert!(
+        page.contains(&format!(
+            "<strong id=\"at-a-glance\">{}</strong>",
+            crossverify::html::escape(glance)
+        )),
+        "the page's summary starts with the report's line at a glance: {glance}"
+    );
     (run, doc, html_path)
 }
 

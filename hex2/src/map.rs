@@ -19,7 +19,7 @@
 
 use std::io::{self, Write};
 
-use toolbase::diag::{Diagnostic, Position};
+use toolbase::diag::{split_location, Diagnostic};
 
 use crate::Loc;
 
@@ -142,24 +142,6 @@ pub struct Map {
     pub files: Vec<String>,
 }
 
-/// `(file, line, col)` from `FILE:LINE:COL` (FILE may itself hold colons).
-pub fn split_location(location: &str) -> Option<(&str, u32, u32)> {
-    let mut parts = location.rsplitn(3, ':');
-    let col = parts.next()?.parse().ok()?;
-    let line = parts.next()?.parse().ok()?;
-    Some((parts.next()?, line, col))
-}
-
-#[cold]
-fn map_error(file: &str, line: usize, message: &str) -> Diagnostic {
-    Diagnostic::new(message.to_string())
-        .in_file(file)
-        .at(Position::LineCol {
-            line: u32::try_from(line).unwrap_or(u32::MAX),
-            col: 1,
-        })
-}
-
 impl Map {
     /// Parses map `text` read from `file` (either version); errors name `file:LINE:1`.
     pub fn parse(file: &str, text: &[u8]) -> Result<Map, Diagnostic> {
@@ -169,7 +151,7 @@ impl Map {
             Some(MAP_HEADER) => 2,
             Some(MAP_HEADER_V1) => 1,
             other => {
-                return Err(map_error(file, 1, "not a hex2 map file")
+                return Err(Diagnostic::at_line(file, 1, "not a hex2 map file")
                     .expected(format!("'{MAP_HEADER}' (or version 1)"))
                     .found(format!("'{}'", other.unwrap_or(""))))
             }
@@ -188,7 +170,7 @@ impl Map {
                 } else {
                     "OFFSET LENGTH 0xADDRESS FILE:LINE:COL TOKEN"
                 };
-                map_error(file, n + 2, "bad map line")
+                Diagnostic::at_line(file, n + 2, "bad map line")
                     .expected(shape)
                     .found(format!("'{line}'"))
             })?;

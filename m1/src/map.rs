@@ -11,7 +11,7 @@
 //! non-ASCII bytes escaped as `\xNN`). Version 1 (`# hexroot M1 map 1`) has no OUTPUT and
 //! is still read.
 
-use toolbase::diag::{Diagnostic, Position};
+use toolbase::diag::{split_location, Diagnostic};
 
 /// The start of the first line of a map file (the version written), before ` OUTPUT`.
 pub const MAP_HEADER: &str = "# hexroot M1 map 2";
@@ -137,24 +137,6 @@ pub fn write_map(output: &str, entries: &[M1MapEntry]) -> Vec<u8> {
     map
 }
 
-/// `(file, line, col)` from the end of `FILE:LINE:COL`.
-fn split_location(location: &str) -> Option<(&str, u64, u64)> {
-    let mut parts = location.rsplitn(3, ':');
-    let col = parts.next()?.parse().ok()?;
-    let line = parts.next()?.parse().ok()?;
-    Some((parts.next()?, line, col))
-}
-
-#[cold]
-fn map_error(file: &str, line: usize, message: &str) -> Diagnostic {
-    Diagnostic::new(message.to_string())
-        .in_file(file)
-        .at(Position::LineCol {
-            line: u32::try_from(line).unwrap_or(u32::MAX),
-            col: 1,
-        })
-}
-
 fn parse_line(line: &str) -> Option<M1MapEntry> {
     let (out, rest) = line.split_once(' ')?;
     let (ol, oc) = out.split_once(':')?;
@@ -174,8 +156,8 @@ fn parse_line(line: &str) -> Option<M1MapEntry> {
         out_line,
         out_col,
         file: file.to_string(),
-        line,
-        col,
+        line: line.into(),
+        col: col.into(),
         token: unescape(token.as_bytes())?,
     })
 }
@@ -194,7 +176,7 @@ impl M1Map {
         {
             (2, Some(out.to_string()))
         } else {
-            return Err(map_error(file, 1, "not an M1 map file")
+            return Err(Diagnostic::at_line(file, 1, "not an M1 map file")
                 .expected(format!("'{MAP_HEADER} OUTPUT' (or version 1)"))
                 .found(format!("'{first}'")));
         };
@@ -204,7 +186,7 @@ impl M1Map {
                 continue;
             }
             let entry = parse_line(line).ok_or_else(|| {
-                map_error(file, n + 2, "bad M1 map line")
+                Diagnostic::at_line(file, n + 2, "bad M1 map line")
                     .expected("OUTLINE:OUTCOL FILE:LINE:COL TOKEN")
                     .found(format!("'{line}'"))
             })?;

@@ -108,6 +108,17 @@ impl Diagnostic {
         self
     }
 
+    /// A diagnostic about line `line` (1-based) of `file` as a whole, at its column 1.
+    #[cold]
+    pub fn at_line(file: &str, line: usize, message: &str) -> Self {
+        Diagnostic::new(message.to_string())
+            .in_file(file)
+            .at(Position::LineCol {
+                line: u32::try_from(line).unwrap_or(u32::MAX),
+                col: 1,
+            })
+    }
+
     /// The `FILE:LINE:COL` prefix, or `None` when the diagnostic names no file.
     pub fn location(&self) -> Option<String> {
         let file = self.file.as_ref()?;
@@ -144,6 +155,15 @@ impl fmt::Display for Diagnostic {
 }
 
 impl std::error::Error for Diagnostic {}
+
+/// `(file, line, col)` from a location written `FILE:LINE:COL`, as diagnostics and the
+/// link maps write it (FILE may itself hold colons); `None` when it is not one.
+pub fn split_location(location: &str) -> Option<(&str, u32, u32)> {
+    let mut parts = location.rsplitn(3, ':');
+    let col = parts.next()?.parse().ok()?;
+    let line = parts.next()?.parse().ok()?;
+    Some((parts.next()?, line, col))
+}
 
 /// 1-based line and column (in bytes) of `offset` in `source`. An offset past the end
 /// gives the position just after the last byte.

@@ -196,7 +196,7 @@ pub fn m1_source(
 ) -> Result<M1Source, String> {
     let (i, note) = pick_m1_map(maps, &check.file, side, hex2_map)?;
     let (path, map) = &maps[i];
-    let (_, line, col) = hex2::map::split_location(&check.location)
+    let (_, line, col) = toolbase::diag::split_location(&check.location)
         .ok_or_else(|| format!("bad location {}", check.location))?;
     let e = map
         .token_at(u64::from(line), u64::from(col))

@@ -321,6 +321,10 @@ pub fn html(report: &Report, error: Option<&str>) -> String {
         &headline,
         &[
             format!(
+                "<strong id=\"at-a-glance\">{}</strong>",
+                escape(&report.at_a_glance())
+            ),
+            format!(
                 "script <code>{}</code>, root <code>{}</code>, tools {}",
                 escape(&report.script),
                 escape(&report.root.display().to_string()),

@@ -1,7 +1,8 @@
 //! The replay report's text, as `--report` writes it: status, script, root, tools, the
-//! summary and at-a-glance lines ([`super::glance`]), one paragraph per step, the
-//! independent checks' sections ([`super::findings`]), the manifest and the answers. This
-//! module owns that layout; the data is [`super::record`]'s.
+//! summary and at-a-glance lines ([`super::glance`]; the page shows the same
+//! [`Report::at_a_glance`]), one paragraph per step, the independent checks' sections
+//! ([`super::findings`]), the manifest and the answers. This module owns that layout; the
+//! data is [`super::record`]'s.
 
 use std::fmt::Write as _;
 
@@ -9,6 +10,13 @@ use super::glance::final_line;
 use super::record::{ms, sha256sum_line, Implementation, Report, Status, Verdict};
 
 impl Report {
+    /// The final line's text ([`super::glance::final_line`]) with the time the last step
+    /// ended, as the report and the page show it.
+    pub fn at_a_glance(&self) -> String {
+        let elapsed = self.steps.iter().filter_map(|r| r.ended).max();
+        final_line(self, elapsed.unwrap_or_default())
+    }
+
     /// The report's full text.
     pub fn render(&self) -> String {
         let mut o = String::new();
@@ -35,12 +43,7 @@ impl Report {
             let _ = writeln!(o, "hexroot: {}", self.hexroot);
         }
         let _ = writeln!(o, "summary: {}", self.summary_line());
-        let elapsed = self.steps.iter().filter_map(|r| r.ended).max();
-        let _ = writeln!(
-            o,
-            "at a glance: {}",
-            final_line(self, elapsed.unwrap_or_default())
-        );
+        let _ = writeln!(o, "at a glance: {}", self.at_a_glance());
         o.push('\n');
         for r in &self.steps {
             let _ = writeln!(o, "step {}: {}", r.number, r.command);
