@@ -29,8 +29,7 @@
 //! [`crate::tlog`]'s.
 
 pub mod cli;
-
-pub use cli::main;
+pub mod result;
 
 use std::collections::{BTreeMap, BTreeSet};
 

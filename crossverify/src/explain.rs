@@ -24,7 +24,6 @@ use std::fmt::Write as _;
 use hex2::map::Map;
 use m1::map::M1Map;
 
-pub use cli::main;
 pub use disassembly::Isa;
 pub use source::TokenCheck;
 

@@ -76,6 +76,14 @@ impl Destination {
         }
     }
 
+    /// A file named relative to the tool's directory ([`Streams::cwd`]) taken there.
+    pub fn under(self, io: &Streams) -> Destination {
+        match self {
+            Destination::File(path) => Destination::File(io.resolve(path)),
+            stdout => stdout,
+        }
+    }
+
     /// Whether the text output gives way to this document.
     pub fn is_stdout(&self) -> bool {
         *self == Destination::Stdout

@@ -20,8 +20,27 @@
 //! [`report`] the report format and the host facts; [`manifest`] the subcommand that
 //! writes the two; [`compare`] the agreement policy; [`sign`] report signatures; [`tlog`]
 //! the transparency log; [`explain`] the byte-level diagnosis; a private module runs the
-//! external programs (`ssh-keygen`, `openssl`) and owns their scratch directories. The
-//! formats [`sha256sum`] and [`report`] sit at the bottom and import no command module.
+//! external programs (`ssh-keygen`, `openssl`) and owns their scratch directories;
+//! [`json`] and [`html`] the documents' values and pages, [`export`] the writers of every
+//! command's `--json` document and `--html` page, [`replay`] and [`ddc`] the chain replays.
+//!
+//! The modules are layered (drawn top first); a module uses only its own layer and the
+//! ones below, no modules form a cycle (but the replay runner's, inside the replay command),
+//! and `tests/layers.rs` checks both on every module file:
+//!
+//! ```text
+//! dispatch     tool
+//! commands     compare::cli  seeds::cli  explain::cli  manifest  sign::cli  tlog::cli
+//!              replay  ddc
+//! export       export::{compare, explain, manifest, replay, seeds}  (JSON and HTML)
+//! results      compare + compare::result  seeds  explain + explain::{source, disassembly}
+//!              replay::{record, findings, text, glance, checks, hostcc, tools, ...}
+//! formats      sha256sum  report  sign  tlog::*  kaem::*
+//! foundations  this root (sha256_hex, FILE_MODE)  json::*  html  external
+//! ```
+//!
+//! A command builds its result (the data its text, JSON and HTML are made from) and hands
+//! it to [`export`]; the writers see only result types, never a command line.
 //!
 //! ```
 //! use crossverify::sha256sum::{parse, render, Entry};

@@ -13,7 +13,7 @@ use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Component, Path, PathBuf};
 
 use toolbase::args::{Arg, Opt, Parser};
-use toolbase::cli::{Streams, EXIT_FAILURE, EXIT_SUCCESS, EXIT_USAGE};
+use toolbase::cli::{resolve_in, Streams, EXIT_FAILURE, EXIT_SUCCESS, EXIT_USAGE};
 use toolbase::diag::{Diagnostic, Position};
 use toolbase::output::write_atomic;
 
@@ -131,7 +131,9 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
             }
             Ok(Arg::Opt(Id::Output, Some(v))) => output = PathBuf::from(v),
             Ok(Arg::Opt(Id::Root, Some(v))) => root = Some(PathBuf::from(v)),
-            Ok(Arg::Opt(Id::Json, Some(v))) => json = Some(crate::export::Destination::parse(v)),
+            Ok(Arg::Opt(Id::Json, Some(v))) => {
+                json = Some(crate::export::Destination::parse(v).under(io))
+            }
             Ok(Arg::Opt(Id::Tool, Some(v))) => {
                 let v = v.to_string_lossy();
                 match v.split_once('=') {
@@ -171,7 +173,7 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
     }
     let mut listed = Vec::new();
     for (file, imp) in &files {
-        match expand(Path::new(file)) {
+        match expand(io.cwd, Path::new(file)) {
             Ok(found) => listed.extend(found.into_iter().map(|f| (f, imp))),
             Err(d) => {
                 io.error(&d);
@@ -179,12 +181,15 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
             }
         }
     }
-    let here = std::env::current_dir().unwrap_or_default();
+    // Where relative names are: the tool's directory, absolute.
+    let here = std::env::current_dir()
+        .unwrap_or_default()
+        .join(io.cwd.unwrap_or(Path::new(".")));
     let mut entries = Vec::new();
     let mut built_by = Vec::new();
     let mut seen = Vec::new();
     for (file, imp) in &listed {
-        let bytes = match std::fs::read(file) {
+        let bytes = match std::fs::read(io.resolve(file)) {
             Ok(b) => b,
             Err(e) => {
                 io.error(&Diagnostic::io(file, "cannot read file to list", &e));
@@ -220,6 +225,7 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
         entries.push(Entry::of(name, &bytes));
         built_by.push((*imp).clone());
     }
+    let output = io.resolve(&output);
     match write_with_report(&output, &entries, &built_by, &tools) {
         Ok((report_path, report)) => {
             if let Some(dest) = &json {
@@ -269,28 +275,29 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
 }
 
 /// `arg` itself, or for a directory every regular file under it (symbolic links to
-/// files included, links to directories not followed), in byte order of their paths.
-fn expand(arg: &Path) -> Result<Vec<PathBuf>, Diagnostic> {
-    let meta =
-        std::fs::metadata(arg).map_err(|e| Diagnostic::io(arg, "cannot read file to list", &e))?;
+/// files included, links to directories not followed), in byte order of their paths;
+/// named as `arg` is, and read under `cwd` when relative.
+fn expand(cwd: Option<&Path>, arg: &Path) -> Result<Vec<PathBuf>, Diagnostic> {
+    let meta = std::fs::metadata(resolve_in(cwd, arg))
+        .map_err(|e| Diagnostic::io(arg, "cannot read file to list", &e))?;
     if !meta.is_dir() {
         return Ok(vec![arg.to_path_buf()]);
     }
     let mut found = Vec::new();
     let mut pending = vec![arg.to_path_buf()];
     while let Some(dir) = pending.pop() {
-        let entries = std::fs::read_dir(&dir)
+        let entries = std::fs::read_dir(resolve_in(cwd, &dir))
             .map_err(|e| Diagnostic::io(&dir, "cannot read directory to list", &e))?;
         for entry in entries {
             let entry =
                 entry.map_err(|e| Diagnostic::io(&dir, "cannot read directory to list", &e))?;
-            let path = entry.path();
+            let path = dir.join(entry.file_name());
             let kind = entry
                 .file_type()
                 .map_err(|e| Diagnostic::io(&path, "cannot read file to list", &e))?;
             if kind.is_dir() {
                 pending.push(path);
-            } else if kind.is_file() || (kind.is_symlink() && path.is_file()) {
+            } else if kind.is_file() || (kind.is_symlink() && resolve_in(cwd, &path).is_file()) {
                 found.push(path);
             }
         }

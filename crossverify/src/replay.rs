@@ -21,13 +21,17 @@
 // per reported error for no measurable gain (as in the hex0 crate).
 #![allow(clippy::result_large_err)]
 
+pub mod bytediff;
 pub mod checks;
 pub mod exec;
+pub mod findings;
 pub mod foreign;
 pub mod glance;
 pub mod hostcc;
+pub mod paths;
 pub mod provenance;
 pub mod record;
+pub mod text;
 pub mod textdiff;
 pub mod tools;
 
@@ -46,10 +50,9 @@ use toolbase::diag::Diagnostic;
 
 use crate::kaem::shell::{minimal_dialect, Finished, Frame, Host, Shell, Step};
 use crate::kaem::{Dialect, Vars};
-use record::{
-    explain_difference, hash_file, AnswersCheck, FileHash, Implementation, Report, StepRecord,
-    Verdict,
-};
+use bytediff::explain_difference;
+use paths::absolute;
+use record::{hash_file, AnswersCheck, FileHash, Implementation, Report, StepRecord, Verdict};
 use tools::{file_args, our_command, recognise, Role, SpawnedRun, Tool, PATH_TOOLS};
 
 /// Which implementation runs the steps that are our tools.
@@ -219,14 +222,6 @@ fn hexroot_identity(exe: Option<&Path>) -> String {
         ));
     }
     s
-}
-
-pub(crate) fn absolute(p: &Path) -> PathBuf {
-    if p.is_absolute() {
-        p.to_path_buf()
-    } else {
-        std::env::current_dir().unwrap_or_default().join(p)
-    }
 }
 
 fn under_root(root: &Path, p: &Path) -> PathBuf {

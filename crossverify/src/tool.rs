@@ -13,7 +13,7 @@ use toolbase::cli::{program_name, Streams, ToolMain, EXIT_SUCCESS, EXIT_USAGE};
 pub const SUBCOMMANDS: &[(&str, ToolMain, &str)] = &[
     (
         "seeds",
-        crate::seeds::main,
+        crate::seeds::cli::main,
         "rebuild the bundled seeds by every path, check SHA256SUMS",
     ),
     (
@@ -23,7 +23,7 @@ pub const SUBCOMMANDS: &[(&str, ToolMain, &str)] = &[
     ),
     (
         "compare",
-        crate::compare::main,
+        crate::compare::cli::main,
         "decide agreement per artifact across reports",
     ),
     (
@@ -43,7 +43,7 @@ pub const SUBCOMMANDS: &[(&str, ToolMain, &str)] = &[
     ),
     (
         "explain",
-        crate::explain::main,
+        crate::explain::cli::main,
         "show where two artifacts differ",
     ),
     (

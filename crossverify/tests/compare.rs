@@ -21,7 +21,7 @@ fn cli(paths: &[PathBuf], extra: &[&str]) -> (i32, String, String) {
     let mut args = vec!["compare"];
     args.extend_from_slice(extra);
     args.extend(paths.iter().map(|p| s(p)));
-    run(compare::main, &args)
+    run(compare::cli::main, &args)
 }
 
 #[test]

@@ -216,7 +216,7 @@ fn map_names_the_source_token() {
     std::fs::write(dir.join("a.map"), map).unwrap();
     std::fs::write(dir.join("b.map"), map).unwrap();
     let (status, out, err) = run(
-        explain::main,
+        explain::cli::main,
         &[
             "explain",
             "--map",
@@ -242,7 +242,7 @@ fn map_names_the_source_token() {
     );
     // Also `--map A.map --map B.map`.
     let (status, out2, _) = run(
-        explain::main,
+        explain::cli::main,
         &[
             "explain",
             s(&dir.join("a")),
@@ -257,7 +257,7 @@ fn map_names_the_source_token() {
     assert!(out2.contains("A: "), "{out2}");
     // Identical files: exit 0. A bad map: exit 2 with the map's line.
     let (status, out, _) = run(
-        explain::main,
+        explain::cli::main,
         &["explain", s(&dir.join("a")), s(&dir.join("a"))],
     );
     assert_eq!(status, 0);
@@ -268,7 +268,7 @@ fn map_names_the_source_token() {
     )
     .unwrap();
     let (status, _, err) = run(
-        explain::main,
+        explain::cli::main,
         &[
             "explain",
             "--map",
@@ -280,7 +280,7 @@ fn map_names_the_source_token() {
     );
     assert_eq!(status, 2);
     assert!(err.contains("bad.map:2:1: error: bad map line"), "{err}");
-    let (status, _, _) = run(explain::main, &["explain", s(&dir.join("a"))]);
+    let (status, _, _) = run(explain::cli::main, &["explain", s(&dir.join("a"))]);
     assert_eq!(status, 2);
 }
 
@@ -310,7 +310,7 @@ fn real_hex2_maps_end_to_end() {
         assert_eq!(status, 0, "{err}");
     }
     let (status, out, err) = run(
-        explain::main,
+        explain::cli::main,
         &[
             "explain",
             "--map",
@@ -382,7 +382,7 @@ fn m1_maps_name_the_m1_source_token() {
         assert_eq!(status, 0, "{err}");
     }
     let (status, out, err) = run(
-        explain::main,
+        explain::cli::main,
         &[
             "explain",
             "--map",
@@ -402,7 +402,7 @@ fn m1_maps_name_the_m1_source_token() {
     assert!(out.contains(&want), "{out}");
     // --m1-map without hex2 maps is a usage error.
     let (status, _, _) = run(
-        explain::main,
+        explain::cli::main,
         &[
             "explain",
             "--m1-map",
@@ -483,7 +483,7 @@ fn two_m1_files_one_changed_byte_end_to_end() {
         "explain", "--arch", "x86", "--map", map, map, "--m1-map", one, "--m1-map", two, a_path,
         b_path,
     ];
-    let (status, out, err) = run(explain::main, &args);
+    let (status, out, err) = run(explain::cli::main, &args);
     assert_eq!(status, 1, "{err}");
     let two_hex2_path = p("two.hex2");
     let two_hex2 = s(&two_hex2_path);
@@ -522,7 +522,7 @@ fn two_m1_files_one_changed_byte_end_to_end() {
     // The same as JSON, valid against the committed schema.
     let mut json_args = args.to_vec();
     json_args.splice(1..1, ["--json", "-"]);
-    let (status, text, err) = run(explain::main, &json_args);
+    let (status, text, err) = run(explain::cli::main, &json_args);
     assert_eq!(status, 1, "{err}");
     let doc = crossverify::json::read::parse("explain", text.as_bytes()).unwrap();
     let schema = crossverify::export::schema_of("explain").unwrap();

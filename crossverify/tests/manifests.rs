@@ -2,7 +2,7 @@
 //! and the strictness of the report binding.
 
 mod common;
-use common::{run, s, scratch};
+use common::{run, run_in, s, scratch};
 
 use crossverify::manifest;
 use crossverify::report;
@@ -22,8 +22,7 @@ fn manifest_subcommand_round_trips_and_sha256sum_accepts_it() {
         std::fs::write(dir.join(n), vec![i as u8; 100 + i]).unwrap();
     }
     let out = dir.join("out.sha256");
-    let prev = std::env::current_dir().unwrap();
-    // Names are listed as given: run from inside the directory, as users do.
+    // Names are listed as given: run in the directory (its Streams::cwd), as users do.
     let mut args = vec![
         "manifest",
         "-o",
@@ -38,9 +37,7 @@ fn manifest_subcommand_round_trips_and_sha256sum_accepts_it() {
         "mescc-tools",
     ];
     args.extend_from_slice(&names[2..]);
-    std::env::set_current_dir(&dir).unwrap();
-    let (status, so, se) = run(manifest::main, &args);
-    std::env::set_current_dir(prev).unwrap();
+    let (status, so, se) = run_in(Some(&dir), manifest::main, &args);
     assert_eq!(status, 0, "{so}{se}");
     let loaded = report::load(&report::path_for(&out)).unwrap();
     assert_eq!(loaded.entries.len(), 5);
@@ -86,6 +83,21 @@ fn manifest_subcommand_round_trips_and_sha256sum_accepts_it() {
         assert_eq!(theirs, loaded.entries);
         assert_eq!(sha256sum::render(&theirs), o.stdout);
     }
+}
+
+#[test]
+fn a_directory_is_listed_under_the_tools_directory_with_names_as_given() {
+    let dir = scratch("manifest-cwd-dir");
+    std::fs::create_dir_all(dir.join("sub/deeper")).unwrap();
+    std::fs::write(dir.join("sub/b"), b"b").unwrap();
+    std::fs::write(dir.join("sub/deeper/a"), b"a").unwrap();
+    let args = ["manifest", "-o", "out.sha256", "sub"];
+    let (status, so, se) = run_in(Some(&dir), manifest::main, &args);
+    assert_eq!(status, 0, "{so}{se}");
+    let loaded = report::load(&report::path_for(&dir.join("out.sha256"))).unwrap();
+    let names: Vec<&[u8]> = loaded.entries.iter().map(|e| e.name.as_slice()).collect();
+    assert_eq!(names, [&b"sub/b"[..], b"sub/deeper/a"]);
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]

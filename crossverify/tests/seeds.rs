@@ -61,7 +61,7 @@ fn subcommand_writes_a_manifest_sha256sum_accepts() {
     let dir = scratch("seeds-cli");
     let manifest = dir.join("m.sha256");
     let (status, out, err) = run(
-        crossverify::seeds::main,
+        crossverify::seeds::cli::main,
         &["seeds", "--manifest", s(&manifest)],
     );
     assert_eq!(status, 0, "{out}{err}");
@@ -89,7 +89,7 @@ fn tampered_source_differs_and_exits_1() {
     text.extend_from_slice(b"\n90 # one more byte\n");
     std::fs::write(&src, text).unwrap();
     let (status, out, _) = run(
-        crossverify::seeds::main,
+        crossverify::seeds::cli::main,
         &["seeds", "-m", s(&dir.join("m.sha256")), s(&dir)],
     );
     assert_eq!(status, 1, "{out}");
@@ -106,7 +106,7 @@ fn missing_seed_file_is_an_error() {
     copy_bundled(&dir);
     std::fs::remove_file(dir.join("x86/defs.M1")).unwrap();
     let (status, _, err) = run(
-        crossverify::seeds::main,
+        crossverify::seeds::cli::main,
         &["seeds", "-m", s(&dir.join("m.sha256")), s(&dir)],
     );
     assert_eq!(status, 2);
@@ -126,7 +126,7 @@ fn sums_without_a_seed_is_an_error() {
         .collect();
     std::fs::write(dir.join("SHA256SUMS"), kept).unwrap();
     let (status, _, err) = run(
-        crossverify::seeds::main,
+        crossverify::seeds::cli::main,
         &["seeds", "-m", s(&dir.join("m.sha256")), s(&dir)],
     );
     assert_eq!(status, 2);
@@ -152,7 +152,7 @@ fn dispatch() {
 fn out_dir_holds_what_the_manifest_lists() {
     let dir = scratch("seeds-out");
     let (status, out, err) = run(
-        crossverify::seeds::main,
+        crossverify::seeds::cli::main,
         &["seeds", "--quiet", "--out", s(&dir)],
     );
     assert_eq!(status, 0, "{out}{err}");
@@ -218,7 +218,7 @@ fn progress_goes_to_stderr_only_on_a_terminal_and_not_with_quiet() {
             args.push("--quiet".into());
         }
         let (mut out, mut err) = (Vec::new(), Vec::new());
-        let status = crossverify::seeds::main(
+        let status = crossverify::seeds::cli::main(
             &args,
             &mut toolbase::cli::Streams {
                 stdout: &mut out,

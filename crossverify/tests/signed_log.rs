@@ -137,7 +137,7 @@ fn compare_all(w: &World, reports: &[PathBuf], extra: &[&str]) -> (i32, String, 
     ];
     args.extend_from_slice(extra);
     args.extend(reports.iter().map(|r| s(r)));
-    run(compare::main, &args)
+    run(compare::cli::main, &args)
 }
 
 /// Copies report `r` (with manifest, signature and proof) to `dir/name`, applying `edit`
@@ -216,7 +216,7 @@ fn three_signed_logged_reports_agree_and_a_forgery_gets_no_vote() {
         &["sign", "--key", s(&w.keys[0]), s(&again)],
     );
     let (status, out, _) = run(
-        compare::main,
+        compare::cli::main,
         &[
             "compare",
             "--allowed-signers",

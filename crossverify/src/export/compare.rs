@@ -6,7 +6,7 @@
 
 use std::fmt::Write as _;
 
-use crate::compare::cli::{numbers, Comparison};
+use crate::compare::result::{numbers, Comparison};
 use crate::compare::{Judgement, Verdict};
 use crate::html::{self, escape};
 use crate::json::{array, name_fields, Value};

@@ -35,9 +35,10 @@ use stage0_vm::linux::{self, ExecHook, ExecRequest, HookOutcome, LoadError, RunC
 use toolbase::cli::Streams;
 use toolbase::diag::Diagnostic;
 
+use super::bytediff::explain_difference;
 use super::foreign::{Qemu, QEMU_ENV};
-use super::record::explain_difference;
-use super::tools::{find_original, no_original, recognise, run_shim, LOG_ENV, MODE_ENV};
+use super::paths::find_original;
+use super::tools::{no_original, recognise, run_shim, LOG_ENV, MODE_ENV};
 use super::{Mode, Ran, Runner};
 use crate::kaem::shell::Step;
 

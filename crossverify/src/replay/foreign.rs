@@ -41,7 +41,7 @@ impl Qemu {
         if value == "none" {
             Qemu::Never
         } else {
-            Qemu::Dir(crate::replay::absolute(Path::new(value)))
+            Qemu::Dir(super::paths::absolute(Path::new(value)))
         }
     }
 
@@ -197,7 +197,7 @@ pub fn passthrough(args: &[OsString]) -> Option<i32> {
     let name = Path::new(args.first()?).file_name()?.to_os_string();
     std::fs::symlink_metadata(dir.join(&name)).ok()?;
     let path = std::env::var_os("PATH");
-    let Some(original) = super::tools::find_original(&name, Some(&dir), path.as_deref(), None)
+    let Some(original) = super::paths::find_original(&name, Some(&dir), path.as_deref(), None)
     else {
         eprintln!(
             "{}: error: no '{}' on PATH after {}",

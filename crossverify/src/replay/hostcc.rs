@@ -14,7 +14,7 @@
 //! M2-Planet, that one's host build too), runs the step there with the same argv, working
 //! directory and variables, and compares the exit status, standard output and every
 //! output file. A difference is kept on disk (both sides) and reported with
-//! [`super::textdiff`] for text and [`super::record::explain_difference`] plus the ELF place
+//! [`super::textdiff`] for text and [`super::bytediff::explain_difference`] plus the ELF place
 //! for binaries. Each check ends [`Outcome::Agreed`], [`Outcome::Differed`] or
 //! [`Outcome::NotCheckable`] with the reason; nothing unchecked is counted as agreement.
 
@@ -709,7 +709,7 @@ pub fn explain_output(theirs: &[u8], ours: &[u8]) -> Option<String> {
     if super::textdiff::is_text(theirs) && super::textdiff::is_text(ours) {
         return super::textdiff::explain_text(theirs, ours);
     }
-    let mut why = super::record::explain_difference(theirs, ours)?;
+    let mut why = super::bytediff::explain_difference(theirs, ours)?;
     if let Some(d) = crate::explain::difference(theirs, ours) {
         if let Ok(Some(place)) = crate::explain::elf_place(theirs, d.first) {
             let mut at = vec![place.kind];

@@ -1,13 +1,12 @@
 //! What a replay records and reports: per-step records, the summary, the manifest of
 //! artifacts, the answers check, and the report text.
 //!
-//! This module owns the record shapes, hashing files, the explain-style description of two
-//! outputs that differ, and the report's text; its `sha256sum` lines and the answers file
+//! This module owns the record shapes, hashing files and the manifest's text (the rest
+//! of the report's text is [`super::text`]'s); its `sha256sum` lines and the answers file
 //! are [`crate::sha256sum`]'s format. It runs nothing and decides nothing about how a
 //! step runs.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -98,7 +97,7 @@ pub struct StepRecord {
     /// When the step ended, after the replay's start.
     pub ended: Option<Duration>,
     /// The chain's executable of a tool step that ran it (`theirs`, `both`), hashed when
-    /// it ran; external steps' programs are in [`super::checks::Findings`].
+    /// it ran; external steps' programs are in [`super::findings::Findings`].
     pub program: Option<FileHash>,
 }
 
@@ -110,49 +109,8 @@ pub fn hash_file(path: &Path) -> Option<String> {
 }
 
 /// The GNU `sha256sum` line (newline included) for `path` with digest `hash`.
-fn sha256sum_line(hash: &str, path: &str) -> String {
+pub fn sha256sum_line(hash: &str, path: &str) -> String {
     String::from_utf8_lossy(&crate::sha256sum::line(hash, path.as_bytes())).into_owned()
-}
-
-/// An explain-style account of two outputs that differ, or `None` when they are equal:
-/// the first differing offset, how many bytes differ, and hex context around it.
-pub fn explain_difference(theirs: &[u8], ours: &[u8]) -> Option<String> {
-    if theirs == ours {
-        return None;
-    }
-    let common = theirs.len().min(ours.len());
-    let first = (0..common)
-        .find(|&i| theirs[i] != ours[i])
-        .unwrap_or(common);
-    let differing = (0..common).filter(|&i| theirs[i] != ours[i]).count();
-    let mut s = format!(
-        "first difference at offset {first:#x} ({first}); theirs {} bytes, ours {} bytes; {differing} of the {common} common bytes differ",
-        theirs.len(),
-        ours.len()
-    );
-    if theirs.len() != ours.len() {
-        let _ = write!(
-            s,
-            "; lengths differ by {}",
-            theirs.len().abs_diff(ours.len())
-        );
-    }
-    let start = first.saturating_sub(8) & !7;
-    for (who, bytes) in [("theirs", theirs), ("ours  ", ours)] {
-        let _ = write!(s, "\n    {who} {start:#010x}:");
-        let end = (start + 24).min(bytes.len());
-        for (i, b) in bytes.iter().enumerate().take(end).skip(start) {
-            if i == first {
-                let _ = write!(s, " [{b:02x}]");
-            } else {
-                let _ = write!(s, " {b:02x}");
-            }
-        }
-        if first >= bytes.len() {
-            s.push_str(" [end]");
-        }
-    }
-    Some(s)
 }
 
 /// The result of checking an answers file.
@@ -184,7 +142,7 @@ pub struct Report {
     /// `None` when the replay completed; otherwise why it stopped.
     pub failure: Option<String>,
     /// Provenance and host-cc checks of the external steps.
-    pub independent: super::checks::Findings,
+    pub independent: super::findings::Findings,
     /// Which hexroot ran the replay: `crossverify (hexroot) VERSION`, and the sha256 of
     /// its executable when it can be read.
     pub hexroot: String,
@@ -269,13 +227,6 @@ impl Report {
         }
     }
 
-    /// The final line's text ([`super::glance::final_line`]) with the time the last step
-    /// ended, as the report and the page show it.
-    pub fn at_a_glance(&self) -> String {
-        let elapsed = self.steps.iter().filter_map(|r| r.ended).max();
-        super::glance::final_line(self, elapsed.unwrap_or_default())
-    }
-
     /// The manifest alone, as a GNU `sha256sum` file (paths relative to the root; files
     /// that no longer exist are left out).
     pub fn manifest_text(&self) -> String {
@@ -307,130 +258,6 @@ impl Report {
             None => Status::Complete,
         }
     }
-
-    /// The report's full text.
-    pub fn render(&self) -> String {
-        let mut o = String::new();
-        o.push_str("crossverify replay report\n");
-        match self.status() {
-            Status::Complete => o.push_str("status: complete\n"),
-            Status::Failed(why) => {
-                let _ = writeln!(o, "status: complete, but FAILED: {why}");
-            }
-            Status::Incomplete(why) => {
-                let _ = writeln!(
-                    o,
-                    "status: incomplete - the replay stopped before the end; nothing below is a verdict on the whole chain"
-                );
-                for l in why.lines() {
-                    let _ = writeln!(o, "stopped: {l}");
-                }
-            }
-        }
-        let _ = writeln!(o, "script: {}", self.script);
-        let _ = writeln!(o, "root: {}", self.root.display());
-        let _ = writeln!(o, "tools: {}", self.mode);
-        if !self.hexroot.is_empty() {
-            let _ = writeln!(o, "hexroot: {}", self.hexroot);
-        }
-        let _ = writeln!(o, "summary: {}", self.summary_line());
-        let _ = writeln!(o, "at a glance: {}", self.at_a_glance());
-        o.push('\n');
-        for r in &self.steps {
-            let _ = writeln!(o, "step {}: {}", r.number, r.command);
-            let _ = writeln!(o, "  at: {}", r.location);
-            let _ = writeln!(
-                o,
-                "  tool: {}; implementation: {}",
-                r.tool.as_deref().unwrap_or("external program"),
-                r.implementation.name()
-            );
-            let mut times = Vec::new();
-            if let Some(t) = r.ours_time {
-                times.push(format!("ours {:.3} ms", ms(t)));
-            }
-            if let Some(t) = r.theirs_time {
-                times.push(format!(
-                    "{} {:.3} ms",
-                    if r.implementation == Implementation::External {
-                        "process"
-                    } else {
-                        "theirs"
-                    },
-                    ms(t)
-                ));
-            }
-            if let Some(p) = &r.program {
-                let _ = writeln!(
-                    o,
-                    "  program: {} (sha256 {} when it ran)",
-                    p.path,
-                    p.sha256.as_deref().unwrap_or("unreadable")
-                );
-            }
-            if let Some(e) = &r.exec {
-                let _ = writeln!(o, "  exec: {e}");
-            }
-            let _ = writeln!(o, "  wall time: {}", times.join(", "));
-            let verdict = match &r.verdict {
-                Verdict::Ran => "ok".to_string(),
-                Verdict::Agreed => "agreed (every output identical)".to_string(),
-                Verdict::Differed(why) => format!("DIFFERED: {why}"),
-                Verdict::Failed(s) => format!("failed with exit status {s}"),
-            };
-            let _ = writeln!(o, "  result: {verdict}");
-            if let Some(t) = r.ended {
-                let _ = writeln!(o, "  ended: {:.3} s after the start", t.as_secs_f64());
-            }
-            self.independent.render_step(r.number, &mut o);
-            for (label, files) in [("in ", &r.inputs), ("out", &r.outputs)] {
-                for f in files {
-                    let _ = writeln!(
-                        o,
-                        "  {label} {}  {}",
-                        f.sha256.as_deref().unwrap_or("(missing)"),
-                        f.path
-                    );
-                }
-            }
-            for (k, (n, t)) in &r.spawned {
-                let _ = writeln!(o, "  spawned through PATH: {k} x{n}, ours {:.3} ms", ms(*t));
-            }
-            if !r.output.is_empty() {
-                let _ = writeln!(o, "  output ({} lines):", r.output.lines().count());
-                for l in r.output.lines() {
-                    let _ = writeln!(o, "  | {l}");
-                }
-            }
-        }
-        self.independent.render_sections(&mut o);
-        o.push_str("\nmanifest (sha256sum format, paths relative to the root):\n");
-        for (path, hash) in &self.manifest {
-            match hash {
-                Some(h) => o.push_str(&sha256sum_line(h, path)),
-                None => {
-                    let _ = writeln!(o, "# {path}: no longer exists");
-                }
-            }
-        }
-        if let Some(a) = &self.answers {
-            let _ = writeln!(
-                o,
-                "\nanswers: {}: {} matched, {} did not",
-                a.file,
-                a.matched,
-                a.mismatched.len()
-            );
-            for (p, want, got) in &a.mismatched {
-                let _ = writeln!(
-                    o,
-                    "  MISMATCH {p}: expected {want}, found {}",
-                    got.as_deref().unwrap_or("no such file")
-                );
-            }
-        }
-        o
-    }
 }
 
 /// A duration in milliseconds.
@@ -451,18 +278,5 @@ mod tests {
         );
         assert_eq!(sha256sum_line(&h, "a b"), format!("{h}  a b\n"));
         assert_eq!(sha256sum_line(&h, "a\rb"), format!("\\{h}  a\\rb\n"));
-    }
-
-    #[test]
-    fn difference_is_explained_with_offset_and_context() {
-        assert!(explain_difference(b"same", b"same").is_none());
-        let d = explain_difference(b"abcdefghijkl", b"abcdefgXijkl").unwrap();
-        assert!(d.starts_with("first difference at offset 0x7 (7)"), "{d}");
-        assert!(d.contains("[68]") && d.contains("[58]"), "{d}");
-        let d = explain_difference(b"abc", b"abcd").unwrap();
-        assert!(
-            d.contains("lengths differ by 1") && d.contains("[end]"),
-            "{d}"
-        );
     }
 }

@@ -4,7 +4,7 @@
 //! cc_* write): the first differing line on each side with its line number, the function
 //! it lies in (the `:FUNCTION_name` label the compilers emit before every function), and
 //! how many functions differ in all. Binary outputs are left to
-//! [`super::record::explain_difference`] and [`crate::explain`]. It decides nothing: a
+//! [`super::bytediff::explain_difference`] and [`crate::explain`]. It decides nothing: a
 //! difference is reported as found, never normalised.
 
 use std::collections::BTreeMap;

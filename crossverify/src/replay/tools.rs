@@ -17,6 +17,7 @@ use std::time::Instant;
 
 use toolbase::cli::{Streams, ToolMain, EXIT_FAILURE};
 
+use super::paths::find_original;
 use crate::kaem::shell::arch_of_path;
 use toolbase::arch::Arch;
 
@@ -389,35 +390,6 @@ fn micros(start: Instant) -> u64 {
     u64::try_from(start.elapsed().as_micros()).unwrap_or(u64::MAX)
 }
 
-/// The original `name`: the first executable of that name on `path` outside `shim`
-/// (relative `path` entries are taken under `cwd`, the process's directory if `None`).
-pub fn find_original(
-    name: &OsStr,
-    shim: Option<&Path>,
-    path: Option<&OsStr>,
-    cwd: Option<&Path>,
-) -> Option<std::path::PathBuf> {
-    let shim = shim.and_then(|s| std::fs::canonicalize(s).ok());
-    for dir in std::env::split_paths(path?) {
-        let dir = if dir.as_os_str().is_empty() {
-            toolbase::cli::resolve_in(cwd, ".")
-        } else {
-            toolbase::cli::resolve_in(cwd, dir)
-        };
-        if shim.is_some() && std::fs::canonicalize(&dir).ok() == shim {
-            continue;
-        }
-        let candidate = dir.join(name);
-        if std::fs::metadata(&candidate).is_ok_and(|m| {
-            use std::os::unix::fs::PermissionsExt;
-            m.is_file() && m.permissions().mode() & 0o111 != 0
-        }) {
-            return Some(candidate);
-        }
-    }
-    None
-}
-
 /// Runs the original (its outputs are the real ones) and ours (into temporary files),
 /// then compares every output.
 fn run_both(
@@ -460,7 +432,7 @@ fn run_both(
         for (real, mine) in &pairs {
             let a = std::fs::read(io.resolve(real)).unwrap_or_default();
             let b = std::fs::read(mine).unwrap_or_default();
-            if let Some(why) = super::record::explain_difference(&a, &b) {
+            if let Some(why) = super::bytediff::explain_difference(&a, &b) {
                 verdict = format!("differed: {}: {}", real.display(), why.replace('\n', " |"));
                 break;
             }

@@ -10,6 +10,15 @@ use crossverify::sha256sum::{self, Entry};
 
 /// Runs `f` with `args` (program or subcommand name first); returns (status, stdout, stderr).
 pub fn run(f: toolbase::cli::ToolMain, args: &[&str]) -> (i32, String, String) {
+    run_in(None, f, args)
+}
+
+/// [`run`] with the tool's directory ([`toolbase::cli::Streams::cwd`]) set to `cwd`.
+pub fn run_in(
+    cwd: Option<&Path>,
+    f: toolbase::cli::ToolMain,
+    args: &[&str],
+) -> (i32, String, String) {
     let args: Vec<OsString> = args.iter().map(OsString::from).collect();
     let (mut out, mut err) = (Vec::new(), Vec::new());
     let status = {
@@ -17,7 +26,7 @@ pub fn run(f: toolbase::cli::ToolMain, args: &[&str]) -> (i32, String, String) {
             stdout: &mut out,
             stderr: &mut err,
             stdout_is_terminal: false,
-            cwd: None,
+            cwd,
         };
         f(&args, &mut io)
     };
