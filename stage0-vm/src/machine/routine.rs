@@ -398,13 +398,19 @@ impl StringMatch {
         for &m in &rs.moves[..usize::from(rs.nmoves).min(3)] {
             apply(m, r, rs.imm);
         }
-        for (k, &reg) in rs.run[..count].iter().enumerate() {
-            r[usize::from(reg)] = kept[count - 1 - k];
-        }
         let at = top as usize - 4;
         let pc = pop_word(x.bytes, at);
-        if let Some(w) = x.bytes.get_mut(at + 4..at + 4 + 4 * count) {
-            w.fill(0);
+        // Each pop takes its register back from `kept` and zeroes its stack word (one
+        // loop for both: zeroing the words alone compiles to a memset call).
+        if let Some(words) = x.bytes.get_mut(at + 4..at + 4 + 4 * count) {
+            for ((k, &reg), w) in rs.run[..count]
+                .iter()
+                .enumerate()
+                .zip(words.chunks_exact_mut(4))
+            {
+                r[usize::from(reg)] = kept[count - 1 - k];
+                w.copy_from_slice(&[0; 4]);
+            }
         }
         r[sp] = at as u32;
         Ran::Returned(Pos {
