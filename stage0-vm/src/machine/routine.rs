@@ -237,13 +237,26 @@ pub(super) enum Ran {
 
 /// What a routine runs on besides the registers: memory, the code extent (stores below
 /// it may touch decoded code) and the step limit.
-pub(super) struct Native<'a> {
+pub(super) struct Native<'a, const LIMITED: bool> {
     pub bytes: &'a mut [u8],
     pub code_end: u32,
     pub limit: u64,
 }
 
-impl Native<'_> {
+impl<const LIMITED: bool> Native<'_, LIMITED> {
+    /// Whether running up to step `n` would pass the step limit (never, unless
+    /// `LIMITED`: without `--max-steps` the checks compile out).
+    #[inline(always)]
+    fn past(&self, n: u64) -> bool {
+        LIMITED && n > self.limit
+    }
+
+    /// Whether the step limit has been reached (see [`Native::past`]).
+    #[inline(always)]
+    fn at_limit(&self, steps: u64) -> bool {
+        LIMITED && steps >= self.limit
+    }
+
     /// Whether `words` words from `addr` lie in memory under the reference's rule and
     /// above all decoded code.
     #[inline(always)]
@@ -299,10 +312,15 @@ impl StringMatch {
 
     /// Runs the routine from its entry, `steps` executed so far.
     #[inline(always)]
-    pub(super) fn run(&self, r: &mut [u32; 256], x: &mut Native, steps: u64) -> Ran {
+    pub(super) fn run<const L: bool>(
+        &self,
+        r: &mut [u32; 256],
+        x: &mut Native<L>,
+        steps: u64,
+    ) -> Ran {
         let save = &self.save;
         let top = r[usize::from(save.b)];
-        if steps + u64::from(save.n) > x.limit || !x.clear(top, save.count) {
+        if x.past(steps + u64::from(save.n)) || !x.clear(top, save.count) {
             return Ran::NotRun;
         }
         if self.held && top >= 4 && x.clear(top - 4, save.count + 1) {
@@ -320,7 +338,7 @@ impl StringMatch {
             Err(at) => return Ran::Stopped(at),
         };
         if let Some(v) = &self.verdict {
-            if steps + 3 > x.limit {
+            if x.past(steps + 3) {
                 return stop(self.verdict_at, steps);
             }
             steps += v.run(r);
@@ -330,7 +348,7 @@ impl StringMatch {
         let sp = usize::from(rs.b);
         let top = r[sp];
         let low = top.wrapping_sub(4 * u32::from(rs.count + 1));
-        if steps + u64::from(rs.n) > x.limit || low > top || !x.clear(low, rs.count + 1) {
+        if x.past(steps + u64::from(rs.n)) || low > top || !x.clear(low, rs.count + 1) {
             return stop(self.restore_at, steps);
         }
         for &m in &rs.moves[..usize::from(rs.nmoves)] {
@@ -353,7 +371,7 @@ impl StringMatch {
     /// the pops and RET would have zeroed. The caller has checked that the saves and
     /// the return address below them lie in memory clear of code.
     #[inline(always)]
-    fn run_held(&self, r: &mut [u32; 256], x: &mut Native, steps: u64) -> Ran {
+    fn run_held<const L: bool>(&self, r: &mut [u32; 256], x: &mut Native<L>, steps: u64) -> Ran {
         let (save, rs) = (&self.save, &self.restore);
         let (sp, count) = (usize::from(save.b), usize::from(save.count).min(MAX_RUN));
         let top = r[sp];
@@ -365,7 +383,7 @@ impl StringMatch {
             apply(m, r, save.imm);
         }
         let guard = (top, 4 * count as u32);
-        let stopped = |r: &mut [u32; 256], x: &mut Native, at: Pos| {
+        let stopped = |r: &mut [u32; 256], x: &mut Native<L>, at: Pos| {
             write_saves(&kept[..count], top, r, sp, x.bytes);
             Ran::Stopped(at)
         };
@@ -379,7 +397,7 @@ impl StringMatch {
             Err(at) => return stopped(r, x, at),
         };
         if let Some(v) = &self.verdict {
-            if steps + 3 > x.limit {
+            if x.past(steps + 3) {
                 let at = Pos {
                     pc: self.verdict_at,
                     steps,
@@ -388,7 +406,7 @@ impl StringMatch {
             }
             steps += v.run(r);
         }
-        if steps + u64::from(rs.n) > x.limit {
+        if x.past(steps + u64::from(rs.n)) {
             let at = Pos {
                 pc: self.restore_at,
                 steps,
@@ -460,11 +478,11 @@ impl Verdict {
 /// M0's byte-compare loop (the fused slot `b` at `at`) until it falls out: the steps
 /// executed so far, or where it stopped.
 #[inline(always)]
-fn skip_loop(
+fn skip_loop<const L: bool>(
     b: &Slot,
     at: u32,
     r: &mut [u32; 256],
-    x: &Native,
+    x: &Native<L>,
     steps: u64,
     guard: Guard,
 ) -> Result<u64, Pos> {
@@ -474,7 +492,7 @@ fn skip_loop(
     let (imm, test) = (b.imm, b.test());
     let stop = |pc, steps| Err(Pos { pc, steps });
     loop {
-        if steps + 5 > x.limit {
+        if x.past(steps + 5) {
             return stop(at, steps);
         }
         let Some([v]) = x.load_outside::<1>(r[s1].wrapping_add(r[s2]), guard) else {
@@ -501,11 +519,11 @@ impl CompareLoop {
     /// The loop at `at` until it falls out: the steps executed so far, or where it
     /// stopped.
     #[inline(always)]
-    fn run(
+    fn run<const L: bool>(
         &self,
         at: u32,
         r: &mut [u32; 256],
-        x: &Native,
+        x: &Native<L>,
         steps: u64,
         guard: Guard,
     ) -> Result<u64, Pos> {
@@ -513,7 +531,7 @@ impl CompareLoop {
         let [a, s, t, c, u, v, d, e, f, fx, fy, z, g] = self.regs.map(usize::from);
         let stop = |pc, steps| Err(Pos { pc, steps });
         loop {
-            if steps + 6 > x.limit {
+            if x.past(steps + 6) {
                 return stop(at, steps);
             }
             let Some([b]) = x.load_outside::<1>(r[s].wrapping_add(r[t]), guard) else {
@@ -707,10 +725,10 @@ impl ListWalk {
     /// Runs the walk from its entry (the slot table and routines give the callee),
     /// `steps` executed so far; it ends at `done`, at `found`, or wherever it stops.
     #[inline(always)]
-    pub(super) fn run(
+    pub(super) fn run<const L: bool>(
         &self,
         r: &mut [u32; 256],
-        x: &mut Native,
+        x: &mut Native<L>,
         slots: &[Slot],
         routines: &[StringMatch],
         steps: u64,
@@ -730,7 +748,7 @@ impl ListWalk {
                 pc += 6;
             }
             for s in &self.setup[..usize::from(self.nsetup)] {
-                if steps >= x.limit || !setup(s, pc, r, x) {
+                if x.at_limit(steps) || !setup(s, pc, r, x) {
                     return stop(pc, steps);
                 }
                 (steps, pc) = (steps + 1, pc + u32::from(s.len));
@@ -740,7 +758,7 @@ impl ListWalk {
                 Err(at) => return at,
             };
             // JUMP.cond f @found; LOAD p q k; the jump back.
-            if steps + 3 > x.limit {
+            if x.past(steps + 3) {
                 return stop(ret_to, steps);
             }
             steps += 1;
@@ -758,7 +776,7 @@ impl ListWalk {
                     return stop(self.done, steps);
                 }
             }
-            if steps >= x.limit {
+            if x.at_limit(steps) {
                 return stop(self.entry, steps);
             }
         }
@@ -767,10 +785,10 @@ impl ListWalk {
     /// CALLI sp @callee and the callee, back at the instruction after the CALLI: the
     /// steps, or where it stopped.
     #[inline(always)]
-    fn call(
+    fn call<const L: bool>(
         &self,
         r: &mut [u32; 256],
-        x: &mut Native,
+        x: &mut Native<L>,
         slots: &[Slot],
         routines: &[StringMatch],
         steps: u64,
@@ -778,7 +796,7 @@ impl ListWalk {
         let ret_to = self.call_at + 6;
         let sp = usize::from(self.sp);
         let top = r[sp];
-        if steps >= x.limit || !x.clear(top, 1) {
+        if x.at_limit(steps) || !x.clear(top, 1) {
             return Err(Pos {
                 pc: self.call_at,
                 steps,
@@ -809,7 +827,7 @@ impl ListWalk {
 /// One set-up instruction of a list walk at `pc` (a load, move or add); `false` if it
 /// would fault (nothing done).
 #[inline(always)]
-fn setup(s: &Slot, pc: u32, r: &mut [u32; 256], x: &Native) -> bool {
+fn setup<const L: bool>(s: &Slot, pc: u32, r: &mut [u32; 256], x: &Native<L>) -> bool {
     let (a, b, c) = (usize::from(s.a), usize::from(s.b), usize::from(s.c));
     let word = |at: u32| x.load::<4>(at).map(u32::from_be_bytes);
     r[a] = match s.form {
