@@ -16,7 +16,7 @@
 //! the entry slot's invalidation covers it (a walk finds its callee through the callee's
 //! own slot at every call).
 use super::memory::Mem;
-use super::predecode::{plain, Form, MoveKind, RegMove, Slot, MAX_RUN, SLOT_SPAN};
+use super::predecode::{plain, Form, RegMove, Slot, MAX_RUN, SLOT_SPAN};
 use super::semantics::{compare, flag_test, relation, Cond, Family, FlagTest, SIGNED};
 use crate::isa::{Group, Instr, Op};
 
@@ -607,19 +607,12 @@ pub(super) fn pop_word(bytes: &mut [u8], at: usize) -> u32 {
     }
 }
 
-/// One register move of a fused prologue or epilogue.
+/// One register move of a fused prologue or epilogue (branch-free: see [`RegMove`]).
 #[inline(always)]
 pub(super) fn apply(m: RegMove, r: &mut [u32; 256], imm: u32) {
-    let (a, b) = (usize::from(m.a), usize::from(m.b));
-    match m.kind {
-        MoveKind::Move => {
-            r[a] = r[b];
-            r[b] = 0;
-        }
-        MoveKind::Copy => r[a] = r[b],
-        MoveKind::False => r[a] = 0,
-        MoveKind::LoadImm => r[a] = imm,
-    }
+    let pick = u32::from(m.from_imm).wrapping_neg();
+    r[usize::from(m.a)] = (r[usize::from(m.b)] & !pick) | (imm & pick);
+    r[usize::from(m.clear)] = 0;
 }
 
 /// A table look-up loop over a linked list, calling a [`StringMatch`] per entry:
