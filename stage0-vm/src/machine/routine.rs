@@ -476,7 +476,9 @@ impl Verdict {
 }
 
 /// M0's byte-compare loop (the fused slot `b` at `at`) until it falls out: the steps
-/// executed so far, or where it stopped.
+/// executed so far, or where it stopped. Most compares end in their first round (the
+/// first bytes differ), so that round runs alone first: hoisting the slot's register
+/// fields into locals for the loop (and spilling them) would cost more than the round.
 #[inline(always)]
 fn skip_loop<const L: bool>(
     b: &Slot,
@@ -486,38 +488,66 @@ fn skip_loop<const L: bool>(
     steps: u64,
     guard: Guard,
 ) -> Result<u64, Pos> {
-    let mut steps = steps;
-    let (a, s1, s2) = (usize::from(b.a), usize::from(b.b), usize::from(b.c));
-    let [c, t1, t2, ad, as_, p, q, f] = b.run.map(usize::from);
-    let (imm, test) = (b.imm, b.test());
-    let stop = |pc, steps| Err(Pos { pc, steps });
+    let mut steps = match skip_round(b, at, r, x, steps, guard) {
+        Again(steps) => steps,
+        Out(out) => return out,
+    };
     loop {
-        if x.past(steps + 5) {
-            return stop(at, steps);
-        }
-        let Some([v]) = x.load_outside::<1>(r[s1].wrapping_add(r[s2]), guard) else {
-            return stop(at, steps);
+        steps = match skip_round(b, at, r, x, steps, guard) {
+            Again(steps) => steps,
+            Out(out) => return out,
         };
-        r[a] = u32::from(v);
-        let Some([v]) = x.load_outside::<1>(r[t1].wrapping_add(r[t2]), guard) else {
-            return stop(at + 4, steps + 1);
-        };
-        r[c] = u32::from(v);
-        r[ad] = r[as_].wrapping_add(imm);
-        if r[p] != r[q] {
-            // CMPSKIP.NE skips the JUMP.cond.
-            return Ok(steps + 4);
-        }
-        steps += 5;
-        if !test.holds(r[f]) {
-            return Ok(steps);
-        }
     }
+}
+
+/// What one round of a byte-compare loop did.
+enum Round {
+    /// Go round again, after this many steps.
+    Again(u64),
+    /// Fell out (the steps) or stopped.
+    Out(Result<u64, Pos>),
+}
+use Round::{Again, Out};
+
+/// One round of M0's byte-compare loop (see [`skip_loop`]).
+#[inline(always)]
+fn skip_round<const L: bool>(
+    b: &Slot,
+    at: u32,
+    r: &mut [u32; 256],
+    x: &Native<L>,
+    steps: u64,
+    guard: Guard,
+) -> Round {
+    let reg = |k: usize| usize::from(b.run[k]);
+    let stop = |pc, steps| Out(Err(Pos { pc, steps }));
+    if x.past(steps + 5) {
+        return stop(at, steps);
+    }
+    let Some([v]) =
+        x.load_outside::<1>(r[usize::from(b.b)].wrapping_add(r[usize::from(b.c)]), guard)
+    else {
+        return stop(at, steps);
+    };
+    r[usize::from(b.a)] = u32::from(v);
+    let Some([v]) = x.load_outside::<1>(r[reg(1)].wrapping_add(r[reg(2)]), guard) else {
+        return stop(at + 4, steps + 1);
+    };
+    r[reg(0)] = u32::from(v);
+    r[reg(3)] = r[reg(4)].wrapping_add(b.imm);
+    if r[reg(5)] != r[reg(6)] {
+        // CMPSKIP.NE skips the JUMP.cond.
+        return Out(Ok(steps + 4));
+    }
+    if !b.test().holds(r[reg(7)]) {
+        return Out(Ok(steps + 5));
+    }
+    Again(steps + 5)
 }
 
 impl CompareLoop {
     /// The loop at `at` until it falls out: the steps executed so far, or where it
-    /// stopped.
+    /// stopped (its first round alone first, as in [`skip_loop`]).
     #[inline(always)]
     fn run<const L: bool>(
         &self,
@@ -527,32 +557,51 @@ impl CompareLoop {
         steps: u64,
         guard: Guard,
     ) -> Result<u64, Pos> {
-        let mut steps = steps;
-        let [a, s, t, c, u, v, d, e, f, fx, fy, z, g] = self.regs.map(usize::from);
-        let stop = |pc, steps| Err(Pos { pc, steps });
+        let mut steps = match self.round(at, r, x, steps, guard) {
+            Again(steps) => steps,
+            Out(out) => return out,
+        };
         loop {
-            if x.past(steps + 6) {
-                return stop(at, steps);
-            }
-            let Some([b]) = x.load_outside::<1>(r[s].wrapping_add(r[t]), guard) else {
-                return stop(at, steps);
+            steps = match self.round(at, r, x, steps, guard) {
+                Again(steps) => steps,
+                Out(out) => return out,
             };
-            r[a] = u32::from(b);
-            let Some([b]) = x.load_outside::<1>(r[u].wrapping_add(r[v]), guard) else {
-                return stop(at + 4, steps + 1);
-            };
-            r[c] = u32::from(b);
-            r[d] = r[e].wrapping_add(self.imm);
-            r[f] = relation(r[fx] ^ self.bias, r[fy] ^ self.bias);
-            if self.skip.holds(r[z], self.k) {
-                // CMPSKIPI skips the JUMP.cond.
-                return Ok(steps + 5);
-            }
-            steps += 6;
-            if !self.test.holds(r[g]) {
-                return Ok(steps);
-            }
         }
+    }
+
+    /// One round of the loop.
+    #[inline(always)]
+    fn round<const L: bool>(
+        &self,
+        at: u32,
+        r: &mut [u32; 256],
+        x: &Native<L>,
+        steps: u64,
+        guard: Guard,
+    ) -> Round {
+        let reg = |k: usize| usize::from(self.regs[k]);
+        let stop = |pc, steps| Out(Err(Pos { pc, steps }));
+        if x.past(steps + 6) {
+            return stop(at, steps);
+        }
+        let Some([b]) = x.load_outside::<1>(r[reg(1)].wrapping_add(r[reg(2)]), guard) else {
+            return stop(at, steps);
+        };
+        r[reg(0)] = u32::from(b);
+        let Some([b]) = x.load_outside::<1>(r[reg(4)].wrapping_add(r[reg(5)]), guard) else {
+            return stop(at + 4, steps + 1);
+        };
+        r[reg(3)] = u32::from(b);
+        r[reg(6)] = r[reg(7)].wrapping_add(self.imm);
+        r[reg(8)] = relation(r[reg(9)] ^ self.bias, r[reg(10)] ^ self.bias);
+        if self.skip.holds(r[reg(11)], self.k) {
+            // CMPSKIPI skips the JUMP.cond.
+            return Out(Ok(steps + 5));
+        }
+        if !self.test.holds(r[reg(12)]) {
+            return Out(Ok(steps + 6));
+        }
+        Again(steps + 6)
     }
 }
 
