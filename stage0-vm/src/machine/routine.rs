@@ -383,10 +383,14 @@ impl StringMatch {
             apply(m, r, save.imm);
         }
         let guard = (top, 4 * count as u32);
-        let stopped = |r: &mut [u32; 256], x: &mut Native<L>, at: Pos| {
-            write_saves(&kept[..count], top, r, sp, x.bytes);
-            Ran::Stopped(at)
-        };
+        // (A macro, not a closure: the closure's captures were built on the stack at
+        // every call.)
+        macro_rules! stopped {
+            ($at:expr) => {{
+                write_saves(&kept[..count], top, r, sp, x.bytes);
+                return Ran::Stopped($at);
+            }};
+        }
         let steps = steps + u64::from(save.n);
         let looped = match &self.body {
             Body::Skip(b) => skip_loop(b, self.body_at, r, x, steps, guard),
@@ -394,7 +398,7 @@ impl StringMatch {
         };
         let mut steps = match looped {
             Ok(steps) => steps,
-            Err(at) => return stopped(r, x, at),
+            Err(at) => stopped!(at),
         };
         if let Some(v) = &self.verdict {
             if x.past(steps + 3) {
@@ -402,7 +406,7 @@ impl StringMatch {
                     pc: self.verdict_at,
                     steps,
                 };
-                return stopped(r, x, at);
+                stopped!(at);
             }
             steps += v.run(r);
         }
@@ -411,7 +415,7 @@ impl StringMatch {
                 pc: self.restore_at,
                 steps,
             };
-            return stopped(r, x, at);
+            stopped!(at);
         }
         for &m in &rs.moves[..usize::from(rs.nmoves).min(3)] {
             apply(m, r, rs.imm);
