@@ -150,8 +150,8 @@ pub(crate) struct Slot {
     pub routine: u16,
 }
 
-/// A register move fused into a prologue or epilogue, as data so that running one is
-/// branch-free: `r[a] = if from_imm { imm } else { r[b] }; r[clear] = 0`. MOVE a b has
+/// A register move fused into a prologue or epilogue, as data so that running one needs
+/// no match on a kind: `r[a] = if from_imm { imm } else { r[b] }; r[clear] = 0`. MOVE a b has
 /// `clear` = b; COPY, FALSE (`b` = [`ZERO_REG`]) and LOADUI (`from_imm`) clear
 /// [`ZERO_REG`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -660,7 +660,7 @@ pub(super) fn pop_word(bytes: &mut [u8], at: usize) -> u32 {
     }
 }
 
-/// One register move of a fused prologue or epilogue (branch-free: see [`RegMove`]).
+/// One register move of a fused prologue or epilogue (no match on a kind: see [`RegMove`]).
 #[inline(always)]
 pub(super) fn apply(m: RegMove, r: &mut [u32; 256], imm: u32) {
     let pick = u32::from(m.from_imm).wrapping_neg();
