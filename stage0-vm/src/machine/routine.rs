@@ -375,10 +375,8 @@ impl StringMatch {
         let (save, rs) = (&self.save, &self.restore);
         let (sp, count) = (usize::from(save.b), usize::from(save.count).min(MAX_RUN));
         let top = r[sp];
-        let mut kept = [0u32; MAX_RUN];
-        for (k, v) in kept.iter_mut().enumerate().take(count) {
-            *v = r[usize::from(save.run[k])];
-        }
+        // All MAX_RUN slots unconditionally (the ones past `count` are never used).
+        let kept: [u32; MAX_RUN] = std::array::from_fn(|k| r[usize::from(save.run[k])]);
         for &m in &save.moves[..usize::from(save.nmoves).min(3)] {
             apply(m, r, save.imm);
         }
