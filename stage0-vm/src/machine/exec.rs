@@ -414,7 +414,7 @@ impl Machine {
                 // A whole string-compare routine, as far as it can run natively.
                 Form::StringMatch => {
                     steps -= 1;
-                    let mut x = Native {
+                    let mut x = Native::<LIMITED> {
                         bytes: &mut self.mem.bytes,
                         code_end: self.mem.code_end,
                         limit,
@@ -434,7 +434,7 @@ impl Machine {
                     let Some(walk) = self.mem.walks.get(usize::from(d.routine)) else {
                         plain!('run)
                     };
-                    let mut x = Native {
+                    let mut x = Native::<LIMITED> {
                         bytes: &mut self.mem.bytes,
                         code_end: self.mem.code_end,
                         limit,

@@ -150,27 +150,40 @@ pub(crate) struct Slot {
     pub routine: u16,
 }
 
-/// A register move fused into a prologue or epilogue.
+/// A register move fused into a prologue or epilogue, as data so that running one needs
+/// no match on a kind: `r[a] = if from_imm { imm } else { r[b] }; r[clear] = 0`. MOVE a b has
+/// `clear` = b; COPY, FALSE (`b` = [`ZERO_REG`]) and LOADUI (`from_imm`) clear
+/// [`ZERO_REG`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct RegMove {
-    pub kind: MoveKind,
     pub a: u8,
     pub b: u8,
+    pub clear: u8,
+    pub from_imm: bool,
 }
 
-/// What a [`RegMove`] does (LOADUI's immediate is the slot's `imm`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[repr(u8)]
-pub(crate) enum MoveKind {
-    /// a = b, b = 0.
-    #[default]
-    Move,
-    /// a = b.
-    Copy,
-    /// a = 0.
-    False,
-    /// a = imm.
-    LoadImm,
+/// A register-file index no instruction names (registers are 0..=15): it is only ever
+/// written zero, so it always reads zero.
+pub(crate) const ZERO_REG: u8 = 255;
+
+impl RegMove {
+    /// MOVE a b (a = b, b = 0), COPY a b, FALSE a or LOADUI a (the slot's `imm`), or
+    /// `None` for any other operation.
+    pub(crate) fn of(op: Op, a: u8, b: u8) -> Option<RegMove> {
+        let (b, clear, from_imm) = match op {
+            Op::Move => (b, b, false),
+            Op::Copy => (b, ZERO_REG, false),
+            Op::False => (ZERO_REG, ZERO_REG, false),
+            Op::Loadui | Op::Loadi => (ZERO_REG, ZERO_REG, true),
+            _ => return None,
+        };
+        Some(RegMove {
+            a,
+            b,
+            clear,
+            from_imm,
+        })
+    }
 }
 
 impl Default for Slot {
@@ -423,20 +436,16 @@ impl Mem {
         while usize::from(s.nmoves) < max {
             let Some(i) = self.instr_at(at) else { break };
             let [a, b, ..] = i.regs.map(|x| x & 15);
-            let kind = match i.op {
-                Op::Move => MoveKind::Move,
-                Op::Copy => MoveKind::Copy,
-                Op::False => MoveKind::False,
-                Op::Loadui | Op::Loadi if !loaded => MoveKind::LoadImm,
-                _ => break,
+            let Some(m) = RegMove::of(i.op, a, b).filter(|m| !(m.from_imm && loaded)) else {
+                break;
             };
             if at + i.byte_len() - start > room {
                 break;
             }
-            if kind == MoveKind::LoadImm {
+            if m.from_imm {
                 (loaded, s.imm) = (true, i.imm_signed());
             }
-            s.moves[usize::from(s.nmoves)] = RegMove { kind, a, b };
+            s.moves[usize::from(s.nmoves)] = m;
             s.nmoves += 1;
             at += i.byte_len();
         }

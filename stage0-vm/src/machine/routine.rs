@@ -16,7 +16,7 @@
 //! the entry slot's invalidation covers it (a walk finds its callee through the callee's
 //! own slot at every call).
 use super::memory::Mem;
-use super::predecode::{plain, Form, MoveKind, RegMove, Slot, MAX_RUN, SLOT_SPAN};
+use super::predecode::{plain, Form, RegMove, Slot, MAX_RUN, SLOT_SPAN};
 use super::semantics::{compare, flag_test, relation, Cond, Family, FlagTest, SIGNED};
 use crate::isa::{Group, Instr, Op};
 
@@ -237,13 +237,26 @@ pub(super) enum Ran {
 
 /// What a routine runs on besides the registers: memory, the code extent (stores below
 /// it may touch decoded code) and the step limit.
-pub(super) struct Native<'a> {
+pub(super) struct Native<'a, const LIMITED: bool> {
     pub bytes: &'a mut [u8],
     pub code_end: u32,
     pub limit: u64,
 }
 
-impl Native<'_> {
+impl<const LIMITED: bool> Native<'_, LIMITED> {
+    /// Whether running up to step `n` would pass the step limit (never, unless
+    /// `LIMITED`: without `--max-steps` the checks compile out).
+    #[inline(always)]
+    fn past(&self, n: u64) -> bool {
+        LIMITED && n > self.limit
+    }
+
+    /// Whether the step limit has been reached (see [`Native::past`]).
+    #[inline(always)]
+    fn at_limit(&self, steps: u64) -> bool {
+        LIMITED && steps >= self.limit
+    }
+
     /// Whether `words` words from `addr` lie in memory under the reference's rule and
     /// above all decoded code.
     #[inline(always)]
@@ -299,10 +312,15 @@ impl StringMatch {
 
     /// Runs the routine from its entry, `steps` executed so far.
     #[inline(always)]
-    pub(super) fn run(&self, r: &mut [u32; 256], x: &mut Native, steps: u64) -> Ran {
+    pub(super) fn run<const L: bool>(
+        &self,
+        r: &mut [u32; 256],
+        x: &mut Native<L>,
+        steps: u64,
+    ) -> Ran {
         let save = &self.save;
         let top = r[usize::from(save.b)];
-        if steps + u64::from(save.n) > x.limit || !x.clear(top, save.count) {
+        if x.past(steps + u64::from(save.n)) || !x.clear(top, save.count) {
             return Ran::NotRun;
         }
         if self.held && top >= 4 && x.clear(top - 4, save.count + 1) {
@@ -320,7 +338,7 @@ impl StringMatch {
             Err(at) => return Ran::Stopped(at),
         };
         if let Some(v) = &self.verdict {
-            if steps + 3 > x.limit {
+            if x.past(steps + 3) {
                 return stop(self.verdict_at, steps);
             }
             steps += v.run(r);
@@ -330,7 +348,7 @@ impl StringMatch {
         let sp = usize::from(rs.b);
         let top = r[sp];
         let low = top.wrapping_sub(4 * u32::from(rs.count + 1));
-        if steps + u64::from(rs.n) > x.limit || low > top || !x.clear(low, rs.count + 1) {
+        if x.past(steps + u64::from(rs.n)) || low > top || !x.clear(low, rs.count + 1) {
             return stop(self.restore_at, steps);
         }
         for &m in &rs.moves[..usize::from(rs.nmoves)] {
@@ -353,22 +371,24 @@ impl StringMatch {
     /// the pops and RET would have zeroed. The caller has checked that the saves and
     /// the return address below them lie in memory clear of code.
     #[inline(always)]
-    fn run_held(&self, r: &mut [u32; 256], x: &mut Native, steps: u64) -> Ran {
+    fn run_held<const L: bool>(&self, r: &mut [u32; 256], x: &mut Native<L>, steps: u64) -> Ran {
         let (save, rs) = (&self.save, &self.restore);
         let (sp, count) = (usize::from(save.b), usize::from(save.count).min(MAX_RUN));
         let top = r[sp];
-        let mut kept = [0u32; MAX_RUN];
-        for (k, v) in kept.iter_mut().enumerate().take(count) {
-            *v = r[usize::from(save.run[k])];
-        }
+        // All MAX_RUN slots unconditionally (the ones past `count` are never used).
+        let kept: [u32; MAX_RUN] = std::array::from_fn(|k| r[usize::from(save.run[k])]);
         for &m in &save.moves[..usize::from(save.nmoves).min(3)] {
             apply(m, r, save.imm);
         }
         let guard = (top, 4 * count as u32);
-        let stopped = |r: &mut [u32; 256], x: &mut Native, at: Pos| {
-            write_saves(&kept[..count], top, r, sp, x.bytes);
-            Ran::Stopped(at)
-        };
+        // (A macro, not a closure: the closure's captures were built on the stack at
+        // every call.)
+        macro_rules! stopped {
+            ($at:expr) => {{
+                write_saves(&kept[..count], top, r, sp, x.bytes);
+                return Ran::Stopped($at);
+            }};
+        }
         let steps = steps + u64::from(save.n);
         let looped = match &self.body {
             Body::Skip(b) => skip_loop(b, self.body_at, r, x, steps, guard),
@@ -376,35 +396,41 @@ impl StringMatch {
         };
         let mut steps = match looped {
             Ok(steps) => steps,
-            Err(at) => return stopped(r, x, at),
+            Err(at) => stopped!(at),
         };
         if let Some(v) = &self.verdict {
-            if steps + 3 > x.limit {
+            if x.past(steps + 3) {
                 let at = Pos {
                     pc: self.verdict_at,
                     steps,
                 };
-                return stopped(r, x, at);
+                stopped!(at);
             }
             steps += v.run(r);
         }
-        if steps + u64::from(rs.n) > x.limit {
+        if x.past(steps + u64::from(rs.n)) {
             let at = Pos {
                 pc: self.restore_at,
                 steps,
             };
-            return stopped(r, x, at);
+            stopped!(at);
         }
         for &m in &rs.moves[..usize::from(rs.nmoves).min(3)] {
             apply(m, r, rs.imm);
         }
-        for (k, &reg) in rs.run[..count].iter().enumerate() {
-            r[usize::from(reg)] = kept[count - 1 - k];
-        }
         let at = top as usize - 4;
         let pc = pop_word(x.bytes, at);
-        if let Some(w) = x.bytes.get_mut(at + 4..at + 4 + 4 * count) {
-            w.fill(0);
+        // Each pop takes its register back from `kept` and zeroes its stack word (one
+        // loop for both: zeroing the words alone compiles to a memset call).
+        if let Some(words) = x.bytes.get_mut(at + 4..at + 4 + 4 * count) {
+            for ((k, &reg), w) in rs.run[..count]
+                .iter()
+                .enumerate()
+                .zip(words.chunks_exact_mut(4))
+            {
+                r[usize::from(reg)] = kept[count - 1 - k];
+                w.copy_from_slice(&[0; 4]);
+            }
         }
         r[sp] = at as u32;
         Ran::Returned(Pos {
@@ -452,83 +478,132 @@ impl Verdict {
 }
 
 /// M0's byte-compare loop (the fused slot `b` at `at`) until it falls out: the steps
-/// executed so far, or where it stopped.
+/// executed so far, or where it stopped. Most compares end in their first round (the
+/// first bytes differ), so that round runs alone first: hoisting the slot's register
+/// fields into locals for the loop (and spilling them) would cost more than the round.
 #[inline(always)]
-fn skip_loop(
+fn skip_loop<const L: bool>(
     b: &Slot,
     at: u32,
     r: &mut [u32; 256],
-    x: &Native,
+    x: &Native<L>,
     steps: u64,
     guard: Guard,
 ) -> Result<u64, Pos> {
-    let mut steps = steps;
-    let (a, s1, s2) = (usize::from(b.a), usize::from(b.b), usize::from(b.c));
-    let [c, t1, t2, ad, as_, p, q, f] = b.run.map(usize::from);
-    let (imm, test) = (b.imm, b.test());
-    let stop = |pc, steps| Err(Pos { pc, steps });
+    let mut steps = match skip_round(b, at, r, x, steps, guard) {
+        Again(steps) => steps,
+        Out(out) => return out,
+    };
     loop {
-        if steps + 5 > x.limit {
-            return stop(at, steps);
-        }
-        let Some([v]) = x.load_outside::<1>(r[s1].wrapping_add(r[s2]), guard) else {
-            return stop(at, steps);
+        steps = match skip_round(b, at, r, x, steps, guard) {
+            Again(steps) => steps,
+            Out(out) => return out,
         };
-        r[a] = u32::from(v);
-        let Some([v]) = x.load_outside::<1>(r[t1].wrapping_add(r[t2]), guard) else {
-            return stop(at + 4, steps + 1);
-        };
-        r[c] = u32::from(v);
-        r[ad] = r[as_].wrapping_add(imm);
-        if r[p] != r[q] {
-            // CMPSKIP.NE skips the JUMP.cond.
-            return Ok(steps + 4);
-        }
-        steps += 5;
-        if !test.holds(r[f]) {
-            return Ok(steps);
-        }
     }
+}
+
+/// What one round of a byte-compare loop did.
+enum Round {
+    /// Go round again, after this many steps.
+    Again(u64),
+    /// Fell out (the steps) or stopped.
+    Out(Result<u64, Pos>),
+}
+use Round::{Again, Out};
+
+/// One round of M0's byte-compare loop (see [`skip_loop`]).
+#[inline(always)]
+fn skip_round<const L: bool>(
+    b: &Slot,
+    at: u32,
+    r: &mut [u32; 256],
+    x: &Native<L>,
+    steps: u64,
+    guard: Guard,
+) -> Round {
+    let reg = |k: usize| usize::from(b.run[k]);
+    let stop = |pc, steps| Out(Err(Pos { pc, steps }));
+    if x.past(steps + 5) {
+        return stop(at, steps);
+    }
+    let Some([v]) =
+        x.load_outside::<1>(r[usize::from(b.b)].wrapping_add(r[usize::from(b.c)]), guard)
+    else {
+        return stop(at, steps);
+    };
+    r[usize::from(b.a)] = u32::from(v);
+    let Some([v]) = x.load_outside::<1>(r[reg(1)].wrapping_add(r[reg(2)]), guard) else {
+        return stop(at + 4, steps + 1);
+    };
+    r[reg(0)] = u32::from(v);
+    r[reg(3)] = r[reg(4)].wrapping_add(b.imm);
+    if r[reg(5)] != r[reg(6)] {
+        // CMPSKIP.NE skips the JUMP.cond.
+        return Out(Ok(steps + 4));
+    }
+    if !b.test().holds(r[reg(7)]) {
+        return Out(Ok(steps + 5));
+    }
+    Again(steps + 5)
 }
 
 impl CompareLoop {
     /// The loop at `at` until it falls out: the steps executed so far, or where it
-    /// stopped.
+    /// stopped (its first round alone first, as in [`skip_loop`]).
     #[inline(always)]
-    fn run(
+    fn run<const L: bool>(
         &self,
         at: u32,
         r: &mut [u32; 256],
-        x: &Native,
+        x: &Native<L>,
         steps: u64,
         guard: Guard,
     ) -> Result<u64, Pos> {
-        let mut steps = steps;
-        let [a, s, t, c, u, v, d, e, f, fx, fy, z, g] = self.regs.map(usize::from);
-        let stop = |pc, steps| Err(Pos { pc, steps });
+        let mut steps = match self.round(at, r, x, steps, guard) {
+            Again(steps) => steps,
+            Out(out) => return out,
+        };
         loop {
-            if steps + 6 > x.limit {
-                return stop(at, steps);
-            }
-            let Some([b]) = x.load_outside::<1>(r[s].wrapping_add(r[t]), guard) else {
-                return stop(at, steps);
+            steps = match self.round(at, r, x, steps, guard) {
+                Again(steps) => steps,
+                Out(out) => return out,
             };
-            r[a] = u32::from(b);
-            let Some([b]) = x.load_outside::<1>(r[u].wrapping_add(r[v]), guard) else {
-                return stop(at + 4, steps + 1);
-            };
-            r[c] = u32::from(b);
-            r[d] = r[e].wrapping_add(self.imm);
-            r[f] = relation(r[fx] ^ self.bias, r[fy] ^ self.bias);
-            if self.skip.holds(r[z], self.k) {
-                // CMPSKIPI skips the JUMP.cond.
-                return Ok(steps + 5);
-            }
-            steps += 6;
-            if !self.test.holds(r[g]) {
-                return Ok(steps);
-            }
         }
+    }
+
+    /// One round of the loop.
+    #[inline(always)]
+    fn round<const L: bool>(
+        &self,
+        at: u32,
+        r: &mut [u32; 256],
+        x: &Native<L>,
+        steps: u64,
+        guard: Guard,
+    ) -> Round {
+        let reg = |k: usize| usize::from(self.regs[k]);
+        let stop = |pc, steps| Out(Err(Pos { pc, steps }));
+        if x.past(steps + 6) {
+            return stop(at, steps);
+        }
+        let Some([b]) = x.load_outside::<1>(r[reg(1)].wrapping_add(r[reg(2)]), guard) else {
+            return stop(at, steps);
+        };
+        r[reg(0)] = u32::from(b);
+        let Some([b]) = x.load_outside::<1>(r[reg(4)].wrapping_add(r[reg(5)]), guard) else {
+            return stop(at + 4, steps + 1);
+        };
+        r[reg(3)] = u32::from(b);
+        r[reg(6)] = r[reg(7)].wrapping_add(self.imm);
+        r[reg(8)] = relation(r[reg(9)] ^ self.bias, r[reg(10)] ^ self.bias);
+        if self.skip.holds(r[reg(11)], self.k) {
+            // CMPSKIPI skips the JUMP.cond.
+            return Out(Ok(steps + 5));
+        }
+        if !self.test.holds(r[reg(12)]) {
+            return Out(Ok(steps + 6));
+        }
+        Again(steps + 6)
     }
 }
 
@@ -583,19 +658,12 @@ pub(super) fn pop_word(bytes: &mut [u8], at: usize) -> u32 {
     }
 }
 
-/// One register move of a fused prologue or epilogue.
+/// One register move of a fused prologue or epilogue (no match on a kind: see [`RegMove`]).
 #[inline(always)]
 pub(super) fn apply(m: RegMove, r: &mut [u32; 256], imm: u32) {
-    let (a, b) = (usize::from(m.a), usize::from(m.b));
-    match m.kind {
-        MoveKind::Move => {
-            r[a] = r[b];
-            r[b] = 0;
-        }
-        MoveKind::Copy => r[a] = r[b],
-        MoveKind::False => r[a] = 0,
-        MoveKind::LoadImm => r[a] = imm,
-    }
+    let pick = u32::from(m.from_imm).wrapping_neg();
+    r[usize::from(m.a)] = (r[usize::from(m.b)] & !pick) | (imm & pick);
+    r[usize::from(m.clear)] = 0;
 }
 
 /// A table look-up loop over a linked list, calling a [`StringMatch`] per entry:
@@ -701,10 +769,10 @@ impl ListWalk {
     /// Runs the walk from its entry (the slot table and routines give the callee),
     /// `steps` executed so far; it ends at `done`, at `found`, or wherever it stops.
     #[inline(always)]
-    pub(super) fn run(
+    pub(super) fn run<const L: bool>(
         &self,
         r: &mut [u32; 256],
-        x: &mut Native,
+        x: &mut Native<L>,
         slots: &[Slot],
         routines: &[StringMatch],
         steps: u64,
@@ -724,7 +792,7 @@ impl ListWalk {
                 pc += 6;
             }
             for s in &self.setup[..usize::from(self.nsetup)] {
-                if steps >= x.limit || !setup(s, pc, r, x) {
+                if x.at_limit(steps) || !setup(s, pc, r, x) {
                     return stop(pc, steps);
                 }
                 (steps, pc) = (steps + 1, pc + u32::from(s.len));
@@ -734,7 +802,7 @@ impl ListWalk {
                 Err(at) => return at,
             };
             // JUMP.cond f @found; LOAD p q k; the jump back.
-            if steps + 3 > x.limit {
+            if x.past(steps + 3) {
                 return stop(ret_to, steps);
             }
             steps += 1;
@@ -752,7 +820,7 @@ impl ListWalk {
                     return stop(self.done, steps);
                 }
             }
-            if steps >= x.limit {
+            if x.at_limit(steps) {
                 return stop(self.entry, steps);
             }
         }
@@ -761,10 +829,10 @@ impl ListWalk {
     /// CALLI sp @callee and the callee, back at the instruction after the CALLI: the
     /// steps, or where it stopped.
     #[inline(always)]
-    fn call(
+    fn call<const L: bool>(
         &self,
         r: &mut [u32; 256],
-        x: &mut Native,
+        x: &mut Native<L>,
         slots: &[Slot],
         routines: &[StringMatch],
         steps: u64,
@@ -772,7 +840,7 @@ impl ListWalk {
         let ret_to = self.call_at + 6;
         let sp = usize::from(self.sp);
         let top = r[sp];
-        if steps >= x.limit || !x.clear(top, 1) {
+        if x.at_limit(steps) || !x.clear(top, 1) {
             return Err(Pos {
                 pc: self.call_at,
                 steps,
@@ -803,7 +871,7 @@ impl ListWalk {
 /// One set-up instruction of a list walk at `pc` (a load, move or add); `false` if it
 /// would fault (nothing done).
 #[inline(always)]
-fn setup(s: &Slot, pc: u32, r: &mut [u32; 256], x: &Native) -> bool {
+fn setup<const L: bool>(s: &Slot, pc: u32, r: &mut [u32; 256], x: &Native<L>) -> bool {
     let (a, b, c) = (usize::from(s.a), usize::from(s.b), usize::from(s.c));
     let word = |at: u32| x.load::<4>(at).map(u32::from_be_bytes);
     r[a] = match s.form {
