@@ -550,6 +550,21 @@ fn chain_exports() -> Result<(), String> {
         "one JSON step per report step",
         &run,
     )?;
+    let glance = report
+        .lines()
+        .find_map(|l| l.strip_prefix("at a glance: "))
+        .unwrap_or("(none)");
+    check(
+        doc.get("summary")
+            .and_then(|s| s.get("at_a_glance"))
+            .and_then(Value::as_str)
+            == Some(glance)
+            && steps
+                .iter()
+                .all(|s| s.get("ended_us").and_then(Value::as_i64).is_some()),
+        "the document has the report's line at a glance and every step's end time",
+        &run,
+    )?;
     let count = |k: &str| {
         results(&doc)
             .iter()

@@ -27,7 +27,7 @@ use toolbase::diag::Diagnostic;
 /// The commands with a JSON form, the version of their schema and its file's text, in
 /// that order.
 pub const SCHEMAS: &[(&str, u32, &str)] = &[
-    ("replay", 1, include_str!("../schemas/replay.v1.json")),
+    ("replay", 2, include_str!("../schemas/replay.v2.json")),
     ("compare", 1, include_str!("../schemas/compare.v1.json")),
     ("explain", 2, include_str!("../schemas/explain.v2.json")),
     ("seeds", 1, include_str!("../schemas/seeds.v1.json")),

@@ -1080,7 +1080,7 @@ Options:
                          ARGS...' (qemu-user, no binfmt needed), qemu-ARCH taken from
                          DIR; default: from PATH; 'none': start it directly (needs
                          binfmt)
-      --json FILE        write the report as JSON (schema hexroot.crossverify.replay/1)
+      --json FILE        write the report as JSON (schema hexroot.crossverify.replay/2)
       --html FILE        write the report as one self-contained HTML page
   -h, --help             print this help and exit
 
@@ -1131,7 +1131,7 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
                 Id::Json | Id::Html if v == "-" => {
                     io.usage_error(
                         &tool,
-                        "--json and --html need a FILE here: the replay's standard output carries the chain's own output",
+                        "--json and --html need a FILE here: the replay's standard output is the terminal's (--verbose shows the chain there)",
                     );
                     return EXIT_USAGE;
                 }

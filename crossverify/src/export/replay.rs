@@ -1,5 +1,5 @@
 //! `replay --json` and `replay --html`: the replay report ([`Report`]) as a
-//! `hexroot.crossverify.replay/1` document and as a page.
+//! `hexroot.crossverify.replay/2` document and as a page.
 //!
 //! Both are built from the report's records and the independent checks' findings, the
 //! same data `--report` prints; each step's *result* class is
@@ -69,8 +69,17 @@ fn step(report: &Report, r: &StepRecord) -> Value {
         .with("kind", r.kind)
         .with("implementation", r.implementation.name())
         .with("exec", r.exec.clone())
+        .with(
+            "program",
+            r.program.as_ref().map(|p| {
+                Value::object()
+                    .with("path", &p.path)
+                    .with("sha256", p.sha256.clone())
+            }),
+        )
         .with("ours_us", r.ours_time.map(micros))
         .with("theirs_us", r.theirs_time.map(micros))
+        .with("ended_us", r.ended.map(micros))
         .with("verdict", verdict)
         .with("detail", detail)
         .with("exit_status", status)
@@ -89,6 +98,7 @@ fn step(report: &Report, r: &StepRecord) -> Value {
         )
         .with("spawned_agreed", r.spawned_agreed)
         .with("independent", check.map(independent))
+        .with("output", &r.output)
 }
 
 fn status_fields(report: &Report) -> (&'static str, Option<String>) {
@@ -99,7 +109,7 @@ fn status_fields(report: &Report) -> (&'static str, Option<String>) {
     }
 }
 
-/// The `hexroot.crossverify.replay/1` document of `report`; `error` is the message of
+/// The `hexroot.crossverify.replay/2` document of `report`; `error` is the message of
 /// the error that failed the run (`None`: it passed, exit status 0).
 pub fn json(report: &Report, error: Option<&str>) -> Value {
     let s = report.summary();
@@ -111,6 +121,7 @@ pub fn json(report: &Report, error: Option<&str>) -> Value {
     }
     let summary = Value::object()
         .with("line", report.summary_line())
+        .with("at_a_glance", report.at_a_glance())
         .with("steps", report.steps.len())
         .with(
             "per_kind",
@@ -164,6 +175,7 @@ pub fn json(report: &Report, error: Option<&str>) -> Value {
         .with("script", &report.script)
         .with("root", report.root.display().to_string())
         .with("tools", &report.mode)
+        .with("hexroot", &report.hexroot)
         .with("summary", summary)
         .with("steps", array(report.steps.iter().map(|r| step(report, r))))
         .with(
