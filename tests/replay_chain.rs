@@ -9,9 +9,10 @@
 //! the test needs no separately built binaries. Until the hex2 and m1 crates are part of
 //! the build, the chain is cut at its marker line and checked against `answers.seed`.
 //!
-//! harness = false: the replay changes the process's working directory, so the cases run
-//! one after another in `main`. `cargo test --test replay_chain` prints each mode's summary
-//! line and our tools' time per step.
+//! harness = false: the cases run one after another in `main`, each checking that the
+//! replay left the process's working directory where it was (it never changes it), and
+//! `cargo test --test replay_chain` prints each mode's summary line and our tools' time
+//! per step.
 
 use std::ffi::OsString;
 use std::fs;

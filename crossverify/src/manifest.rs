@@ -10,13 +10,14 @@
 
 use std::ffi::OsString;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 use toolbase::args::{Arg, Opt, Parser};
 use toolbase::cli::{resolve_in, Streams, EXIT_FAILURE, EXIT_SUCCESS, EXIT_USAGE};
 use toolbase::diag::{Diagnostic, Position};
 use toolbase::output::write_atomic;
 
+use crate::kaem::shell::normalize;
 use crate::report::{self, is_word, Report};
 use crate::sha256sum::{self, Entry};
 use crate::FILE_MODE;
@@ -50,6 +51,14 @@ pub fn write_with_report(
     write_atomic(&report_path, &report.render(), FILE_MODE)
         .map_err(|e| Diagnostic::io(&report_path, "cannot write report", &e))?;
     Ok((report_path, report))
+}
+
+/// `("crossverify", VERSION)`: the tool every manifest's report names first.
+pub fn this_tool() -> (String, String) {
+    (
+        "crossverify".to_string(),
+        env!("CARGO_PKG_VERSION").to_string(),
+    )
 }
 
 #[derive(Clone, Copy)]
@@ -112,10 +121,7 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
     let tool = "crossverify manifest";
     let mut implementation = "unspecified".to_string();
     let mut output = PathBuf::from("crossverify.sha256");
-    let mut tools = vec![(
-        "crossverify".to_string(),
-        env!("CARGO_PKG_VERSION").to_string(),
-    )];
+    let mut tools = vec![this_tool()];
     let mut files: Vec<(OsString, String)> = Vec::new();
     let mut json = None;
     let mut root = None;
@@ -188,31 +194,9 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
     let mut entries = Vec::new();
     let mut built_by = Vec::new();
     let mut seen = Vec::new();
+    let root_dir = root.as_ref().map(|dir| normalize(&here.join(dir)));
     for (file, imp) in &listed {
-        let bytes = match std::fs::read(io.resolve(file)) {
-            Ok(b) => b,
-            Err(e) => {
-                io.error(&Diagnostic::io(file, "cannot read file to list", &e));
-                return EXIT_FAILURE;
-            }
-        };
-        let name = match &root {
-            None => file.clone().into_os_string().into_vec(),
-            Some(dir) => {
-                let rel = relative_to(&lexical(&here.join(dir)), &lexical(&here.join(file)));
-                if rel.components().next() == Some(Component::ParentDir) {
-                    io.error(
-                        &Diagnostic::new(format!("not inside --root {}", dir.display()))
-                            .in_file(file.to_string_lossy())
-                            .at(Position::None)
-                            .hint("--root names the directory every FILE is named from"),
-                    );
-                    return EXIT_USAGE;
-                }
-                rel.into_os_string().into_vec()
-            }
-        };
-        let absolute = lexical(&here.join(file));
+        let absolute = normalize(&here.join(file));
         if seen.contains(&absolute) {
             io.error(
                 &Diagnostic::new("file named twice (directly or inside a directory named)")
@@ -221,6 +205,28 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
             );
             return EXIT_USAGE;
         }
+        let name = match (&root, &root_dir) {
+            (Some(dir), Some(root_dir)) => match name_under(root_dir, &absolute) {
+                Some(rel) => rel.as_os_str().as_bytes().to_vec(),
+                None => {
+                    io.error(
+                        &Diagnostic::new(format!("not inside --root {}", dir.display()))
+                            .in_file(file.to_string_lossy())
+                            .at(Position::None)
+                            .hint("--root names the directory every FILE is named from"),
+                    );
+                    return EXIT_USAGE;
+                }
+            },
+            _ => file.clone().into_os_string().into_vec(),
+        };
+        let bytes = match std::fs::read(io.resolve(file)) {
+            Ok(b) => b,
+            Err(e) => {
+                io.error(&Diagnostic::io(file, "cannot read file to list", &e));
+                return EXIT_FAILURE;
+            }
+        };
         seen.push(absolute);
         entries.push(Entry::of(name, &bytes));
         built_by.push((*imp).clone());
@@ -250,7 +256,7 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
                     report_path.display(),
                     entries.len()
                 );
-                let manifest = lexical(&here.join(&output));
+                let manifest = normalize(&here.join(&output));
                 let _ = match &root {
                     Some(dir) => writeln!(
                         io.stdout,
@@ -306,24 +312,12 @@ fn expand(cwd: Option<&Path>, arg: &Path) -> Result<Vec<PathBuf>, Diagnostic> {
     Ok(found)
 }
 
-/// `p` with `.` dropped and `..` applied, without touching the file system.
-fn lexical(p: &Path) -> PathBuf {
-    crate::kaem::shell::normalize(p)
-}
-
-/// The path of `file` seen from directory `base` (both absolute and lexical).
-fn relative_to(base: &Path, file: &Path) -> PathBuf {
-    let base: Vec<Component> = base.components().collect();
-    let file: Vec<Component> = file.components().collect();
-    let common = base.iter().zip(&file).take_while(|(a, b)| a == b).count();
-    let mut out = PathBuf::new();
-    for _ in common..base.len() {
-        out.push("..");
-    }
-    for c in &file[common..] {
-        out.push(c.as_os_str());
-    }
-    out
+/// The name of `file` under directory `root` (both absolute and lexical), or `None` when
+/// it is not inside it.
+fn name_under<'a>(root: &Path, file: &'a Path) -> Option<&'a Path> {
+    file.strip_prefix(root)
+        .ok()
+        .filter(|rel| !rel.as_os_str().is_empty())
 }
 
 #[cfg(test)]
@@ -331,11 +325,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn names_are_relative_to_the_manifest() {
-        let r = |b: &str, f: &str| relative_to(Path::new(b), Path::new(f));
-        assert_eq!(r("/w/out", "/w/d/a"), Path::new("../d/a"));
-        assert_eq!(r("/w", "/w/d/a"), Path::new("d/a"));
-        assert_eq!(r("/w/d", "/w/d/a"), Path::new("a"));
-        assert_eq!(r("/x/y", "/w/a"), Path::new("../../w/a"));
+    fn names_are_relative_to_the_root() {
+        let r = |b: &str, f: &'static str| name_under(Path::new(b), Path::new(f));
+        assert_eq!(r("/w/out", "/w/d/a"), None);
+        assert_eq!(r("/w", "/w/d/a"), Some(Path::new("d/a")));
+        assert_eq!(r("/w/d", "/w/d/a"), Some(Path::new("a")));
+        assert_eq!(r("/x/y", "/w/a"), None);
+        assert_eq!(r("/w/d", "/w/dd/a"), None);
     }
 }

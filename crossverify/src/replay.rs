@@ -12,10 +12,9 @@
 //! temporary directory of symbolic links to the running executable, which acts as the
 //! tool its name says ([`tools::multicall`]).
 //!
-//! The replay is sequential and changes the process's working directory to each step's
-//! directory before running one of our tools in-process (our tools resolve their file
-//! names against it, like the originals), restoring it at the end; so a program must not
-//! run two replays at once on different threads.
+//! The replay is sequential and never changes the process's working directory: one of
+//! our tools run in-process gets the step's directory as its [`Streams::cwd`] and
+//! resolves its file names against it, as the originals do against theirs.
 
 // A `Diagnostic` is built only on the cold error path; boxing it would cost an allocation
 // per reported error for no measurable gain (as in the hex0 crate).
@@ -192,14 +191,6 @@ pub struct Runner<'a, 'io> {
     independent: Option<checks::Session>,
 }
 
-/// Runs a replay. The report is returned in both cases; on failure, with its `failure`
-/// set and the diagnostic that stopped the run.
-/// The process's working directory is never changed: our tools get each step's directory
-/// in their [`Streams::cwd`].
-pub fn replay(config: &Config, io: &mut Streams) -> Result<Report, (Report, Diagnostic)> {
-    replay_inner(config, io)
-}
-
 /// `Ok` when `dir` is a directory a step can run in (what `chdir` would have said
 /// otherwise).
 pub(crate) fn check_dir(dir: &Path) -> std::io::Result<()> {
@@ -236,7 +227,11 @@ fn under_root(root: &Path, p: &Path) -> PathBuf {
     }
 }
 
-fn replay_inner(config: &Config, io: &mut Streams) -> Result<Report, (Report, Diagnostic)> {
+/// Runs a replay. The report is returned in both cases; on failure, with its `failure`
+/// set and the diagnostic that stopped the run.
+/// The process's working directory is never changed: our tools get each step's directory
+/// in their [`Streams::cwd`].
+pub fn replay(config: &Config, io: &mut Streams) -> Result<Report, (Report, Diagnostic)> {
     let mut report = Report {
         hexroot: hexroot_identity(config.multicall.as_deref()),
         script: config.script.display().to_string(),
@@ -1235,7 +1230,6 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
     {
         config.previous = glance::step_ends(&text);
     }
-    let started = Instant::now();
     config.dialect = dialect;
     config.host_cc = host_cc;
     config.host_cc_dir = host_cc_dir;
@@ -1266,21 +1260,9 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
     }
     // The manifest is written only for a replay that reached its end.
     if let (Some(path), None) = (&manifest_path, &report.failure) {
-        let entries: Vec<crate::sha256sum::Entry> = report
-            .manifest
-            .iter()
-            .filter_map(|(name, hash)| {
-                Some(crate::sha256sum::Entry {
-                    sha256: hash.clone()?,
-                    name: name.clone().into_bytes(),
-                })
-            })
-            .collect();
+        let entries = report.manifest_entries();
         let built_by = vec![format!("hexroot-replay-{}", report.mode); entries.len()];
-        let tools = [(
-            "crossverify".to_string(),
-            env!("CARGO_PKG_VERSION").to_string(),
-        )];
+        let tools = [crate::manifest::this_tool()];
         if let Err(d) = crate::manifest::write_with_report(path, &entries, &built_by, &tools) {
             io.error(&d);
             return EXIT_FAILURE;
@@ -1294,7 +1276,7 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
             io.stderr,
             "replay: {}: {}{}",
             if error.is_some() { "FAILED" } else { "ok" },
-            glance::final_line(&report, started.elapsed()),
+            report.at_a_glance(),
             report_path
                 .as_ref()
                 .map(|p| format!("; report: {}", p.display()))

@@ -3,6 +3,7 @@
 
 mod common;
 use common::{run, s, scratch};
+use std::path::Path;
 
 use crossverify::explain;
 
@@ -122,6 +123,41 @@ fn elf64(code: &[u8]) -> Vec<u8> {
         0,
     ); // .shstrtab
     v
+}
+
+/// `M1 --architecture x86 --little-endian -f SOURCE -o HEX2 --map MAP`, which must succeed.
+fn m1_x86(source: &Path, hex2: &Path, map: &Path) {
+    let (status, _, err) = run(
+        m1::tool::main,
+        &[
+            "M1",
+            "--architecture",
+            "x86",
+            "--little-endian",
+            "-f",
+            s(source),
+            "-o",
+            s(hex2),
+            "--map",
+            s(map),
+        ],
+    );
+    assert_eq!(status, 0, "{err}");
+}
+
+/// `hex2 --architecture x86 --little-endian [--base-address BASE] -f INPUT... -o OUT
+/// --map MAP`, which must succeed.
+fn hex2_x86(base: Option<&str>, inputs: &[&Path], out: &Path, map: &Path) {
+    let mut args = vec!["hex2", "--architecture", "x86", "--little-endian"];
+    if let Some(b) = base {
+        args.extend(["--base-address", b]);
+    }
+    for i in inputs {
+        args.extend(["-f", s(i)]);
+    }
+    args.extend(["-o", s(out), "--map", s(map)]);
+    let (status, _, err) = run(hex2::tool::main, &args);
+    assert_eq!(status, 0, "{err}");
 }
 
 #[test]
@@ -290,24 +326,12 @@ fn real_hex2_maps_end_to_end() {
     std::fs::write(dir.join("a.hex2"), "E9 %target\n90 90\n:target\nC3\n").unwrap();
     std::fs::write(dir.join("b.hex2"), "E9 %target\n90 90 90\n:target\nC3\n").unwrap();
     for side in ["a", "b"] {
-        let (status, _, err) = run(
-            hex2::tool::main,
-            &[
-                "hex2",
-                "--architecture",
-                "x86",
-                "--little-endian",
-                "--base-address",
-                "0x8048000",
-                "-f",
-                s(&dir.join(format!("{side}.hex2"))),
-                "-o",
-                s(&dir.join(side)),
-                "--map",
-                s(&dir.join(format!("{side}.map"))),
-            ],
+        hex2_x86(
+            Some("0x8048000"),
+            &[&dir.join(format!("{side}.hex2"))],
+            &dir.join(side),
+            &dir.join(format!("{side}.map")),
         );
-        assert_eq!(status, 0, "{err}");
     }
     let (status, out, err) = run(
         explain::cli::main,
@@ -348,38 +372,8 @@ fn m1_maps_name_the_m1_source_token() {
     .unwrap();
     for side in ["a", "b"] {
         let p = |ext: &str| dir.join(format!("{side}{ext}"));
-        let (status, _, err) = run(
-            m1::tool::main,
-            &[
-                "M1",
-                "--architecture",
-                "x86",
-                "--little-endian",
-                "-f",
-                s(&p(".M1")),
-                "-o",
-                s(&p(".hex2")),
-                "--map",
-                s(&p(".m1map")),
-            ],
-        );
-        assert_eq!(status, 0, "{err}");
-        let (status, _, err) = run(
-            hex2::tool::main,
-            &[
-                "hex2",
-                "--architecture",
-                "x86",
-                "--little-endian",
-                "-f",
-                s(&p(".hex2")),
-                "-o",
-                s(&p("")),
-                "--map",
-                s(&p(".map")),
-            ],
-        );
-        assert_eq!(status, 0, "{err}");
+        m1_x86(&p(".M1"), &p(".hex2"), &p(".m1map"));
+        hex2_x86(None, &[&p(".hex2")], &p(""), &p(".map"));
     }
     let (status, out, err) = run(
         explain::cli::main,
@@ -435,43 +429,18 @@ fn two_m1_files_one_changed_byte_end_to_end() {
     )
     .unwrap();
     for part in ["one", "two"] {
-        let (status, _, err) = run(
-            m1::tool::main,
-            &[
-                "M1",
-                "--architecture",
-                "x86",
-                "--little-endian",
-                "-f",
-                s(&p(&format!("{part}.M1"))),
-                "-o",
-                s(&p(&format!("{part}.hex2"))),
-                "--map",
-                s(&p(&format!("{part}.m1map"))),
-            ],
+        m1_x86(
+            &p(&format!("{part}.M1")),
+            &p(&format!("{part}.hex2")),
+            &p(&format!("{part}.m1map")),
         );
-        assert_eq!(status, 0, "{err}");
     }
-    let (status, _, err) = run(
-        hex2::tool::main,
-        &[
-            "hex2",
-            "--architecture",
-            "x86",
-            "--little-endian",
-            "--base-address",
-            "0x8048000",
-            "-f",
-            s(&p("one.hex2")),
-            "-f",
-            s(&p("two.hex2")),
-            "-o",
-            s(&p("a")),
-            "--map",
-            s(&p("a.map")),
-        ],
+    hex2_x86(
+        Some("0x8048000"),
+        &[&p("one.hex2"), &p("two.hex2")],
+        &p("a"),
+        &p("a.map"),
     );
-    assert_eq!(status, 0, "{err}");
     let a = std::fs::read(p("a")).unwrap();
     assert_eq!(a, [0xb8, 1, 0, 0, 0, 0xc3, 0xbb, 2, 0, 0, 0, 0xc3]);
     let mut b = a.clone();

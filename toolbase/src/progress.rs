@@ -58,8 +58,7 @@ impl Progress {
                     Ok(Message::Clear) | Err(RecvTimeoutError::Disconnected) => break,
                     Err(RecvTimeoutError::Timeout) => {}
                 }
-                let now = Instant::now();
-                let line = render(&label, &state, now.duration_since(started), now, width);
+                let line = render(&label, &state, started, Instant::now(), width);
                 let _ = write!(std::io::stderr(), "\r{line}\x1b[K");
                 drawn = true;
             }
@@ -149,14 +148,14 @@ pub fn estimate_finish(
     Some(now + Duration::from_secs_f64(per_unit * (total - done) as f64))
 }
 
-/// The line for `state` at `elapsed` since the start, cut to `width` characters:
-/// `replay: 12/74 0:31, about 0:45 left | step 13: M2 [external] (0:05)`.
-fn render(label: &str, state: &State, elapsed: Duration, now: Instant, width: usize) -> String {
+/// The line for `state` at `now` of work that began at `started`, cut to `width`
+/// characters: `replay: 12/74 0:31, about 0:45 left | step 13: M2 [external] (0:05)`.
+fn render(label: &str, state: &State, started: Instant, now: Instant, width: usize) -> String {
+    let elapsed = now.duration_since(started);
     let mut line = format!("{label}: {}/{} {}", state.done, state.total, clock(elapsed));
-    let finish = state.finish.or_else(|| {
-        let started = now.checked_sub(elapsed)?;
-        estimate_finish(started, now, state.done, state.total)
-    });
+    let finish = state
+        .finish
+        .or_else(|| estimate_finish(started, now, state.done, state.total));
     if let Some(f) = finish {
         let left = f.saturating_duration_since(now);
         line.push_str(&format!(", about {} left", clock(left)));
@@ -206,12 +205,13 @@ mod tests {
             current_since: Some(now - Duration::from_secs(5)),
             finish: Some(now + Duration::from_secs(45)),
         };
-        let line = render("replay", &state, Duration::from_secs(31), now, 200);
+        let started = now - Duration::from_secs(31);
+        let line = render("replay", &state, started, now, 200);
         assert_eq!(
             line,
             "replay: 12/74 0:31, about 0:45 left | step 13: M2 [external] (0:05)"
         );
-        let short = render("replay", &state, Duration::from_secs(31), now, 30);
+        let short = render("replay", &state, started, now, 30);
         assert_eq!(short.chars().count(), 29);
         assert!(short.ends_with('…'));
     }

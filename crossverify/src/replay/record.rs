@@ -227,16 +227,18 @@ impl Report {
         }
     }
 
-    /// The manifest alone, as a GNU `sha256sum` file (paths relative to the root; files
-    /// that no longer exist are left out).
-    pub fn manifest_text(&self) -> String {
-        let mut o = String::new();
-        for (path, hash) in &self.manifest {
-            if let Some(h) = hash {
-                o.push_str(&sha256sum_line(h, path));
-            }
-        }
-        o
+    /// The manifest as sha256sum entries (paths relative to the root; files that no
+    /// longer exist are left out).
+    pub fn manifest_entries(&self) -> Vec<crate::sha256sum::Entry> {
+        self.manifest
+            .iter()
+            .filter_map(|(path, hash)| {
+                Some(crate::sha256sum::Entry {
+                    sha256: hash.clone()?,
+                    name: path.clone().into_bytes(),
+                })
+            })
+            .collect()
     }
 
     /// How the run ended, as the report's second line says.
