@@ -27,7 +27,10 @@ pub mod disasm;
 pub mod exec;
 pub mod fast;
 pub mod flags;
+mod loops;
 
+#[cfg(test)]
+mod loops_tests;
 #[cfg(test)]
 mod oracle_tests;
 #[cfg(test)]
@@ -37,7 +40,7 @@ use std::fmt;
 
 use super::cpu::{fault_bytes, Arch, Cpu, CpuFault, Exit, FaultKind, Sys, SyscallRequest};
 use super::memory::Memory;
-use decode::{decode, DecodeError, Insn, MAX_LEN};
+use decode::{decode, DecodeError, Form, Insn, MAX_LEN};
 use flags::Flags;
 
 /// The x86 processor in 32-bit (`LONG = false`) or 64-bit mode.
@@ -100,11 +103,13 @@ const EMPTY: Slot = Slot {
 #[derive(Default)]
 struct Cache {
     slots: Vec<Slot>,
+    /// The loop heads seen at backward jumps (see [`loops`]).
+    loops: loops::Loops,
 }
 
 impl Cache {
     fn new() -> Cache {
-        Cache { slots: Vec::new() }
+        Cache::default()
     }
 
     #[inline]
@@ -115,6 +120,7 @@ impl Cache {
     /// Drops every cached instruction that overlaps `addr..end`.
     #[cold]
     fn invalidate(&mut self, addr: u64, end: u64) {
+        self.loops.clear();
         if end.wrapping_sub(addr) > CACHE_SLOTS as u64 {
             self.slots.fill(EMPTY);
             return;
@@ -338,9 +344,17 @@ impl<const LONG: bool> X86<LONG> {
                     );
                 };
                 let insn = &slot.insn;
+                let branch = matches!(insn.form, Form::Jmp | Form::Jcc);
                 self.rip = pc.wrapping_add(u64::from(insn.len)) & Self::ADDR_MASK;
                 match self.exec_fast(mem, insn) {
-                    Ok(Flow::Next) => n += 1,
+                    Ok(Flow::Next) => {
+                        n += 1;
+                        // A backward jump: the guest is at a loop head.
+                        if branch && self.rip < pc {
+                            let room = self.limit.saturating_sub(n);
+                            n += self.fast_forward(mem, &mut cache.loops, self.rip, room);
+                        }
+                    }
                     Ok(Flow::Syscall) => {
                         self.flush_dirty(cache);
                         let req = self.syscall();
@@ -359,6 +373,12 @@ impl<const LONG: bool> X86<LONG> {
                 return (n, Exit::Budget);
             }
         }
+    }
+
+    /// How many of the instructions run so far were fast-forwarded loop iterations
+    /// (see [`loops`]) rather than interpreted one by one.
+    pub fn fast_forwarded(&self) -> u64 {
+        self.cache.loops.skipped
     }
 
     /// Executes one instruction without the cache: the plain reference path.
