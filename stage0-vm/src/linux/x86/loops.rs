@@ -58,8 +58,9 @@ pub(super) struct Loops {
 }
 
 enum Head {
-    /// A loop path that may be fast-forwarded, with the analyses that failed in a row.
-    Path(Rc<Path>, u32),
+    /// A loop path that may be fast-forwarded, with the analyses that failed in a row and
+    /// the inductions the last successful one found (the next one tries them first).
+    Path(Rc<Path>, u32, Rc<[(Loc, u64)]>),
     /// Not a loop this module handles.
     Never,
 }
@@ -241,26 +242,26 @@ impl Lin {
 
     fn plus_term(mut self, id: u16, c: u64) -> Option<Lin> {
         let m = mask(self.bytes);
-        if let Some(t) = self.terms[..usize::from(self.n)]
-            .iter_mut()
-            .find(|t| t.0 == id)
-        {
-            t.1 = t.1.wrapping_add(c) & m;
-        } else if usize::from(self.n) < MAX_TERMS {
-            self.terms[usize::from(self.n)] = (id, c & m);
+        let c = c & m;
+        let n = usize::from(self.n);
+        if c == 0 {
+            return Some(self);
+        }
+        if let Some(k) = self.terms[..n].iter().position(|t| t.0 == id) {
+            let v = self.terms[k].1.wrapping_add(c) & m;
+            if v == 0 {
+                // The term cancelled out.
+                self.terms.copy_within(k + 1..n, k);
+                self.n -= 1;
+            } else {
+                self.terms[k].1 = v;
+            }
+        } else if n < MAX_TERMS {
+            self.terms[n] = (id, c);
             self.n += 1;
         } else {
             return None;
         }
-        // Drop terms that cancelled out.
-        let mut k = 0;
-        for i in 0..usize::from(self.n) {
-            if self.terms[i].1 != 0 {
-                self.terms[k] = self.terms[i];
-                k += 1;
-            }
-        }
-        self.n = k as u8;
         Some(self)
     }
 
@@ -531,6 +532,26 @@ impl<'a, const LONG: bool> Executor<'a, LONG> {
                 let a = self.address(&m, next)?;
                 self.write(i.dst, size, truncate(Sym::Lin(a), size), next)?;
             }
+            Op::Alu(alu @ (Alu::Xor | Alu::Sub))
+                if i.dst == i.src && matches!(i.dst, Operand::Reg(_)) =>
+            {
+                // Zeroing idioms: the result and flags do not depend on the register, which
+                // is therefore not an input.
+                let zero = Sym::Lin(Lin::constant(0, size));
+                self.set_flags(match alu {
+                    Alu::Xor => FlagSrc::Logic {
+                        size,
+                        a: zero,
+                        b: zero,
+                    },
+                    _ => FlagSrc::Sub {
+                        size,
+                        a: zero,
+                        b: zero,
+                    },
+                })?;
+                self.write(i.dst, size, zero, next)?;
+            }
             Op::Alu(alu) => {
                 let b = self.read(i.src, size, next)?;
                 let a = self.read(i.dst, size, next)?;
@@ -538,7 +559,7 @@ impl<'a, const LONG: bool> Executor<'a, LONG> {
                     Alu::Add => (sum(a, b, 1, size), FlagSrc::Add { size, a, b }),
                     Alu::Sub | Alu::Cmp => (sum(a, b, u64::MAX, size), FlagSrc::Sub { size, a, b }),
                     _ => {
-                        let r = logic(alu, a, b, size, i.dst == i.src);
+                        let r = logic(alu, a, b, size);
                         (r, FlagSrc::Logic { size, a: r, b: r })
                     }
                 };
@@ -708,11 +729,8 @@ fn sum(a: Sym, b: Sym, k: u64, size: u8) -> Sym {
     }
 }
 
-/// and/or/xor: constants only (and `xor r, r`, which is 0).
-fn logic(alu: Alu, a: Sym, b: Sym, size: u8, same: bool) -> Sym {
-    if alu == Alu::Xor && same {
-        return Sym::Lin(Lin::constant(0, size));
-    }
+/// and/or/xor: constants only.
+fn logic(alu: Alu, a: Sym, b: Sym, size: u8) -> Sym {
     match (a, b) {
         (Sym::Lin(x), Sym::Lin(y)) if x.n == 0 && y.n == 0 => {
             let v = match alu {
@@ -927,17 +945,33 @@ struct Plan {
     exit: Exit,
 }
 
-/// Proves the fast-forward of `path` from the current state, in two passes: the first
-/// takes every address as fixed and finds the inductions; the second assumes them, so
-/// that addresses built from an induction move, and must find the same inductions.
-fn plan<const LONG: bool>(cpu: &X86<LONG>, mem: &Memory, path: &Path) -> Result<Plan, Fail> {
+/// Finds and proves the fast-forward of `path` from the current state, in two passes:
+/// the first takes every address as fixed and finds the inductions; [`prove`] assumes
+/// them. Returns the plan and the inductions.
+fn plan<const LONG: bool>(
+    cpu: &X86<LONG>,
+    mem: &Memory,
+    path: &Path,
+) -> Result<(Plan, Rc<[(Loc, u64)]>), Fail> {
     let mut first = Executor::new(cpu, mem, &[]);
     first.steps(path)?;
     let (_, assumed) = first.finish()?;
+    let assumed: Rc<[(Loc, u64)]> = Rc::from(assumed);
+    Ok((prove(cpu, mem, path, &assumed)?, assumed))
+}
+
+/// The plan of `path` if `assumed` are its inductions: with them, addresses built from
+/// an induction move; the iteration must then find exactly these inductions.
+fn prove<const LONG: bool>(
+    cpu: &X86<LONG>,
+    mem: &Memory,
+    path: &Path,
+    assumed: &[(Loc, u64)],
+) -> Result<Plan, Fail> {
     if assumed.is_empty() {
         return Err(());
     }
-    let mut second = Executor::new(cpu, mem, &assumed);
+    let mut second = Executor::new(cpu, mem, assumed);
     second.steps(path)?;
     let exit = Exit::new(&second, path)?;
     let strided = match second.it.strided {
@@ -974,15 +1008,20 @@ impl<const LONG: bool> X86<LONG> {
         room: u64,
     ) -> u64 {
         let path = match loops.heads.entry(head).or_insert_with(|| {
-            path::<LONG>(mem, head).map_or(Head::Never, |p| Head::Path(Rc::new(p), 0))
+            path::<LONG>(mem, head).map_or(Head::Never, |p| {
+                Head::Path(Rc::new(p), 0, Rc::from(Vec::new()))
+            })
         }) {
-            Head::Path(p, _) => Rc::clone(p),
+            Head::Path(p, _, last) => (Rc::clone(p), Rc::clone(last)),
             Head::Never => return 0,
         };
-        let done = self.try_fast_forward(mem, &path, room);
+        let (done, found) = self.try_fast_forward(mem, &path.0, &path.1, room);
         loops.skipped += done;
-        if let Some(Head::Path(_, misses)) = loops.heads.get_mut(&head) {
+        if let Some(Head::Path(_, misses, last)) = loops.heads.get_mut(&head) {
             *misses = if done == 0 { *misses + 1 } else { 0 };
+            if let Some(found) = found {
+                *last = found;
+            }
             if *misses >= MAX_MISSES {
                 loops.heads.insert(head, Head::Never);
             }
@@ -990,24 +1029,35 @@ impl<const LONG: bool> X86<LONG> {
         done
     }
 
-    fn try_fast_forward(&mut self, mem: &mut Memory, path: &Path, room: u64) -> u64 {
+    /// The instructions skipped, and the inductions if they were not the `last` ones.
+    fn try_fast_forward(
+        &mut self,
+        mem: &mut Memory,
+        path: &Path,
+        last: &Rc<[(Loc, u64)]>,
+        room: u64,
+    ) -> (u64, Option<Rc<[(Loc, u64)]>>) {
         let len = path.insns.len() as u64;
         // Iterations that fit in the budget, the interpreted one after the skip included.
         let fit = MAX_SKIP.min(room / len);
         if fit <= MIN_SKIP {
-            return 0;
+            return (0, None);
         }
-        let Ok(plan) = plan(self, mem, path) else {
-            return 0;
+        let (plan, found) = match prove(self, mem, path, last) {
+            Ok(p) => (p, None),
+            Err(()) => match plan(self, mem, path) {
+                Ok((p, found)) => (p, Some(found)),
+                Err(()) => return (0, None),
+            },
         };
         // Skip iterations 0..m and leave iteration m, which neither exits nor runs out of
         // budget, to the interpreter: it rewrites every temporary, so the guest is never
         // seen between a skipped iteration and the next (the exit, a fault, the budget).
         let m = plan.exit.first_exit(fit).saturating_sub(1);
         if m < MIN_SKIP || !self.apply(mem, path, &plan, m) {
-            return 0;
+            return (0, None);
         }
-        m * len
+        (m * len, found)
     }
 
     /// Does iterations `0..m` of `plan`, if every access they make is checked safe first.

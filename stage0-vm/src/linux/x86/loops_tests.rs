@@ -99,9 +99,14 @@ impl Asm {
     fn b(&mut self, bytes: &[u8]) {
         self.code.extend_from_slice(bytes);
     }
+    /// mov eax, v (M2-Planet writes 0 as xor eax, eax).
     fn mov_eax(&mut self, v: u32) {
-        self.b(&[0xB8]);
-        self.b(&v.to_le_bytes());
+        if v == 0 {
+            self.b(&[0x31, 0xC0]);
+        } else {
+            self.b(&[0xB8]);
+            self.b(&v.to_le_bytes());
+        }
     }
     /// lea eax, [ebp-8]
     fn lea_counter(&mut self) {
@@ -356,7 +361,7 @@ fn the_grid_of_loop_shapes_equals_plain_steps() {
     for long in [false, true] {
         for cc in 0..16u8 {
             for step in [1, -1, 2, -3, 0] {
-                for (start, bound) in [(300, -5), (-5, 200), (250, 250)] {
+                for (start, bound) in [(300, -5), (-5, 200), (250, 250), (300, 0)] {
                     for shape in 0..8u8 {
                         for buffer in [DATA + 0x800, DATA + 0x2000 - 40, FRAME - 300, CODE + 0x100]
                         {
