@@ -60,7 +60,7 @@ pub(super) struct Loops {
 enum Head {
     /// A loop path that may be fast-forwarded, with the analyses that failed in a row and
     /// the inductions the last successful one found (the next one tries them first).
-    Path(Rc<Path>, u32, Rc<[(Loc, u64)]>),
+    Path(Rc<Path>, u32, Inductions),
     /// Not a loop this module handles.
     Never,
 }
@@ -141,6 +141,9 @@ fn handled(i: &Insn) -> bool {
         _ => false,
     }
 }
+
+/// The inductions of a loop: each location stepped, with its step.
+type Inductions = Rc<[(Loc, u64)]>;
 
 /// Where an iteration's input lives.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -952,11 +955,11 @@ fn plan<const LONG: bool>(
     cpu: &X86<LONG>,
     mem: &Memory,
     path: &Path,
-) -> Result<(Plan, Rc<[(Loc, u64)]>), Fail> {
+) -> Result<(Plan, Inductions), Fail> {
     let mut first = Executor::new(cpu, mem, &[]);
     first.steps(path)?;
     let (_, assumed) = first.finish()?;
-    let assumed: Rc<[(Loc, u64)]> = Rc::from(assumed);
+    let assumed: Inductions = Rc::from(assumed);
     Ok((prove(cpu, mem, path, &assumed)?, assumed))
 }
 
@@ -1034,9 +1037,9 @@ impl<const LONG: bool> X86<LONG> {
         &mut self,
         mem: &mut Memory,
         path: &Path,
-        last: &Rc<[(Loc, u64)]>,
+        last: &Inductions,
         room: u64,
-    ) -> (u64, Option<Rc<[(Loc, u64)]>>) {
+    ) -> (u64, Option<Inductions>) {
         let len = path.insns.len() as u64;
         // Iterations that fit in the budget, the interpreted one after the skip included.
         let fit = MAX_SKIP.min(room / len);
