@@ -339,7 +339,7 @@ pub(crate) fn visit(sources: &[Source<'_>], v: &mut impl Visit) -> Walk {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::{Expanded, Item};
+    use crate::expand::{Expanded, Item};
 
     /// One item of the walk (as `engine::Item`).
     #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -383,7 +383,7 @@ mod tests {
         visit(sources, &mut Closure(f))
     }
 
-    fn tok_of(at: crate::engine::At) -> Tok {
+    fn tok_of(at: crate::expand::At) -> Tok {
         Tok {
             file: at.file as u32,
             start: at.tok.start as u32,
