@@ -11,7 +11,7 @@
 
 use toolbase::diag::Diagnostic;
 
-use crate::diagnose::{no_input, padding_error, range_error, too_big, unknown_token, walk_error};
+use crate::diagnose::{walk_error, Error, ErrorKind, Where};
 use crate::expand::{Expanded, Item};
 use crate::express::{by_text, number_of, FAST_FIRST, MAX_PADDING};
 use crate::intern::{Inputs, Table};
@@ -151,7 +151,12 @@ pub(crate) fn analyse_in<'a>(
     config: &Config,
     exact: bool,
 ) -> Result<Option<Program<'a>>, Diagnostic> {
-    let inputs = Inputs::new(sources.iter().map(|s| s.text).collect()).ok_or_else(too_big)?;
+    let nowhere = |kind| Error {
+        kind,
+        at: Where::Nowhere,
+    };
+    let inputs = Inputs::new(sources.iter().map(|s| s.text).collect())
+        .ok_or_else(|| nowhere(ErrorKind::TooBig).diagnostic(sources))?;
     let total: usize = sources.iter().map(|s| s.text.len()).sum();
     let mut table = Table::with_capacity(if exact { total / 64 + 16 } else { 4096 });
     let mut values: Vec<Option<(u32, u16)>> = Vec::new();
@@ -177,7 +182,7 @@ pub(crate) fn analyse_in<'a>(
         _ => return Err(walk_error(sources)),
     }
     if !any {
-        return Err(no_input());
+        return Err(nowhere(ErrorKind::NoInput).diagnostic(sources));
     }
     let mut program = Program {
         inputs,
@@ -242,7 +247,12 @@ impl<'a> Program<'a> {
             }
             match number_of(self.text(id), config.arch) {
                 Some(Ok(_)) => self.set_kind(id, K_NUMBER),
-                Some(Err(e)) => return Err(range_error(sources, self.text(id), e)),
+                Some(Err(range)) => {
+                    let text = self.text(id);
+                    let kind = ErrorKind::OutOfRange { text, range };
+                    let at = Where::FirstOf(text);
+                    return Err(Error { kind, at }.diagnostic(sources));
+                }
                 None => {}
             }
         }
@@ -258,7 +268,9 @@ impl<'a> Program<'a> {
                     if n == 0 {
                         self.set_kind(id, K_PASS);
                     } else if !(0..=MAX_PADDING).contains(&n) {
-                        return Err(padding_error(sources, text, n));
+                        let kind = ErrorKind::Padding { text, n };
+                        let at = Where::FirstOf(text);
+                        return Err(Error { kind, at }.diagnostic(sources));
                     } else {
                         self.set_kind(id, K_PAD);
                     }
@@ -290,9 +302,14 @@ impl<'a> Program<'a> {
                     .filter(|&id| self.kind(id) == K_DEFINE)
                     .map(|id| self.text(id))
                     .collect();
-                return unknown_token(sources, at, text, config, &defines);
+                return Error::unknown_token(at, text, config, &defines).diagnostic(sources);
             }
         }
-        Diagnostic::new("internal error: an unknown token vanished")
+        let kind = ErrorKind::Internal("an unknown token vanished");
+        Error {
+            kind,
+            at: Where::Nowhere,
+        }
+        .diagnostic(sources)
     }
 }

@@ -3,8 +3,8 @@
 //! It implements the semantics of spec `hex2-m1.md` 2.2-2.6 over the [`crate::lexer`]
 //! tokens in two passes over the inputs, which it never copies. Pass 1 ([`crate::analyse`])
 //! interns every distinct text ([`crate::intern`]), records DEFINEs and assigns every
-//! expression, so every error is found ([`crate::diagnose`] words it) before pass 2
-//! ([`crate::print`]) writes a single byte, and a failed run writes nothing. Expressions
+//! expression, so every error is found (a typed [`crate::diagnose::Error`], worded there)
+//! before pass 2 ([`crate::print`]) writes a single byte, and a failed run writes nothing. Expressions
 //! are not stored (except DEFINE values, which are slices of the input, and pass 1's record
 //! number for each token it had to look up): numbers and strings are re-expressed from
 //! their text ([`crate::express`]) as they are printed. Both passes walk the inputs with the
@@ -32,8 +32,8 @@ pub(crate) fn analyse<'a>(
     sources: &[Source<'a>],
     config: &Config,
 ) -> Result<Program<'a>, Diagnostic> {
-    if let Some(d) = nul_in_token(sources) {
-        return Err(d);
+    if let Some(e) = nul_in_token(sources) {
+        return Err(e.diagnostic(sources));
     }
     match analyse_in(sources, config, false)? {
         Some(p) => Ok(p),

@@ -8,9 +8,7 @@
 //! locations; the tests in `walk.rs` check that they agree): diagnostics, the map and the
 //! "invalid other" check use it. It does not interpret token texts.
 
-use toolbase::diag::Diagnostic;
-
-use crate::diagnose::{missing_value, token_error};
+use crate::diagnose::{Error, ErrorKind};
 use crate::lexer::{Lexer, Token, TokenKind};
 use crate::Source;
 
@@ -87,7 +85,7 @@ pub(crate) struct Expanded<'s, 'a> {
     sources: &'s [Source<'a>],
     pending: Option<At>,
     /// Why the walk stopped early, if it did.
-    pub error: Option<Box<Diagnostic>>,
+    pub error: Option<Box<Error<'static>>>,
 }
 
 impl<'s, 'a> Expanded<'s, 'a> {
@@ -104,7 +102,7 @@ impl<'s, 'a> Expanded<'s, 'a> {
     fn checked(&mut self) -> Option<At> {
         let at = self.tokens.next()?;
         if bad_token(&at.tok) {
-            self.error = Some(Box::new(token_error(self.sources, at)));
+            self.error = Some(Box::new(Error::bad_token(at)));
             return None;
         }
         Some(at)
@@ -124,7 +122,7 @@ impl Iterator for Expanded<'_, '_> {
             let value = if name.is_some() { self.checked() } else { None };
             let (Some(name), Some(value)) = (name, value) else {
                 if self.error.is_none() {
-                    self.error = Some(Box::new(missing_value(self.sources, define)));
+                    self.error = Some(Box::new(Error::at(define, ErrorKind::MissingValue)));
                 }
                 return None;
             };
