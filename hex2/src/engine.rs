@@ -27,6 +27,7 @@ mod link;
 mod output;
 mod scan;
 
+use diagnose::ErrorKind;
 pub use fork::Checkpoint;
 use link::Pending;
 use scan::{byte_classes, class};
@@ -205,7 +206,8 @@ impl Linker {
         self.ndig = 0;
         if self.dot_left > 0 {
             if self.config.dialect == Dialect::Full {
-                return Err(self.dot_word_cut_short());
+                let missing = self.dot_left;
+                return Err(self.error(self.dot_at, ErrorKind::DotWordCutShort { missing }));
             }
             self.dot_left = 0;
             self.dot_value = 0;

@@ -1,8 +1,12 @@
 //! The linker's diagnostics: every error it reports, located at file, line and column.
 //!
-//! It owns the wording of each error (message, expected/found, notes and hint) and turns a
-//! [`Loc`] into a located diagnostic; the typed pointer errors of [`crate::pointer`] become
-//! diagnostics here. The scanner and the linking code decide *that* something is wrong.
+//! It owns [`ErrorKind`], what can be wrong at a location, and [`Linker::error`], the one
+//! place such an error becomes a `toolbase` diagnostic with its wording (message,
+//! expected/found, notes and hint) and its file, line and column; the typed pointer errors
+//! of [`crate::pointer`] arrive here inside [`ErrorKind::Pointer`]. The undefined labels,
+//! an error about the whole link rather than one place, are worded by
+//! `Linker::undefined_error`. The scanner and the linking code decide *that* something is
+//! wrong, and which kind.
 
 use toolbase::diag::{Diagnostic, Position};
 
@@ -11,6 +15,30 @@ use super::Linker;
 use crate::labels::LabelDef;
 use crate::pointer::PointerError;
 use crate::Loc;
+
+/// What is wrong at a location, without its wording (see [`Linker::error`]).
+#[derive(Clone, Copy, Debug)]
+pub(super) enum ErrorKind<'n> {
+    /// A `.` word with `missing` bytes still to come when its file ended (full hex2).
+    DotWordCutShort { missing: u8 },
+    /// A NUL byte at byte `byte` (counted from 0) of a `what` name (label, pointer, base
+    /// label). The references keep names as C strings (or, in the seed hex1, never define
+    /// label 0), so a NUL makes them find or miss labels by accident (spec 1.5).
+    NulInName { what: &'static str, byte: usize },
+    /// A `what` name of `len` bytes, over [`MAX_NAME`] (full hex2).
+    NameTooLong { what: &'static str, len: usize },
+    /// A comment that the end of the file cuts (the seeds hang there).
+    CommentAtEof,
+    /// A pointer `sigil` with no name before the end of the file.
+    PointerAtEof { sigil: u8 },
+    /// The pointer `name` to `target`, whose field ends at `field_end`, has no valid value.
+    Pointer {
+        error: PointerError,
+        name: &'n [u8],
+        target: LabelDef,
+        field_end: u32,
+    },
+}
 
 impl Linker {
     pub(super) fn describe(&self, at: Loc) -> String {
@@ -36,57 +64,55 @@ impl Linker {
         self.locate(Diagnostic::new(message), at)
     }
 
+    /// The one place a located linker error becomes a diagnostic: its wording (message,
+    /// expected/found, notes, hint) at `at`.
     #[cold]
-    pub(super) fn dot_word_cut_short(&self) -> Diagnostic {
-        let at = self.dot_at;
-        let left = self.dot_left;
-        self.diag_at(at, "'.' word cut short by the end of the file")
-            .expected("four bytes' worth of digits after '.'")
-            .found(format!("{} byte(s) missing", left))
-            .hint("complete the word, e.g. '.00000000'")
+    pub(super) fn error(&self, at: Loc, kind: ErrorKind<'_>) -> Diagnostic {
+        match kind {
+            ErrorKind::DotWordCutShort { missing } => self
+                .diag_at(at, "'.' word cut short by the end of the file")
+                .expected("four bytes' worth of digits after '.'")
+                .found(format!("{} byte(s) missing", missing))
+                .hint("complete the word, e.g. '.00000000'"),
+            ErrorKind::NulInName { what, byte } => self
+                .diag_at(at, format!("NUL byte in a {what} name"))
+                .expected("a name of non-NUL bytes")
+                .found(format!("a NUL byte at byte {} of the name", byte + 1))
+                .hint("the reference tools cut names at a NUL byte and then match the wrong label; remove the NUL"),
+            ErrorKind::NameTooLong { what, len } => self
+                .diag_at(at, format!("{what} name too long"))
+                .expected(format!("at most {MAX_NAME} bytes"))
+                .found(format!("{len} bytes"))
+                .hint("hex2 limits names to 4095 bytes; shorten the name"),
+            ErrorKind::CommentAtEof => {
+                let ends = if self.comment_ends_at_cr {
+                    "a newline or carriage return"
+                } else {
+                    "a newline"
+                };
+                self.diag_at(at, "comment at the end of the file without a newline")
+                    .expected(format!("{ends} ending the comment"))
+                    .found("the end of the file")
+                    .hint("the seed hex1 and hex2-0 read a comment to its end and hang when the file ends first; end the file with a newline")
+            }
+            ErrorKind::PointerAtEof { sigil } => self
+                .diag_at(
+                    at,
+                    format!("pointer '{}' at the end of the file", sigil as char),
+                )
+                .expected("a label name after the sigil")
+                .found("end of file")
+                .hint("remove the stray sigil or name the label"),
+            ErrorKind::Pointer {
+                error,
+                name,
+                target,
+                field_end,
+            } => self.pointer_error(error, at, name, target, field_end),
+        }
     }
 
-    #[cold]
-    pub(super) fn nul_in_name(&self, at: Loc, n: usize, what: &str) -> Diagnostic {
-        self.diag_at(at, format!("NUL byte in a {what} name"))
-            .expected("a name of non-NUL bytes")
-            .found(format!("a NUL byte at byte {} of the name", n + 1))
-            .hint("the reference tools cut names at a NUL byte and then match the wrong label; remove the NUL")
-    }
-
-    #[cold]
-    pub(super) fn name_too_long(&self, at: Loc, len: usize, what: &str) -> Diagnostic {
-        self.diag_at(at, format!("{what} name too long"))
-            .expected(format!("at most {MAX_NAME} bytes"))
-            .found(format!("{len} bytes"))
-            .hint("hex2 limits names to 4095 bytes; shorten the name")
-    }
-
-    #[cold]
-    pub(super) fn comment_at_eof(&self, at: Loc) -> Diagnostic {
-        let ends = if self.comment_ends_at_cr {
-            "a newline or carriage return"
-        } else {
-            "a newline"
-        };
-        self.diag_at(at, "comment at the end of the file without a newline")
-            .expected(format!("{ends} ending the comment"))
-            .found("the end of the file")
-            .hint("the seed hex1 and hex2-0 read a comment to its end and hang when the file ends first; end the file with a newline")
-    }
-
-    #[cold]
-    pub(super) fn pointer_at_eof(&self, at: Loc, sigil: u8) -> Diagnostic {
-        self.diag_at(
-            at,
-            format!("pointer '{}' at the end of the file", sigil as char),
-        )
-        .expected("a label name after the sigil")
-        .found("end of file")
-        .hint("remove the stray sigil or name the label")
-    }
-
-    pub(super) fn definition_note(&self, name: &[u8]) -> String {
+    fn definition_note(&self, name: &[u8]) -> String {
         match self.labels.get(name) {
             Some(d) => format!(
                 "'{}' is defined at {} (address {:#010x})",
@@ -98,10 +124,10 @@ impl Linker {
         }
     }
 
-    /// The diagnostic for pointer error `e` of the pointer `name` at `at` to `target`,
-    /// whose field ends at `field_end`.
+    /// The wording of pointer error `e` of the pointer `name` at `at` to `target`, whose
+    /// field ends at `field_end`.
     #[cold]
-    pub(super) fn pointer_error(
+    fn pointer_error(
         &self,
         e: PointerError,
         at: Loc,

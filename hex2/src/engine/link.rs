@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use toolbase::diag::Diagnostic;
 
-use super::{Def, Linker};
+use super::{Def, ErrorKind, Linker};
 use crate::labels::{LabelDef, LabelTable};
 use crate::pointer::{self, How, Spec};
 use crate::{Dialect, Loc};
@@ -210,7 +210,15 @@ impl Linker {
                 base_addr,
                 field_end,
             )
-            .map_err(|e| self.pointer_error(e, at, name, target, field_end))?,
+            .map_err(|error| {
+                let kind = ErrorKind::Pointer {
+                    error,
+                    name,
+                    target,
+                    field_end,
+                };
+                self.error(at, kind)
+            })?,
             Dialect::SeedHex2 | Dialect::SeedHex1 => pointer::seed_value(
                 arch,
                 dialect,

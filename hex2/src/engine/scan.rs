@@ -9,7 +9,7 @@
 
 use toolbase::diag::Diagnostic;
 
-use super::{Linker, Pass};
+use super::{ErrorKind, Linker, Pass};
 use crate::map::MapEntry;
 use crate::pointer::{self, How};
 use crate::{Arch, ByteMode, Config, Dialect, Endian, Loc};
@@ -144,7 +144,7 @@ impl Linker {
                         // Only a file's last chunk may lack a newline: the comment runs to
                         // the end of the file, where every seed hex1 and hex2-0 hangs.
                         None if self.config.dialect != Dialect::Full => {
-                            return Err(self.comment_at_eof(self.loc(start)));
+                            return Err(self.error(self.loc(start), ErrorKind::CommentAtEof));
                         }
                         None => i = len,
                     }
@@ -210,13 +210,19 @@ impl Linker {
     /// the seed hex1, never define label 0, so a NUL makes them find or miss labels by
     /// accident; spec 1.5) and, for mescc-tools hex2, at most [`MAX_NAME`] bytes.
     #[inline]
-    pub(super) fn check_name(&self, at: Loc, name: &[u8], what: &str) -> Result<(), Diagnostic> {
+    pub(super) fn check_name(
+        &self,
+        at: Loc,
+        name: &[u8],
+        what: &'static str,
+    ) -> Result<(), Diagnostic> {
         if self.config.dialect == Dialect::Full && name.len() > MAX_NAME {
-            return Err(self.name_too_long(at, name.len(), what));
+            let len = name.len();
+            return Err(self.error(at, ErrorKind::NameTooLong { what, len }));
         }
         match name.iter().position(|&c| c == 0) {
             None => Ok(()),
-            Some(n) => Err(self.nul_in_name(at, n, what)),
+            Some(byte) => Err(self.error(at, ErrorKind::NulInName { what, byte })),
         }
     }
 
@@ -233,7 +239,8 @@ impl Linker {
                 self.line_start = self.file_offset + i + 2;
             }
             if c == 0 {
-                return Err(self.nul_in_name(at, 0, "label"));
+                let (what, byte) = ("label", 0);
+                return Err(self.error(at, ErrorKind::NulInName { what, byte }));
             }
             (&chunk[i + 1..i + 2], i + 2)
         } else {
@@ -265,20 +272,21 @@ impl Linker {
         let dialect = self.config.dialect;
         let (name, base, next, tok_end) = if dialect == Dialect::SeedHex1 {
             if i + 1 >= chunk.len() {
-                return Err(self.pointer_at_eof(at, sigil));
+                return Err(self.error(at, ErrorKind::PointerAtEof { sigil }));
             }
             if chunk[i + 1] == b'\n' {
                 self.line += 1;
                 self.line_start = self.file_offset + i + 2;
             }
             if chunk[i + 1] == 0 {
-                return Err(self.nul_in_name(at, 0, "pointer"));
+                let (what, byte) = ("pointer", 0);
+                return Err(self.error(at, ErrorKind::NulInName { what, byte }));
             }
             (&chunk[i + 1..i + 2], None, i + 2, i + 2)
         } else {
             let end = Self::name_end(chunk, i + 1);
             if end == chunk.len() && end == i + 1 {
-                return Err(self.pointer_at_eof(at, sigil));
+                return Err(self.error(at, ErrorKind::PointerAtEof { sigil }));
             }
             self.check_name(at, &chunk[i + 1..end], "pointer")?;
             let name = &chunk[i + 1..end];
