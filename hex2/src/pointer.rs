@@ -4,8 +4,8 @@
 //! architectural displacement rules (spec 1.7, the `^` alignment flag), the RISC-V
 //! immediate encodings (spec 1.8) and the range checks of full hex2, and the seeds'
 //! unchecked arithmetic, as pure functions of addresses. Errors are typed kinds without a
-//! location; the linking engine adds where the pointer is, the label's
-//! definition and the hint, and writes the value in the configured byte order.
+//! location; the engine's `diagnose` adds where the pointer is, the label's
+//! definition and the hint, and its `output` writes the value in the configured byte order.
 
 use crate::{Arch, Dialect};
 

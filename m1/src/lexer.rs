@@ -6,8 +6,11 @@
 //! `"` or `'` at the start of a token is a string through the next same quote; anything
 //! else is an atom running to a space, tab or `\n`. Problems (an unterminated string, a
 //! token over the reference's length limits) are flags on tokens; turning them into errors,
-//! collapsing newlines and interpreting texts is left to the engines (`engine.rs`,
-//! [`crate::m0`]). It allocates nothing.
+//! collapsing newlines and interpreting texts is left to M1's `expand`, `diagnose` and
+//! `express` modules and to [`crate::m0`]. It allocates nothing. This is the located
+//! tokenizer, the reference of M1's fast walk (`walk.rs`, tested to yield the same items);
+//! [`crate::reference`] has its own plain tokenizer, the spec model the whole assembler is
+//! tested against.
 
 /// Longest atom the reference accepts, in bytes.
 pub const MAX_ATOM: usize = 4095;

@@ -40,13 +40,19 @@ use std::io::Write;
 
 use toolbase::diag::Diagnostic;
 
+pub(crate) mod analyse;
+pub(crate) mod blocks;
 pub mod blood_elf;
+pub(crate) mod diagnose;
 pub(crate) mod engine;
+pub(crate) mod expand;
+pub(crate) mod express;
 pub mod intern;
 pub mod lexer;
 pub mod m0;
 pub mod map;
 pub mod number;
+pub(crate) mod print;
 pub mod reference;
 pub mod tool;
 pub(crate) mod walk;

@@ -14,7 +14,7 @@ use std::collections::HashMap;
 
 use toolbase::diag::{Diagnostic, Position};
 
-use crate::engine::closest;
+use crate::diagnose::closest;
 use crate::lexer::{Lexer, LineEnd, Token, TokenKind};
 use crate::number::push_byte;
 use crate::{Arch, DigitStyle, Source};

@@ -2,7 +2,7 @@
 //! produced the text at each position of M1's hex2 output.
 //!
 //! It owns the text format, both ways: [`header`] and [`write_entry`] write it (the
-//! engine's mapped printer calls them), [`M1Map::parse`] reads it back (crossverify's
+//! mapped printer of `print.rs` calls them), [`M1Map::parse`] reads it back (crossverify's
 //! `explain` uses this, nothing else parses it) and [`M1Map::token_at`] looks a hex2 output
 //! position up. Format version 2: the header line `# hexroot M1 map 2 OUTPUT`, OUTPUT the
 //! name of the hex2 file the map describes (M1's `-o`, `-` for standard output; it runs to

@@ -2,8 +2,8 @@
 //!
 //! It re-exports the shared `strtoint` ([`toolbase::number`], spec `hex2-m1.md` section 0) and
 //! owns the formatting of a value as hex2 text digits in a [`DigitStyle`] and [`Endian`]
-//! (spec 2.6: hex and binary per byte, octal per whole value with arithmetic shifts). It knows nothing about sigils or architectures; that is
-//! the engine (`engine.rs`).
+//! (spec 2.6: hex and binary per byte, octal per whole value with arithmetic shifts). It knows nothing about sigils or
+//! architectures; those are the expressions' (`express.rs`).
 
 use crate::{DigitStyle, Endian};
 

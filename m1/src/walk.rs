@@ -1,7 +1,7 @@
 //! The hot token walk of M1: lexing, newline collapsing and DEFINE extraction in one loop.
 //!
 //! It owns nothing new in meaning: it produces exactly the item sequence of
-//! [`crate::engine`]'s `Expanded` iterator (which stays the reference for diagnostics and
+//! [`crate::expand`]'s `Expanded` iterator (which stays the reference for diagnostics and
 //! the map), but drives a visitor ([`Visit`]: one method per item kind, inlined into the
 //! loop) instead of stacking iterators, finds token ends with word-at-a-time (SWAR) byte
 //! tests, and tracks no line or column (only byte offsets), which is what the two passes
@@ -49,7 +49,7 @@ pub(crate) enum Walk {
     /// The callback asked to stop.
     Stopped,
     /// A bad token (unterminated string, over-long token) or a DEFINE without a value:
-    /// `engine::Expanded` gives the diagnostic.
+    /// `expand::Expanded` gives the diagnostic.
     Failed,
 }
 
@@ -339,9 +339,9 @@ pub(crate) fn visit(sources: &[Source<'_>], v: &mut impl Visit) -> Walk {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::{Expanded, Item};
+    use crate::expand::{Expanded, Item};
 
-    /// One item of the walk (as `engine::Item`).
+    /// One item of the walk (as `expand::Item`).
     #[derive(Clone, Copy, Debug, PartialEq, Eq)]
     enum Ev {
         /// A newline (including a `DEFINE` keyword turned into one).
@@ -383,7 +383,7 @@ mod tests {
         visit(sources, &mut Closure(f))
     }
 
-    fn tok_of(at: crate::engine::At) -> Tok {
+    fn tok_of(at: crate::expand::At) -> Tok {
         Tok {
             file: at.file as u32,
             start: at.tok.start as u32,
