@@ -27,12 +27,12 @@ pub struct OptionHelp {
 
 /// The documented options of a parser table, in table order (undocumented ones are left
 /// out: they are the reference's, listed by the reference's own text).
-pub fn documented<T>(opts: &[Opt<T>]) -> Vec<OptionHelp> {
+pub fn documented<F, V>(opts: &[Opt<F, V>]) -> Vec<OptionHelp> {
     opts.iter()
         .filter(|o| !o.help.is_empty())
         .map(|o| OptionHelp {
             names: o.names,
-            value_name: o.value_name,
+            value_name: o.value_name(),
             help: o.help,
             hexroot: o.hexroot,
         })
