@@ -31,7 +31,7 @@ const BINARIES: &[Binary] = &[
     Binary {
         name: "catm",
         summary: "concatenate files, as mescc-tools catm (hexroot)",
-        options: none,
+        options: hex0::catm::options,
         subcommands: &[],
     },
     Binary {
@@ -67,7 +67,7 @@ const BINARIES: &[Binary] = &[
     Binary {
         name: "stage0-vm",
         summary: "stage0's Knight virtual machine and a Linux user-mode machine (hexroot)",
-        options: none,
+        options: stage0_vm::tool::options,
         subcommands: &[(
             "run",
             "run a static Linux ELF executable in the user-mode machine",

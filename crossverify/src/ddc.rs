@@ -801,8 +801,15 @@ fn ddc(job: &Job) -> Result<Outcome, String> {
 /// The extra comparison made when cA is not a fixed point.
 const STAGE3_VS_FIXED: &str = "stage 3 against cA's own build of sA";
 
+/// The flags.
 #[derive(Clone, Copy)]
-enum Id {
+enum Flag {
+    Help,
+}
+
+/// The options that take a value.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Value {
     Root,
     Arch,
     Compiler,
@@ -810,22 +817,40 @@ enum Id {
     Out,
     Script,
     Exec,
-    Help,
 }
 
-const OPTS: &[Opt<Id>] = &[
-    Opt::value(&["--root", "-C"], Id::Root),
-    Opt::value(&["--arch"], Id::Arch),
-    Opt::value(&["--compiler"], Id::Compiler),
-    Opt::value(&["--host-cc"], Id::HostCc),
-    Opt::value(&["--out", "-o"], Id::Out),
-    Opt::value(&["--script"], Id::Script),
-    Opt::value(&["--exec"], Id::Exec),
-    Opt::flag(&["--help", "-h"], Id::Help),
+const OPTS: &[Opt<Flag, Value>] = &[
+    Opt::value(&["-C", "--root"], Value::Root, "DIR")
+        .doc(
+            "the stage0-posix checkout (after the chain ran)",
+        ),
+    Opt::value(&["--arch"], Value::Arch, "ARCH")
+        .doc(
+            "x86, amd64, aarch64, riscv32 or riscv64 (reads kaem.ARCH)",
+        ),
+    Opt::value(&["--compiler"], Value::Compiler, "NAME")
+        .doc(
+            "M2-Planet or M2-Mesoplanet (a file name the chain writes)",
+        ),
+    Opt::value(&["--host-cc"], Value::HostCc, "CC").doc("the trusted C compiler (default gcc)"),
+    Opt::value(&["-o", "--out"], Value::Out, "OUT")
+        .doc(
+            "where every stage's artifacts and ddc-report.txt go",
+        ),
+    Opt::value(&["--script"], Value::Script, "FILE")
+        .doc(
+            "the chain's first script, relative to DIR (default kaem.ARCH)",
+        ),
+    Opt::value(&["--exec"], Value::Exec, "MODE")
+        .doc(
+            "where the chain-architecture compilers of stages 2 and 3 and cA\nrun: native (default; a binary this CPU cannot run is emulated\nanyway) or emulated (always hexroot's Linux user-mode machine)",
+        ),
+    Opt::flag(&["-h", "--help"], Flag::Help).doc("print this help and exit"),
 ];
 
 /// Help text of `crossverify ddc`.
-pub const HELP: &str = "\
+/// The text of `help()` before its option list.
+const HELP_HEAD: &str = "\
 Usage: crossverify ddc --root DIR --arch ARCH --compiler NAME --host-cc CC --out OUT
                       [--script FILE] [--exec native|emulated]
 
@@ -839,17 +864,10 @@ self-hosting compiler (sT is sA: M2-Planet) stage 3 = cA runs the same commands,
 with stage 2. The chain must have run in DIR already; DIR is not written.
 
 Options:
-  -C, --root DIR      the stage0-posix checkout (after the chain ran)
-      --arch ARCH     x86, amd64, aarch64, riscv32 or riscv64 (reads kaem.ARCH)
-      --compiler NAME M2-Planet or M2-Mesoplanet (a file name the chain writes)
-      --host-cc CC    the trusted C compiler (default gcc)
-  -o, --out OUT       where every stage's artifacts and ddc-report.txt go
-      --script FILE   the chain's first script, relative to DIR (default kaem.ARCH)
-      --exec MODE     where the chain-architecture compilers of stages 2 and 3 and cA
-                      run: native (default; a binary this CPU cannot run is emulated
-                      anyway) or emulated (always hexroot's Linux user-mode machine)
-  -h, --help          print this help and exit
+";
 
+/// The text of `help()` after its option list.
+const HELP_TAIL: &str = "
 Exit status: 0 every comparison agreed; 1 a comparison differed or a stage failed (the
 report says which); 2 bad command line.
 
@@ -857,20 +875,26 @@ Example:
   $ crossverify ddc --root stage0-posix --arch x86 --compiler M2-Planet --host-cc gcc --out ddc-x86   # needs: a stage0-posix checkout
 ";
 
+/// What `--help` prints: the text around the option list, which `OPTS` renders.
+pub fn help() -> String {
+    HELP_HEAD.to_string()
+        + &toolbase::help::option_list(&toolbase::help::documented(OPTS))
+        + HELP_TAIL
+}
+
 /// Runs `crossverify ddc`.
 pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
     let tool = format!("crossverify {}", program_name(args, "ddc"));
-    let mut opts: BTreeMap<u8, String> = BTreeMap::new();
+    let mut opts: BTreeMap<Value, String> = BTreeMap::new();
     for arg in Parser::new(args.get(1..).unwrap_or(&[]), OPTS) {
         match arg {
-            Ok(Arg::Opt(Id::Help, _)) => {
-                let _ = io.stdout.write_all(HELP.as_bytes());
+            Ok(Arg::Flag(Flag::Help)) => {
+                let _ = io.stdout.write_all(help().as_bytes());
                 return EXIT_SUCCESS;
             }
-            Ok(Arg::Opt(id, Some(v))) => {
-                opts.insert(id as u8, v.to_string_lossy().into_owned());
+            Ok(Arg::Value(id, v)) => {
+                opts.insert(id, v.to_string_lossy().into_owned());
             }
-            Ok(Arg::Opt(_, None)) => {}
             Ok(Arg::Positional(p)) => {
                 io.usage_error(
                     &tool,
@@ -879,21 +903,21 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
                 return EXIT_USAGE;
             }
             Err(e) => {
-                io.usage_error(&tool, &e.message);
+                io.usage_error(&tool, &e.to_string());
                 return EXIT_USAGE;
             }
         }
     }
-    let need = |id: Id, what: &str| opts.get(&(id as u8)).cloned().ok_or(what.to_string());
+    let need = |id: Value, what: &str| opts.get(&id).cloned().ok_or(what.to_string());
     let parsed = (|| {
         Ok::<_, String>((
-            need(Id::Root, "missing --root DIR")?,
-            need(Id::Arch, "missing --arch ARCH")?,
+            need(Value::Root, "missing --root DIR")?,
+            need(Value::Arch, "missing --arch ARCH")?,
             need(
-                Id::Compiler,
+                Value::Compiler,
                 "missing --compiler NAME (M2-Planet or M2-Mesoplanet)",
             )?,
-            need(Id::Out, "missing --out OUT")?,
+            need(Value::Out, "missing --out OUT")?,
         ))
     })();
     let (root, arch, compiler, out) = match parsed {
@@ -911,7 +935,7 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
         return EXIT_USAGE;
     }
     let cc_name = opts
-        .get(&(Id::HostCc as u8))
+        .get(&Value::HostCc)
         .cloned()
         .unwrap_or_else(|| "gcc".into());
     let cc = match find_compilers(std::slice::from_ref(&cc_name)) {
@@ -937,7 +961,7 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
     } else {
         std::env::current_dir().unwrap_or_default().join(&out)
     };
-    let emulated = match opts.get(&(Id::Exec as u8)).map(String::as_str) {
+    let emulated = match opts.get(&Value::Exec).map(String::as_str) {
         None | Some("native") => false,
         Some("emulated") => true,
         Some(other) => {
@@ -949,7 +973,7 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
         }
     };
     let script = opts
-        .get(&(Id::Script as u8))
+        .get(&Value::Script)
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(format!("kaem.{arch}")));
     let start = Instant::now();

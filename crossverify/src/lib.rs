@@ -25,16 +25,16 @@
 //! command's `--json` document and `--html` page, [`replay`] and [`ddc`] the chain replays.
 //!
 //! The modules are layered (drawn top first); a module uses only its own layer and the
-//! ones below, no modules form a cycle (but the replay runner's, inside the replay command),
-//! and `tests/layers.rs` checks both on every module file:
+//! ones below, no modules form a cycle, and `tests/layers.rs` checks both on every module
+//! file:
 //!
 //! ```text
 //! dispatch     tool
 //! commands     compare::cli  seeds::cli  explain::cli  manifest  sign::cli  tlog::cli
-//!              replay  ddc
+//!              replay  ddc  replay::exec  replay::runner
 //! export       export::{compare, explain, manifest, replay, seeds}  (JSON and HTML)
 //! results      compare + compare::result  seeds  explain + explain::{source, disassembly}
-//!              replay::{record, findings, text, glance, checks, hostcc, tools, ...}
+//!              replay::{record, findings, text, glance, checks, hostcc, tools, mirror, ...}
 //! formats      sha256sum  report  sign  tlog::*  kaem::*
 //! foundations  this root (sha256_hex, FILE_MODE)  json::*  html  external
 //! ```

@@ -61,28 +61,50 @@ pub fn this_tool() -> (String, String) {
     )
 }
 
+/// The flags.
 #[derive(Clone, Copy)]
-enum Id {
+enum Flag {
+    Help,
+    Version,
+}
+
+/// The options that take a value.
+#[derive(Clone, Copy)]
+enum Value {
     Implementation,
     Output,
     Root,
     Tool,
     Json,
-    Help,
-    Version,
 }
 
-const OPTS: &[Opt<Id>] = &[
-    Opt::value(&["-i", "--implementation"], Id::Implementation),
-    Opt::value(&["-o", "--output"], Id::Output),
-    Opt::value(&["-C", "--root"], Id::Root),
-    Opt::value(&["-t", "--tool"], Id::Tool),
-    Opt::value(&["--json"], Id::Json),
-    Opt::flag(&["-h", "--help"], Id::Help),
-    Opt::flag(&["-V", "--version"], Id::Version),
+const OPTS: &[Opt<Flag, Value>] = &[
+    Opt::value(&["-i", "--implementation"], Value::Implementation, "NAME")
+        .doc(
+            "the implementation that built the FILEs that follow (may be\nrepeated; a name without spaces, e.g. mescc-tools, hexroot);\ndefault 'unspecified', which never counts toward diversity",
+        ),
+    Opt::value(&["-o", "--output"], Value::Output, "FILE")
+        .doc(
+            "the manifest to write (default crossverify.sha256)",
+        ),
+    Opt::value(&["-C", "--root"], Value::Root, "DIR")
+        .doc(
+            "name the FILEs relative to DIR (each must be inside it);\ncheck with 'cd DIR && sha256sum -c MANIFEST'",
+        ),
+    Opt::value(&["-t", "--tool"], Value::Tool, "NAME=VERSION")
+        .doc(
+            "a tool version to record in the report (may be repeated)",
+        ),
+    Opt::value(&["--json"], Value::Json, "FILE")
+        .doc(
+            "also write what was listed as JSON (schema\nhexroot.crossverify.manifest/1); '-': to stdout",
+        ),
+    Opt::flag(&["-h", "--help"], Flag::Help).doc("print this help and exit"),
+    Opt::flag(&["-V", "--version"], Flag::Version).doc("print the version and exit"),
 ];
 
-const HELP: &str = "\
+/// The text of `help()` before its option list.
+const HELP_HEAD: &str = "\
 Usage: crossverify manifest [--implementation NAME] [-o FILE] [--tool NAME=VERSION]
                             [--json FILE|-] FILE...
 
@@ -96,18 +118,10 @@ then checks them), or relative to DIR with --root DIR: name artifacts the same w
 every machine, since 'compare' matches them by name.
 
 Options:
-  -i, --implementation NAME  the implementation that built the FILEs that follow (may be
-                             repeated; a name without spaces, e.g. mescc-tools, hexroot);
-                             default 'unspecified', which never counts toward diversity
-  -o, --output FILE          the manifest to write (default crossverify.sha256)
-  -C, --root DIR             name the FILEs relative to DIR (each must be inside it);
-                             check with 'cd DIR && sha256sum -c MANIFEST'
-  -t, --tool NAME=VERSION    a tool version to record in the report (may be repeated)
-      --json FILE            also write what was listed as JSON (schema
-                             hexroot.crossverify.manifest/1); '-': to stdout
-  -h, --help                 print this help and exit
-  -V, --version              print the version and exit
+";
 
+/// The text of `help()` after its option list.
+const HELP_TAIL: &str = "
 Exit status: 0 written, 1 an unreadable FILE or unwritable output (nothing is written),
 2 bad command line.
 
@@ -115,6 +129,13 @@ Examples:
   $ printf 'B8' > a.bin && crossverify manifest -i hexroot -o mine.sha256 a.bin && sha256sum -c mine.sha256
   $ mkdir -p out/bin && printf 'B8' > out/bin/a && crossverify manifest -C out -o out.sha256 out && cd out && sha256sum -c ../out.sha256
 ";
+
+/// What `--help` prints: the text around the option list, which `OPTS` renders.
+fn help() -> String {
+    HELP_HEAD.to_string()
+        + &toolbase::help::option_list(&toolbase::help::documented(OPTS))
+        + HELP_TAIL
+}
 
 /// Runs `crossverify manifest` with `args` (subcommand name first).
 pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
@@ -127,7 +148,7 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
     let mut root = None;
     for arg in Parser::new(args.get(1..).unwrap_or(&[]), OPTS) {
         match arg {
-            Ok(Arg::Opt(Id::Implementation, Some(v))) => {
+            Ok(Arg::Value(Value::Implementation, v)) => {
                 let v = v.to_string_lossy();
                 if !is_word(&v) {
                     io.usage_error(tool, &format!("bad implementation name '{v}': expected printable ASCII without spaces"));
@@ -135,12 +156,12 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
                 }
                 implementation = v.into_owned();
             }
-            Ok(Arg::Opt(Id::Output, Some(v))) => output = PathBuf::from(v),
-            Ok(Arg::Opt(Id::Root, Some(v))) => root = Some(PathBuf::from(v)),
-            Ok(Arg::Opt(Id::Json, Some(v))) => {
+            Ok(Arg::Value(Value::Output, v)) => output = PathBuf::from(v),
+            Ok(Arg::Value(Value::Root, v)) => root = Some(PathBuf::from(v)),
+            Ok(Arg::Value(Value::Json, v)) => {
                 json = Some(crate::export::Destination::parse(v).under(io))
             }
-            Ok(Arg::Opt(Id::Tool, Some(v))) => {
+            Ok(Arg::Value(Value::Tool, v)) => {
                 let v = v.to_string_lossy();
                 match v.split_once('=') {
                     Some((n, ver)) if is_word(n) && is_word(ver) => {
@@ -157,18 +178,17 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
                     }
                 }
             }
-            Ok(Arg::Opt(Id::Help, _)) => {
-                let _ = io.stdout.write_all(HELP.as_bytes());
+            Ok(Arg::Flag(Flag::Help)) => {
+                let _ = io.stdout.write_all(help().as_bytes());
                 return EXIT_SUCCESS;
             }
-            Ok(Arg::Opt(Id::Version, _)) => {
+            Ok(Arg::Flag(Flag::Version)) => {
                 io.version("crossverify");
                 return EXIT_SUCCESS;
             }
-            Ok(Arg::Opt(_, None)) => unreachable!("the parser gives a value"),
             Ok(Arg::Positional(p)) => files.push((p.to_os_string(), implementation.clone())),
             Err(e) => {
-                io.usage_error(tool, &e.message);
+                io.usage_error(tool, &e.to_string());
                 return EXIT_USAGE;
             }
         }

@@ -27,9 +27,11 @@ pub mod findings;
 pub mod foreign;
 pub mod glance;
 pub mod hostcc;
+pub mod mirror;
 pub mod paths;
 pub mod provenance;
 pub mod record;
+pub mod runner;
 pub mod text;
 pub mod textdiff;
 pub mod tools;
@@ -52,29 +54,9 @@ use crate::kaem::{Dialect, Vars};
 use bytediff::explain_difference;
 use paths::absolute;
 use record::{hash_file, AnswersCheck, FileHash, Implementation, Report, StepRecord, Verdict};
+use runner::Ran;
+pub use runner::{Exec, Mode, Runner};
 use tools::{file_args, our_command, recognise, Role, SpawnedRun, Tool, PATH_TOOLS};
-
-/// Which implementation runs the steps that are our tools.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Mode {
-    /// hexroot's, in-process.
-    Ours,
-    /// The programs the script names.
-    Theirs,
-    /// Both, outputs compared; the chain continues with theirs.
-    Both,
-}
-
-impl Mode {
-    /// `ours`, `theirs` or `both`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Mode::Ours => "ours",
-            Mode::Theirs => "theirs",
-            Mode::Both => "both",
-        }
-    }
-}
 
 /// What to replay and how.
 #[derive(Clone, Debug)]
@@ -86,7 +68,7 @@ pub struct Config {
     /// Who runs our tools' steps.
     pub mode: Mode,
     /// Where the other programs run (`--exec`).
-    pub exec: exec::Exec,
+    pub exec: Exec,
     /// How a foreign program starts natively (`--qemu`).
     pub qemu: foreign::Qemu,
     /// A `sha256sum` file to check at the end (absolute, or relative to `root`).
@@ -126,7 +108,7 @@ impl Config {
             script,
             root,
             mode,
-            exec: exec::Exec::Native,
+            exec: Exec::Native,
             qemu: foreign::Qemu::Path,
             answers: None,
             quiet: false,
@@ -155,40 +137,6 @@ pub fn default_dialect(script: &Path) -> Dialect {
         Some(a) => minimal_dialect(Some(a)),
         None => Dialect::Full,
     }
-}
-
-/// The kaem host that runs a replay's steps.
-pub struct Runner<'a, 'io> {
-    io: &'a mut Streams<'io>,
-    mode: Mode,
-    exec: exec::Exec,
-    qemu: foreign::Qemu,
-    /// The current step's execution paths, for its record (`exec: ...`).
-    exec_note: Option<String>,
-    /// What `--exec both` found different in the current step.
-    exec_differed: Option<String>,
-    /// The qemu-user the last native start went through, if it was a foreign program.
-    native_runner: Option<PathBuf>,
-    /// The executable that acts as our tools (and pass-through links) by its name.
-    multicall: Option<PathBuf>,
-    mirror: exec::Mirror,
-    quiet: bool,
-    verbose: bool,
-    progress: toolbase::progress::Progress,
-    previous: Vec<(usize, Duration)>,
-    /// The chain's output since the last recorded step (not `--verbose`).
-    pending: Vec<u8>,
-    root: PathBuf,
-    /// The temporary directory: our PATH tools, scratch outputs, the spawn log.
-    scratch: Option<PathBuf>,
-    estimate: usize,
-    /// Every step so far.
-    pub steps: Vec<StepRecord>,
-    /// Every output path written (absolute).
-    outputs: Vec<PathBuf>,
-    sink: std::io::Sink,
-    /// Provenance and host-cc checks of the external steps.
-    independent: Option<checks::Session>,
 }
 
 /// `Ok` when `dir` is a directory a step can run in (what `chdir` would have said
@@ -321,7 +269,7 @@ pub fn replay(config: &Config, io: &mut Streams) -> Result<Report, (Report, Diag
         exec_differed: None,
         native_runner: None,
         multicall: config.multicall.clone(),
-        mirror: exec::Mirror::default(),
+        mirror: mirror::Mirror::default(),
         quiet: config.quiet,
         verbose: config.verbose,
         progress: toolbase::progress::Progress::start("replay", config.progress_line),
@@ -482,14 +430,6 @@ fn check_answers(root: &Path, answers: &Path) -> Result<AnswersCheck, Diagnostic
         }
     }
     Ok(check)
-}
-
-/// What one run of a program produced.
-struct Ran {
-    status: i32,
-    time: Duration,
-    stdout: Vec<u8>,
-    stderr: Vec<u8>,
 }
 
 impl Runner<'_, '_> {
@@ -973,45 +913,91 @@ impl Host for Runner<'_, '_> {
     }
 }
 
+/// The flags.
 #[derive(Clone, Copy)]
-enum Id {
+enum Flag {
+    Quiet,
+    Verbose,
+    Help,
+}
+
+/// The options that take a value.
+#[derive(Clone, Copy)]
+enum Value {
     Root,
     Tools,
     Exec,
     Answers,
     Report,
     Manifest,
-    Quiet,
-    Verbose,
     Dialect,
     HostCc,
     HostCcDir,
     Qemu,
     Json,
     Html,
-    Help,
 }
 
-const OPTS: &[Opt<Id>] = &[
-    Opt::value(&["--root", "-C"], Id::Root),
-    Opt::value(&["--tools", "-t"], Id::Tools),
-    Opt::value(&["--exec"], Id::Exec),
-    Opt::value(&["--answers", "-a"], Id::Answers),
-    Opt::value(&["--report", "-r"], Id::Report),
-    Opt::value(&["--manifest", "-m"], Id::Manifest),
-    Opt::flag(&["--quiet", "-q"], Id::Quiet),
-    Opt::flag(&["--verbose", "-v"], Id::Verbose),
-    Opt::value(&["--dialect"], Id::Dialect),
-    Opt::value(&["--host-cc"], Id::HostCc),
-    Opt::value(&["--host-cc-dir"], Id::HostCcDir),
-    Opt::value(&["--qemu"], Id::Qemu),
-    Opt::value(&["--json"], Id::Json),
-    Opt::value(&["--html"], Id::Html),
-    Opt::flag(&["--help", "-h"], Id::Help),
+const OPTS: &[Opt<Flag, Value>] = &[
+    Opt::value(&["-C", "--root"], Value::Root, "DIR")
+        .doc(
+            "the directory the script runs from (required)",
+        ),
+    Opt::value(&["-t", "--tools"], Value::Tools, "MODE").doc("ours, theirs or both (default both)"),
+    Opt::value(&["--exec"], Value::Exec, "WHERE")
+        .doc(
+            "where every program that is not one of our in-process tools\nruns (seeds, C compilers, sha256sum, theirs in --tools theirs):\nnative (host processes, the default), emulated (hexroot's\nLinux user-mode machine, in-process; tools it spawns through\nPATH still go to ours), or both (native and emulated on copies\nof the tree, every file written compared, stop at a difference)",
+        ),
+    Opt::value(&["-a", "--answers"], Value::Answers, "FILE")
+        .doc(
+            "a sha256sum file checked at the end (relative to DIR if it\nexists there)",
+        ),
+    Opt::value(&["-r", "--report"], Value::Report, "OUT")
+        .doc(
+            "write the report: every step's command line, implementation,\nsha256 of inputs and outputs and wall time, a summary, the\nmanifest of artifacts and the answers check. Written when the\nrun ends; a run that stopped early writes 'status: incomplete'",
+        ),
+    Opt::value(&["-m", "--manifest"], Value::Manifest, "OUT")
+        .doc(
+            "write the final sha256 of every artifact the steps wrote, in GNU\nsha256sum format relative to DIR (only when the run reached\nits end), for 'cd DIR && sha256sum -c OUT', and beside it\nOUT.report (host, date, implementation 'hexroot-replay-MODE'),\nthe pair 'crossverify compare' reads from every machine",
+        ),
+    Opt::flag(&["-q", "--quiet"], Flag::Quiet)
+        .doc(
+            "no progress on stderr, only the errors and nothing else",
+        ),
+    Opt::flag(&["-v", "--verbose"], Flag::Verbose)
+        .doc(
+            "show the chain as kaem would: the ' +> ' command trace and the\nprograms' own output, and a line per step on stderr (without\nit, the programs' output goes to the report, and when both\nstandard output and error are terminals one updating line shows\nthe steps done, the current step, the time and an estimate of\nwhat is left, from the script's step count or from the times\nof the earlier report at --report OUT)",
+        ),
+    Opt::value(&["--dialect"], Value::Dialect, "D")
+        .doc(
+            "read SCRIPT as the seeds' minimal kaem or as full kaem\n(default: minimal for kaem.ARCH, full otherwise)",
+        ),
+    Opt::value(&["--host-cc"], Value::HostCc, "CC")
+        .doc(
+            "check every external step whose program the chain built from\nC: CC builds it from the same sources (found from the steps'\nprovenance), the step reruns with it on a private copy, every\noutput is compared. Repeatable; default every one of gcc, clang,\ntcc found; 'none' for no check. A differing step fails the run",
+        ),
+    Opt::value(&["--host-cc-dir"], Value::HostCcDir, "DIR")
+        .doc(
+            "keep host builds and differing outputs in DIR (default: a\ntemporary directory, kept only when something differed)",
+        ),
+    Opt::value(&["--qemu"], Value::Qemu, "DIR|none")
+        .doc(
+            "a program for another architecture than the host's (aarch64\nor riscv on x86-64) started natively (--exec native or both,\noriginals in --tools both) runs as 'qemu-ARCH -0 ARGV0 PROGRAM\nARGS...' (qemu-user, no binfmt needed), qemu-ARCH taken from\nDIR; default: from PATH; 'none': start it directly (needs\nbinfmt)",
+        ),
+    Opt::value(&["--json"], Value::Json, "FILE")
+        .doc(
+            "write the report as JSON (schema hexroot.crossverify.replay/2)",
+        ),
+    Opt::value(&["--html"], Value::Html, "FILE")
+        .doc(
+            "write the report as one self-contained HTML page",
+        ),
+    Opt::flag(&["-h", "--help"], Flag::Help).doc("print this help and exit"),
 ];
 
 /// Help text of `crossverify replay`.
-pub const HELP: &str = "\
+/// The text of `help()` before its option list.
+const HELP_HEAD: &str = "\
 Usage: crossverify replay SCRIPT --root DIR [--tools ours|theirs|both] [--answers FILE]
                           [--report OUT] [--manifest OUT] [--quiet | --verbose]
                           [--dialect minimal|full]
@@ -1033,52 +1019,10 @@ Nested kaem scripts (kaem --file S, kaem-0 S, kaem-optional-seed S) are interpre
 the same run; every other program (C compilers, sha256sum, ...) runs as a process.
 
 Options:
-  -C, --root DIR         the directory the script runs from (required)
-  -t, --tools MODE       ours, theirs or both (default both)
-      --exec WHERE       where every program that is not one of our in-process tools
-                         runs (seeds, C compilers, sha256sum, theirs in --tools theirs):
-                         native (host processes, the default), emulated (hexroot's
-                         Linux user-mode machine, in-process; tools it spawns through
-                         PATH still go to ours), or both (native and emulated on copies
-                         of the tree, every file written compared, stop at a difference)
-  -a, --answers FILE     a sha256sum file checked at the end (relative to DIR if it
-                         exists there)
-  -r, --report OUT       write the report: every step's command line, implementation,
-                         sha256 of inputs and outputs and wall time, a summary, the
-                         manifest of artifacts and the answers check. Written when the
-                         run ends; a run that stopped early writes 'status: incomplete'
-  -m, --manifest OUT     write the final sha256 of every artifact the steps wrote, in GNU
-                         sha256sum format relative to DIR (only when the run reached
-                         its end), for 'cd DIR && sha256sum -c OUT', and beside it
-                         OUT.report (host, date, implementation 'hexroot-replay-MODE'),
-                         the pair 'crossverify compare' reads from every machine
-  -q, --quiet            no progress on stderr, only the errors and nothing else
-  -v, --verbose          show the chain as kaem would: the ' +> ' command trace and the
-                         programs' own output, and a line per step on stderr (without
-                         it, the programs' output goes to the report, and when both
-                         standard output and error are terminals one updating line shows
-                         the steps done, the current step, the time and an estimate of
-                         what is left, from the script's step count or from the times
-                         of the earlier report at --report OUT)
-      --dialect D        read SCRIPT as the seeds' minimal kaem or as full kaem
-                         (default: minimal for kaem.ARCH, full otherwise)
-      --host-cc CC       check every external step whose program the chain built from
-                         C: CC builds it from the same sources (found from the steps'
-                         provenance), the step reruns with it on a private copy, every
-                         output is compared. Repeatable; default every one of gcc, clang,
-                         tcc found; 'none' for no check. A differing step fails the run
-      --host-cc-dir DIR  keep host builds and differing outputs in DIR (default: a
-                         temporary directory, kept only when something differed)
-      --qemu DIR|none    a program for another architecture than the host's (aarch64
-                         or riscv on x86-64) started natively (--exec native or both,
-                         originals in --tools both) runs as 'qemu-ARCH -0 ARGV0 PROGRAM
-                         ARGS...' (qemu-user, no binfmt needed), qemu-ARCH taken from
-                         DIR; default: from PATH; 'none': start it directly (needs
-                         binfmt)
-      --json FILE        write the report as JSON (schema hexroot.crossverify.replay/2)
-      --html FILE        write the report as one self-contained HTML page
-  -h, --help             print this help and exit
+";
 
+/// The text of `help()` after its option list.
+const HELP_TAIL: &str = "
 Exit status: 0 every step ran (and agreed) and every answer matched; 1 a step failed,
 implementations disagreed, a file was missing, the script is malformed or an answer did
 not match; 2 bad command line.
@@ -1089,13 +1033,20 @@ Examples:
   $ crossverify replay kaem.amd64 --root stage0-posix --tools ours --quiet   # needs: a stage0-posix checkout
 ";
 
+/// What `--help` prints: the text around the option list, which `OPTS` renders.
+pub fn help() -> String {
+    HELP_HEAD.to_string()
+        + &toolbase::help::option_list(&toolbase::help::documented(OPTS))
+        + HELP_TAIL
+}
+
 /// Runs `crossverify replay` with `args` (`args[0]` is the subcommand's name).
 pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
     let tool = format!("crossverify {}", program_name(args, "replay"));
     let mut script = None;
     let mut root = None;
     let mut mode = Mode::Both;
-    let mut exec = exec::Exec::Native;
+    let mut exec = Exec::Native;
     let mut answers = None;
     let mut report = None;
     let mut manifest = None;
@@ -1109,30 +1060,34 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
     let mut html = None;
     for arg in Parser::new(args.get(1..).unwrap_or(&[]), OPTS) {
         match arg {
-            Ok(Arg::Opt(Id::Help, _)) => {
-                let _ = io.stdout.write_all(HELP.as_bytes());
+            Ok(Arg::Flag(Flag::Help)) => {
+                let _ = io.stdout.write_all(help().as_bytes());
                 return EXIT_SUCCESS;
             }
-            Ok(Arg::Opt(Id::Quiet, _)) => quiet = true,
-            Ok(Arg::Opt(Id::Verbose, _)) => verbose = true,
-            Ok(Arg::Opt(id, Some(v))) => match id {
-                Id::Root => root = Some(PathBuf::from(v)),
-                Id::Answers => answers = Some(PathBuf::from(v)),
-                Id::Report => report = Some(PathBuf::from(v)),
-                Id::Manifest => manifest = Some(PathBuf::from(v)),
-                Id::HostCc => host_cc.push(v.to_string_lossy().into_owned()),
-                Id::HostCcDir => host_cc_dir = Some(absolute(Path::new(&v))),
-                Id::Qemu => qemu = foreign::Qemu::parse(v),
-                Id::Json | Id::Html if v == "-" => {
+            Ok(Arg::Flag(Flag::Quiet)) => quiet = true,
+            Ok(Arg::Flag(Flag::Verbose)) => verbose = true,
+            Ok(Arg::Value(id, v)) => match id {
+                Value::Root => root = Some(PathBuf::from(v)),
+                Value::Answers => answers = Some(PathBuf::from(v)),
+                Value::Report => report = Some(PathBuf::from(v)),
+                Value::Manifest => manifest = Some(PathBuf::from(v)),
+                Value::HostCc => host_cc.push(v.to_string_lossy().into_owned()),
+                Value::HostCcDir => host_cc_dir = Some(absolute(Path::new(&v))),
+                Value::Qemu => qemu = foreign::Qemu::parse(v),
+                Value::Json | Value::Html if v == "-" => {
                     io.usage_error(
                         &tool,
                         "--json and --html need a FILE here: the replay's standard output is the terminal's (--verbose shows the chain there)",
                     );
                     return EXIT_USAGE;
                 }
-                Id::Json => json = Some(crate::export::Destination::File(absolute(Path::new(&v)))),
-                Id::Html => html = Some(crate::export::Destination::File(absolute(Path::new(&v)))),
-                Id::Tools => {
+                Value::Json => {
+                    json = Some(crate::export::Destination::File(absolute(Path::new(&v))))
+                }
+                Value::Html => {
+                    html = Some(crate::export::Destination::File(absolute(Path::new(&v))))
+                }
+                Value::Tools => {
                     mode = match v.as_bytes() {
                         b"ours" => Mode::Ours,
                         b"theirs" => Mode::Theirs,
@@ -1149,7 +1104,7 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
                         }
                     }
                 }
-                Id::Dialect => {
+                Value::Dialect => {
                     dialect = match v.as_bytes() {
                         b"minimal" => Some(minimal_dialect(None)),
                         b"full" => Some(Dialect::Full),
@@ -1165,7 +1120,7 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
                         }
                     }
                 }
-                Id::Exec => match exec::Exec::parse(v.as_bytes()) {
+                Value::Exec => match Exec::parse(v.as_bytes()) {
                     Some(e) => exec = e,
                     None => {
                         io.usage_error(
@@ -1178,9 +1133,7 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
                         return EXIT_USAGE;
                     }
                 },
-                Id::Quiet | Id::Verbose | Id::Help => {}
             },
-            Ok(Arg::Opt(_, None)) => {}
             Ok(Arg::Positional(p)) => {
                 if script.is_some() {
                     io.usage_error(
@@ -1195,7 +1148,7 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
                 script = Some(PathBuf::from(p));
             }
             Err(e) => {
-                io.usage_error(&tool, &e.message);
+                io.usage_error(&tool, &e.to_string());
                 return EXIT_USAGE;
             }
         }

@@ -7,6 +7,7 @@
 
 use std::ffi::OsString;
 
+use toolbase::args::{Arg, NoValue, Opt, Parser};
 use toolbase::cli::{program_name, Streams, ToolMain, EXIT_SUCCESS, EXIT_USAGE};
 
 /// The subcommands, by name, with their entry points and one-line summaries.
@@ -67,11 +68,25 @@ machines. Run 'crossverify SUBCOMMAND --help' for a subcommand's options.
 Subcommands:
 ";
 
-const HELP_TAIL: &str = "
-Options:
-  -h, --help     print this help and exit
-  -V, --version  print the version and exit
+/// The options of `crossverify` itself (each subcommand has its own).
+#[derive(Clone, Copy)]
+enum Flag {
+    Help,
+    Version,
+}
 
+const OPTS: &[Opt<Flag, NoValue>] = &[
+    Opt::flag(&["-h", "--help"], Flag::Help).doc("print this help and exit"),
+    Opt::flag(&["-V", "--version"], Flag::Version).doc("print the version and exit"),
+];
+
+/// What `--help` prints after the subcommands, before the option list `OPTS` renders.
+const HELP_OPTIONS: &str = "
+Options:
+";
+
+/// What `--help` prints after the option list.
+const HELP_TAIL: &str = "
 Exit status: 0 agreement (or success), 1 disagreement or bad input, 2 bad command line
 or an error that prevents a verdict.
 
@@ -96,28 +111,35 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
         );
         return EXIT_USAGE;
     };
+    let flag = match Parser::new(&args[1..2], OPTS).next() {
+        Some(Ok(Arg::Flag(flag))) => Some(flag),
+        _ => None,
+    };
     let first = first.to_string_lossy();
-    match first.as_ref() {
-        "help" if args.len() > 2 => {
+    match (flag, first.as_ref()) {
+        (None, "help") if args.len() > 2 => {
             let name = args[2].to_string_lossy();
             match SUBCOMMANDS.iter().find(|(n, _, _)| *n == name) {
                 Some((_, run, _)) => run(&[args[2].clone(), OsString::from("--help")], io),
                 None => unknown_subcommand(io, &tool, &name),
             }
         }
-        "-h" | "--help" | "help" => {
+        (Some(Flag::Help), _) | (None, "help") => {
             let _ = io.stdout.write_all(HELP.as_bytes());
             for (name, _, summary) in SUBCOMMANDS {
                 let _ = writeln!(io.stdout, "  {name:<10} {summary}");
             }
+            let options = toolbase::help::option_list(&toolbase::help::documented(OPTS));
+            let _ = io.stdout.write_all(HELP_OPTIONS.as_bytes());
+            let _ = io.stdout.write_all(options.as_bytes());
             let _ = io.stdout.write_all(HELP_TAIL.as_bytes());
             EXIT_SUCCESS
         }
-        "-V" | "--version" => {
+        (Some(Flag::Version), _) => {
             io.version("crossverify");
             EXIT_SUCCESS
         }
-        name => match SUBCOMMANDS.iter().find(|(n, _, _)| *n == name) {
+        (None, name) => match SUBCOMMANDS.iter().find(|(n, _, _)| *n == name) {
             // `crossverify SUBCOMMAND --version`: the version of the one binary.
             Some(_) if matches!(&args[2..], [v] if v == "--version" || v == "-V") => {
                 io.version("crossverify");

@@ -12,6 +12,7 @@ use std::io::{Read, Write};
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
+use toolbase::args::{Arg, NoValue, Opt, Parser};
 use toolbase::cli::{program_name, Streams, EXIT_FAILURE, EXIT_SUCCESS};
 use toolbase::diag::Diagnostic;
 use toolbase::output::OutputFile;
@@ -19,7 +20,20 @@ use toolbase::output::OutputFile;
 /// Mode catm creates its output with (before umask).
 pub const OUTPUT_MODE: u32 = 0o600;
 
-const HELP: &str = "\
+/// The options of `catm`, recognised only as the sole argument.
+#[derive(Clone, Copy)]
+enum Flag {
+    Help,
+    Version,
+}
+
+const OPTS: &[Opt<Flag, NoValue>] = &[
+    Opt::flag(&["-h", "--help"], Flag::Help).doc("print this help and exit"),
+    Opt::flag(&["-V", "--version"], Flag::Version).doc("print the version and exit"),
+];
+
+/// What `--help` prints before the option list.
+const HELP_HEAD: &str = "\
 Usage: catm OUTPUT [INPUT...]
 
 Writes the concatenation of the INPUTs to OUTPUT, as mescc-tools catm: OUTPUT comes
@@ -28,15 +42,28 @@ is replaced only when every input was read. An INPUT naming OUTPUT itself adds w
 written before it (the reference truncates OUTPUT first and appends as it goes). 'catm OUTPUT' writes an empty file.
 
 Options (recognised only as the sole argument):
-  -h, --help     print this help and exit
-  -V, --version  print the version and exit
+";
 
+/// What `--help` prints after the option list.
+const HELP_TAIL: &str = "
 Exit status: 0 success, 1 missing arguments, an unreadable input or an unwritable output
 (1, not 2, for a bad command line, as the reference).
 
 Example:
   $ printf 'B8 2A\\n' > head.hex0 && printf '00 00 00\\n' > tail.hex0 && catm exit.hex0 head.hex0 tail.hex0
 ";
+
+/// What `catm --help` prints: the text around the option list, which `OPTS` renders.
+fn help() -> String {
+    HELP_HEAD.to_string()
+        + &toolbase::help::option_list(&toolbase::help::documented(OPTS))
+        + HELP_TAIL
+}
+
+/// The documented options of `catm` (for the man page and the completion).
+pub fn options() -> Vec<toolbase::help::OptionHelp> {
+    toolbase::help::documented(OPTS)
+}
 
 /// Concatenates `inputs` into `output`; see the module documentation. Relative names are
 /// resolved against `cwd` when one is given; messages name the files as given.
@@ -85,14 +112,18 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
             );
             return EXIT_FAILURE;
         }
-        [only] if only == "--help" || only == "-h" => {
-            let _ = io.stdout.write_all(HELP.as_bytes());
-            return EXIT_SUCCESS;
-        }
-        [only] if only == "--version" || only == "-V" => {
-            io.version("catm");
-            return EXIT_SUCCESS;
-        }
+        [_] => match Parser::new(rest, OPTS).next() {
+            Some(Ok(Arg::Flag(Flag::Help))) => {
+                let _ = io.stdout.write_all(help().as_bytes());
+                return EXIT_SUCCESS;
+            }
+            Some(Ok(Arg::Flag(Flag::Version))) => {
+                io.version("catm");
+                return EXIT_SUCCESS;
+            }
+            // Anything else alone is OUTPUT: 'catm OUTPUT' writes an empty file.
+            Some(Ok(Arg::Positional(_)) | Err(_)) | None => {}
+        },
         _ => {}
     }
     let output = Path::new(&rest[0]);

@@ -16,23 +16,26 @@ use toolbase::output::write_atomic;
 pub const OUTPUT_MODE: u32 = 0o700;
 
 #[derive(Clone, Copy)]
-enum Id {
-    Arch,
+enum Flag {
     Help,
     Version,
 }
 
-const OPTS: &[Opt<Id>] = &[
-    Opt::value(&["-A", "--architecture"], Id::Arch).doc(
-        "ARCH",
+#[derive(Clone, Copy)]
+enum Value {
+    Arch,
+}
+
+const OPTS: &[Opt<Flag, Value>] = &[
+    Opt::value(&["-A", "--architecture"], Value::Arch, "ARCH").doc(
         "follow the seed of ARCH where seeds differ: x86, amd64,
 aarch64, riscv32, riscv64 (riscv seeds also end a comment at
 a carriage return). Default: portable (comments end at '\\n';
 a G/g outside a comment, which some seeds read as a digit, is
 an error).",
     ),
-    Opt::flag(&["-h", "--help"], Id::Help).doc("", "print this help and exit"),
-    Opt::flag(&["-V", "--version"], Id::Version).doc("", "print the version and exit"),
+    Opt::flag(&["-h", "--help"], Flag::Help).doc("print this help and exit"),
+    Opt::flag(&["-V", "--version"], Flag::Version).doc("print the version and exit"),
 ];
 
 const HELP_HEAD: &str = "\
@@ -75,7 +78,7 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
     let mut files = Vec::new();
     for arg in Parser::new(args.get(1..).unwrap_or(&[]), OPTS) {
         match arg {
-            Ok(Arg::Opt(Id::Arch, Some(name))) => {
+            Ok(Arg::Value(Value::Arch, name)) => {
                 match Dialect::from_name(&name.to_string_lossy()) {
                     Some(d) => dialect = d,
                     None => {
@@ -90,18 +93,17 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
                     }
                 }
             }
-            Ok(Arg::Opt(Id::Help, _)) => {
+            Ok(Arg::Flag(Flag::Help)) => {
                 let _ = io.stdout.write_all(help().as_bytes());
                 return EXIT_SUCCESS;
             }
-            Ok(Arg::Opt(Id::Version, _)) => {
+            Ok(Arg::Flag(Flag::Version)) => {
                 io.version("hex0");
                 return EXIT_SUCCESS;
             }
-            Ok(Arg::Opt(Id::Arch, None)) => unreachable!("the parser gives a value"),
             Ok(Arg::Positional(p)) => files.push(p),
             Err(e) => {
-                io.usage_error(&tool, &e.message);
+                io.usage_error(&tool, &e.to_string());
                 return EXIT_USAGE;
             }
         }

@@ -11,7 +11,7 @@ use std::ffi::{OsStr, OsString};
 use std::fs::File;
 use std::io::{Read, Write};
 
-use toolbase::args::{Arg, Opt, Parser};
+use toolbase::args::{Arg, Opt, Parser, UsageError};
 use toolbase::cli::{program_name, Streams, EXIT_FAILURE, EXIT_SUCCESS, EXIT_USAGE};
 use toolbase::diag::Diagnostic;
 use toolbase::output::OutputFile;
@@ -403,12 +403,9 @@ fn finish(linker: Linker) -> Result<crate::Linked, Diagnostic> {
     Ok(linked)
 }
 
+/// The flags of `hex2`.
 #[derive(Clone, Copy)]
-enum Id {
-    File,
-    Output,
-    Arch,
-    Base,
+enum Flag {
     Big,
     Little,
     Octal,
@@ -416,45 +413,44 @@ enum Id {
     NonExec,
     Help,
     Version,
-    Map,
     SeedHex2,
 }
 
-const OPTS: &[Opt<Id>] = &[
-    Opt::value(&["-f", "--file"], Id::File).doc(
-        "FILE",
-        "link FILE (repeatable, in order; read twice: a regular file)",
-    ),
-    Opt::value(&["-o", "--output"], Id::Output).doc(
-        "FILE",
-        "write the binary to FILE, mode 0750 (default: stdout)",
-    ),
-    Opt::value(&["-A", "--architecture"], Id::Arch).doc(
-        "ARCH",
-        "the target (default knight-native); names below",
-    ),
-    Opt::value(&["-B", "--base-address"], Id::Base).doc(
-        "N",
-        "the address of the first byte (default 0)",
-    ),
-    Opt::flag(&["--big-endian"], Id::Big).doc("", "write words most significant byte first"),
-    Opt::flag(&["--little-endian"], Id::Little)
-        .doc("", "write words least significant byte first"),
-    Opt::flag(&["-O", "--octal"], Id::Octal).doc("", "read octal digit triples, not hex pairs"),
-    Opt::flag(&["-b", "--binary"], Id::Binary).doc("", "read binary digit octets"),
-    Opt::flag(&["--non-executable"], Id::NonExec)
-        .doc("", "leave the output's mode at 0666 less the umask"),
-    Opt::flag(&["-h", "--help"], Id::Help).doc("", "print this help (on stderr) and exit"),
-    Opt::flag(&["-V", "--version"], Id::Version).doc("", "print the version and exit"),
-    Opt::value(&["--map"], Id::Map)
+/// The options of `hex2` that take a value.
+#[derive(Clone, Copy)]
+enum Value {
+    File,
+    Output,
+    Arch,
+    Base,
+    Map,
+}
+
+const OPTS: &[Opt<Flag, Value>] = &[
+    Opt::value(&["-f", "--file"], Value::File, "FILE")
+        .doc("link FILE (repeatable, in order; read twice: a regular file)"),
+    Opt::value(&["-o", "--output"], Value::Output, "FILE")
+        .doc("write the binary to FILE, mode 0750 (default: stdout)"),
+    Opt::value(&["-A", "--architecture"], Value::Arch, "ARCH")
+        .doc("the target (default knight-native); names below"),
+    Opt::value(&["-B", "--base-address"], Value::Base, "N")
+        .doc("the address of the first byte (default 0)"),
+    Opt::flag(&["--big-endian"], Flag::Big).doc("write words most significant byte first"),
+    Opt::flag(&["--little-endian"], Flag::Little)
+        .doc("write words least significant byte first"),
+    Opt::flag(&["-O", "--octal"], Flag::Octal).doc("read octal digit triples, not hex pairs"),
+    Opt::flag(&["-b", "--binary"], Flag::Binary).doc("read binary digit octets"),
+    Opt::flag(&["--non-executable"], Flag::NonExec)
+        .doc("leave the output's mode at 0666 less the umask"),
+    Opt::flag(&["-h", "--help"], Flag::Help).doc("print this help (on stderr) and exit"),
+    Opt::flag(&["-V", "--version"], Flag::Version).doc("print the version and exit"),
+    Opt::value(&["--map"], Value::Map, "FILE")
         .doc(
-            "FILE",
             "also write the link map: every label and pointer with its\naddress and source place (for 'crossverify explain')",
         )
         .hexroot(),
-    Opt::flag(&["--seed-hex2-0"], Id::SeedHex2)
+    Opt::flag(&["--seed-hex2-0"], Flag::SeedHex2)
         .doc(
-            "",
             "act as the stage0-posix seed hex2-0:\n'hex2 --seed-hex2-0 [--architecture ARCH] INPUT OUTPUT'\n(see 'hex2 --seed-hex2-0 --help')",
         )
         .hexroot(),
@@ -498,16 +494,29 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
     let mut map_path: Option<&OsStr> = None;
     let mut executable = true;
     for arg in Parser::new(args.get(1..).unwrap_or(&[]), OPTS) {
-        let arg = match arg {
-            Ok(a) => a,
-            Err(e) if e.message.starts_with("unknown option") => {
-                return error(io, &tool, &format!("{}; try '{tool} --help'", e.message));
-            }
-            Err(e) => return error(io, &tool, &e.message),
-        };
         let (id, value) = match arg {
-            Arg::Opt(id, v) => (id, v.unwrap_or_default()),
-            Arg::Positional(p) => {
+            Ok(Arg::Value(id, value)) => (id, value),
+            Ok(Arg::Flag(flag)) => {
+                match flag {
+                    Flag::Big => config.endian = Endian::Big,
+                    Flag::Little => config.endian = Endian::Little,
+                    Flag::Octal => config.byte_mode = ByteMode::Octal,
+                    Flag::Binary => config.byte_mode = ByteMode::Binary,
+                    Flag::NonExec => executable = false,
+                    Flag::Help => {
+                        let argv0 = args.first().map_or("hex2".into(), |a| a.to_string_lossy());
+                        let _ = io.stderr.write_all(help(&argv0).as_bytes());
+                        return EXIT_SUCCESS;
+                    }
+                    Flag::Version => {
+                        io.drop_in_version(REFERENCE_VERSION);
+                        return EXIT_SUCCESS;
+                    }
+                    Flag::SeedHex2 => {}
+                }
+                continue;
+            }
+            Ok(Arg::Positional(p)) => {
                 return error(
                     io,
                     &tool,
@@ -517,17 +526,21 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
                 ),
                 )
             }
+            Err(e @ UsageError::UnknownOption(_)) => {
+                return error(io, &tool, &format!("{e}; try '{tool} --help'"));
+            }
+            Err(e @ UsageError::MissingValue(_)) => return error(io, &tool, &e.to_string()),
         };
         match id {
-            Id::File => inputs.push(value),
-            Id::Output => match OutputFile::create(io.resolve(value), CREATE_MODE) {
+            Value::File => inputs.push(value),
+            Value::Output => match OutputFile::create(io.resolve(value), CREATE_MODE) {
                 Ok(o) => outputs.push(o),
                 Err(e) => {
                     io.error(&Diagnostic::io(value, "cannot open output", &e));
                     return EXIT_FAILURE;
                 }
             },
-            Id::Arch => match Arch::from_name(&value.to_string_lossy()) {
+            Value::Arch => match Arch::from_name(&value.to_string_lossy()) {
                 Some(a) => config.arch = a,
                 None => {
                     return error(
@@ -541,25 +554,10 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
                     )
                 }
             },
-            Id::Base => {
+            Value::Base => {
                 config.base_address = crate::strtoint(value.as_encoded_bytes()) as u32;
             }
-            Id::Big => config.endian = Endian::Big,
-            Id::Little => config.endian = Endian::Little,
-            Id::Octal => config.byte_mode = ByteMode::Octal,
-            Id::Binary => config.byte_mode = ByteMode::Binary,
-            Id::NonExec => executable = false,
-            Id::Help => {
-                let argv0 = args.first().map_or("hex2".into(), |a| a.to_string_lossy());
-                let _ = io.stderr.write_all(help(&argv0).as_bytes());
-                return EXIT_SUCCESS;
-            }
-            Id::Version => {
-                io.drop_in_version(REFERENCE_VERSION);
-                return EXIT_SUCCESS;
-            }
-            Id::Map => map_path = Some(value),
-            Id::SeedHex2 => {}
+            Value::Map => map_path = Some(value),
         }
     }
     let _ = io.stderr.write_all(reference_warnings(&config).as_bytes());
@@ -633,20 +631,26 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
     EXIT_SUCCESS
 }
 
+/// The flags of `hex1` and `hex2 --seed-hex2-0`.
 #[derive(Clone, Copy)]
-enum SeedId {
-    Arch,
+enum SeedFlag {
     Seed,
     Help,
     Version,
 }
 
-const SEED_OPTS: &[Opt<SeedId>] = &[
-    Opt::value(&["-A", "--architecture"], SeedId::Arch)
-        .doc("ARCH", "x86 (default), amd64, aarch64, riscv32, riscv64"),
-    Opt::flag(&["--seed-hex2-0"], SeedId::Seed),
-    Opt::flag(&["-h", "--help"], SeedId::Help).doc("", "print this help and exit"),
-    Opt::flag(&["-V", "--version"], SeedId::Version).doc("", "print the version and exit"),
+/// The options of `hex1` and `hex2 --seed-hex2-0` that take a value.
+#[derive(Clone, Copy)]
+enum SeedValue {
+    Arch,
+}
+
+const SEED_OPTS: &[Opt<SeedFlag, SeedValue>] = &[
+    Opt::value(&["-A", "--architecture"], SeedValue::Arch, "ARCH")
+        .doc("x86 (default), amd64, aarch64, riscv32, riscv64"),
+    Opt::flag(&["--seed-hex2-0"], SeedFlag::Seed),
+    Opt::flag(&["-h", "--help"], SeedFlag::Help).doc("print this help and exit"),
+    Opt::flag(&["-V", "--version"], SeedFlag::Version).doc("print the version and exit"),
 ];
 
 const SEED_ARCHES: &str = "x86, amd64, aarch64, riscv32, riscv64";
@@ -719,7 +723,7 @@ fn seed_main(args: &[OsString], io: &mut Streams, dialect: Dialect) -> i32 {
     let mut files: Vec<&OsStr> = Vec::new();
     for arg in Parser::new(args.get(1..).unwrap_or(&[]), SEED_OPTS) {
         match arg {
-            Ok(Arg::Opt(SeedId::Arch, Some(v))) => match Arch::from_name(&v.to_string_lossy()) {
+            Ok(Arg::Value(SeedValue::Arch, v)) => match Arch::from_name(&v.to_string_lossy()) {
                 Some(
                     a @ (Arch::X86 | Arch::Amd64 | Arch::Aarch64 | Arch::Riscv32 | Arch::Riscv64),
                 ) => arch = a,
@@ -734,8 +738,8 @@ fn seed_main(args: &[OsString], io: &mut Streams, dialect: Dialect) -> i32 {
                     return EXIT_USAGE;
                 }
             },
-            Ok(Arg::Opt(SeedId::Arch, None)) | Ok(Arg::Opt(SeedId::Seed, _)) => {}
-            Ok(Arg::Opt(SeedId::Help, _)) => {
+            Ok(Arg::Flag(SeedFlag::Seed)) => {}
+            Ok(Arg::Flag(SeedFlag::Help)) => {
                 let help = if dialect == Dialect::SeedHex1 {
                     HEX1_HELP
                 } else {
@@ -744,13 +748,13 @@ fn seed_main(args: &[OsString], io: &mut Streams, dialect: Dialect) -> i32 {
                 let _ = io.stdout.write_all(seed_help(help).as_bytes());
                 return EXIT_SUCCESS;
             }
-            Ok(Arg::Opt(SeedId::Version, _)) => {
+            Ok(Arg::Flag(SeedFlag::Version)) => {
                 io.version(default_name);
                 return EXIT_SUCCESS;
             }
             Ok(Arg::Positional(p)) => files.push(p),
             Err(e) => {
-                io.usage_error(&tool, &e.message);
+                io.usage_error(&tool, &e.to_string());
                 return EXIT_USAGE;
             }
         }

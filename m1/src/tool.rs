@@ -27,11 +27,44 @@ pub const OUTPUT_MODE: u32 = 0o666;
 /// Mode the seed M0 creates its output with (before umask).
 pub const M0_OUTPUT_MODE: u32 = 0o600;
 
+/// The flags of `M1`.
 #[derive(Clone, Copy)]
-enum Id {
+enum M1Flag {
+    Big,
+    Little,
+    Octal,
+    Binary,
+    Help,
+    Version,
+}
+
+/// The options of `M1` that take a value.
+#[derive(Clone, Copy)]
+enum M1Value {
     File,
     Output,
     Arch,
+    Map,
+}
+
+/// The flags of `M0`.
+#[derive(Clone, Copy)]
+enum M0Flag {
+    PassUnknown,
+    Help,
+    Version,
+}
+
+/// The options of `M0` that take a value.
+#[derive(Clone, Copy)]
+enum M0Value {
+    Arch,
+}
+
+/// The flags of `blood-elf`.
+#[derive(Clone, Copy)]
+enum ElfFlag {
+    Elf64,
     Big,
     Little,
     Hex,
@@ -39,33 +72,32 @@ enum Id {
     Binary,
     Help,
     Version,
-    Map,
-    Elf64,
-    Entry,
-    PassUnknown,
 }
 
-const M1_OPTS: &[Opt<Id>] = &[
-    Opt::value(&["-f", "--file"], Id::File).doc(
-        "FILE",
-        "assemble FILE (repeatable, in order; read when met)",
-    ),
-    Opt::value(&["-o", "--output"], Id::Output).doc(
-        "FILE",
-        "write the hex2 text to FILE (default: standard output)",
-    ),
-    Opt::value(&["-A", "--architecture"], Id::Arch)
-        .doc("ARCH", "the target (default knight-native); names below"),
-    Opt::flag(&["--big-endian"], Id::Big).doc("", "write numbers most significant byte first"),
-    Opt::flag(&["--little-endian"], Id::Little)
-        .doc("", "write numbers least significant byte first"),
-    Opt::flag(&["-O", "--octal"], Id::Octal).doc("", "write octal digit triples, not hex pairs"),
-    Opt::flag(&["-b", "--binary"], Id::Binary).doc("", "write binary digit octets"),
-    Opt::flag(&["-h", "--help"], Id::Help).doc("", "print this help (on stderr) and exit"),
-    Opt::flag(&["-V", "--version"], Id::Version).doc("", "print the version and exit"),
-    Opt::value(&["--map"], Id::Map)
+/// The options of `blood-elf` that take a value.
+#[derive(Clone, Copy)]
+enum ElfValue {
+    File,
+    Output,
+    Entry,
+}
+
+const M1_OPTS: &[Opt<M1Flag, M1Value>] = &[
+    Opt::value(&["-f", "--file"], M1Value::File, "FILE")
+        .doc("assemble FILE (repeatable, in order; read when met)"),
+    Opt::value(&["-o", "--output"], M1Value::Output, "FILE")
+        .doc("write the hex2 text to FILE (default: standard output)"),
+    Opt::value(&["-A", "--architecture"], M1Value::Arch, "ARCH")
+        .doc("the target (default knight-native); names below"),
+    Opt::flag(&["--big-endian"], M1Flag::Big).doc("write numbers most significant byte first"),
+    Opt::flag(&["--little-endian"], M1Flag::Little)
+        .doc("write numbers least significant byte first"),
+    Opt::flag(&["-O", "--octal"], M1Flag::Octal).doc("write octal digit triples, not hex pairs"),
+    Opt::flag(&["-b", "--binary"], M1Flag::Binary).doc("write binary digit octets"),
+    Opt::flag(&["-h", "--help"], M1Flag::Help).doc("print this help (on stderr) and exit"),
+    Opt::flag(&["-V", "--version"], M1Flag::Version).doc("print the version and exit"),
+    Opt::value(&["--map"], M1Value::Map, "FILE")
         .doc(
-            "FILE",
             "also write the source map: where each output token came\nfrom (for 'crossverify explain')",
         )
         .hexroot(),
@@ -160,10 +192,6 @@ fn read_whole(path: &std::path::Path) -> std::io::Result<Vec<u8>> {
     }
 }
 
-fn value(v: Option<&OsStr>) -> &OsStr {
-    v.unwrap_or_default()
-}
-
 /// Writes through `write` into the file `path` (created with `mode`) or stdout.
 fn emit(
     io: &mut Streams,
@@ -192,17 +220,17 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
     let mut config = Config::default();
     for arg in Parser::new(args.get(1..).unwrap_or(&[]), M1_OPTS) {
         match arg {
-            Ok(Arg::Opt(Id::File, v)) => match read_input(io, value(v)) {
+            Ok(Arg::Value(M1Value::File, v)) => match read_input(io, v) {
                 Ok(f) => files.push(f),
                 Err(d) => {
                     io.error(&d);
                     return EXIT_FAILURE;
                 }
             },
-            Ok(Arg::Opt(Id::Output, v)) => output = v,
-            Ok(Arg::Opt(Id::Map, v)) => map = v,
-            Ok(Arg::Opt(Id::Arch, v)) => {
-                let name = value(v).to_string_lossy();
+            Ok(Arg::Value(M1Value::Output, v)) => output = Some(v),
+            Ok(Arg::Value(M1Value::Map, v)) => map = Some(v),
+            Ok(Arg::Value(M1Value::Arch, v)) => {
+                let name = v.to_string_lossy();
                 match Arch::from_name(&name) {
                     Some(a) => config.arch = a,
                     None => {
@@ -217,21 +245,20 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
                     }
                 }
             }
-            Ok(Arg::Opt(Id::Big, _)) => config.endian = Endian::Big,
-            Ok(Arg::Opt(Id::Little, _)) => config.endian = Endian::Little,
-            Ok(Arg::Opt(Id::Octal, _)) => config.digits = DigitStyle::Octal,
-            Ok(Arg::Opt(Id::Binary, _)) => config.digits = DigitStyle::Binary,
-            Ok(Arg::Opt(Id::Help, _)) => {
+            Ok(Arg::Flag(M1Flag::Big)) => config.endian = Endian::Big,
+            Ok(Arg::Flag(M1Flag::Little)) => config.endian = Endian::Little,
+            Ok(Arg::Flag(M1Flag::Octal)) => config.digits = DigitStyle::Octal,
+            Ok(Arg::Flag(M1Flag::Binary)) => config.digits = DigitStyle::Binary,
+            Ok(Arg::Flag(M1Flag::Help)) => {
                 let _ = io.stderr.write_all(m1_help().as_bytes());
                 return EXIT_SUCCESS;
             }
-            Ok(Arg::Opt(Id::Version, _)) => {
+            Ok(Arg::Flag(M1Flag::Version)) => {
                 io.drop_in_version(M1_VERSION);
                 return EXIT_SUCCESS;
             }
-            Ok(Arg::Opt(..)) => unreachable!("not in the M1 table"),
             Ok(Arg::Positional(p)) => return unexpected_positional(io, &tool, p),
-            Err(e) => return bad_usage(io, &tool, &e.message),
+            Err(e) => return bad_usage(io, &tool, &e.to_string()),
         }
     }
     let sources: Vec<Source<'_>> = files
@@ -254,16 +281,15 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
     io.finish(result)
 }
 
-const M0_OPTS: &[Opt<Id>] = &[
-    Opt::value(&["-A", "--architecture"], Id::Arch)
-        .doc("ARCH", "x86 (default), amd64, aarch64, riscv32 or riscv64"),
-    Opt::flag(&["--pass-unknown"], Id::PassUnknown).doc(
-        "",
+const M0_OPTS: &[Opt<M0Flag, M0Value>] = &[
+    Opt::value(&["-A", "--architecture"], M0Value::Arch, "ARCH")
+        .doc("x86 (default), amd64, aarch64, riscv32 or riscv64"),
+    Opt::flag(&["--pass-unknown"], M0Flag::PassUnknown).doc(
         "print unknown words unchanged, as the seed does (by
 default an unknown word is an error naming it)",
     ),
-    Opt::flag(&["-h", "--help"], Id::Help).doc("", "print this help and exit"),
-    Opt::flag(&["-V", "--version"], Id::Version).doc("", "print the version and exit"),
+    Opt::flag(&["-h", "--help"], M0Flag::Help).doc("print this help and exit"),
+    Opt::flag(&["-V", "--version"], M0Flag::Version).doc("print the version and exit"),
 ];
 
 const M0_HELP_HEAD: &str = "\
@@ -310,8 +336,8 @@ pub fn m0_main(args: &[OsString], io: &mut Streams) -> i32 {
     let mut files = Vec::new();
     for arg in Parser::new(args.get(1..).unwrap_or(&[]), M0_OPTS) {
         match arg {
-            Ok(Arg::Opt(Id::Arch, v)) => {
-                let name = value(v).to_string_lossy();
+            Ok(Arg::Value(M0Value::Arch, v)) => {
+                let name = v.to_string_lossy();
                 match Arch::from_name(&name) {
                     Some(
                         a @ (Arch::X86
@@ -329,19 +355,18 @@ pub fn m0_main(args: &[OsString], io: &mut Streams) -> i32 {
                     }
                 }
             }
-            Ok(Arg::Opt(Id::PassUnknown, _)) => options.pass_unknown = true,
-            Ok(Arg::Opt(Id::Help, _)) => {
+            Ok(Arg::Flag(M0Flag::PassUnknown)) => options.pass_unknown = true,
+            Ok(Arg::Flag(M0Flag::Help)) => {
                 let _ = io.stdout.write_all(m0_help().as_bytes());
                 return EXIT_SUCCESS;
             }
-            Ok(Arg::Opt(Id::Version, _)) => {
+            Ok(Arg::Flag(M0Flag::Version)) => {
                 io.version("M0");
                 return EXIT_SUCCESS;
             }
-            Ok(Arg::Opt(..)) => unreachable!("not in the M0 table"),
             Ok(Arg::Positional(p)) => files.push(p),
             Err(e) => {
-                io.usage_error(&tool, &e.message);
+                io.usage_error(&tool, &e.to_string());
                 return EXIT_USAGE;
             }
         }
@@ -365,28 +390,22 @@ pub fn m0_main(args: &[OsString], io: &mut Streams) -> i32 {
     io.finish(result)
 }
 
-const BLOOD_ELF_OPTS: &[Opt<Id>] = &[
-    Opt::value(&["-f", "--file"], Id::File)
-        .doc("FILE", "read FILE for labels (repeatable, in order)"),
-    Opt::value(&["-o", "--output"], Id::Output).doc(
-        "FILE",
-        "write the footer to FILE (default: standard output)",
-    ),
-    Opt::flag(&["--64"], Id::Elf64).doc("", "64-bit ELF layout (default 32-bit)"),
-    Opt::flag(&["--big-endian"], Id::Big).doc(
-        "",
-        "constants most significant byte first (this or the next\nis required)",
-    ),
-    Opt::flag(&["--little-endian"], Id::Little).doc("", "constants least significant byte first"),
-    Opt::flag(&["-X", "--hex"], Id::Hex).doc("", "hex constants (the default)"),
-    Opt::flag(&["-O", "--octal"], Id::Octal).doc("", "octal constants"),
-    Opt::flag(&["-b", "--binary"], Id::Binary).doc("", "binary constants"),
-    Opt::value(&["--entry"], Id::Entry).doc(
-        "NAME",
-        "add NAME first (repeatable); the last one is not hidden",
-    ),
-    Opt::flag(&["-h", "--help"], Id::Help).doc("", "print this help (on stderr) and exit"),
-    Opt::flag(&["-V", "--version"], Id::Version).doc("", "print the version and exit"),
+const BLOOD_ELF_OPTS: &[Opt<ElfFlag, ElfValue>] = &[
+    Opt::value(&["-f", "--file"], ElfValue::File, "FILE")
+        .doc("read FILE for labels (repeatable, in order)"),
+    Opt::value(&["-o", "--output"], ElfValue::Output, "FILE")
+        .doc("write the footer to FILE (default: standard output)"),
+    Opt::flag(&["--64"], ElfFlag::Elf64).doc("64-bit ELF layout (default 32-bit)"),
+    Opt::flag(&["--big-endian"], ElfFlag::Big)
+        .doc("constants most significant byte first (this or the next\nis required)"),
+    Opt::flag(&["--little-endian"], ElfFlag::Little).doc("constants least significant byte first"),
+    Opt::flag(&["-X", "--hex"], ElfFlag::Hex).doc("hex constants (the default)"),
+    Opt::flag(&["-O", "--octal"], ElfFlag::Octal).doc("octal constants"),
+    Opt::flag(&["-b", "--binary"], ElfFlag::Binary).doc("binary constants"),
+    Opt::value(&["--entry"], ElfValue::Entry, "NAME")
+        .doc("add NAME first (repeatable); the last one is not hidden"),
+    Opt::flag(&["-h", "--help"], ElfFlag::Help).doc("print this help (on stderr) and exit"),
+    Opt::flag(&["-V", "--version"], ElfFlag::Version).doc("print the version and exit"),
 ];
 
 /// The reference's usage text, `{argv0}` standing for the program name.
@@ -434,32 +453,31 @@ pub fn blood_elf_main(args: &[OsString], io: &mut Streams) -> i32 {
     };
     for arg in Parser::new(args.get(1..).unwrap_or(&[]), BLOOD_ELF_OPTS) {
         match arg {
-            Ok(Arg::Opt(Id::File, v)) => match read_input(io, value(v)) {
+            Ok(Arg::Value(ElfValue::File, v)) => match read_input(io, v) {
                 Ok(f) => files.push(f),
                 Err(d) => {
                     io.error(&d);
                     return EXIT_FAILURE;
                 }
             },
-            Ok(Arg::Opt(Id::Output, v)) => output = v,
-            Ok(Arg::Opt(Id::Elf64, _)) => options.elf64 = true,
-            Ok(Arg::Opt(Id::Big, _)) => endian = Some(Endian::Big),
-            Ok(Arg::Opt(Id::Little, _)) => endian = Some(Endian::Little),
-            Ok(Arg::Opt(Id::Hex, _)) => options.digits = DigitStyle::Hex,
-            Ok(Arg::Opt(Id::Octal, _)) => options.digits = DigitStyle::Octal,
-            Ok(Arg::Opt(Id::Binary, _)) => options.digits = DigitStyle::Binary,
-            Ok(Arg::Opt(Id::Entry, v)) => entries.push(value(v).as_encoded_bytes().to_vec()),
-            Ok(Arg::Opt(Id::Help, _)) => {
+            Ok(Arg::Value(ElfValue::Output, v)) => output = Some(v),
+            Ok(Arg::Flag(ElfFlag::Elf64)) => options.elf64 = true,
+            Ok(Arg::Flag(ElfFlag::Big)) => endian = Some(Endian::Big),
+            Ok(Arg::Flag(ElfFlag::Little)) => endian = Some(Endian::Little),
+            Ok(Arg::Flag(ElfFlag::Hex)) => options.digits = DigitStyle::Hex,
+            Ok(Arg::Flag(ElfFlag::Octal)) => options.digits = DigitStyle::Octal,
+            Ok(Arg::Flag(ElfFlag::Binary)) => options.digits = DigitStyle::Binary,
+            Ok(Arg::Value(ElfValue::Entry, v)) => entries.push(v.as_encoded_bytes().to_vec()),
+            Ok(Arg::Flag(ElfFlag::Help)) => {
                 let _ = io.stderr.write_all(blood_elf_help(&tool).as_bytes());
                 return EXIT_SUCCESS;
             }
-            Ok(Arg::Opt(Id::Version, _)) => {
+            Ok(Arg::Flag(ElfFlag::Version)) => {
                 io.drop_in_version(BLOOD_ELF_VERSION);
                 return EXIT_SUCCESS;
             }
-            Ok(Arg::Opt(..)) => unreachable!("not in the blood-elf table"),
             Ok(Arg::Positional(p)) => return unexpected_positional(io, &tool, p),
-            Err(e) => return bad_usage(io, &tool, &e.message),
+            Err(e) => return bad_usage(io, &tool, &e.to_string()),
         }
     }
     if files.is_empty() {

@@ -53,6 +53,7 @@ pub mod linux;
 pub mod machine;
 mod posix;
 mod sandbox;
+mod streams;
 pub mod tool;
 pub mod workload;
 

@@ -16,13 +16,22 @@ use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::PathBuf;
 
 use crate::fault::{Fault, Stop};
-use crate::machine::{Io, Mem};
+use crate::streams::Io;
+
+/// The guest memory a POSIX call reads and writes (the machine's memory implements it,
+/// so this module needs nothing of the machine's).
+pub(crate) trait GuestMemory {
+    /// Every byte of memory.
+    fn bytes(&self) -> &[u8];
+    /// Copies `data` to `addr` (known to be inside memory), invalidating decoded code.
+    fn write_bytes(&mut self, addr: u32, data: &[u8]);
+}
 
 /// What a POSIX call sees of the machine: the registers, memory, the POSIX state and
 /// the instruction count (for fault messages).
 pub(crate) struct Guest<'a> {
     pub regs: &'a mut [u32; 16],
-    pub mem: &'a mut Mem,
+    pub mem: &'a mut dyn GuestMemory,
     pub posix: &'a mut Posix,
     pub steps: u64,
 }
@@ -101,7 +110,7 @@ fn outside(m: &Guest, call: &'static str, addr: u32) -> Fault {
 
 /// The memory range `[addr, addr + len)`, or a fault if it is not all inside memory.
 fn span(m: &Guest, call: &'static str, addr: u32, len: u32) -> Result<usize, Fault> {
-    if u64::from(addr) + u64::from(len) <= m.mem.bytes.len() as u64 {
+    if u64::from(addr) + u64::from(len) <= m.mem.bytes().len() as u64 {
         Ok(addr as usize)
     } else {
         Err(outside(m, call, addr))
@@ -112,7 +121,7 @@ fn span(m: &Guest, call: &'static str, addr: u32, len: u32) -> Result<usize, Fau
 fn c_string(m: &Guest, call: &'static str, addr: u32) -> Result<Vec<u8>, Fault> {
     let bytes = m
         .mem
-        .bytes
+        .bytes()
         .get(addr as usize..)
         .ok_or_else(|| outside(m, call, addr))?;
     let end = bytes
@@ -127,7 +136,7 @@ pub(crate) fn call(m: &mut Guest, code: u32, io: &mut Io) -> Result<Option<Stop>
     let [r0, r1, r2] = [m.regs[0], m.regs[1], m.regs[2]];
     match code {
         0x00 => {
-            if r2 as usize >= m.mem.bytes.len() {
+            if r2 as usize >= m.mem.bytes().len() {
                 return Err(Fault::PosixReadTooLarge);
             }
             let at = span(m, "read", r1, r2)?;
@@ -147,7 +156,7 @@ pub(crate) fn call(m: &mut Guest, code: u32, io: &mut Io) -> Result<Option<Stop>
         }
         0x01 => {
             let at = span(m, "write", r1, r2)?;
-            let data = m.mem.bytes[at..at + r2 as usize].to_vec();
+            let data = m.mem.bytes()[at..at + r2 as usize].to_vec();
             let ok = match r0 {
                 0 => false,
                 1 => io.stdout.write_all(&data).is_ok(),

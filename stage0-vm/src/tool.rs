@@ -5,48 +5,99 @@
 //!
 //! The reference's parsing is kept exactly (arguments scanned left to right, a value option
 //! takes the next argument whatever it looks like, later options override earlier ones,
-//! anything else is `unknown option ARG` with exit 1), which is why this tool does not use
-//! `toolbase::args`. This module owns argument handling, wiring host files and streams to the
-//! machine, and reporting; it reads the process's stdin for TTY and POSIX input (the shared
-//! `Streams` has no stdin).
+//! anything else is `unknown option ARG` with exit 1), over `toolbase::args` and one option
+//! table that also renders the option lists of `--help`. This module owns argument
+//! handling, wiring host files and streams to the machine, and reporting; it reads the
+//! process's stdin for TTY and POSIX input (the shared `Streams` has no stdin).
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::fs::File;
 use std::io::{BufReader, BufWriter};
 use std::path::PathBuf;
 
+use toolbase::args::{Arg, Opt, Parser, UsageError};
 use toolbase::cli::{Streams, EXIT_FAILURE, EXIT_SUCCESS};
+use toolbase::help::{option_list_at, OptionHelp};
 
 use crate::devices::{Devices, TapeStore};
 use crate::fault::halt_message;
 use crate::machine::{Config, Io, LoadError, Machine, DEFAULT_MEMORY, DEFAULT_STACK};
 
-const HELP: &str = "\
+/// The flags of `stage0-vm`.
+#[derive(Clone, Copy)]
+enum Flag {
+    Posix,
+    Fuzzing,
+    Help,
+    Trace,
+    Version,
+}
+
+/// The options of `stage0-vm` that take a value.
+#[derive(Clone, Copy)]
+enum Value {
+    Rom,
+    Tape1,
+    Tape2,
+    Memory,
+    Stack,
+    TtyIn,
+    TtyOut,
+    MaxSteps,
+    Sandbox,
+    Disassemble,
+}
+
+const OPTS: &[Opt<Flag, Value>] = &[
+    Opt::value(&["-r", "--rom", "--tape-00", "-0"], Value::Rom, "FILE")
+        .doc("the program image, loaded at address 0 (required)"),
+    Opt::value(&["-1", "--tape_01", "--tape-01"], Value::Tape1, "FILE")
+        .doc("host file behind tape 1, device 0x1100 (default tape_01)"),
+    Opt::value(&["-2", "--tape_02", "--tape-02"], Value::Tape2, "FILE")
+        .doc("host file behind tape 2, device 0x1101 (default tape_02)"),
+    Opt::value(&["-m", "--memory"], Value::Memory, "SIZE").doc(
+        "memory size in bytes; a final K, M or G multiplies by\n1024, 1024^2, 1024^3 (default 16K; lower-case k is NOT a\nsuffix: '4k' means 4 bytes, as in the reference)",
+    ),
+    Opt::value(&["-s", "--stack"], Value::Stack, "SIZE")
+        .doc("POSIX mode: R12 = ROM size + SIZE (default 64K)"),
+    Opt::flag(&["-P", "--POSIX-MODE", "--posix-mode"], Flag::Posix)
+        .doc("HALCODEs are POSIX system calls instead of devices"),
+    Opt::flag(&["-F", "--fuzzing"], Flag::Fuzzing)
+        .doc("FOPEN_WRITE opens nothing and sets R0 = 0"),
+    Opt::value(&["--tty-in"], Value::TtyIn, "FILE")
+        .doc("TTY input from FILE instead of stdin"),
+    Opt::value(&["--tty-out"], Value::TtyOut, "FILE")
+        .doc("TTY output to FILE (truncated) instead of stdout"),
+    Opt::flag(&["-h", "--help"], Flag::Help).doc("print this help and exit"),
+    Opt::value(&["--max-steps"], Value::MaxSteps, "N")
+        .doc("stop with an error after N instructions")
+        .hexroot(),
+    Opt::flag(&["--trace"], Flag::Trace)
+        .doc("print every executed instruction on stderr: address,\nbytes, mnemonic and the registers it wrote (new values)")
+        .hexroot(),
+    Opt::value(&["--sandbox"], Value::Sandbox, "DIR")
+        .doc("POSIX mode: the guest's paths resolve inside DIR and\nmay not leave it (by '..' or symbolic links)")
+        .hexroot(),
+    Opt::value(&["--disassemble"], Value::Disassemble, "ROM")
+        .doc("print the disassembly of ROM and exit")
+        .hexroot(),
+    Opt::flag(&["-V", "--version"], Flag::Version)
+        .doc("print the version and exit")
+        .hexroot(),
+];
+
+/// The width of the option column of both lists in `--help`.
+const OPTION_COLUMN: usize = 30;
+
+/// What `--help` prints before the option lists.
+const HELP_HEAD: &str = "\
 Runs a Knight ROM on the 32-bit Knight machine of stage0, exactly as stage0's vm does:
 same options, same stderr messages, same instruction count, same exit statuses.
 
-Options (reference):
-  -r, --rom, --tape-00, -0 FILE   the program image, loaded at address 0 (required)
-  -1, --tape_01, --tape-01 FILE   host file behind tape 1, device 0x1100 (default tape_01)
-  -2, --tape_02, --tape-02 FILE   host file behind tape 2, device 0x1101 (default tape_02)
-  -m, --memory SIZE               memory size in bytes; a final K, M or G multiplies by
-                                  1024, 1024^2, 1024^3 (default 16K; lower-case k is NOT a
-                                  suffix: '4k' means 4 bytes, as in the reference)
-  -s, --stack SIZE                POSIX mode: R12 = ROM size + SIZE (default 64K)
-  -P, --POSIX-MODE, --posix-mode  HALCODEs are POSIX system calls instead of devices
-  -F, --fuzzing                   FOPEN_WRITE opens nothing and sets R0 = 0
-  --tty-in FILE                   TTY input from FILE instead of stdin
-  --tty-out FILE                  TTY output to FILE (truncated) instead of stdout
-  -h, --help                      print this help and exit
-Options (hexroot):
-  --max-steps N                   stop with an error after N instructions
-  --trace                         print every executed instruction on stderr: address,
-                                  bytes, mnemonic and the registers it wrote (new values)
-  --sandbox DIR                   POSIX mode: the guest's paths resolve inside DIR and
-                                  may not leave it (by '..' or symbolic links)
-  --disassemble ROM               print the disassembly of ROM and exit
-  -V, --version                   print the version and exit
+";
 
+/// What `--help` prints after the option lists.
+const HELP_TAIL: &str = "
 Host access: the VM touches only the ROM, the two tape files (tape 2 is created only if
 the program opens it for writing) and the --tty-in/--tty-out files. In POSIX mode the
 guest opens whatever paths it names, relative to the working directory, as the
@@ -65,6 +116,32 @@ Example:
   $ stage0-vm --rom seeds/knight/hex0.rom --tape_01 seeds/knight/hex0.hex0 \\
             --tape_02 hex0.rom --memory 16K && cmp hex0.rom seeds/knight/hex0.rom
 ";
+
+/// What `--help` prints after the usage line: the text around the two option lists (the
+/// reference's options and hexroot's), which [`OPTS`] renders.
+fn help() -> String {
+    let (ours, reference): (Vec<_>, Vec<_>) = toolbase::help::documented(OPTS)
+        .into_iter()
+        .partition(|o| o.hexroot);
+    // The list says whose an option is; no "(hexroot only)" after each.
+    let ours: Vec<_> = ours
+        .into_iter()
+        .map(|o| OptionHelp {
+            hexroot: false,
+            ..o
+        })
+        .collect();
+    format!(
+        "{HELP_HEAD}Options (reference):\n{}Options (hexroot):\n{}{HELP_TAIL}",
+        option_list_at(&reference, OPTION_COLUMN),
+        option_list_at(&ours, OPTION_COLUMN)
+    )
+}
+
+/// The documented options of `stage0-vm` (for the man page and the completion).
+pub fn options() -> Vec<OptionHelp> {
+    toolbase::help::documented(OPTS)
+}
 
 fn usage_line(argv0: &str) -> String {
     format!("Usage: {argv0} --rom $rom [--tape_01 $foo] [--tape_02 $bar]\n")
@@ -126,8 +203,13 @@ enum Parsed {
 }
 
 fn fail(io: &mut Streams, msg: &str) -> Parsed {
+    Parsed::Exit(failed(io, msg))
+}
+
+/// Prints `msg` on stderr; the exit status of a bad command line.
+fn failed(io: &mut Streams, msg: &str) -> i32 {
     let _ = io.stderr.write_all(msg.as_bytes());
-    Parsed::Exit(EXIT_FAILURE)
+    EXIT_FAILURE
 }
 
 fn parse(args: &[OsString], io: &mut Streams) -> Parsed {
@@ -147,126 +229,113 @@ fn parse(args: &[OsString], io: &mut Streams) -> Parsed {
         },
         disassemble: None,
     };
-    let mut i = 1;
-    while i < args.len() {
-        let arg = args[i].to_string_lossy().into_owned();
-        i += 1;
-        let takes_value = matches!(
-            arg.as_str(),
-            "-r" | "--rom"
-                | "--tape-00"
-                | "-0"
-                | "-1"
-                | "--tape_01"
-                | "--tape-01"
-                | "-2"
-                | "--tape_02"
-                | "--tape-02"
-                | "--tty-in"
-                | "--tty-out"
-                | "-m"
-                | "--memory"
-                | "-s"
-                | "--stack"
-                | "--max-steps"
-                | "--sandbox"
-                | "--disassemble"
-        );
-        let value = if takes_value {
-            match args.get(i) {
-                Some(v) => {
-                    i += 1;
-                    v.clone()
+    for arg in Parser::new(args.get(1..).unwrap_or(&[]), OPTS) {
+        let (id, value) = match arg {
+            Ok(Arg::Value(id, value)) => (id, value),
+            Ok(Arg::Flag(flag)) => {
+                match flag {
+                    Flag::Posix => o.config.posix = true,
+                    Flag::Fuzzing => o.config.fuzzing = true,
+                    Flag::Trace => o.config.trace = true,
+                    Flag::Help => {
+                        let _ = io.stdout.write_all(usage_line(&argv0).as_bytes());
+                        let _ = io.stdout.write_all(b"\n");
+                        let _ = io.stdout.write_all(help().as_bytes());
+                        return Parsed::Exit(EXIT_SUCCESS);
+                    }
+                    Flag::Version => {
+                        io.version("stage0-vm");
+                        return Parsed::Exit(EXIT_SUCCESS);
+                    }
                 }
-                None => {
-                    // The reference dereferences NULL here.
-                    return fail(
-                        io,
-                        &format!(
-                            "{argv0}: error: option {arg} needs a value\n{argv0}: try '{argv0} --help' for usage\n"
-                        ),
-                    );
-                }
+                continue;
             }
-        } else {
-            OsString::new()
-        };
-        let size = |io: &mut Streams, what: &str| -> Result<u32, i32> {
-            let text = value.to_string_lossy();
-            parse_size(&text).ok_or_else(|| {
-                let _ = fail(
+            // The reference takes every other argument for an option it does not know.
+            Ok(Arg::Positional(p)) => {
+                return fail(io, &format!("unknown option {}\n", p.to_string_lossy()))
+            }
+            Err(UsageError::UnknownOption(arg)) => {
+                return fail(io, &format!("unknown option {arg}\n"))
+            }
+            Err(UsageError::MissingValue(arg)) => {
+                // The reference dereferences NULL here.
+                return fail(
                     io,
                     &format!(
-                        "{argv0}: error: {what} '{text}' is not a usable size: expected 0 to 2147483647 bytes \
-                         (hint: use K, M or G suffixes, e.g. 64K; 2G and more does not fit)\n"
+                        "{argv0}: error: option {arg} needs a value\n{argv0}: try '{argv0} --help' for usage\n"
                     ),
                 );
-                EXIT_FAILURE
-            })
+            }
         };
-        match arg.as_str() {
-            "-r" | "--rom" | "--tape-00" | "-0" => o.rom = Some(value),
-            "-1" | "--tape_01" | "--tape-01" => o.tapes[0] = value,
-            "-2" | "--tape_02" | "--tape-02" => o.tapes[1] = value,
-            "--tty-in" => match File::open(&value) {
-                Ok(f) => o.tty_in = Some(f),
-                Err(_) => return fail(io, "unable to open file for --tty-in\n"),
-            },
-            "--tty-out" => match File::create(&value) {
-                Ok(f) => o.tty_out = Some(f),
-                Err(_) => return fail(io, "unable to open file for --tty-out\n"),
-            },
-            "-m" | "--memory" => match size(io, "--memory") {
-                Ok(v) => o.config.memory_size = v as usize,
-                Err(code) => return Parsed::Exit(code),
-            },
-            "-s" | "--stack" => match size(io, "--stack") {
-                Ok(v) => o.config.stack_size = v,
-                Err(code) => return Parsed::Exit(code),
-            },
-            "-P" | "--POSIX-MODE" | "--posix-mode" => o.config.posix = true,
-            "-F" | "--fuzzing" => o.config.fuzzing = true,
-            "-h" | "--help" => {
-                let _ = io.stdout.write_all(usage_line(&argv0).as_bytes());
-                let _ = io.stdout.write_all(b"\n");
-                let _ = io.stdout.write_all(HELP.as_bytes());
-                return Parsed::Exit(EXIT_SUCCESS);
-            }
-            "-V" | "--version" => {
-                io.version("stage0-vm");
-                return Parsed::Exit(EXIT_SUCCESS);
-            }
-            "--trace" => o.config.trace = true,
-            "--max-steps" => match value.to_string_lossy().parse::<u64>() {
-                Ok(n) => o.config.max_steps = Some(n),
-                Err(_) => {
-                    return fail(
-                        io,
-                        &format!(
-                            "{argv0}: error: --max-steps expects a number of instructions, found '{}'\n",
-                            value.to_string_lossy()
-                        ),
-                    )
-                }
-            },
-            "--sandbox" => {
-                let dir = PathBuf::from(&value);
-                if !dir.is_dir() {
-                    return fail(
-                        io,
-                        &format!(
-                            "{argv0}: error: --sandbox {}: not a directory (expected an existing directory)\n",
-                            dir.display()
-                        ),
-                    );
-                }
-                o.config.sandbox = Some(dir);
-            }
-            "--disassemble" => o.disassemble = Some(value),
-            _ => return fail(io, &format!("unknown option {arg}\n")),
+        if let Err(status) = apply(&mut o, id, value, &argv0, io) {
+            return Parsed::Exit(status);
         }
     }
     Parsed::Run(o)
+}
+
+/// Sets what the value option `id` with `value` says in `o`; `Err(status)` when the run ends here.
+fn apply(
+    o: &mut Options,
+    id: Value,
+    value: &OsStr,
+    argv0: &str,
+    io: &mut Streams,
+) -> Result<(), i32> {
+    let size = |io: &mut Streams, what: &str| -> Result<u32, i32> {
+        let text = value.to_string_lossy();
+        parse_size(&text).ok_or_else(|| {
+            failed(
+                io,
+                &format!(
+                    "{argv0}: error: {what} '{text}' is not a usable size: expected 0 to 2147483647 bytes \
+                     (hint: use K, M or G suffixes, e.g. 64K; 2G and more does not fit)\n"
+                ),
+            )
+        })
+    };
+    match id {
+        Value::Rom => o.rom = Some(value.to_os_string()),
+        Value::Tape1 => o.tapes[0] = value.to_os_string(),
+        Value::Tape2 => o.tapes[1] = value.to_os_string(),
+        Value::TtyIn => match File::open(value) {
+            Ok(f) => o.tty_in = Some(f),
+            Err(_) => return Err(failed(io, "unable to open file for --tty-in\n")),
+        },
+        Value::TtyOut => match File::create(value) {
+            Ok(f) => o.tty_out = Some(f),
+            Err(_) => return Err(failed(io, "unable to open file for --tty-out\n")),
+        },
+        Value::Memory => o.config.memory_size = size(io, "--memory")? as usize,
+        Value::Stack => o.config.stack_size = size(io, "--stack")?,
+        Value::MaxSteps => match value.to_string_lossy().parse::<u64>() {
+            Ok(n) => o.config.max_steps = Some(n),
+            Err(_) => {
+                return Err(failed(
+                    io,
+                    &format!(
+                    "{argv0}: error: --max-steps expects a number of instructions, found '{}'\n",
+                    value.to_string_lossy()
+                ),
+                ))
+            }
+        },
+        Value::Sandbox => {
+            let dir = PathBuf::from(value);
+            if !dir.is_dir() {
+                return Err(failed(
+                    io,
+                    &format!(
+                        "{argv0}: error: --sandbox {}: not a directory (expected an existing directory)\n",
+                        dir.display()
+                    ),
+                ));
+            }
+            o.config.sandbox = Some(dir);
+        }
+        Value::Disassemble => o.disassemble = Some(value.to_os_string()),
+    }
+    Ok(())
 }
 
 /// Runs `stage0-vm` with `args` (program name first).

@@ -2,66 +2,81 @@
 //!
 //! Each tool declares its options as a table of [`Opt`]s, every accepted spelling listed
 //! (`-f` and `--file`), and walks the command line with [`Parser`], which yields options
-//! with their values and positional arguments in the order given. Options may come in any
-//! order and may repeat (`-f a -f b`); a value is always the next argument, as in
-//! mescc-tools (no `--opt=value`, no bundling of short flags). The parser knows nothing
-//! about what options mean; it only reports unknown options and missing values as
-//! [`UsageError`]s.
+//! and positional arguments in the order given. A tool names its options with two enums:
+//! one for flags and one for options that take a value. A table entry is either
+//! [`Opt::flag`] of a flag id or [`Opt::value`] of a value id, and the parser yields
+//! [`Arg::Flag`] or [`Arg::Value`] with the value, so "this option takes a value" is carried
+//! by the type: a tool matches every id exactly once and no arm is unreachable. A tool
+//! without flags or without value options uses [`NoFlag`] or [`NoValue`] (no variants).
 //!
-//! An option may also carry its help ([`Opt::doc`]): the name of its value and one line
-//! saying what it does, and whether it is hexroot's own rather than the reference's
-//! ([`Opt::hexroot`]). [`crate::help`] renders the `--help` option list, the man page
-//! and the bash completion from that same table, so parsing and help cannot disagree.
+//! Options may come in any order and may repeat (`-f a -f b`); a value is always the next
+//! argument, as in mescc-tools (no `--opt=value`, no bundling of short flags). The parser
+//! knows nothing about what options mean; it only reports unknown options and missing
+//! values as [`UsageError`]s, typed so that a tool may word them its own way.
+//!
+//! An option may also carry its help ([`Opt::doc`]): one line saying what it does, with
+//! the name of its value given to [`Opt::value`], and whether it is hexroot's own rather
+//! than the reference's ([`Opt::hexroot`]). [`crate::help`] renders the `--help` option
+//! list, the man page and the bash completion from that same table, so parsing and help
+//! cannot disagree.
 
 use std::ffi::{OsStr, OsString};
 use std::fmt;
 
-/// One option of a tool: its spellings, whether it takes a value, and the tool's name for
-/// it.
+/// The flag ids of a tool whose options all take a value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NoFlag {}
+
+/// The value ids of a tool whose options are all flags.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NoValue {}
+
+/// What an option is: a flag, or an option whose value is the next argument.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind<F, V> {
+    /// An option without a value.
+    Flag(F),
+    /// An option with a value, and the value's name in help (`FILE`).
+    Value(V, &'static str),
+}
+
+/// One option of a tool: its spellings, what it is, and its help.
 #[derive(Clone, Copy, Debug)]
-pub struct Opt<T> {
+pub struct Opt<F, V> {
     /// Every accepted spelling, e.g. `&["-f", "--file"]`.
     pub names: &'static [&'static str],
-    /// Whether the next argument is the option's value.
-    pub takes_value: bool,
-    /// What the tool calls this option.
-    pub id: T,
-    /// The name of its value in help (`FILE`); empty for a flag or an undocumented option.
-    pub value_name: &'static str,
+    /// The tool's id for it, and whether it takes a value.
+    pub kind: Kind<F, V>,
     /// What it does, for `--help` (continuation lines start with `\n`); empty: not listed.
     pub help: &'static str,
     /// Whether the option is hexroot's own, not the reference tool's.
     pub hexroot: bool,
 }
 
-impl<T> Opt<T> {
+impl<F, V> Opt<F, V> {
     /// An option without a value, spelled any of `names`: `Opt::flag(&["-h", "--help"], Help)`.
-    pub const fn flag(names: &'static [&'static str], id: T) -> Self {
+    pub const fn flag(names: &'static [&'static str], id: F) -> Self {
         Opt {
             names,
-            takes_value: false,
-            id,
-            value_name: "",
+            kind: Kind::Flag(id),
             help: "",
             hexroot: false,
         }
     }
 
-    /// An option whose value is the next argument: `Opt::value(&["-f", "--file"], File)`.
-    pub const fn value(names: &'static [&'static str], id: T) -> Self {
+    /// An option whose value is the next argument, named `value_name` in help:
+    /// `Opt::value(&["-f", "--file"], File, "FILE")`.
+    pub const fn value(names: &'static [&'static str], id: V, value_name: &'static str) -> Self {
         Opt {
             names,
-            takes_value: true,
-            id,
-            value_name: "",
+            kind: Kind::Value(id, value_name),
             help: "",
             hexroot: false,
         }
     }
 
-    /// The option with its help: `value_name` (`FILE`, empty for a flag) and `help`.
-    pub const fn doc(mut self, value_name: &'static str, help: &'static str) -> Self {
-        self.value_name = value_name;
+    /// The option with its help line(s), which lists it in `--help`.
+    pub const fn doc(mut self, help: &'static str) -> Self {
         self.help = help;
         self
     }
@@ -71,50 +86,58 @@ impl<T> Opt<T> {
         self.hexroot = true;
         self
     }
+
+    /// The name of its value in help (`FILE`); empty for a flag.
+    pub const fn value_name(&self) -> &'static str {
+        match self.kind {
+            Kind::Flag(_) => "",
+            Kind::Value(_, name) => name,
+        }
+    }
 }
 
 /// One item of a command line.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Arg<'a, T> {
-    /// An option, with its value when it takes one.
-    Opt(T, Option<&'a OsStr>),
+pub enum Arg<'a, F, V> {
+    /// A flag.
+    Flag(F),
+    /// An option that takes a value, with its value.
+    Value(V, &'a OsStr),
     /// An argument that is not an option (it does not start with `-`, or is `-` itself).
     Positional(&'a OsStr),
 }
 
 /// A command line the tool cannot accept.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct UsageError {
-    /// What was wrong, in one line.
-    pub message: String,
+pub enum UsageError {
+    /// An argument starting with `-` that no option of the table spells, as given.
+    UnknownOption(String),
+    /// An option that takes a value, spelled as given, was the last argument.
+    MissingValue(&'static str),
 }
 
 impl fmt::Display for UsageError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl UsageError {
-    /// A usage error with this message.
-    #[cold]
-    pub fn new(message: impl Into<String>) -> Self {
-        UsageError {
-            message: message.into(),
+        match self {
+            UsageError::UnknownOption(arg) => write!(f, "unknown option '{arg}'"),
+            UsageError::MissingValue(name) => write!(
+                f,
+                "option '{name}' needs a value, but it is the last argument"
+            ),
         }
     }
 }
 
 /// Walks `args` (without the program name) against a table of options.
-pub struct Parser<'a, T> {
+pub struct Parser<'a, F, V> {
     args: &'a [OsString],
     next: usize,
-    opts: &'a [Opt<T>],
+    opts: &'a [Opt<F, V>],
 }
 
-impl<'a, T: Copy> Parser<'a, T> {
+impl<'a, F: Copy, V: Copy> Parser<'a, F, V> {
     /// A parser over `args`, which must not include the program name.
-    pub fn new(args: &'a [OsString], opts: &'a [Opt<T>]) -> Self {
+    pub fn new(args: &'a [OsString], opts: &'a [Opt<F, V>]) -> Self {
         Parser {
             args,
             next: 0,
@@ -122,15 +145,24 @@ impl<'a, T: Copy> Parser<'a, T> {
         }
     }
 
-    fn lookup(&self, name: &OsStr) -> Option<&'a Opt<T>> {
-        self.opts
-            .iter()
-            .find(|o| o.names.iter().any(|n| OsStr::new(n) == name))
+    /// The arguments not yet read (after a positional argument: those after it), for a
+    /// tool whose options end at its first positional argument.
+    pub fn rest(&self) -> &'a [OsString] {
+        self.args.get(self.next..).unwrap_or(&[])
+    }
+
+    fn lookup(&self, name: &OsStr) -> Option<(&'static str, &'a Opt<F, V>)> {
+        self.opts.iter().find_map(|o| {
+            o.names
+                .iter()
+                .find(|n| OsStr::new(n) == name)
+                .map(|n| (*n, o))
+        })
     }
 }
 
-impl<'a, T: Copy> Iterator for Parser<'a, T> {
-    type Item = Result<Arg<'a, T>, UsageError>;
+impl<'a, F: Copy, V: Copy> Iterator for Parser<'a, F, V> {
+    type Item = Result<Arg<'a, F, V>, UsageError>;
 
     fn next(&mut self) -> Option<Self::Item> {
         let arg = self.args.get(self.next)?;
@@ -139,24 +171,21 @@ impl<'a, T: Copy> Iterator for Parser<'a, T> {
         if bytes.len() < 2 || bytes[0] != b'-' {
             return Some(Ok(Arg::Positional(arg)));
         }
-        let Some(opt) = self.lookup(arg) else {
-            return Some(Err(UsageError::new(format!(
-                "unknown option '{}'",
-                arg.to_string_lossy()
-            ))));
+        let Some((name, opt)) = self.lookup(arg) else {
+            return Some(Err(UsageError::UnknownOption(
+                arg.to_string_lossy().into_owned(),
+            )));
         };
-        if !opt.takes_value {
-            return Some(Ok(Arg::Opt(opt.id, None)));
-        }
+        let id = match opt.kind {
+            Kind::Flag(id) => return Some(Ok(Arg::Flag(id))),
+            Kind::Value(id, _) => id,
+        };
         match self.args.get(self.next) {
             Some(value) => {
                 self.next += 1;
-                Some(Ok(Arg::Opt(opt.id, Some(value))))
+                Some(Ok(Arg::Value(id, value)))
             }
-            None => Some(Err(UsageError::new(format!(
-                "option '{}' needs a value, but it is the last argument",
-                arg.to_string_lossy()
-            )))),
+            None => Some(Err(UsageError::MissingValue(name))),
         }
     }
 }
@@ -166,14 +195,18 @@ mod tests {
     use super::*;
 
     #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-    enum Id {
-        File,
+    enum Flag {
         Quiet,
     }
 
-    const OPTS: &[Opt<Id>] = &[
-        Opt::value(&["-f", "--file"], Id::File),
-        Opt::flag(&["-q", "--quiet"], Id::Quiet),
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    enum Value {
+        File,
+    }
+
+    const OPTS: &[Opt<Flag, Value>] = &[
+        Opt::value(&["-f", "--file"], Value::File, "FILE"),
+        Opt::flag(&["-q", "--quiet"], Flag::Quiet),
     ];
 
     fn os(v: &[&str]) -> Vec<OsString> {
@@ -187,10 +220,10 @@ mod tests {
         assert_eq!(
             got,
             vec![
-                Arg::Opt(Id::File, Some(OsStr::new("a"))),
+                Arg::Value(Value::File, OsStr::new("a")),
                 Arg::Positional(OsStr::new("x")),
-                Arg::Opt(Id::Quiet, None),
-                Arg::Opt(Id::File, Some(OsStr::new("b"))),
+                Arg::Flag(Flag::Quiet),
+                Arg::Value(Value::File, OsStr::new("b")),
                 Arg::Positional(OsStr::new("-")),
             ]
         );
@@ -198,10 +231,35 @@ mod tests {
 
     #[test]
     fn missing_value_and_unknown_option_are_errors() {
-        let args = os(&["-f"]);
-        assert!(Parser::new(&args, OPTS).next().unwrap().is_err());
+        let args = os(&["--file"]);
+        let err = Parser::new(&args, OPTS).next().unwrap().unwrap_err();
+        assert_eq!(err, UsageError::MissingValue("--file"));
+        assert_eq!(
+            err.to_string(),
+            "option '--file' needs a value, but it is the last argument"
+        );
         let args = os(&["--frob"]);
         let err = Parser::new(&args, OPTS).next().unwrap().unwrap_err();
-        assert_eq!(err.message, "unknown option '--frob'");
+        assert_eq!(err.to_string(), "unknown option '--frob'");
+    }
+
+    #[test]
+    fn rest_is_what_follows_the_last_item_read() {
+        let args = os(&["-q", "prog", "-f", "x"]);
+        let mut parser = Parser::new(&args, OPTS);
+        assert_eq!(parser.next(), Some(Ok(Arg::Flag(Flag::Quiet))));
+        assert_eq!(parser.next(), Some(Ok(Arg::Positional(OsStr::new("prog")))));
+        assert_eq!(parser.rest(), &os(&["-f", "x"])[..]);
+    }
+
+    #[test]
+    fn a_table_of_flags_only_needs_no_value_arm() {
+        const FLAGS: &[Opt<Flag, NoValue>] = &[Opt::flag(&["-q"], Flag::Quiet)];
+        let args = os(&["-q"]);
+        for arg in Parser::new(&args, FLAGS) {
+            match arg {
+                Ok(Arg::Flag(Flag::Quiet)) | Ok(Arg::Positional(_)) | Err(_) => {}
+            }
+        }
     }
 }

@@ -27,12 +27,12 @@ pub struct OptionHelp {
 
 /// The documented options of a parser table, in table order (undocumented ones are left
 /// out: they are the reference's, listed by the reference's own text).
-pub fn documented<T>(opts: &[Opt<T>]) -> Vec<OptionHelp> {
+pub fn documented<F, V>(opts: &[Opt<F, V>]) -> Vec<OptionHelp> {
     opts.iter()
         .filter(|o| !o.help.is_empty())
         .map(|o| OptionHelp {
             names: o.names,
-            value_name: o.value_name,
+            value_name: o.value_name(),
             help: o.help,
             hexroot: o.hexroot,
         })
@@ -61,13 +61,19 @@ const COLUMN: usize = 26;
 /// The options as an indented two-column list, one option per entry, each help line after
 /// the first aligned under the first.
 pub fn option_list(opts: &[OptionHelp]) -> String {
-    let lefts: Vec<String> = opts.iter().map(spelling).collect();
-    let width = lefts
+    let width = opts
         .iter()
-        .map(String::len)
+        .map(|o| spelling(o).len())
         .filter(|&w| w <= COLUMN)
         .max()
         .unwrap_or(0);
+    option_list_at(opts, width)
+}
+
+/// The options laid out as [`option_list`] does, with a left column `width` wide (a wider
+/// spelling gets a line of its own): for lists that share one column.
+pub fn option_list_at(opts: &[OptionHelp], width: usize) -> String {
+    let lefts: Vec<String> = opts.iter().map(spelling).collect();
     let mut out = String::new();
     for (o, left) in opts.iter().zip(&lefts) {
         let marked = if o.hexroot {
@@ -354,6 +360,10 @@ mod tests {
         assert_eq!(
             listed_options(&option_list(OPTS)),
             vec!["-f", "--file", "--map"]
+        );
+        assert_eq!(
+            option_list_at(&OPTS[1..], 16),
+            "      --map FILE    write the link map (hexroot only)\n"
         );
     }
 

@@ -22,36 +22,70 @@ use crate::tlog::cosignature::{self, Quorum};
 use crate::tlog::note::Verifier;
 use crate::tlog::proof::Inclusion;
 
+/// The flags.
 #[derive(Clone, Copy)]
-enum Id {
-    Quorum,
+enum Flag {
     Diverse,
-    Allowed,
-    LogKey,
     RequireLog,
-    Witness,
-    WitnessQuorum,
-    Json,
-    Html,
     Help,
     Version,
 }
 
-const OPTS: &[Opt<Id>] = &[
-    Opt::value(&["-q", "--quorum"], Id::Quorum),
-    Opt::flag(&["-d", "--diverse"], Id::Diverse),
-    Opt::value(&["-a", "--allowed-signers"], Id::Allowed),
-    Opt::value(&["--log-key"], Id::LogKey),
-    Opt::flag(&["--require-log"], Id::RequireLog),
-    Opt::value(&["--witness"], Id::Witness),
-    Opt::value(&["--witness-quorum"], Id::WitnessQuorum),
-    Opt::value(&["--json"], Id::Json),
-    Opt::value(&["--html"], Id::Html),
-    Opt::flag(&["-h", "--help"], Id::Help),
-    Opt::flag(&["-V", "--version"], Id::Version),
+/// The options that take a value.
+#[derive(Clone, Copy)]
+enum Value {
+    Quorum,
+    Allowed,
+    LogKey,
+    Witness,
+    WitnessQuorum,
+    Json,
+    Html,
+}
+
+const OPTS: &[Opt<Flag, Value>] = &[
+    Opt::value(&["-q", "--quorum"], Value::Quorum, "K")
+        .doc(
+            "K voters listing the same digest suffice (and no other\ndigest has as many); never fewer than two; default: all",
+        ),
+    Opt::flag(&["-d", "--diverse"], Flag::Diverse)
+        .doc(
+            "the agreeing voters must also span two implementations\n(not 'unspecified') and two host kinds (OS/CPU)",
+        ),
+    Opt::value(&["-a", "--allowed-signers"], Value::Allowed, "FILE")
+        .doc(
+            "check REPORT.sig with ssh-keygen against FILE",
+        ),
+    Opt::value(&["--log-key"], Value::LogKey, "VKEY")
+        .doc(
+            "check REPORT.tlog-proof (inclusion in the log) against the\nlog's verifier key in the file VKEY",
+        ),
+    Opt::flag(&["--require-log"], Flag::RequireLog)
+        .doc(
+            "a report without a valid REPORT.tlog-proof gets no vote",
+        ),
+    Opt::value(&["--witness"], Value::Witness, "FILE")
+        .doc(
+            "trusted witness vkeys (type 0x04), one a line; repeatable:\na report without a REPORT.tlog-proof whose checkpoint\ncarries their valid cosignatures (C2SP tlog-cosignature)\ngets no vote",
+        ),
+    Opt::value(&["--witness-quorum"], Value::WitnessQuorum, "N")
+        .doc(
+            "how many distinct witnesses must cosign (default: all)",
+        ),
+    Opt::value(&["--json"], Value::Json, "FILE")
+        .doc(
+            "also write the verdicts as JSON (schema\nhexroot.crossverify.compare/1); '-': to stdout, no table",
+        ),
+    Opt::value(&["--html"], Value::Html, "FILE")
+        .doc(
+            "also write them as one self-contained HTML page; '-': to\nstdout, no table",
+        ),
+    Opt::flag(&["-h", "--help"], Flag::Help).doc("print this help and exit"),
+    Opt::flag(&["-V", "--version"], Flag::Version).doc("print the version and exit"),
 ];
 
-const HELP: &str = "\
+/// The text of `help()` before its option list.
+const HELP_HEAD: &str = "\
 Usage: crossverify compare [--quorum K] [--diverse] [--allowed-signers FILE]
                            [--log-key VKEY [--require-log]
                             [--witness FILE... [--witness-quorum N]]]
@@ -69,26 +103,10 @@ good signature by an allowed signer vote, one vote per signer; the others are li
 with the reason they get none.
 
 Options:
-  -q, --quorum K               K voters listing the same digest suffice (and no other
-                               digest has as many); never fewer than two; default: all
-  -d, --diverse                the agreeing voters must also span two implementations
-                               (not 'unspecified') and two host kinds (OS/CPU)
-  -a, --allowed-signers FILE   check REPORT.sig with ssh-keygen against FILE
-      --log-key VKEY           check REPORT.tlog-proof (inclusion in the log) against the
-                               log's verifier key in the file VKEY
-      --require-log            a report without a valid REPORT.tlog-proof gets no vote
-      --witness FILE           trusted witness vkeys (type 0x04), one a line; repeatable:
-                               a report without a REPORT.tlog-proof whose checkpoint
-                               carries their valid cosignatures (C2SP tlog-cosignature)
-                               gets no vote
-      --witness-quorum N       how many distinct witnesses must cosign (default: all)
-      --json FILE              also write the verdicts as JSON (schema
-                               hexroot.crossverify.compare/1); '-': to stdout, no table
-      --html FILE              also write them as one self-contained HTML page; '-': to
-                               stdout, no table
-  -h, --help                   print this help and exit
-  -V, --version                print the version and exit
+";
 
+/// The text of `help()` after its option list.
+const HELP_TAIL: &str = "
 Exit status: 0 every artifact agrees, 1 some artifact does not (or no report may vote),
 2 bad command line, a report that cannot be read or checked, or two checkpoints of the
 log that contradict each other (no verdict).
@@ -97,6 +115,13 @@ Example:
   $ crossverify compare --quorum 2 --allowed-signers allowed_signers --log-key log.vkey \\
       --require-log alice.sha256.report bob.sha256.report carol.sha256.report   # needs: three machines' signed, logged reports
 ";
+
+/// What `--help` prints: the text around the option list, which `OPTS` renders.
+fn help() -> String {
+    HELP_HEAD.to_string()
+        + &toolbase::help::option_list(&toolbase::help::documented(OPTS))
+        + HELP_TAIL
+}
 
 /// The report for a command-line argument: the argument itself, or `ARG.report` when the
 /// argument is a manifest with a report beside it.
@@ -133,7 +158,7 @@ fn options(args: &[OsString], io: &mut Streams) -> Result<Options, i32> {
     let mut o = Options::default();
     for arg in Parser::new(args.get(1..).unwrap_or(&[]), OPTS) {
         match arg {
-            Ok(Arg::Opt(Id::Quorum, Some(v))) => match v.to_string_lossy().parse::<usize>() {
+            Ok(Arg::Value(Value::Quorum, v)) => match v.to_string_lossy().parse::<usize>() {
                 Ok(k) if k >= 1 => o.quorum = Some(k),
                 _ => {
                     io.usage_error(
@@ -146,40 +171,37 @@ fn options(args: &[OsString], io: &mut Streams) -> Result<Options, i32> {
                     return Err(EXIT_USAGE);
                 }
             },
-            Ok(Arg::Opt(Id::Diverse, _)) => o.diverse = true,
-            Ok(Arg::Opt(Id::Allowed, Some(v))) => o.allowed = Some(v.into()),
-            Ok(Arg::Opt(Id::LogKey, Some(v))) => o.log_key = Some(v.into()),
-            Ok(Arg::Opt(Id::RequireLog, _)) => o.require_log = true,
-            Ok(Arg::Opt(Id::Witness, Some(v))) => o.witnesses.push(v.into()),
-            Ok(Arg::Opt(Id::WitnessQuorum, Some(v))) => {
-                match v.to_string_lossy().parse::<usize>() {
-                    Ok(n) if n >= 1 => o.witness_quorum = Some(n),
-                    _ => {
-                        io.usage_error(
+            Ok(Arg::Flag(Flag::Diverse)) => o.diverse = true,
+            Ok(Arg::Value(Value::Allowed, v)) => o.allowed = Some(v.into()),
+            Ok(Arg::Value(Value::LogKey, v)) => o.log_key = Some(v.into()),
+            Ok(Arg::Flag(Flag::RequireLog)) => o.require_log = true,
+            Ok(Arg::Value(Value::Witness, v)) => o.witnesses.push(v.into()),
+            Ok(Arg::Value(Value::WitnessQuorum, v)) => match v.to_string_lossy().parse::<usize>() {
+                Ok(n) if n >= 1 => o.witness_quorum = Some(n),
+                _ => {
+                    io.usage_error(
                             tool,
                             &format!(
                                 "bad --witness-quorum '{}': expected a whole number of witnesses, at least 1",
                                 v.to_string_lossy()
                             ),
                         );
-                        return Err(EXIT_USAGE);
-                    }
+                    return Err(EXIT_USAGE);
                 }
-            }
-            Ok(Arg::Opt(Id::Json, Some(v))) => o.json = Some(Destination::parse(v)),
-            Ok(Arg::Opt(Id::Html, Some(v))) => o.html = Some(Destination::parse(v)),
-            Ok(Arg::Opt(Id::Help, _)) => {
-                let _ = io.stdout.write_all(HELP.as_bytes());
+            },
+            Ok(Arg::Value(Value::Json, v)) => o.json = Some(Destination::parse(v)),
+            Ok(Arg::Value(Value::Html, v)) => o.html = Some(Destination::parse(v)),
+            Ok(Arg::Flag(Flag::Help)) => {
+                let _ = io.stdout.write_all(help().as_bytes());
                 return Err(EXIT_SUCCESS);
             }
-            Ok(Arg::Opt(Id::Version, _)) => {
+            Ok(Arg::Flag(Flag::Version)) => {
                 io.version("crossverify");
                 return Err(EXIT_SUCCESS);
             }
-            Ok(Arg::Opt(_, None)) => unreachable!("the parser gives a value"),
             Ok(Arg::Positional(p)) => o.paths.push(report_path(Path::new(p))),
             Err(e) => {
-                io.usage_error(tool, &e.message);
+                io.usage_error(tool, &e.to_string());
                 return Err(EXIT_USAGE);
             }
         }

@@ -13,30 +13,52 @@ use toolbase::diag::Diagnostic;
 
 use super::{analyse, Inputs, Isa};
 
+/// The flags.
 #[derive(Clone, Copy)]
-enum Id {
-    Map,
-    M1Map,
+enum Flag {
     BigEndian,
     LittleEndian,
-    Arch,
-    Json,
     Help,
     Version,
 }
 
-const OPTS: &[Opt<Id>] = &[
-    Opt::value(&["-m", "--map"], Id::Map),
-    Opt::value(&["--m1-map"], Id::M1Map),
-    Opt::flag(&["--big-endian"], Id::BigEndian),
-    Opt::flag(&["--little-endian"], Id::LittleEndian),
-    Opt::value(&["--arch"], Id::Arch),
-    Opt::value(&["--json"], Id::Json),
-    Opt::flag(&["-h", "--help"], Id::Help),
-    Opt::flag(&["-V", "--version"], Id::Version),
+/// The options that take a value.
+#[derive(Clone, Copy)]
+enum Value {
+    Map,
+    M1Map,
+    Arch,
+    Json,
+}
+
+const OPTS: &[Opt<Flag, Value>] = &[
+    Opt::value(&["-m", "--map"], Value::Map, "A.map B.map")
+        .doc(
+            "hex2 map files of A and B (give --map twice, or its two values)",
+        ),
+    Opt::value(&["--m1-map"], Value::M1Map, "FILE")
+        .doc(
+            "an M1 map ('M1 --map'; repeatable): also name the M1 source\ntoken behind the hex2 token, from the map whose output file is\nthat token's hex2 file",
+        ),
+    Opt::value(&["--arch"], Value::Arch, "ARCH")
+        .doc(
+            "disassemble as x86, amd64 or knight (default: the ELF header's\nmachine, knight for raw files)",
+        ),
+    Opt::flag(&["--big-endian"], Flag::BigEndian)
+        .doc(
+            "read resolved values big-endian (default: the ELF header's\nendianness, little-endian for raw files)",
+        ),
+    Opt::flag(&["--little-endian"], Flag::LittleEndian).doc("read resolved values little-endian"),
+    Opt::value(&["--json"], Value::Json, "FILE")
+        .doc(
+            "also write the explanation as JSON (schema\nhexroot.crossverify.explain/2); '-': to stdout, in place of it",
+        ),
+    Opt::flag(&["-h", "--help"], Flag::Help).doc("print this help and exit"),
+    Opt::flag(&["-V", "--version"], Flag::Version).doc("print the version and exit"),
 ];
 
-const HELP: &str = "\
+/// The text of `help()` before its option list.
+const HELP_HEAD: &str = "\
 Usage: crossverify explain [--map A.map B.map [--m1-map M1MAP]...] [--arch ARCH]
                            [--big-endian|--little-endian] [--json FILE|-] A B
 
@@ -51,24 +73,22 @@ whether its bytes are the ones that token emits, e.g.
   side B: bytes 8b 45 are NOT what token `8B45` at f.hex2:3:1 emits (8b 46)
 
 Options:
-  -m, --map A.map B.map  hex2 map files of A and B (give --map twice, or its two values)
-  --m1-map FILE          an M1 map ('M1 --map'; repeatable): also name the M1 source
-                         token behind the hex2 token, from the map whose output file is
-                         that token's hex2 file
-  --arch ARCH            disassemble as x86, amd64 or knight (default: the ELF header's
-                         machine, knight for raw files)
-  --big-endian           read resolved values big-endian (default: the ELF header's
-  --little-endian        endianness, little-endian for raw files)
-  --json FILE            also write the explanation as JSON (schema
-                         hexroot.crossverify.explain/2); '-': to stdout, in place of it
-  -h, --help             print this help and exit
-  -V, --version          print the version and exit
+";
 
+/// The text of `help()` after its option list.
+const HELP_TAIL: &str = "
 Exit status: 0 identical, 1 different, 2 bad command line or an unreadable file.
 
 Example:
   $ crossverify explain --map mine.map theirs.map hex2-mine hex2-theirs   # needs: two differing builds and their 'hex2 --map' maps
 ";
+
+/// What `--help` prints: the text around the option list, which `OPTS` renders.
+fn help() -> String {
+    HELP_HEAD.to_string()
+        + &toolbase::help::option_list(&toolbase::help::documented(OPTS))
+        + HELP_TAIL
+}
 
 fn read(path: &Path, what: &str, io: &mut Streams) -> Option<Vec<u8>> {
     match std::fs::read(path) {
@@ -116,15 +136,15 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
     let mut map_at = None;
     for arg in Parser::new(args.get(1..).unwrap_or(&[]), OPTS) {
         match arg {
-            Ok(Arg::Opt(Id::Map, Some(v))) => {
+            Ok(Arg::Value(Value::Map, v)) => {
                 maps.push(v.to_os_string());
                 map_at.get_or_insert(files.len());
             }
-            Ok(Arg::Opt(Id::M1Map, Some(v))) => m1_maps.push(v.to_os_string()),
-            Ok(Arg::Opt(Id::BigEndian, _)) => big = Some(true),
-            Ok(Arg::Opt(Id::Json, Some(v))) => json = Some(crate::export::Destination::parse(v)),
-            Ok(Arg::Opt(Id::LittleEndian, _)) => big = Some(false),
-            Ok(Arg::Opt(Id::Arch, Some(v))) => match Isa::from_name(&v.to_string_lossy()) {
+            Ok(Arg::Value(Value::M1Map, v)) => m1_maps.push(v.to_os_string()),
+            Ok(Arg::Flag(Flag::BigEndian)) => big = Some(true),
+            Ok(Arg::Value(Value::Json, v)) => json = Some(crate::export::Destination::parse(v)),
+            Ok(Arg::Flag(Flag::LittleEndian)) => big = Some(false),
+            Ok(Arg::Value(Value::Arch, v)) => match Isa::from_name(&v.to_string_lossy()) {
                 Some(i) => isa = Some(i),
                 None => {
                     io.usage_error(
@@ -137,18 +157,17 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
                     return EXIT_USAGE;
                 }
             },
-            Ok(Arg::Opt(Id::Help, _)) => {
-                let _ = io.stdout.write_all(HELP.as_bytes());
+            Ok(Arg::Flag(Flag::Help)) => {
+                let _ = io.stdout.write_all(help().as_bytes());
                 return EXIT_SUCCESS;
             }
-            Ok(Arg::Opt(Id::Version, _)) => {
+            Ok(Arg::Flag(Flag::Version)) => {
                 io.version("crossverify");
                 return EXIT_SUCCESS;
             }
-            Ok(Arg::Opt(_, None)) => unreachable!("the parser gives a value"),
             Ok(Arg::Positional(p)) => files.push(p.to_os_string()),
             Err(e) => {
-                io.usage_error(tool, &e.message);
+                io.usage_error(tool, &e.to_string());
                 return EXIT_USAGE;
             }
         }

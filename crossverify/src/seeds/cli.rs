@@ -15,26 +15,45 @@ use super::{run, table, Outcome, SeedSource, Verdict};
 use crate::manifest;
 use crate::sha256sum::Entry;
 
+/// The flags.
 #[derive(Clone, Copy)]
-enum Id {
-    Manifest,
-    Out,
+enum Flag {
     Quiet,
-    Json,
     Help,
     Version,
 }
 
-const OPTS: &[Opt<Id>] = &[
-    Opt::value(&["-m", "--manifest"], Id::Manifest),
-    Opt::value(&["-o", "--out"], Id::Out),
-    Opt::flag(&["-q", "--quiet"], Id::Quiet),
-    Opt::value(&["--json"], Id::Json),
-    Opt::flag(&["-h", "--help"], Id::Help),
-    Opt::flag(&["-V", "--version"], Id::Version),
+/// The options that take a value.
+#[derive(Clone, Copy)]
+enum Value {
+    Manifest,
+    Out,
+    Json,
+}
+
+const OPTS: &[Opt<Flag, Value>] = &[
+    Opt::value(&["-m", "--manifest"], Value::Manifest, "FILE")
+        .doc(
+            "the manifest to write (default crossverify-seeds.sha256); its\nreport is FILE.report",
+        ),
+    Opt::value(&["-o", "--out"], Value::Out, "OUTDIR")
+        .doc(
+            "also write every rebuilt binary to OUTDIR/PATH/SEED (mode 0644)\nand put the manifest there by default, so that\n'cd OUTDIR && sha256sum -c crossverify-seeds.sha256' checks them",
+        ),
+    Opt::flag(&["-q", "--quiet"], Flag::Quiet)
+        .doc(
+            "no progress on stderr (also off when stdout is not a terminal)",
+        ),
+    Opt::value(&["--json"], Value::Json, "FILE")
+        .doc(
+            "also write the rows as JSON (schema hexroot.crossverify.seeds/1);\n'-': to stdout, in place of the table",
+        ),
+    Opt::flag(&["-h", "--help"], Flag::Help).doc("print this help and exit"),
+    Opt::flag(&["-V", "--version"], Flag::Version).doc("print the version and exit"),
 ];
 
-const HELP: &str = "\
+/// The text of `help()` before its option list.
+const HELP_HEAD: &str = "\
 Usage: crossverify seeds [--manifest FILE] [--out OUTDIR] [--quiet] [--json FILE|-] [DIR]
 
 Rebuilds each of hexroot's seeds (knight/hex0.rom, x86/hex0-seed, amd64/hex0-seed) by every
@@ -50,23 +69,23 @@ Prints a table, then writes a manifest of every rebuilt binary (named PATH/SEED)
 report, for exchanging with other machines ('crossverify compare').
 
 Options:
-  -m, --manifest FILE  the manifest to write (default crossverify-seeds.sha256); its
-                       report is FILE.report
-  -o, --out OUTDIR     also write every rebuilt binary to OUTDIR/PATH/SEED (mode 0644)
-                       and put the manifest there by default, so that
-                       'cd OUTDIR && sha256sum -c crossverify-seeds.sha256' checks them
-  -q, --quiet          no progress on stderr (also off when stdout is not a terminal)
-      --json FILE      also write the rows as JSON (schema hexroot.crossverify.seeds/1);
-                       '-': to stdout, in place of the table
-  -h, --help           print this help and exit
-  -V, --version        print the version and exit
+";
 
+/// The text of `help()` after its option list.
+const HELP_TAIL: &str = "
 Exit status: 0 every available path agrees with SHA256SUMS, 1 some path differs or fails,
 2 bad command line, a missing or malformed seed file, or an unwritable manifest.
 
 Example:
   $ crossverify seeds --out seeds-out --quiet
 ";
+
+/// What `--help` prints: the text around the option list, which `OPTS` renders.
+fn help() -> String {
+    HELP_HEAD.to_string()
+        + &toolbase::help::option_list(&toolbase::help::documented(OPTS))
+        + HELP_TAIL
+}
 
 /// Runs `crossverify seeds` with `args` (subcommand name first).
 pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
@@ -78,22 +97,21 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
     let mut json = None;
     for arg in Parser::new(args.get(1..).unwrap_or(&[]), OPTS) {
         match arg {
-            Ok(Arg::Opt(Id::Manifest, Some(v))) => manifest_path = Some(PathBuf::from(v)),
-            Ok(Arg::Opt(Id::Out, Some(v))) => out_dir = Some(PathBuf::from(v)),
-            Ok(Arg::Opt(Id::Quiet, _)) => quiet = true,
-            Ok(Arg::Opt(Id::Json, Some(v))) => json = Some(crate::export::Destination::parse(v)),
-            Ok(Arg::Opt(Id::Help, _)) => {
-                let _ = io.stdout.write_all(HELP.as_bytes());
+            Ok(Arg::Value(Value::Manifest, v)) => manifest_path = Some(PathBuf::from(v)),
+            Ok(Arg::Value(Value::Out, v)) => out_dir = Some(PathBuf::from(v)),
+            Ok(Arg::Flag(Flag::Quiet)) => quiet = true,
+            Ok(Arg::Value(Value::Json, v)) => json = Some(crate::export::Destination::parse(v)),
+            Ok(Arg::Flag(Flag::Help)) => {
+                let _ = io.stdout.write_all(help().as_bytes());
                 return EXIT_SUCCESS;
             }
-            Ok(Arg::Opt(Id::Version, _)) => {
+            Ok(Arg::Flag(Flag::Version)) => {
                 io.version("crossverify");
                 return EXIT_SUCCESS;
             }
-            Ok(Arg::Opt(_, None)) => unreachable!("the parser gives a value"),
             Ok(Arg::Positional(p)) => dirs.push(PathBuf::from(p)),
             Err(e) => {
-                io.usage_error(tool, &e.message);
+                io.usage_error(tool, &e.to_string());
                 return EXIT_USAGE;
             }
         }

@@ -4,7 +4,7 @@
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-use toolbase::args::{Arg, Opt, Parser};
+use toolbase::args::{Arg, Kind, Opt, Parser};
 use toolbase::cli::{Streams, EXIT_FAILURE, EXIT_SUCCESS, EXIT_USAGE};
 use toolbase::diag::Diagnostic;
 use toolbase::output::write_atomic;
@@ -12,20 +12,46 @@ use toolbase::output::write_atomic;
 use super::{check_report, sig_path, Check};
 use crate::FILE_MODE;
 
+/// The flags.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Id {
-    Key,
-    Allowed,
+enum Flag {
     Help,
     Version,
 }
 
-const OPTS: &[Opt<Id>] = &[
-    Opt::value(&["-k", "--key"], Id::Key),
-    Opt::value(&["-a", "--allowed-signers"], Id::Allowed),
-    Opt::flag(&["-h", "--help"], Id::Help),
-    Opt::flag(&["-V", "--version"], Id::Version),
+/// The options that take a value.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Value {
+    Key,
+    Allowed,
+}
+
+const OPTS: &[Opt<Flag, Value>] = &[
+    Opt::value(&["-k", "--key"], Value::Key, "KEY").doc(
+        "an OpenSSH private key ('ssh-keygen -t ed25519 -f KEY'), or the public\nkey of one held by ssh-agent",
+    ),
+    Opt::value(&["-a", "--allowed-signers"], Value::Allowed, "FILE")
+        .doc("lines 'PRINCIPAL namespaces=\"hexroot-report\" ssh-ed25519 KEY'"),
+    Opt::flag(&["-h", "--help"], Flag::Help).doc("print this help and exit"),
+    Opt::flag(&["-V", "--version"], Flag::Version).doc("print the version and exit"),
 ];
+
+/// The `--help` of the subcommand whose option is `want`: `text` with `{options}`
+/// replaced by the flags and that option, as the table renders them.
+fn help(text: &str, want: Value) -> String {
+    let shown: Vec<_> = OPTS
+        .iter()
+        .filter(|o| match o.kind {
+            Kind::Flag(_) => true,
+            Kind::Value(v, _) => v == want,
+        })
+        .copied()
+        .collect();
+    text.replace(
+        "{options}",
+        &toolbase::help::option_list(&toolbase::help::documented(&shown)),
+    )
+}
 
 const SIGN_HELP: &str = "\
 Usage: crossverify sign --key KEY REPORT...
@@ -35,11 +61,7 @@ through 'ssh-keygen -Y sign -n hexroot-report', and writes the signature to REPO
 The report binds its manifest by SHA-256, so the signature covers both.
 
 Options:
-  -k, --key KEY   an OpenSSH private key ('ssh-keygen -t ed25519 -f KEY'), or the public
-                  key of one held by ssh-agent
-  -h, --help      print this help and exit
-  -V, --version   print the version and exit
-
+{options}
 Exit status: 0 every report signed, 1 a report, key or signature file failed, 2 bad
 command line.
 
@@ -55,10 +77,7 @@ allowed-signers FILE (ssh-keygen's format; the namespace is hexroot-report), and
 who signed it. Unsigned reports and reports signed by unknown keys do not verify.
 
 Options:
-  -a, --allowed-signers FILE  lines 'PRINCIPAL namespaces=\"hexroot-report\" ssh-ed25519 KEY'
-  -h, --help                  print this help and exit
-  -V, --version               print the version and exit
-
+{options}
 Exit status: 0 every report has a good signature by an allowed signer, 1 some does not
 (or cannot be read), 2 bad command line.
 
@@ -70,7 +89,7 @@ Example:
 fn parse(
     tool: &str,
     help: &str,
-    want: Id,
+    want: Value,
     args: &[OsString],
     io: &mut Streams,
 ) -> Result<(PathBuf, Vec<PathBuf>), i32> {
@@ -78,22 +97,24 @@ fn parse(
     let mut reports = Vec::new();
     for arg in Parser::new(args.get(1..).unwrap_or(&[]), OPTS) {
         match arg {
-            Ok(Arg::Opt(Id::Help, _)) => {
-                let _ = io.stdout.write_all(help.as_bytes());
+            Ok(Arg::Flag(Flag::Help)) => {
+                let _ = io.stdout.write_all(self::help(help, want).as_bytes());
                 return Err(EXIT_SUCCESS);
             }
-            Ok(Arg::Opt(Id::Version, _)) => {
+            Ok(Arg::Flag(Flag::Version)) => {
                 io.version("crossverify");
                 return Err(EXIT_SUCCESS);
             }
-            Ok(Arg::Opt(id, Some(v))) if id == want => value = Some(PathBuf::from(v)),
-            Ok(Arg::Opt(_, _)) => {
-                io.usage_error(tool, "option not accepted here");
-                return Err(EXIT_USAGE);
+            Ok(Arg::Value(id, v)) => {
+                if id != want {
+                    io.usage_error(tool, "option not accepted here");
+                    return Err(EXIT_USAGE);
+                }
+                value = Some(PathBuf::from(v));
             }
             Ok(Arg::Positional(p)) => reports.push(PathBuf::from(p)),
             Err(e) => {
-                io.usage_error(tool, &e.message);
+                io.usage_error(tool, &e.to_string());
                 return Err(EXIT_USAGE);
             }
         }
@@ -114,7 +135,7 @@ fn read(p: &std::path::Path) -> Result<Vec<u8>, Diagnostic> {
 
 /// Runs `crossverify sign` with `args` (subcommand name first).
 pub fn sign_main(args: &[OsString], io: &mut Streams) -> i32 {
-    let (key, reports) = match parse("crossverify sign", SIGN_HELP, Id::Key, args, io) {
+    let (key, reports) = match parse("crossverify sign", SIGN_HELP, Value::Key, args, io) {
         Ok(v) => v,
         Err(status) => return status,
     };
@@ -131,10 +152,11 @@ pub fn sign_main(args: &[OsString], io: &mut Streams) -> i32 {
 
 /// Runs `crossverify verify` with `args` (subcommand name first).
 pub fn verify_main(args: &[OsString], io: &mut Streams) -> i32 {
-    let (allowed, reports) = match parse("crossverify verify", VERIFY_HELP, Id::Allowed, args, io) {
-        Ok(v) => v,
-        Err(status) => return status,
-    };
+    let (allowed, reports) =
+        match parse("crossverify verify", VERIFY_HELP, Value::Allowed, args, io) {
+            Ok(v) => v,
+            Err(status) => return status,
+        };
     let mut status = EXIT_SUCCESS;
     for r in &reports {
         let check = read(r).and_then(|bytes| check_report(&allowed, r, &bytes));

@@ -21,8 +21,15 @@ use super::proof::{Consistency, Inclusion};
 use super::tiles::{self, Tiles};
 use crate::FILE_MODE;
 
+/// The flags.
 #[derive(Clone, Copy)]
-enum Id {
+enum Flag {
+    Help,
+}
+
+/// The options that take a value.
+#[derive(Clone, Copy)]
+enum Value {
     Key,
     Origin,
     Vkey,
@@ -32,23 +39,44 @@ enum Id {
     State,
     Witness,
     WitnessQuorum,
-    Help,
 }
 
-const OPTS: &[Opt<Id>] = &[
-    Opt::value(&["-k", "--key"], Id::Key),
-    Opt::value(&["--origin"], Id::Origin),
-    Opt::value(&["--vkey"], Id::Vkey),
-    Opt::value(&["--from"], Id::From),
-    Opt::value(&["-o", "--output"], Id::Output),
-    Opt::value(&["--cosigner"], Id::Cosigner),
-    Opt::value(&["--state"], Id::State),
-    Opt::value(&["--witness"], Id::Witness),
-    Opt::value(&["--witness-quorum"], Id::WitnessQuorum),
-    Opt::flag(&["-h", "--help"], Id::Help),
+const OPTS: &[Opt<Flag, Value>] = &[
+    Opt::value(&["-k", "--key"], Value::Key, "FILE").doc("the log's Ed25519 private key (PEM)"),
+    Opt::value(&["--origin"], Value::Origin, "NAME")
+        .doc(
+            "the log's origin line and key name, e.g. example.org/hexroot-reports",
+        ),
+    Opt::value(&["--vkey"], Value::Vkey, "FILE")
+        .doc(
+            "a file holding the log's verifier key, as 'log key' prints it",
+        ),
+    Opt::value(&["--from"], Value::From, "FILE").doc("an older checkpoint of the same log"),
+    Opt::value(&["-o", "--output"], Value::Output, "FILE")
+        .doc(
+            "where 'prove --from' and 'cosign' write (default: stdout)",
+        ),
+    Opt::value(&["--cosigner"], Value::Cosigner, "NAME")
+        .doc(
+            "the witness's key name, e.g. witness.example.org/alice",
+        ),
+    Opt::value(&["--state"], Value::State, "FILE")
+        .doc(
+            "the witness's record of the last checkpoint it cosigned",
+        ),
+    Opt::value(&["--witness"], Value::Witness, "FILE")
+        .doc(
+            "trusted witness vkeys (type 0x04), one a line; repeatable. The\ncheckpoint must carry their valid cosignatures (C2SP\ntlog-cosignature, cosignature/v1)",
+        ),
+    Opt::value(&["--witness-quorum"], Value::WitnessQuorum, "N")
+        .doc(
+            "how many distinct witnesses must cosign (default: all)",
+        ),
+    Opt::flag(&["-h", "--help"], Flag::Help).doc("print this help and exit"),
 ];
 
-const HELP: &str = "\
+/// The text of `help()` before its option list.
+const HELP_HEAD: &str = "\
 Usage: crossverify log key --key LOG.pem --origin ORIGIN
        crossverify log key --key WITNESS.pem --cosigner NAME
        crossverify log append --key LOG.pem --origin ORIGIN DIR REPORT...
@@ -82,19 +110,10 @@ DIR/tile/<L>/<N>, DIR/tile/entries/<N>. Publish DIR with any static web server.
               STATE and print its cosignature line (append it to DIR/checkpoint)
 
 Options:
-  -k, --key FILE      the log's Ed25519 private key (PEM)
-      --origin NAME   the log's origin line and key name, e.g. example.org/hexroot-reports
-      --vkey FILE     a file holding the log's verifier key, as 'log key' prints it
-      --from FILE     an older checkpoint of the same log
-  -o, --output FILE   where 'prove --from' and 'cosign' write (default: stdout)
-      --cosigner NAME the witness's key name, e.g. witness.example.org/alice
-      --state FILE    the witness's record of the last checkpoint it cosigned
-      --witness FILE  trusted witness vkeys (type 0x04), one a line; repeatable. The
-                      checkpoint must carry their valid cosignatures (C2SP
-                      tlog-cosignature, cosignature/v1)
-      --witness-quorum N  how many distinct witnesses must cosign (default: all)
-  -h, --help          print this help and exit
+";
 
+/// The text of `help()` after its option list.
+const HELP_TAIL: &str = "
 Exit status: 0 done (every proof verifies), 1 a proof or signature does not verify or a
 file cannot be read or written, 2 bad command line.
 
@@ -102,6 +121,13 @@ Example:
   $ crossverify log append --key log.pem --origin example.org/reports pub/ *.report   # needs: a log key and reports
   $ crossverify log prove pub/ *.report && crossverify log verify --vkey log.vkey *.report   # needs: a log and its reports
 ";
+
+/// What `--help` prints: the text around the option list, which `OPTS` renders.
+fn help() -> String {
+    HELP_HEAD.to_string()
+        + &toolbase::help::option_list(&toolbase::help::documented(OPTS))
+        + HELP_TAIL
+}
 
 #[derive(Default)]
 struct Options {
@@ -129,45 +155,42 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
         return EXIT_USAGE;
     };
     if matches!(action.as_str(), "-h" | "--help" | "help") {
-        let _ = io.stdout.write_all(HELP.as_bytes());
+        let _ = io.stdout.write_all(help().as_bytes());
         return EXIT_SUCCESS;
     }
     let mut o = Options::default();
     for arg in Parser::new(&args[2..], OPTS) {
         match arg {
-            Ok(Arg::Opt(Id::Key, Some(v))) => o.key = Some(v.into()),
-            Ok(Arg::Opt(Id::Origin, Some(v))) => o.origin = Some(v.to_string_lossy().into_owned()),
-            Ok(Arg::Opt(Id::Vkey, Some(v))) => o.vkey = Some(v.into()),
-            Ok(Arg::Opt(Id::From, Some(v))) => o.from = Some(v.into()),
-            Ok(Arg::Opt(Id::Output, Some(v))) => o.output = Some(v.into()),
-            Ok(Arg::Opt(Id::Cosigner, Some(v))) => {
+            Ok(Arg::Value(Value::Key, v)) => o.key = Some(v.into()),
+            Ok(Arg::Value(Value::Origin, v)) => o.origin = Some(v.to_string_lossy().into_owned()),
+            Ok(Arg::Value(Value::Vkey, v)) => o.vkey = Some(v.into()),
+            Ok(Arg::Value(Value::From, v)) => o.from = Some(v.into()),
+            Ok(Arg::Value(Value::Output, v)) => o.output = Some(v.into()),
+            Ok(Arg::Value(Value::Cosigner, v)) => {
                 o.cosigner = Some(v.to_string_lossy().into_owned())
             }
-            Ok(Arg::Opt(Id::State, Some(v))) => o.state = Some(v.into()),
-            Ok(Arg::Opt(Id::Witness, Some(v))) => o.witnesses.push(v.into()),
-            Ok(Arg::Opt(Id::WitnessQuorum, Some(v))) => {
-                match v.to_string_lossy().parse::<usize>() {
-                    Ok(n) if n >= 1 => o.witness_quorum = Some(n),
-                    _ => {
-                        io.usage_error(
+            Ok(Arg::Value(Value::State, v)) => o.state = Some(v.into()),
+            Ok(Arg::Value(Value::Witness, v)) => o.witnesses.push(v.into()),
+            Ok(Arg::Value(Value::WitnessQuorum, v)) => match v.to_string_lossy().parse::<usize>() {
+                Ok(n) if n >= 1 => o.witness_quorum = Some(n),
+                _ => {
+                    io.usage_error(
                             tool,
                             &format!(
                                 "bad --witness-quorum '{}': expected a whole number of witnesses, at least 1",
                                 v.to_string_lossy()
                             ),
                         );
-                        return EXIT_USAGE;
-                    }
+                    return EXIT_USAGE;
                 }
-            }
-            Ok(Arg::Opt(Id::Help, _)) => {
-                let _ = io.stdout.write_all(HELP.as_bytes());
+            },
+            Ok(Arg::Flag(Flag::Help)) => {
+                let _ = io.stdout.write_all(help().as_bytes());
                 return EXIT_SUCCESS;
             }
-            Ok(Arg::Opt(_, None)) => unreachable!("the parser gives a value"),
             Ok(Arg::Positional(p)) => o.paths.push(p.into()),
             Err(e) => {
-                io.usage_error(tool, &e.message);
+                io.usage_error(tool, &e.to_string());
                 return EXIT_USAGE;
             }
         }

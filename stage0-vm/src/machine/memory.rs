@@ -181,3 +181,13 @@ fn out_of_world(addr: u32, n: u32, size: u32) -> OutOfWorld {
         }
     }
 }
+
+impl crate::posix::GuestMemory for Mem {
+    fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    fn write_bytes(&mut self, addr: u32, data: &[u8]) {
+        Mem::write_bytes(self, addr, data);
+    }
+}

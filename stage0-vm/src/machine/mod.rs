@@ -18,12 +18,12 @@
 //! could cover them). POSIX calls live in `crate::posix`, devices in `crate::devices`,
 //! messages in `crate::fault`.
 
-use std::io::{Read, Write};
 use std::path::PathBuf;
 
 use crate::devices::Devices;
 use crate::fault::{Fault, Stop};
 use crate::posix::Posix;
+pub use crate::streams::Io;
 
 mod exec;
 mod halcode;
@@ -73,17 +73,6 @@ impl Default for Config {
             sandbox: None,
         }
     }
-}
-
-/// The host streams a run may use: stdin/stdout for the TTY (unless `--tty-in`/`--tty-out`
-/// name files) and POSIX fds 0..2; stderr also receives `--trace` lines.
-pub struct Io<'a> {
-    /// Standard input.
-    pub stdin: &'a mut dyn Read,
-    /// Standard output.
-    pub stdout: &'a mut dyn Write,
-    /// Standard error.
-    pub stderr: &'a mut dyn Write,
 }
 
 /// A Knight machine: sixteen 32-bit registers, the instruction pointer, memory, the
