@@ -10,7 +10,8 @@
 //! (lazy CF/PF/AF/ZF/SF/OF); [`disasm`] renders decoded instructions as text. Decoded
 //! instructions are kept in a direct-mapped cache keyed
 //! by address; every store that may overlap a cached instruction drops it, so
-//! self-modifying code behaves as on hardware.
+//! self-modifying code behaves as on hardware. At a backward jump, `loops` may apply
+//! whole iterations of a proven counted loop at once, with the plain path's exact result.
 //!
 //! Where the SDM leaves a flag undefined, the machine does what the AMD EPYC host it was
 //! measured on does (see [`exec`]): shifts set AF, MUL/IMUL keep SF/ZF/AF/PF, DIV/IDIV
@@ -376,7 +377,7 @@ impl<const LONG: bool> X86<LONG> {
     }
 
     /// How many of the instructions run so far were fast-forwarded loop iterations
-    /// (see [`loops`]) rather than interpreted one by one.
+    /// (see the `loops` module) rather than interpreted one by one.
     pub fn fast_forwarded(&self) -> u64 {
         self.cache.loops.skipped
     }
