@@ -1,6 +1,6 @@
 //! The replay's runner, the kaem host of [`super::replay`]: its state ([`Runner`]) and
 //! the choices it is made with ([`Mode`]: who runs our tools' steps, [`Exec`]: where the
-//! other programs run), and what one run of a program produced ([`Ran`]). It owns these
+//! other programs run), and what one run of a program produced (`Ran`). It owns these
 //! types only; the command's steps are run by `impl Runner` in [`super`] and the process
 //! hook in [`super::exec`], which both build on this module.
 
