@@ -164,14 +164,7 @@ pub(crate) fn number_of(text: &[u8], arch: Arch) -> Option<Result<Num, RangeErro
             })),
         };
     }
-    let sigil = match first {
-        b'!' => Some((1, -129, 256)),
-        b'@' => Some((2, -32769, 32768)),
-        b'$' => Some((2, -32769, 65536)),
-        b'~' => Some((3, -8_388_609, 8_388_608)),
-        b'%' | b'&' => Some((4, i64::MIN, i64::MAX)),
-        _ => None,
-    };
+    let sigil = sigil_range(first);
     if let Some((bytes, lo, hi)) = sigil {
         let v = strtoint(rest);
         if !is_number(rest, v) {
@@ -403,5 +396,19 @@ mod tests {
             }
         }
         assert!(checked > 1000);
+    }
+}
+
+/// The width in bytes of a number with sigil `first`, and the open range its value must
+/// lie in (spec `hex2-m1.md`): `!` 1 byte, `@` and `$` 2 (`$` unsigned), `~` 3,
+/// `%` and `&` 4 (any value).
+pub(crate) fn sigil_range(first: u8) -> Option<(usize, i64, i64)> {
+    match first {
+        b'!' => Some((1, -129, 256)),
+        b'@' => Some((2, -32769, 32768)),
+        b'$' => Some((2, -32769, 65536)),
+        b'~' => Some((3, -8_388_609, 8_388_608)),
+        b'%' | b'&' => Some((4, i64::MIN, i64::MAX)),
+        _ => None,
     }
 }

@@ -322,14 +322,7 @@ fn number(text: &[u8], config: &Config) -> Result<Option<Vec<u8>>, Error> {
             _ => Some(digits(v, 4, config.digits, config.endian)),
         });
     }
-    let width = match first {
-        b'!' => Some((1, -129, 256)),
-        b'@' => Some((2, -32769, 32768)),
-        b'$' => Some((2, -32769, 65536)),
-        b'~' => Some((3, -8_388_609, 8_388_608)),
-        b'%' | b'&' => Some((4, i64::MIN, i64::MAX)),
-        _ => None,
-    };
+    let width = crate::express::sigil_range(first);
     if let Some((bytes, lo, hi)) = width {
         let v = strtoint(rest);
         if !is_number(rest, v) {
