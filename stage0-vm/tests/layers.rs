@@ -43,7 +43,7 @@ const PARTS: layering::Parts = &[
         &[
             "cond",
             "form",
-            "fused",
+            "subroutine",
             "memory",
             "semantics",
             "predecode",

@@ -4,7 +4,7 @@
 //! in it (see `predecode`), which every store that may overlap them invalidates.
 
 use super::form::{Form, Slot, SLOT_SPAN};
-use super::fused::{ListWalk, StringMatch};
+use super::subroutine::{ListWalk, StringMatch};
 use crate::isa::{decode, DecodeError, Group, Instr};
 
 /// Addresses below this have pre-decode slots; code above it runs through the plain

@@ -3,7 +3,7 @@
 //! - `cond`: the condition families as data (compare-and-branch conditions, flag tests);
 //! - `form`: the slot the fast executor keeps per code address (a typed `form::Form`
 //!   with its operands and condition as data);
-//! - `fused`: the fused subroutines as data (the string-compare routine, the list walk);
+//! - `subroutine`: the fused subroutines as data (the string-compare routine, the list walk);
 //! - `memory`: the byte memory with the reference's bounds rule and the slot table;
 //! - `semantics`: what every instruction does, written once (`execute`);
 //! - `predecode`: filling the slot of each code address: hot forms, condition families
@@ -34,13 +34,13 @@ pub use crate::streams::Io;
 mod cond;
 mod exec;
 mod form;
-mod fused;
 mod halcode;
 mod memory;
 pub(crate) mod predecode;
 mod routine;
 mod semantics;
 mod step;
+mod subroutine;
 mod trace;
 
 pub(crate) use memory::Mem;

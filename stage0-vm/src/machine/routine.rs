@@ -4,7 +4,7 @@
 //! M0's or the hex2 linker's byte-compare loop, maybe FALSE/CMPSKIP/TRUE for the verdict, a
 //! restore epilogue with RET), [`ListWalk`], the linked-list look-up loop that calls it per
 //! entry (M0's top-tested one, the hex2 linker's bottom-tested one), both described as data
-//! in `fused`, and owns the unchecked register save/restore runs the executor's prologue
+//! in `subroutine`, and owns the unchecked register save/restore runs the executor's prologue
 //! and epilogue forms share with them. A routine runs its instructions in order on the real
 //! registers and memory (a routine whose body never names its stack register keeps the
 //! saves in registers until it returns or stops), so any register assignment behaves
@@ -17,9 +17,9 @@
 //! the callee's own slot at every call).
 use super::cond::{compare, flag_test, relation, Family, FlagTest, SIGNED};
 use super::form::{Form, RegMove, Slot, MAX_RUN, SLOT_SPAN};
-use super::fused::{Body, CompareLoop, ListWalk, StringMatch, Verdict};
 use super::memory::Mem;
 use super::predecode::plain;
+use super::subroutine::{Body, CompareLoop, ListWalk, StringMatch, Verdict};
 use crate::isa::{Group, Instr, Op};
 
 /// The most routines (and walks) one memory keeps; past it, code is fused instruction by
