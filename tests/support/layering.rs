@@ -4,7 +4,8 @@
 //! under a crate's `src/`, collects the modules each refers to (`crate::…`, `super::…`,
 //! `self::…` and child-module paths, grouped `use` lists included; comments and test
 //! modules are not read), and names the file and line of every reference to a higher
-//! layer and every cycle.
+//! layer and every cycle ([`check`]); [`check_parts`] does the same for the ordered parts
+//! of one directory module.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -13,6 +14,10 @@ use std::path::Path;
 /// and the ones below; `name::*` stands for every module under `name`, an exact name wins
 /// over a pattern; `crate` is the crate root.
 pub type Layers<'a> = &'a [(&'a str, &'a [&'a str])];
+
+/// Directory modules, each with its parts (its children) bottom first: see
+/// [`check_parts`].
+pub type Parts<'a> = &'a [(&'a str, &'a [&'a str])];
 
 /// A reference from one module file to another: the target and where it is written.
 type Refs = BTreeMap<String, (String, usize)>;
@@ -350,11 +355,15 @@ fn cycle_from(graph: &BTreeMap<String, Refs>, start: &str) -> Option<Vec<String>
 /// Every problem of the crate whose sources are `src`: a module in no layer, a reference
 /// to a higher layer, a cycle (each naming file and line). Empty: the layering holds.
 ///
-/// A module named in `units` counts with all its submodules as one module: references
-/// among its files are not checked, references to and from them are its own.
-pub fn check(src: &Path, layers: Layers, units: &[&str]) -> Vec<String> {
+/// A module named in `units` counts with all its submodules as one module here:
+/// references to and from its files are its own, references among them are checked by
+/// [`check_parts`] for each directory module of `parts`, with its order.
+pub fn check(src: &Path, layers: Layers, units: &[&str], parts: Parts) -> Vec<String> {
     let graph = collapse(references(src).0, units);
-    let mut problems = Vec::new();
+    let mut problems: Vec<String> = parts
+        .iter()
+        .flat_map(|(dir, order)| check_parts(src, dir, order))
+        .collect();
     for (from, refs) in &graph {
         let Some(lf) = layer_of(layers, from) else {
             problems.push(format!("module `{from}` is in no layer: add it to LAYERS"));
@@ -386,6 +395,80 @@ pub fn check(src: &Path, layers: Layers, units: &[&str]) -> Vec<String> {
                 problems.push(format!(
                     "cycle {} (at {})",
                     cycle.join(" -> "),
+                    places.join(", ")
+                ));
+            }
+        }
+    }
+    problems
+}
+
+/// The child of directory module `dir` that module `m` is or lies in (`dir::a::b` → `a`).
+fn part_of<'m>(m: &'m str, dir: &str) -> Option<&'m str> {
+    let rest = m.strip_prefix(dir)?.strip_prefix("::")?;
+    rest.split("::").next()
+}
+
+/// Every problem among the files of directory module `dir`, whose children (each with its
+/// own submodules) are its parts, declared bottom first in `order`: a part not in `order`,
+/// a reference from a part to a later one, a cycle among the parts (each naming file and
+/// line). A part's references to `dir` itself (its parent's types, `super::X`) and `dir`'s
+/// references to its parts are how Rust splits one module into files and are not checked;
+/// references between parts must go down the order, so the parts cannot form a cycle.
+pub fn check_parts(src: &Path, dir: &str, order: &[&str]) -> Vec<String> {
+    let (graph, modules) = references(src);
+    let mut problems = Vec::new();
+    for part in modules.keys().filter_map(|m| part_of(m, dir)) {
+        if !order.contains(&part) {
+            let msg = format!("module `{dir}::{part}` is in no place of `{dir}`'s order");
+            if !problems.contains(&msg) {
+                problems.push(msg);
+            }
+        }
+    }
+    let mut parts: BTreeMap<String, Refs> = BTreeMap::new();
+    for (from, refs) in &graph {
+        let Some(pf) = part_of(from, dir) else {
+            continue;
+        };
+        let merged = parts.entry(pf.to_string()).or_default();
+        for (to, place) in refs {
+            match part_of(to, dir) {
+                Some(pt) if pt != pf => {
+                    merged.entry(pt.to_string()).or_insert(place.clone());
+                }
+                _ => {}
+            }
+        }
+    }
+    let place = |p: &str| order.iter().position(|o| *o == p).unwrap_or(usize::MAX);
+    for (from, refs) in &parts {
+        for (to, (file, line)) in refs {
+            if place(to) > place(from) {
+                problems.push(format!(
+                    "{file}:{line}: `{dir}::{from}` refers to `{dir}::{to}`, a later part \
+                     of `{dir}` (order: {})",
+                    order.join(" -> ")
+                ));
+            }
+        }
+    }
+    let mut reported = BTreeSet::new();
+    for m in parts.keys() {
+        if let Some(cycle) = cycle_from(&parts, m) {
+            let key: BTreeSet<String> = cycle.iter().cloned().collect();
+            if reported.insert(key) {
+                let places: Vec<String> = cycle
+                    .windows(2)
+                    .map(|w| {
+                        let (file, line) = &parts[&w[0]][&w[1]];
+                        format!("{file}:{line}")
+                    })
+                    .collect();
+                let names: Vec<String> = cycle.iter().map(|p| format!("{dir}::{p}")).collect();
+                problems.push(format!(
+                    "cycle {} (at {})",
+                    names.join(" -> "),
                     places.join(", ")
                 ));
             }

@@ -5,9 +5,10 @@
 //! cannot hold (code above the slot table, an illegal word, a fused form the step limit
 //! would cut) through the plain step. It allocates nothing per instruction.
 
-use super::predecode::Form;
+use super::cond::relation;
+use super::form::Form;
 use super::routine::{apply, pop_run, pop_word, push_run, Native, Ran};
-use super::semantics::{self, mem_fault, relation, skip, Flow};
+use super::semantics::{self, mem_fault, skip, Flow};
 use super::{lo16, lo16_mut, Io, Machine};
 use crate::devices::{Devices, TAPE_01};
 use crate::fault::{Fault, Stop};

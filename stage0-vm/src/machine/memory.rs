@@ -3,8 +3,8 @@
 //! size` → Address_2: a fault, never a host panic), and the pre-decoded slots of the code
 //! in it (see `predecode`), which every store that may overlap them invalidates.
 
-use super::predecode::{Form, Slot, SLOT_SPAN};
-use super::routine::{ListWalk, StringMatch};
+use super::form::{Form, Slot, SLOT_SPAN};
+use super::subroutine::{ListWalk, StringMatch};
 use crate::isa::{decode, DecodeError, Group, Instr};
 
 /// Addresses below this have pre-decode slots; code above it runs through the plain

@@ -1,17 +1,23 @@
 //! The Knight machine: registers, memory, and the two executors over them, split by job:
 //!
+//! - `cond`: the condition families as data (compare-and-branch conditions, flag tests);
+//! - `form`: the slot the fast executor keeps per code address (a typed `form::Form`
+//!   with its operands and condition as data);
+//! - `subroutine`: the fused subroutines as data (the string-compare routine, the list walk);
 //! - `memory`: the byte memory with the reference's bounds rule and the slot table;
-//! - `predecode`: the slot of each code address: hot forms, condition families as data,
-//!   and the fused forms (a typed `predecode::Form`), invalidated by stores;
-//! - `semantics`: what every instruction does, written once (condition tables and
-//!   `execute`);
-//! - `step`: the plain step (`isa::decode` + `execute`, no cache, no fusion): the
-//!   reference semantics, `--trace`, and the fast executor's fallback;
+//! - `semantics`: what every instruction does, written once (`execute`);
+//! - `predecode`: filling the slot of each code address: hot forms, condition families
+//!   and the fused forms, invalidated by stores;
 //! - `routine`: fused subroutines (the string-compare routine and the table look-up loop
 //!   calling it), recognised in the code and run natively, stopping at any instruction
 //!   they cannot finish;
 //! - `exec`: the fast executor over the slots;
+//! - `step`: the plain step (`isa::decode` + `execute`, no cache, no fusion): the
+//!   reference semantics, `--trace`, and the fast executor's fallback;
 //! - `halcode`: native devices and the POSIX dispatch; `trace`: `--trace` lines.
+//!
+//! Each part uses only the ones listed before it and this module's types (`Machine`,
+//! `Io`); `stage0-vm/tests/layers.rs` checks the order.
 //!
 //! Every fused step still counts, `--max-steps` can stop between any two instructions,
 //! and self-modifying and loaded code behave exactly (stores invalidate the slots that
@@ -25,13 +31,16 @@ use crate::fault::{Fault, Stop};
 use crate::posix::Posix;
 pub use crate::streams::Io;
 
+mod cond;
 mod exec;
+mod form;
 mod halcode;
 mod memory;
 pub(crate) mod predecode;
 mod routine;
 mod semantics;
 mod step;
+mod subroutine;
 mod trace;
 
 pub(crate) use memory::Mem;

@@ -1,83 +1,33 @@
-//! Fused subroutines: whole routines of the code recognised at their entry address and
-//! run natively in one dispatch. It owns [`StringMatch`], the string-compare routine the
-//! chain's assemblers call for every table entry they look at (a save prologue, M0's or
-//! the hex2 linker's byte-compare loop, maybe FALSE/CMPSKIP/TRUE for the verdict, a
-//! restore epilogue with RET), [`ListWalk`], the linked-list look-up loop that calls it
-//! per entry (M0's top-tested one, the hex2 linker's bottom-tested one), and the
-//! unchecked register save/restore runs the executor's prologue and epilogue forms share
-//! with them. A routine runs its instructions in order on the real registers and memory
-//! (a routine whose body never names its stack register keeps the saves in registers
-//! until it returns or stops), so any register assignment behaves exactly as the plain
-//! step; wherever it cannot go on cheaply (a load outside memory or of the kept saves, a
-//! push, pop or CALLI that would touch memory holding code or leave memory, a callee
-//! that is no longer a fused routine, the step limit) it stops at that instruction
-//! boundary with the exact state, and the executor carries on from there instruction by
-//! instruction. Every byte a routine depends on lies within `SLOT_SPAN` of its entry, so
-//! the entry slot's invalidation covers it (a walk finds its callee through the callee's
-//! own slot at every call).
+//! Fused subroutines: whole routines of the code recognised at their entry address and run
+//! natively in one dispatch. It recognises and runs [`StringMatch`], the string-compare
+//! routine the chain's assemblers call for every table entry they look at (a save prologue,
+//! M0's or the hex2 linker's byte-compare loop, maybe FALSE/CMPSKIP/TRUE for the verdict, a
+//! restore epilogue with RET), [`ListWalk`], the linked-list look-up loop that calls it per
+//! entry (M0's top-tested one, the hex2 linker's bottom-tested one), both described as data
+//! in `subroutine`, and owns the unchecked register save/restore runs the executor's prologue
+//! and epilogue forms share with them. A routine runs its instructions in order on the real
+//! registers and memory (a routine whose body never names its stack register keeps the
+//! saves in registers until it returns or stops), so any register assignment behaves
+//! exactly as the plain step; wherever it cannot go on cheaply (a load outside memory or of
+//! the kept saves, a push, pop or CALLI that would touch memory holding code or leave
+//! memory, a callee that is no longer a fused routine, the step limit) it stops at that
+//! instruction boundary with the exact state, and the executor carries on from there
+//! instruction by instruction. Every byte a routine depends on lies within `SLOT_SPAN` of
+//! its entry, so the entry slot's invalidation covers it (a walk finds its callee through
+//! the callee's own slot at every call).
+use super::cond::{compare, flag_test, relation, Family, FlagTest, SIGNED};
+use super::form::{Form, RegMove, Slot, MAX_RUN, SLOT_SPAN};
 use super::memory::Mem;
-use super::predecode::{plain, Form, RegMove, Slot, MAX_RUN, SLOT_SPAN};
-use super::semantics::{compare, flag_test, relation, Cond, Family, FlagTest, SIGNED};
+use super::predecode::plain;
+use super::subroutine::{Body, CompareLoop, ListWalk, StringMatch, Verdict};
 use crate::isa::{Group, Instr, Op};
 
 /// The most routines (and walks) one memory keeps; past it, code is fused instruction by
 /// instruction.
 const MAX_ROUTINES: usize = 256;
 
-/// A string-compare subroutine: `save` (a PUSHR run and register moves) at `entry`, the
-/// byte-compare loop `body` at `body_at` jumping back to itself, maybe a verdict at
-/// `verdict_at` (FALSE t; CMPSKIP.cond u v; TRUE t), and `restore` (moves, POPR run, RET)
-/// at `restore_at`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct StringMatch {
-    entry: u32,
-    save: Slot,
-    body_at: u32,
-    body: Body,
-    verdict_at: u32,
-    verdict: Option<Verdict>,
-    restore_at: u32,
-    restore: Slot,
-    /// The saved registers may stay in registers (see [`StringMatch::run_held`]): the
-    /// restore pops what the save pushed on the same stack register, and nothing between
-    /// them names that register.
-    held: bool,
-}
-
-/// The two byte-compare loops the chain's assemblers use.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Body {
-    /// M0's: the fused [`Form::ByteCompare`] slot (LOADXU8, LOADXU8, ADDUI, CMPSKIP.NE,
-    /// JUMP.cond back).
-    Skip(Slot),
-    /// The hex2 linker's: [`CompareLoop`].
-    Compare(CompareLoop),
-}
-
-/// LOADXU8 a s t; LOADXU8 c u v; ADDUI d e imm; CMP f x y (CMPU: `bias` 0);
-/// CMPSKIPI.cond z k; JUMP.cond g back to the loop (30 bytes); `regs` = a s t c u v d e
-/// f x y z g.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct CompareLoop {
-    regs: [u8; 13],
-    imm: u32,
-    bias: u32,
-    skip: Cond,
-    k: u32,
-    test: FlagTest,
-}
-
 /// The bytes a [`CompareLoop`] takes.
 const COMPARE_LOOP: u32 = 30;
-
-/// FALSE t; CMPSKIP.cond u v; TRUE t.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Verdict {
-    t: u8,
-    u: u8,
-    v: u8,
-    cond: Cond,
-}
 
 impl Mem {
     /// `s` (the fused slot at `ip`) turned into a [`Form::StringMatch`] slot when a
@@ -664,29 +614,6 @@ pub(super) fn apply(m: RegMove, r: &mut [u32; 256], imm: u32) {
     let pick = u32::from(m.from_imm).wrapping_neg();
     r[usize::from(m.a)] = (r[usize::from(m.b)] & !pick) | (imm & pick);
     r[usize::from(m.clear)] = 0;
-}
-
-/// A table look-up loop over a linked list, calling a [`StringMatch`] per entry:
-/// maybe JUMP.Z p @done at `entry` (`guard`); up to three set-up instructions (`setup`:
-/// loads, moves, adds); CALLI sp @callee; JUMP.cond f @found; LOAD p q k (`next`); then
-/// JUMP back to `entry` (with a guard) or JUMP.cond back to `entry` falling out to `done`
-/// (`back`, without one). The callee is looked up in the slot table at each call, so it
-/// is whatever the code there is now.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct ListWalk {
-    entry: u32,
-    guard: Option<u8>,
-    done: u32,
-    setup: [Slot; 3],
-    nsetup: u8,
-    call_at: u32,
-    sp: u8,
-    callee: u32,
-    f: u8,
-    found_if: FlagTest,
-    found: u32,
-    next: Slot,
-    back: Option<(u8, FlagTest)>,
 }
 
 /// The register and test of a 6-byte JUMP.cond.

@@ -692,7 +692,7 @@ mod string_match {
         m.mem.fill(at, true);
         assert_eq!(
             m.mem.slots[at as usize].form,
-            crate::machine::predecode::Form::StringMatch
+            crate::machine::form::Form::StringMatch
         );
         let _ = &mut dev;
         let config = Config {
@@ -723,7 +723,7 @@ mod string_match {
             m.mem.fill(entry, true);
             assert_eq!(
                 m.mem.slots[entry as usize].form,
-                crate::machine::predecode::Form::ListWalk
+                crate::machine::form::Form::ListWalk
             );
             let fast = outcome(&rom, &config, false);
             assert_eq!(fast.0, "Halt");
