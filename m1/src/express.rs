@@ -273,6 +273,20 @@ pub(crate) fn express_string(text: &[u8], config: &Config, buf: &mut Vec<u8>) {
     }
 }
 
+/// The width in bytes of a number with sigil `first`, and the open range its value must
+/// lie in (spec `hex2-m1.md`): `!` 1 byte, `@` and `$` 2 (`$` unsigned), `~` 3,
+/// `%` and `&` 4 (any value).
+pub(crate) fn sigil_range(first: u8) -> Option<(usize, i64, i64)> {
+    match first {
+        b'!' => Some((1, -129, 256)),
+        b'@' => Some((2, -32769, 32768)),
+        b'$' => Some((2, -32769, 65536)),
+        b'~' => Some((3, -8_388_609, 8_388_608)),
+        b'%' | b'&' => Some((4, i64::MIN, i64::MAX)),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -396,19 +410,5 @@ mod tests {
             }
         }
         assert!(checked > 1000);
-    }
-}
-
-/// The width in bytes of a number with sigil `first`, and the open range its value must
-/// lie in (spec `hex2-m1.md`): `!` 1 byte, `@` and `$` 2 (`$` unsigned), `~` 3,
-/// `%` and `&` 4 (any value).
-pub(crate) fn sigil_range(first: u8) -> Option<(usize, i64, i64)> {
-    match first {
-        b'!' => Some((1, -129, 256)),
-        b'@' => Some((2, -32769, 32768)),
-        b'$' => Some((2, -32769, 65536)),
-        b'~' => Some((3, -8_388_609, 8_388_608)),
-        b'%' | b'&' => Some((4, i64::MIN, i64::MAX)),
-        _ => None,
     }
 }
