@@ -11,8 +11,8 @@
 
 use toolbase::diag::Diagnostic;
 
-use crate::diagnose::{walk_error, Error, ErrorKind, Where};
-use crate::expand::{Expanded, Item};
+use crate::diagnose::{Error, ErrorKind, Where};
+use crate::expand::{walk_error, Expanded, Item};
 use crate::express::{by_text, number_of, FAST_FIRST, MAX_PADDING};
 use crate::intern::{Inputs, Table};
 use crate::number::strtoint;

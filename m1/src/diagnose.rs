@@ -9,7 +9,7 @@
 
 use toolbase::diag::{Diagnostic, Position};
 
-use crate::expand::{locate, At, Expanded};
+use crate::collapse::{locate, At};
 use crate::express::{number_of, RangeError, MAX_PADDING};
 use crate::lexer::{TokenKind, MAX_ATOM, MAX_STRING};
 use crate::number::strtoint;
@@ -243,22 +243,6 @@ fn unknown_wording(text: &[u8], suggestion: Option<&[u8]>, hint: UnknownHint) ->
         .expected("a DEFINEd name, a number such as %42 or !-1, a string, a label :name or a reference &name")
         .found(format!("'{}', which is none of these", shown.escape_debug()))
         .hint(hint)
-}
-
-/// The error of a walk that failed (a bad token or a DEFINE without a value), found again
-/// by the located, line-counting token walk.
-#[cold]
-pub(crate) fn walk_error(sources: &[Source<'_>]) -> Diagnostic {
-    let mut items = Expanded::new(sources);
-    for _ in &mut items {}
-    let e = match items.error {
-        Some(e) => *e,
-        None => Error {
-            kind: ErrorKind::Internal("a token error vanished"),
-            at: Where::Nowhere,
-        },
-    };
-    e.diagnostic(sources)
 }
 
 /// The first token (atom or string) holding a NUL byte, as an error (see

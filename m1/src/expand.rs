@@ -1,70 +1,19 @@
-//! The located token list of M1: newline collapsing across files and DEFINE extraction,
-//! as the reference's list builder and expansion walk (spec `hex2-m1.md` 2.2-2.3).
+//! The located token list of M1 with DEFINE extraction, as the reference's expansion walk
+//! (spec `hex2-m1.md` 2.2-2.3).
 //!
-//! It owns [`Collapsed`] (the [`crate::lexer`] tokens of all sources, runs of newlines
-//! collapsed) and [`Expanded`] (the same list with `DEFINE NAME VALUE` taken out), which
-//! keep each token's file, line and column. This is the located path of the walk, the
-//! reference for [`crate::walk`] (the fast path, which yields the same item sequence without
-//! locations; the tests in `walk.rs` check that they agree): diagnostics, the map and the
-//! "invalid other" check use it. It does not interpret token texts.
+//! It owns [`Expanded`]: the [`crate::collapse`] list (all sources' tokens, runs of
+//! newlines collapsed) with `DEFINE NAME VALUE` taken out, keeping each token's file, line
+//! and column, and the error of a walk that failed ([`walk_error`]). This is the located
+//! path of the walk, the reference for [`crate::walk`] (the fast path, which yields the
+//! same item sequence without locations; the tests in `walk.rs` check that they agree):
+//! diagnostics, the map and the "invalid other" check use it. It does not interpret token
+//! texts.
 
-use crate::diagnose::{Error, ErrorKind};
-use crate::lexer::{Lexer, Token, TokenKind};
+use crate::collapse::{At, Collapsed};
+use crate::diagnose::{Error, ErrorKind, Where};
+use crate::lexer::{Token, TokenKind};
 use crate::Source;
-
-/// A token of the collapsed token list: which source it is in, and the token.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct At {
-    pub file: usize,
-    pub tok: Token,
-}
-
-/// The token list of all sources, newlines collapsed as the reference's list builder does.
-pub(crate) struct Collapsed<'s, 'a> {
-    sources: &'s [Source<'a>],
-    file: usize,
-    lexer: Option<Lexer<'a>>,
-    last_was_newline: bool,
-}
-
-impl<'s, 'a> Collapsed<'s, 'a> {
-    pub fn new(sources: &'s [Source<'a>]) -> Self {
-        Collapsed {
-            sources,
-            file: 0,
-            lexer: sources.first().map(|s| Lexer::new(s.text)),
-            last_was_newline: true,
-        }
-    }
-}
-
-impl Iterator for Collapsed<'_, '_> {
-    type Item = At;
-
-    #[inline(always)]
-    fn next(&mut self) -> Option<At> {
-        loop {
-            let lexer = self.lexer.as_mut()?;
-            match lexer.next() {
-                Some(tok) => {
-                    let nl = matches!(tok.kind, TokenKind::Newline(_));
-                    if nl && self.last_was_newline {
-                        continue;
-                    }
-                    self.last_was_newline = nl;
-                    return Some(At {
-                        file: self.file,
-                        tok,
-                    });
-                }
-                None => {
-                    self.file += 1;
-                    self.lexer = self.sources.get(self.file).map(|s| Lexer::new(s.text));
-                }
-            }
-        }
-    }
-}
+use toolbase::diag::Diagnostic;
 
 /// One item of the token list after DEFINE processing.
 pub(crate) enum Item {
@@ -152,10 +101,18 @@ pub(crate) fn bad_token(tok: &Token) -> bool {
     }
 }
 
-/// Where `text` first occurs as a token (for errors about records).
+/// The error of a walk that failed (a bad token or a DEFINE without a value), found again
+/// by the located, line-counting token walk.
 #[cold]
-pub(crate) fn locate(sources: &[Source<'_>], text: &[u8]) -> Option<At> {
-    Collapsed::new(sources).find(|at| {
-        !matches!(at.tok.kind, TokenKind::Newline(_)) && at.tok.text(sources[at.file].text) == text
-    })
+pub(crate) fn walk_error(sources: &[Source<'_>]) -> Diagnostic {
+    let mut items = Expanded::new(sources);
+    for _ in &mut items {}
+    let e = match items.error {
+        Some(e) => *e,
+        None => Error {
+            kind: ErrorKind::Internal("a token error vanished"),
+            at: Where::Nowhere,
+        },
+    };
+    e.diagnostic(sources)
 }

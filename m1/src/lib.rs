@@ -43,6 +43,7 @@ use toolbase::diag::Diagnostic;
 pub(crate) mod analyse;
 pub(crate) mod blocks;
 pub mod blood_elf;
+pub(crate) mod collapse;
 pub(crate) mod diagnose;
 pub(crate) mod engine;
 pub(crate) mod expand;

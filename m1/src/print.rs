@@ -12,7 +12,8 @@ use std::io::Write;
 
 use crate::analyse::{Expr, Program, KIND, K_DEFINE};
 use crate::blocks::{write_in_blocks, OutBuf, Sink, FLUSH_AT};
-use crate::expand::{At, Expanded, Item};
+use crate::collapse::At;
+use crate::expand::{Expanded, Item};
 use crate::express::{express_string, number_of, quick_number, FAST_FIRST, LABEL_SECOND};
 use crate::lexer::TokenKind;
 use crate::number::{digits_per_byte, hex_spaced, hex_word, push_digits, strtoint};

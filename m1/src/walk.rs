@@ -383,7 +383,7 @@ mod tests {
         visit(sources, &mut Closure(f))
     }
 
-    fn tok_of(at: crate::expand::At) -> Tok {
+    fn tok_of(at: crate::collapse::At) -> Tok {
         Tok {
             file: at.file as u32,
             start: at.tok.start as u32,

@@ -270,7 +270,7 @@ pub fn statements(text: &str) -> Vec<(usize, &str)> {
     let b = text.as_bytes();
     let mut i = 0;
     while i < b.len() {
-        if text[i..].starts_with("::{") {
+        if b[i..].starts_with(b"::{") {
             depth += 1;
             i += 3;
             continue;
