@@ -57,7 +57,8 @@ const PARTS: layering::Parts = &[
     (
         "linux",
         &[
-            "memory", "cpu", "elf", "fs", "syscall", "x86", "riscv", "aarch64", "process", "tool",
+            "memory", "cpu", "loops", "elf", "fs", "syscall", "x86", "riscv", "aarch64", "process",
+            "tool",
         ],
     ),
     (
@@ -65,7 +66,11 @@ const PARTS: layering::Parts = &[
         &["decode", "flags", "exec", "fast", "loops", "disasm"],
     ),
     ("linux::aarch64", &["decode", "exec"]),
-    ("linux::riscv", &["decode", "exec", "fuse", "cache"]),
+    ("linux::loops", &["symbolic", "exit"]),
+    (
+        "linux::riscv",
+        &["decode", "exec", "fuse", "cache", "loops"],
+    ),
 ];
 
 #[test]

@@ -11,6 +11,8 @@
 //!   result. Each instruction set lives in one module of its own and nothing
 //!   architecture-specific lives outside it.
 //!
+//! - [`loops`]: loop fast-forward over any instruction set's symbolic semantics (whole
+//!   iterations of a proven counted loop applied at once);
 //! - [`elf`]: static ELF executables and the initial process image (segments, heap,
 //!   stack with argc, argv, envp and the auxiliary vector);
 //! - [`fs`]: descriptors, buffered open file descriptions, errno values;
@@ -28,6 +30,7 @@ pub mod aarch64;
 pub mod cpu;
 pub mod elf;
 pub mod fs;
+pub(crate) mod loops;
 pub mod memory;
 pub mod process;
 pub mod riscv;

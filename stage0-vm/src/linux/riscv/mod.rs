@@ -6,7 +6,8 @@
 //! a0..a5, result in a0, the generic `asm-generic/unistd.h` table). One core serves both
 //! widths, parameterised by `RV64`: [`decode`](mod@decode) turns a word into an instruction, [`exec`]
 //! applies it, [`cache`] keeps decoded instructions per code slot, [`fuse`] runs the
-//! commonest adjacent pairs (stack pushes and pops) as one step. [`Riscv::run`] (the
+//! commonest adjacent pairs (stack pushes and pops) as one step, [`loops`](mod@loops)
+//! fast-forwards proven counted loops. [`Riscv::run`] (the
 //! [`Cpu::run`] of the trait) executes from the cache; [`Riscv::run_uncached`] fetches and
 //! decodes every instruction again and is the reference the cached path is tested against.
 //! No allocation or dynamic dispatch happens per instruction.
@@ -15,6 +16,9 @@ pub mod cache;
 pub mod decode;
 pub mod exec;
 pub mod fuse;
+mod loops;
+#[cfg(test)]
+mod loops_tests;
 
 use std::fmt;
 
@@ -31,6 +35,8 @@ use super::memory::{MemFault, Memory};
 pub struct Riscv<const RV64: bool> {
     hart: Hart<RV64>,
     code: CodeCache,
+    /// The loop heads seen at backward jumps (see [`loops`]).
+    loops: loops::Loops,
     /// The system call the last `run` stopped at, until the next `run` accounts for the
     /// guest memory it may have written.
     pending: Option<SyscallRequest>,
@@ -63,6 +69,12 @@ impl<const RV64: bool> Riscv<RV64> {
     pub fn set_reg(&mut self, r: usize, value: u64) {
         self.hart.x[r & 31] = Hart::<RV64>::sx(value);
         self.hart.x[0] = 0;
+    }
+
+    /// The guest instructions counted so far that were fast-forwarded (whole loop
+    /// iterations applied at once, see the `loops` module) rather than interpreted.
+    pub fn fast_forwarded(&self) -> u64 {
+        self.loops.skipped
     }
 
     /// The registers and program counter, exactly.
@@ -188,6 +200,7 @@ impl<const RV64: bool> Cpu for Riscv<RV64> {
         Riscv {
             hart,
             code: CodeCache::default(),
+            loops: loops::Loops::default(),
             pending: None,
         }
     }
@@ -236,11 +249,21 @@ impl<const RV64: bool> Cpu for Riscv<RV64> {
                     Err(f) => break Some(Stop::Fault(FaultKind::Memory(f))),
                 };
             }
-            match Hart::<RV64>::step(x, mem, &mut self.code, inst, pc, &mut why) {
+            let next = match Hart::<RV64>::step(x, mem, &mut self.code, inst, pc, &mut why) {
                 exec::STOPPED => break Some(why),
-                next => pc = next,
-            }
+                next => next,
+            };
             n += 1;
+            if next <= pc && loops::is_jump(inst.op) {
+                // A backward jump: the guest is at a loop head.
+                let mut view = loops::View::<RV64> {
+                    x,
+                    code: &mut self.code,
+                };
+                n += view.fast_forward(mem, &mut self.loops, next, budget - n);
+                page = u64::MAX;
+            }
+            pc = next;
         };
         self.hart.pc = pc;
         match stop {

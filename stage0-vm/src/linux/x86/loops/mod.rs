@@ -1,92 +1,64 @@
-//! Loop fast-forward: whole iterations of a simple counted loop done at once.
-//!
-//! The chains' compilers spend most of their guest instructions in a few tiny loops:
-//! M2-Planet clears its 4 KiB token buffer a byte at a time before every token, and
-//! M2libc's `calloc` zeroes with a byte loop (88% of the 12.4 G instructions of M2
-//! building M2-Planet). This module owns the one lever that removes them without
-//! knowing any program: at a backward jump to a loop head it reads the loop's single
-//! path (straight-line code and unconditional jumps from the head back to it, with one
-//! conditional exit), executes one iteration symbolically over values that are affine
-//! in the iteration number `j` ([`symbolic::Lin`]), and proves from that iteration that
-//!
-//! - every location read before it is written (register, or memory at an address that
-//!   does not change between iterations) is either never written (invariant) or only
-//!   stepped by a constant (an induction: `x = x + delta`),
-//! - the flags are never read before the path writes them,
-//! - at most one store has an address that moves between iterations (the strided store,
-//!   of a value that is affine in `j`), and no other access, code byte or later read
-//!   overlaps the range it covers,
-//! - the exit condition is a comparison of affine values.
-//!
-//! Then iteration `j`'s effects are a function of `j` alone, and [`X86::fast_forward`]
-//! applies the first `m` of them: the strided stores of iterations `0..m`, each
-//! induction at its value after `m` iterations, `m` times the path's length added to the
-//! instruction count. `m` stops one full iteration before the first iteration that
-//! exits (found by evaluating the exit condition with the interpreter's own [`Flags`](super::flags::Flags)),
-//! and within the instruction budget, so the interpreter then runs the last iteration
-//! and the exit itself: every temporary (a register, the flags or a stack slot written
-//! before it is read) ends as it would have, and the guest state, memory and instruction
-//! count equal a plain run's exactly (property test `fast_forward_equals_plain_steps`).
-//! Anything the analysis does not cover (calls, other instructions, a second strided
-//! store, a loaded value flowing into an address) leaves the loop to the interpreter.
+//! The x86 side of loop fast-forward ([`crate::linux::loops`]): reading a loop's path
+//! from memory (straight-line code and unconditional jumps from the head back to it, one
+//! conditional exit) and the symbolic semantics of the x86 subset the chains' loops are
+//! made of (moves, add/sub/cmp/test and constant logic, lea, inc/dec, constant shifts,
+//! push/pop, setcc, jumps), over the shared [`Executor`]. Flag-writing instructions are
+//! comparison sources with x86's own condition numbering.
 
-use std::collections::HashMap;
-use std::rc::Rc;
-
-mod exit;
-mod symbolic;
-
-use super::decode::{mask, Alu, Insn, Op, Operand, Shift};
+use super::decode::{Alu, Insn, Mem, Op, Operand, Shift, BASE_RIP, NONE, RSP};
 use super::{decode_at, X86};
+use crate::linux::loops::symbolic::{lin, logic, sum, truncate, Bitwise, FlagSrc, Lin, Sym};
+use crate::linux::loops::{self, Executor, Fail, LoopCpu, Path, MAX_PATH};
 use crate::linux::memory::Memory;
-use exit::Exit;
-use symbolic::{Executor, Fail, Inductions, Input, Loc, Strided, Sym};
 
-/// The longest path (instructions per iteration) analysed.
-const MAX_PATH: usize = 128;
-/// Iterations skipped at most per fast-forward (the exit scan's bound).
-const MAX_SKIP: u64 = 1 << 20;
-/// Fewer iterations than this are left to the interpreter.
-const MIN_SKIP: u64 = 3;
-/// A loop head whose analysis failed this many times in a row is not analysed again.
-const MAX_MISSES: u32 = 8;
-/// Inputs of a linear value at most.
-pub(super) const MAX_TERMS: usize = 3;
+/// The loop heads of an x86 processor.
+pub(super) type Loops = loops::Loops<Insn>;
 
-/// The loop heads seen, with what is known of them.
-#[derive(Default)]
-pub(super) struct Loops {
-    heads: HashMap<u64, Head>,
-    /// Instructions fast-forwarded so far (they are in the instruction count too).
-    pub(super) skipped: u64,
-}
-
-enum Head {
-    /// A loop path that may be fast-forwarded, with the analyses that failed in a row and
-    /// the inductions the last successful one found (the next one tries them first).
-    Path(Rc<Path>, u32, Inductions),
-    /// Not a loop this module handles.
-    Never,
-}
-
-impl Loops {
-    /// Forgets every path (the code they were decoded from may have changed).
-    pub(super) fn clear(&mut self) {
-        self.heads.clear();
+impl<const LONG: bool> X86<LONG> {
+    /// At a backward jump to `head`: [`loops::fast_forward`] with x86 paths.
+    #[cold]
+    pub(super) fn fast_forward(
+        &mut self,
+        mem: &mut Memory,
+        loops: &mut Loops,
+        head: u64,
+        room: u64,
+    ) -> u64 {
+        loops::fast_forward(self, mem, loops, head, room, path::<LONG>)
     }
 }
 
-/// One iteration's instructions, from the loop head.
-pub(super) struct Path {
-    pub(super) insns: Vec<(u64, Insn)>,
-    /// The addresses the path was decoded from: `code.0..code.1`.
-    pub(super) code: (u64, u64),
-    /// Whether taking the conditional exit leaves the loop (else not taking it does).
-    pub(super) exit_when_taken: bool,
+impl<const LONG: bool> LoopCpu for X86<LONG> {
+    type Insn = Insn;
+    const REG_BYTES: u8 = if LONG { 8 } else { 4 };
+
+    fn reg(&self, n: u8) -> u64 {
+        self.regs[usize::from(n & 15)]
+    }
+
+    fn set_reg(&mut self, n: u8, bytes: u8, value: u64) {
+        X86::set_reg(self, n, bytes, value);
+    }
+
+    fn store(&mut self, mem: &mut Memory, addr: u64, size: u8, value: u64) -> Result<(), ()> {
+        X86::store(self, mem, addr, size, value).map_err(|_| ())
+    }
+
+    fn in_code(&self, addr: u64, len: u64) -> bool {
+        addr.wrapping_add(len) > self.code.0 && addr < self.code.1
+    }
+
+    fn wrote(&mut self, _addr: u64, _len: u64) {
+        // `in_code` kept every fill out of decoded code.
+    }
+
+    fn step(ex: &mut Executor<'_, Self>, pc: u64, insn: &Insn) -> Result<(), Fail> {
+        ex.step_x86(pc, insn)
+    }
 }
 
 /// Builds the path of the loop whose head is `head`, if it has the shape handled here.
-fn path<const LONG: bool>(mem: &Memory, head: u64) -> Option<Path> {
+fn path<const LONG: bool>(mem: &Memory, head: u64) -> Option<Path<Insn>> {
     let mut insns = Vec::new();
     let mut exit = None;
     let mut pc = head;
@@ -117,14 +89,7 @@ fn path<const LONG: bool>(mem: &Memory, head: u64) -> Option<Path> {
             break;
         }
     }
-    let exit_when_taken = exit?;
-    let lo = insns.iter().map(|i| i.0).min()?;
-    let hi = insns.iter().map(|i| i.0 + u64::from(i.1.len)).max()?;
-    Some(Path {
-        code: (lo, hi),
-        insns,
-        exit_when_taken,
-    })
+    Path::new(mem, insns, exit?, |i| u64::from(i.len))
 }
 
 /// Whether the symbolic executor knows `i`.
@@ -146,218 +111,208 @@ fn handled(i: &Insn) -> bool {
     }
 }
 
-/// A proven fast-forward: what iterations `0..m` do.
-struct Plan {
-    strided: Option<Strided>,
-    inductions: Vec<Input>,
-    accesses: Vec<(u64, u8)>,
-    exit: Exit,
-}
+/// The x86 semantics of the path's instructions.
+impl<const LONG: bool> Executor<'_, X86<LONG>> {
+    const ADDR_BYTES: u8 = if LONG { 8 } else { 4 };
 
-/// Finds and proves the fast-forward of `path` from the current state, in two passes:
-/// the first takes every address as fixed and finds the inductions; [`prove`] assumes
-/// them. Returns the plan and the inductions.
-fn plan<const LONG: bool>(
-    cpu: &X86<LONG>,
-    mem: &Memory,
-    path: &Path,
-) -> Result<(Plan, Inductions), Fail> {
-    let mut first = Executor::new(cpu, mem, &[]);
-    first.steps(path)?;
-    let (_, assumed) = first.finish()?;
-    let assumed: Inductions = Rc::from(assumed);
-    Ok((prove(cpu, mem, path, &assumed)?, assumed))
-}
-
-/// The plan of `path` if `assumed` are its inductions: with them, addresses built from
-/// an induction move; the iteration must then find exactly these inductions.
-fn prove<const LONG: bool>(
-    cpu: &X86<LONG>,
-    mem: &Memory,
-    path: &Path,
-    assumed: &[(Loc, u64)],
-) -> Result<Plan, Fail> {
-    if assumed.is_empty() {
-        return Err(());
-    }
-    let mut second = Executor::new(cpu, mem, assumed);
-    second.steps(path)?;
-    let exit = Exit::new(&second, path)?;
-    let strided = match second.it.strided {
-        None => None,
-        Some((a, size, Sym::Lin(v))) => Some(Strided {
-            addr: second.aff(&a),
-            size,
-            value: second.aff(&v),
-        }),
-        Some(_) => return Err(()),
-    };
-    let (it, found) = second.finish()?;
-    if found != assumed {
-        return Err(());
-    }
-    Ok(Plan {
-        strided,
-        inductions: it.inputs.iter().filter(|i| i.delta != 0).copied().collect(),
-        accesses: it.accesses,
-        exit,
-    })
-}
-
-impl<const LONG: bool> X86<LONG> {
-    /// At a backward jump to `head` (the guest is at the start of an iteration), applies
-    /// as many whole iterations as are proven safe and fit in `room` instructions;
-    /// returns the instructions they count.
-    #[cold]
-    pub(super) fn fast_forward(
-        &mut self,
-        mem: &mut Memory,
-        loops: &mut Loops,
-        head: u64,
-        room: u64,
-    ) -> u64 {
-        let path = match loops.heads.entry(head).or_insert_with(|| {
-            path::<LONG>(mem, head).map_or(Head::Never, |p| {
-                Head::Path(Rc::new(p), 0, Rc::from(Vec::new()))
-            })
-        }) {
-            Head::Path(p, _, last) => (Rc::clone(p), Rc::clone(last)),
-            Head::Never => return 0,
-        };
-        let (done, found) = self.try_fast_forward(mem, &path.0, &path.1, room);
-        loops.skipped += done;
-        if let Some(Head::Path(_, misses, last)) = loops.heads.get_mut(&head) {
-            *misses = if done == 0 { *misses + 1 } else { 0 };
-            if let Some(found) = found {
-                *last = found;
-            }
-            if *misses >= MAX_MISSES {
-                loops.heads.insert(head, Head::Never);
-            }
-        }
-        done
+    /// Register `n` read as a `size`-byte operand.
+    fn read_reg(&mut self, n: u8, size: u8) -> Result<Sym, Fail> {
+        Ok(truncate(self.reg(n)?, size))
     }
 
-    /// The instructions skipped, and the inductions if they were not the `last` ones.
-    fn try_fast_forward(
-        &mut self,
-        mem: &mut Memory,
-        path: &Path,
-        last: &Inductions,
-        room: u64,
-    ) -> (u64, Option<Inductions>) {
-        let len = path.insns.len() as u64;
-        // Iterations that fit in the budget, the interpreted one after the skip included.
-        let fit = MAX_SKIP.min(room / len);
-        if fit <= MIN_SKIP {
-            return (0, None);
-        }
-        let (plan, found) = match prove(self, mem, path, last) {
-            Ok(p) => (p, None),
-            Err(()) => match plan(self, mem, path) {
-                Ok((p, found)) => (p, Some(found)),
-                Err(()) => return (0, None),
+    fn write_reg(&mut self, n: u8, size: u8, v: Sym) -> Result<(), Fail> {
+        let n = n & 15;
+        let new = match size {
+            // 32-bit writes zero-extend; in 32-bit mode the register is 32 bits.
+            4 | 8 => v,
+            1 => match v {
+                Sym::Cond { cc, flags } => Sym::LowCond { cc, flags },
+                _ => Sym::Unknown,
             },
+            _ => Sym::Unknown,
         };
-        // Skip iterations 0..m and leave iteration m, which neither exits nor runs out of
-        // budget, to the interpreter: it rewrites every temporary, so the guest is never
-        // seen between a skipped iteration and the next (the exit, a fault, the budget).
-        let m = plan.exit.first_exit(fit).saturating_sub(1);
-        if m < MIN_SKIP || !self.apply(mem, path, &plan, m) {
-            return (0, None);
-        }
-        (m * len, found)
+        self.set_reg(n, new);
+        Ok(())
     }
 
-    /// Does iterations `0..m` of `plan`, if every access they make is checked safe first.
-    fn apply(&mut self, mem: &mut Memory, path: &Path, plan: &Plan, m: u64) -> bool {
-        let code = |a: u64, len: u64| {
-            self.in_code(a, len) || ranges_overlap(a, len, path.code.0, path.code.1 - path.code.0)
-        };
-        for &(a, size) in &plan.accesses {
-            if mem.slice(a, u64::from(size)).is_err() || code(a, u64::from(size)) {
-                return false;
-            }
+    fn address(&mut self, m: &Mem, next_pc: u64) -> Result<Lin, Fail> {
+        let bytes = if LONG { m.addr_size } else { 4 };
+        let mut a = Lin::constant(i64::from(m.disp) as u64, bytes);
+        if m.base < 16 {
+            a = a
+                .add(lin(self.read_reg(m.base, bytes)?)?, 1, bytes)
+                .ok_or(())?;
+        } else if m.base == BASE_RIP {
+            a = a.add(Lin::constant(next_pc, bytes), 1, bytes).ok_or(())?;
         }
-        if let Some(s) = plan.strided {
-            // Iteration m's store too: it must not fault either.
-            let Some((lo, len)) = s.range(m + 1) else {
-                return false;
-            };
-            if plan
-                .accesses
-                .iter()
-                .any(|&(a, size)| ranges_overlap(a, u64::from(size), lo, len))
-                || code(lo, len)
-                || mem.slice_mut(lo, len).is_err()
-            {
-                return false;
+        if m.index != NONE {
+            let i = lin(self.read_reg(m.index, bytes)?)?;
+            a = a.add(i, 1 << (m.scale & 3), bytes).ok_or(())?;
+        }
+        Ok(a)
+    }
+
+    fn read(&mut self, o: Operand, size: u8, next_pc: u64) -> Result<Sym, Fail> {
+        match o {
+            Operand::Reg(n) => self.read_reg(n, size),
+            Operand::Imm(v) => Ok(Sym::Lin(Lin::constant(v, size))),
+            Operand::Mem(m) => {
+                let a = self.address(&m, next_pc)?;
+                self.load(a, size)
             }
-            if s.size == 1 && s.value.c1 == 0 && len == m + 1 {
-                // A byte fill (memset, clearing a buffer), in either direction.
-                let lo = if s.addr.c1 == 1 { lo } else { lo + 1 };
-                let Ok(bytes) = mem.slice_mut(lo, m) else {
-                    return false;
+            _ => Err(()),
+        }
+    }
+
+    fn write(&mut self, o: Operand, size: u8, v: Sym, next_pc: u64) -> Result<(), Fail> {
+        match o {
+            Operand::Reg(n) => self.write_reg(n, size, v),
+            Operand::Mem(m) => {
+                let a = self.address(&m, next_pc)?;
+                self.store(a, size, v)
+            }
+            _ => Err(()),
+        }
+    }
+
+    /// Executes one instruction of the path symbolically.
+    fn step_x86(&mut self, pc: u64, i: &Insn) -> Result<(), Fail> {
+        let size = i.size;
+        let next = pc.wrapping_add(u64::from(i.len)) & X86::<LONG>::ADDR_MASK;
+        match i.op {
+            Op::Mov => {
+                let v = self.read(i.src, size, next)?;
+                self.write(i.dst, size, v, next)?;
+            }
+            Op::Lea => {
+                let Operand::Mem(m) = i.src else {
+                    return Err(());
                 };
-                bytes.fill(s.value.c0 as u8);
-            } else {
-                for j in 0..m {
-                    if self
-                        .store(mem, s.addr.at(j), s.size, s.value.at(j))
-                        .is_err()
-                    {
-                        return false;
+                let a = self.address(&m, next)?;
+                self.write(i.dst, size, truncate(Sym::Lin(a), size), next)?;
+            }
+            Op::Alu(alu @ (Alu::Xor | Alu::Sub))
+                if i.dst == i.src && matches!(i.dst, Operand::Reg(_)) =>
+            {
+                // Zeroing idioms: the result and flags do not depend on the register, which
+                // is therefore not an input.
+                let zero = Sym::Lin(Lin::constant(0, size));
+                self.set_flags(match alu {
+                    Alu::Xor => FlagSrc::Logic {
+                        size,
+                        a: zero,
+                        b: zero,
+                    },
+                    _ => FlagSrc::Sub {
+                        size,
+                        a: zero,
+                        b: zero,
+                    },
+                })?;
+                self.write(i.dst, size, zero, next)?;
+            }
+            Op::Alu(alu) => {
+                let b = self.read(i.src, size, next)?;
+                let a = self.read(i.dst, size, next)?;
+                let (r, f) = match alu {
+                    Alu::Add => (sum(a, b, 1, size), FlagSrc::Add { size, a, b }),
+                    Alu::Sub | Alu::Cmp => (sum(a, b, u64::MAX, size), FlagSrc::Sub { size, a, b }),
+                    _ => {
+                        let op = match alu {
+                            Alu::And => Bitwise::And,
+                            Alu::Or => Bitwise::Or,
+                            _ => Bitwise::Xor,
+                        };
+                        let r = logic(op, a, b, size);
+                        (r, FlagSrc::Logic { size, a: r, b: r })
                     }
+                };
+                self.set_flags(f)?;
+                if alu != Alu::Cmp {
+                    self.write(i.dst, size, r, next)?;
                 }
             }
-        }
-        for i in &plan.inductions {
-            let v = i.init.wrapping_add(i.delta.wrapping_mul(m)) & mask(i.bytes);
-            match i.loc {
-                Loc::Reg(n) => self.set_reg(n, i.bytes, v),
-                // Checked mapped above (every memory input is an access).
-                Loc::Mem { addr, size } => {
-                    if self.store(mem, addr, size, v).is_err() {
-                        return false;
+            Op::Test => {
+                let b = self.read(i.src, size, next)?;
+                let a = self.read(i.dst, size, next)?;
+                self.set_flags(FlagSrc::Logic { size, a, b })?;
+            }
+            Op::Movzx | Op::Movsx => {
+                let from = i.imm as u8;
+                let v = self.read(i.src, from, next)?;
+                let v = match v {
+                    Sym::Cond { .. } => v,
+                    Sym::Lin(l) if l.n == 0 => {
+                        let c = if i.op == Op::Movsx {
+                            super::exec::sext(l.off, from) as u64
+                        } else {
+                            l.off
+                        };
+                        Sym::Lin(Lin::constant(c, size))
                     }
+                    _ => Sym::Unknown,
+                };
+                self.write(i.dst, size, v, next)?;
+            }
+            Op::Inc | Op::Dec => {
+                let a = self.read(i.dst, size, next)?;
+                let k = if i.op == Op::Inc { 1 } else { u64::MAX };
+                let r = sum(a, Sym::Lin(Lin::constant(1, size)), k, size);
+                self.set_flags(FlagSrc::Opaque)?;
+                self.write(i.dst, size, r, next)?;
+            }
+            Op::Shift(_) => {
+                let Operand::Imm(count) = i.src else {
+                    return Err(());
+                };
+                let count = count & if size == 8 { 63 } else { 31 };
+                let a = self.read(i.dst, size, next)?;
+                if count != 0 {
+                    let r = match a {
+                        Sym::Lin(l) => Sym::Lin(l.scaled(1 << count)),
+                        _ => Sym::Unknown,
+                    };
+                    self.set_flags(FlagSrc::Opaque)?;
+                    self.write(i.dst, size, r, next)?;
                 }
             }
+            Op::Push => {
+                let v = self.read(i.src, size, next)?;
+                let sp = lin(self.reg(RSP)?)?;
+                let sp = sp
+                    .add(
+                        Lin::constant(u64::from(size), Self::ADDR_BYTES),
+                        u64::MAX,
+                        Self::ADDR_BYTES,
+                    )
+                    .ok_or(())?;
+                self.store(sp, size, v)?;
+                self.set_reg(RSP, Sym::Lin(sp));
+            }
+            Op::Pop => {
+                let sp = lin(self.reg(RSP)?)?;
+                let v = self.load(sp, size)?;
+                let up = sp
+                    .add(
+                        Lin::constant(u64::from(size), Self::ADDR_BYTES),
+                        1,
+                        Self::ADDR_BYTES,
+                    )
+                    .ok_or(())?;
+                self.set_reg(RSP, Sym::Lin(up));
+                self.write(i.dst, size, v, next)?;
+            }
+            Op::Setcc(cc) => {
+                let flags = self.flags()?;
+                self.write(i.dst, 1, Sym::Cond { cc, flags }, next)?;
+            }
+            Op::Jcc(cc) => {
+                // The path's one conditional branch is its exit.
+                self.it.exit = Some((self.flags()?, cc));
+            }
+            Op::JmpRel | Op::Nop => {}
+            _ => return Err(()),
         }
-        true
+        Ok(())
     }
-
-    fn in_code(&self, addr: u64, len: u64) -> bool {
-        addr.wrapping_add(len) > self.code.0 && addr < self.code.1
-    }
-}
-
-impl Strided {
-    /// The bytes the stores of iterations `0..m` cover, `(first, length)`, if their
-    /// addresses move one way without wrapping around the address space.
-    fn range(&self, m: u64) -> Option<(u64, u64)> {
-        let a = self.addr;
-        let down = a.c1 > a.mask / 2;
-        let step = if down {
-            a.c1.wrapping_neg() & a.mask
-        } else {
-            a.c1
-        };
-        let travel = u128::from(step) * u128::from(m - 1);
-        let first = u128::from(a.c0);
-        let lo = if down {
-            first.checked_sub(travel)?
-        } else {
-            first
-        };
-        let end = if down { first } else { first + travel } + u128::from(self.size);
-        if end > u128::from(a.mask) + 1 {
-            return None;
-        }
-        Some((lo as u64, (end - lo) as u64))
-    }
-}
-
-pub(super) fn ranges_overlap(a: u64, alen: u64, b: u64, blen: u64) -> bool {
-    u128::from(a) < u128::from(b) + u128::from(blen)
-        && u128::from(b) < u128::from(a) + u128::from(alen)
 }

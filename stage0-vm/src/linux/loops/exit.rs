@@ -1,12 +1,72 @@
 //! The exit condition of a fast-forwarded loop as a function of the iteration number:
-//! the path's flag sources with operands affine in `j`, evaluated with the interpreter's own
-//! [`Flags`], and the first exiting iteration found by binary search where the comparison's
-//! form proves it monotone (else by a scan).
+//! the path's comparison sources with operands affine in `j`, each evaluated to its
+//! [`Outcome`], and the first exiting iteration found by binary search where the
+//! comparison's form proves it monotone (else by a scan).
+//!
+//! Conditions are numbered as in x86's `tttn` field (the low bit negates): 0 overflow,
+//! 2 below (unsigned less), 4 equal, 6 below or equal, 8 sign, 10 parity, 12 less
+//! (signed), 14 less or equal; 1, 3, ... 15 their negations. Every instruction set writes
+//! its compares and branches in these terms (RISC-V `bltu` is condition 2 of the
+//! subtraction of its operands, AArch64 `b.hs` condition 3, and so on).
 
-use super::super::decode::mask;
-use super::super::flags::Flags;
-use super::symbolic::{Aff, Executor, Fail, FlagSrc, Sym};
-use super::Path;
+use super::symbolic::{mask, Aff, Executor, Fail, FlagSrc, Sym};
+use super::{LoopCpu, Path};
+
+/// What a comparison source computes, as x86 defines its flags for the operation.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Outcome {
+    zero: bool,
+    sign: bool,
+    carry: bool,
+    overflow: bool,
+    parity: bool,
+}
+
+impl Outcome {
+    /// The outcome of `op` on `size`-byte operands `a` and `b` (already truncated).
+    pub(crate) fn of(op: FlagOp, size: u8, a: u64, b: u64) -> Outcome {
+        let m = mask(size);
+        let sign = 1u64 << (8 * u32::from(size) - 1);
+        let (r, carry, overflow) = match op {
+            FlagOp::Add => {
+                let r = a.wrapping_add(b) & m;
+                (
+                    r,
+                    u128::from(a) + u128::from(b) > u128::from(m),
+                    (a ^ r) & (b ^ r) & sign != 0,
+                )
+            }
+            FlagOp::Sub => {
+                let r = a.wrapping_sub(b) & m;
+                (r, a < b, (a ^ b) & (a ^ r) & sign != 0)
+            }
+            FlagOp::Logic => (a & b, false, false),
+        };
+        Outcome {
+            zero: r == 0,
+            sign: r & sign != 0,
+            carry,
+            overflow,
+            parity: (r as u8).count_ones() % 2 == 0,
+        }
+    }
+
+    /// Condition `cc` (numbered as the module says) of this outcome.
+    pub(crate) fn cond(self, cc: u8) -> bool {
+        let less = self.sign != self.overflow;
+        let base = match (cc >> 1) & 7 {
+            0 => self.overflow,
+            1 => self.carry,
+            2 => self.zero,
+            3 => self.carry || self.zero,
+            4 => self.sign,
+            5 => self.parity,
+            6 => less,
+            _ => less || self.zero,
+        };
+        base != (cc & 1 != 0)
+    }
+}
 
 /// The exit condition as a function of `j`: the flag sources of the path with their
 /// operands affine in `j` (None: not evaluable), the exit branch's source and condition.
@@ -28,8 +88,8 @@ pub(super) enum Term {
     },
 }
 
-#[derive(Clone, Copy)]
-pub(super) enum FlagOp {
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum FlagOp {
     Add,
     Sub,
     Logic,
@@ -44,9 +104,9 @@ pub(super) struct ExitFlags {
 }
 
 impl Exit {
-    pub(super) fn new<const LONG: bool>(
-        ex: &Executor<'_, LONG>,
-        path: &Path,
+    pub(super) fn new<M: LoopCpu>(
+        ex: &Executor<'_, M>,
+        path: &Path<M::Insn>,
     ) -> Result<Exit, Fail> {
         let (root, cc) = ex.it.exit.ok_or(())?;
         let term = |s: Sym| match s {
@@ -112,19 +172,15 @@ impl Exit {
         }
     }
 
-    /// The flags source `id` computes in iteration `j`, by the interpreter's [`Flags`].
-    pub(super) fn flags_at(&self, id: u16, j: u64) -> Flags {
-        let mut flags = Flags::default();
-        if let Some(Some(f)) = self.srcs.get(usize::from(id)) {
-            let m = mask(f.size);
-            let (a, b) = (self.value(f.a, j) & m, self.value(f.b, j) & m);
-            match f.op {
-                FlagOp::Add => flags.set_add(f.size, a, b, a.wrapping_add(b) & m),
-                FlagOp::Sub => flags.set_sub(f.size, a, b, a.wrapping_sub(b) & m),
-                FlagOp::Logic => flags.set_logic(f.size, a & b),
+    /// The outcome comparison source `id` computes in iteration `j`.
+    pub(super) fn flags_at(&self, id: u16, j: u64) -> Outcome {
+        match self.srcs.get(usize::from(id)) {
+            Some(Some(f)) => {
+                let m = mask(f.size);
+                Outcome::of(f.op, f.size, self.value(f.a, j) & m, self.value(f.b, j) & m)
             }
+            _ => Outcome::default(),
         }
-        flags
     }
 
     /// Whether iteration `j` leaves the loop at the exit branch.
