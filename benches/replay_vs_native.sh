@@ -4,21 +4,23 @@
 # Linux user-mode machine), side by side, and prints both wall and CPU times, their ratios
 # and the guest instructions the emulated run executed and fast-forwarded.
 #
-#   benches/replay_vs_native.sh STAGE0_POSIX_DIR [x86|amd64] [REPLAY OPTIONS...]
+#   benches/replay_vs_native.sh STAGE0_POSIX_DIR [x86|amd64|aarch64|riscv32|riscv64] [REPLAY OPTIONS...]
 #
 # STAGE0_POSIX_DIR is a stage0-posix checkout with its submodules; it is never written:
 # each run gets its own copy in a temporary directory. Both runs use `--tools ours
 # --host-cc none --answers ARCH.answers` (plus any options given) and must succeed with
 # every answer matched. With REPORTS=DIR the two replay reports are kept there
 # (native.report, emulated.report). Needs `cargo build --release -p crossverify` and, for
-# the native run, a kernel that runs the architecture's binaries.
+# the native run, a kernel that runs the architecture's binaries; on an x86-64 host the
+# foreign chains' native run goes through qemu-user (`qemu-ARCH` on PATH, or pass
+# `--qemu DIR`), so for them the script compares hexroot's machine with qemu-user.
 set -eu
-src=${1:?usage: benches/replay_vs_native.sh STAGE0_POSIX_DIR [x86|amd64] [OPTIONS...]}
+src=${1:?usage: benches/replay_vs_native.sh STAGE0_POSIX_DIR [x86|amd64|aarch64|riscv32|riscv64] [OPTIONS...]}
 arch=${2:-x86}
 [ $# -ge 2 ] && shift 2 || shift $#
 case $arch in
-    x86|amd64) ;;
-    *) echo "unknown architecture '$arch': expected x86 or amd64" >&2; exit 2 ;;
+    x86|amd64|aarch64|riscv32|riscv64) ;;
+    *) echo "unknown architecture '$arch': expected x86, amd64, aarch64, riscv32 or riscv64" >&2; exit 2 ;;
 esac
 here=$(cd "$(dirname "$0")/.." && pwd)
 cv=${CROSSVERIFY:-${CARGO_TARGET_DIR:-$here/target}/release/crossverify}

@@ -11,8 +11,9 @@ use std::rc::Rc;
 use super::{ranges_overlap, LoopCpu, Path, MAX_TERMS};
 use crate::linux::memory::Memory;
 
-/// Registers an executor tracks at most (x86: 16; RISC-V and AArch64: 32).
-pub(crate) const MAX_REGS: usize = 32;
+/// Register numbers an executor tracks: `0..MAX_REGS` (x86: 16; RISC-V: 32; AArch64's
+/// register file: x0..x30, the zero register, SP and the write sink, 34).
+pub(crate) const MAX_REGS: usize = 34;
 
 /// All ones in the low `bytes` bytes (1..=8).
 pub(crate) fn mask(bytes: u8) -> u64 {
@@ -260,8 +261,7 @@ impl<'a, M: LoopCpu> Executor<'a, M> {
 
     /// Register `n`'s value in the iteration (its whole width): an input until written.
     pub(crate) fn reg(&mut self, n: u8) -> Result<Sym, Fail> {
-        let n = n % MAX_REGS as u8;
-        if let Some(s) = self.it.regs[usize::from(n)] {
+        if let Some(s) = *self.it.regs.get(usize::from(n)).ok_or(())? {
             return Ok(s);
         }
         let init = self.cpu.reg(n);
@@ -339,8 +339,9 @@ impl<'a, M: LoopCpu> Executor<'a, M> {
     }
 
     /// Sets register `n` to `v` (the whole register).
-    pub(crate) fn set_reg(&mut self, n: u8, v: Sym) {
-        self.it.regs[usize::from(n) % MAX_REGS] = Some(v);
+    pub(crate) fn set_reg(&mut self, n: u8, v: Sym) -> Result<(), Fail> {
+        *self.it.regs.get_mut(usize::from(n)).ok_or(())? = Some(v);
+        Ok(())
     }
 
     /// Runs the whole path.

@@ -170,10 +170,15 @@ fn read<const RV64: bool>(ex: &mut Executor<'_, View<'_, RV64>>, r: u8) -> Resul
 }
 
 /// Writes register `rd` (writes to x0 are dropped).
-fn write<const RV64: bool>(ex: &mut Executor<'_, View<'_, RV64>>, rd: u8, v: Sym) {
-    if rd != 0 {
-        ex.set_reg(rd, v);
+fn write<const RV64: bool>(
+    ex: &mut Executor<'_, View<'_, RV64>>,
+    rd: u8,
+    v: Sym,
+) -> Result<(), Fail> {
+    if rd == 0 {
+        return Ok(());
     }
+    ex.set_reg(rd, v)
 }
 
 /// `v` if it is a constant of a narrower load, extended as the load extends it.
@@ -283,8 +288,7 @@ fn step<const RV64: bool>(
         Op::Jal | Op::Fence => return Ok(()),
         _ => return Err(()),
     };
-    write(ex, i.rd, value);
-    Ok(())
+    write(ex, i.rd, value)
 }
 
 /// The path's one conditional branch: its exit.

@@ -117,7 +117,7 @@ impl<const LONG: bool> Executor<'_, X86<LONG>> {
 
     /// Register `n` read as a `size`-byte operand.
     fn read_reg(&mut self, n: u8, size: u8) -> Result<Sym, Fail> {
-        Ok(truncate(self.reg(n)?, size))
+        Ok(truncate(self.reg(n & 15)?, size))
     }
 
     fn write_reg(&mut self, n: u8, size: u8, v: Sym) -> Result<(), Fail> {
@@ -131,8 +131,7 @@ impl<const LONG: bool> Executor<'_, X86<LONG>> {
             },
             _ => Sym::Unknown,
         };
-        self.set_reg(n, new);
-        Ok(())
+        self.set_reg(n, new)
     }
 
     fn address(&mut self, m: &Mem, next_pc: u64) -> Result<Lin, Fail> {
@@ -287,7 +286,7 @@ impl<const LONG: bool> Executor<'_, X86<LONG>> {
                     )
                     .ok_or(())?;
                 self.store(sp, size, v)?;
-                self.set_reg(RSP, Sym::Lin(sp));
+                self.set_reg(RSP, Sym::Lin(sp))?;
             }
             Op::Pop => {
                 let sp = lin(self.reg(RSP)?)?;
@@ -299,7 +298,7 @@ impl<const LONG: bool> Executor<'_, X86<LONG>> {
                         Self::ADDR_BYTES,
                     )
                     .ok_or(())?;
-                self.set_reg(RSP, Sym::Lin(up));
+                self.set_reg(RSP, Sym::Lin(up))?;
                 self.write(i.dst, size, v, next)?;
             }
             Op::Setcc(cc) => {
