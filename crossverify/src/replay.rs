@@ -529,7 +529,7 @@ impl Runner<'_, '_> {
                 .map_err(|why| Diagnostic::new(why).note(where_()))?;
         let mut env = exec::environment(step, self.mode, path_prefix, log, &self.qemu);
         if let Some(q) = &qemu {
-            self.pass_foreign(&mut env, path_prefix);
+            self.pass_foreign(&mut env, path_prefix, step.cwd);
             // The programs it starts see the step's PATH, which need not have qemu on it.
             if let (Some(dir), false) =
                 (q.parent(), env.contains_key(OsStr::new(foreign::QEMU_ENV)))
@@ -560,7 +560,12 @@ impl Runner<'_, '_> {
 
     /// A program about to start through qemu-user: the pass-through directory (links for
     /// the foreign programs on its PATH, see [`foreign::link_foreign`]) goes first on PATH.
-    fn pass_foreign(&self, env: &mut BTreeMap<OsString, OsString>, shim: Option<&Path>) {
+    fn pass_foreign(
+        &self,
+        env: &mut BTreeMap<OsString, OsString>,
+        shim: Option<&Path>,
+        cwd: &Path,
+    ) {
         let (Some(scratch), Some(exe)) = (&self.scratch, &self.multicall) else {
             return;
         };
@@ -572,7 +577,7 @@ impl Runner<'_, '_> {
             .get(std::ffi::OsStr::new("PATH"))
             .cloned()
             .unwrap_or_default();
-        foreign::link_foreign(&dir, &path, exe, shim);
+        foreign::link_foreign(&dir, &path, cwd, exe, shim);
         let mut joined = dir.clone().into_os_string();
         if !path.is_empty() {
             joined.push(":");

@@ -162,10 +162,12 @@ pub const PASS_ENV: &str = "HEXROOT_REPLAY_QEMU_PASS";
 /// gets a link to the multi-call `exe` under the name of every foreign program in the
 /// `path` directories (except names in `skip`, our PATH tools), and [`passthrough`] runs
 /// the real one through qemu. M2-Mesoplanet starting `M2-Planet` by PATH lookup then works
-/// as on native hardware.
-pub fn link_foreign(dir: &Path, path: &OsStr, exe: &Path, skip: Option<&Path>) {
+/// as on native hardware. Relative `path` entries are relative to `cwd`, the program's
+/// working directory (the chains' scripts set `PATH=../ARCH/bin`).
+pub fn link_foreign(dir: &Path, path: &OsStr, cwd: &Path, exe: &Path, skip: Option<&Path>) {
     let here = std::fs::canonicalize(dir).ok();
     for d in std::env::split_paths(path) {
+        let d = cwd.join(d);
         let canonical = std::fs::canonicalize(&d).ok();
         if canonical.is_none() || canonical == here {
             continue;
@@ -252,5 +254,58 @@ mod tests {
         std::fs::write(&script, "#!/bin/sh\n").unwrap();
         assert_eq!(runner_for(&script, &Qemu::Dir(dir.clone())), Ok(None));
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// A static RV64 ELF: one PT_LOAD of the headers and 4 bytes of code.
+    fn rv64_elf() -> Vec<u8> {
+        let base = 0x10000u64;
+        let mut v = b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0".to_vec();
+        v.extend_from_slice(&2u16.to_le_bytes());
+        v.extend_from_slice(&243u16.to_le_bytes());
+        v.extend_from_slice(&1u32.to_le_bytes());
+        for q in [base + 120, 64, 0] {
+            v.extend_from_slice(&q.to_le_bytes());
+        }
+        v.extend_from_slice(&0u32.to_le_bytes());
+        for h in [64u16, 56, 1, 64, 0, 0] {
+            v.extend_from_slice(&h.to_le_bytes());
+        }
+        v.extend_from_slice(&1u32.to_le_bytes());
+        v.extend_from_slice(&5u32.to_le_bytes());
+        for q in [0, base, base, 124, 124, 0x1000] {
+            v.extend_from_slice(&q.to_le_bytes());
+        }
+        v.extend_from_slice(&0x0000_006fu32.to_le_bytes());
+        v
+    }
+
+    #[test]
+    fn relative_path_entries_are_the_programs_own() {
+        if std::env::consts::ARCH != "x86_64" {
+            return;
+        }
+        use std::os::unix::fs::PermissionsExt;
+        let root = std::env::temp_dir().join(format!("hexroot-pass-{}", std::process::id()));
+        let (bin, work, pass) = (root.join("bin"), root.join("work"), root.join("pass"));
+        for d in [&bin, &work, &pass] {
+            std::fs::create_dir_all(d).unwrap();
+        }
+        let prog = bin.join("M2-Planet");
+        std::fs::write(&prog, rv64_elf()).unwrap();
+        std::fs::set_permissions(&prog, std::fs::Permissions::from_mode(0o755)).unwrap();
+        // The chains' scripts say PATH=../riscv64/bin, relative to the step's directory.
+        link_foreign(
+            &pass,
+            OsStr::new("../bin"),
+            &work,
+            Path::new("/bin/true"),
+            None,
+        );
+        let linked = std::fs::symlink_metadata(pass.join("M2-Planet")).is_ok();
+        let _ = std::fs::remove_dir_all(&root);
+        assert!(
+            linked,
+            "no pass-through link for a program on a relative PATH entry"
+        );
     }
 }
