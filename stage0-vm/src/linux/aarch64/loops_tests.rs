@@ -38,6 +38,9 @@ struct Case {
     flip: bool,
     /// Exit by `cbz x0, END` instead of `cbnz x0, +20` over the far jump to the end.
     direct: bool,
+    /// M2-Planet's `for` layout: the test, a far jump to the body, the step (jumping back
+    /// to the test), then the body (jumping back to the step).
+    for_loop: bool,
     /// The value stored at buffer + counter.
     value: u16,
     /// Store the doubleword instead of a byte.
@@ -69,6 +72,7 @@ fn case() -> impl Strategy<Value = Case> {
             any::<bool>(),
             any::<u16>(),
             any::<bool>(),
+            any::<bool>(),
         ),
         buffer,
         proptest::collection::vec(1u64..4000, 1..6),
@@ -76,7 +80,7 @@ fn case() -> impl Strategy<Value = Case> {
         .prop_map(
             |(
                 (start, bound, step),
-                (cond, counter_first, flip, direct, value, word),
+                (cond, counter_first, flip, direct, value, word, for_loop),
                 buffer,
                 chunks,
             )| Case {
@@ -87,6 +91,7 @@ fn case() -> impl Strategy<Value = Case> {
                 counter_first,
                 flip,
                 direct,
+                for_loop,
                 value,
                 word,
                 buffer,
@@ -156,8 +161,8 @@ impl Asm {
     }
 }
 
-/// The loop's code as words: M2-Planet's `while` with a compare, `SKIP_INST_cc`, the
-/// exit, `buffer[counter] = value` and `counter = counter + step`.
+/// The loop's code as words: M2-Planet's `while` (or `for`) with a compare,
+/// `SKIP_INST_cc`, the exit, `buffer[counter] = value` and `counter = counter + step`.
 fn assemble(c: &Case) -> Vec<u32> {
     let mut a = Asm { words: Vec::new() };
     let head = a.at();
@@ -183,28 +188,20 @@ fn assemble(c: &Case) -> Vec<u32> {
         a.far_jump(0);
         Some(a.words.len() - 2)
     };
-    // buffer[counter] = value.
-    a.literal(0, true, GLOBAL as u32);
-    a.deref_x0();
-    a.push_x0();
-    a.counter();
-    a.pop_x1();
-    a.w(0x8b00_0020); // add x0, x1, x0
-    a.push_x0();
-    a.set_x0(i32::from(c.value));
-    a.pop_x1();
-    a.w(if c.word { 0xf900_0020 } else { 0x3900_0020 });
-    // counter = counter + step.
-    a.counter_addr();
-    a.push_x0();
-    a.counter();
-    a.push_x0();
-    a.set_x0(c.step);
-    a.pop_x1();
-    a.w(0x8b00_0020); // add x0, x1, x0
-    a.pop_x1();
-    a.w(0xf900_0020); // str x0, [x1]
-    a.far_jump(head);
+    if c.for_loop {
+        a.far_jump(0);
+        let then = a.words.len() - 2;
+        let step = a.at();
+        counter_step(&mut a, c);
+        a.far_jump(head);
+        a.words[then] = a.at() as u32;
+        body(&mut a, c);
+        a.far_jump(step);
+    } else {
+        body(&mut a, c);
+        counter_step(&mut a, c);
+        a.far_jump(head);
+    }
     let end = a.at();
     a.words[exit] = match end_literal {
         None => 0xb400_0000 | (((end - (CODE + 4 * exit as u64)) / 4) as u32 & 0x7ffff) << 5,
@@ -215,6 +212,33 @@ fn assemble(c: &Case) -> Vec<u32> {
     };
     a.w(0x1400_0000); // b .: spin
     a.words
+}
+
+/// `buffer[counter] = value`.
+fn body(a: &mut Asm, c: &Case) {
+    a.literal(0, true, GLOBAL as u32);
+    a.deref_x0();
+    a.push_x0();
+    a.counter();
+    a.pop_x1();
+    a.w(0x8b00_0020); // add x0, x1, x0
+    a.push_x0();
+    a.set_x0(i32::from(c.value));
+    a.pop_x1();
+    a.w(if c.word { 0xf900_0020 } else { 0x3900_0020 });
+}
+
+/// `counter = counter + step`.
+fn counter_step(a: &mut Asm, c: &Case) {
+    a.counter_addr();
+    a.push_x0();
+    a.counter();
+    a.push_x0();
+    a.set_x0(c.step);
+    a.pop_x1();
+    a.w(0x8b00_0020); // add x0, x1, x0
+    a.pop_x1();
+    a.w(0xf900_0020); // str x0, [x1]
 }
 
 fn memory(words: &[u32], c: &Case) -> Memory {
@@ -291,6 +315,7 @@ fn a_clearing_loop_is_fast_forwarded() {
         counter_first: false,
         flip: false,
         direct: false,
+        for_loop: false,
         value: 0x5B,
         word: false,
         buffer: DATA + 0x100,
@@ -311,7 +336,7 @@ fn a_clearing_loop_is_fast_forwarded() {
     assert_eq!(same(&c).unwrap(), skipped);
 }
 
-/// Every condition, operand order, selection, exit layout, step, store size and buffer
+/// Every condition, operand order, selection, exit and loop layout, step, store size and buffer
 /// placement: equal to the plain path, and fast-forwarded in a good share of them.
 #[test]
 fn the_grid_of_loop_shapes_equals_plain_steps() {
@@ -319,7 +344,7 @@ fn the_grid_of_loop_shapes_equals_plain_steps() {
     for cond in 0..10u8 {
         for step in [1, -1, 2, -3, 0] {
             for (start, bound) in [(300, -5), (-5, 200), (250, 250), (300, 0)] {
-                for shape in 0..16u8 {
+                for shape in 0..32u8 {
                     for buffer in [DATA + 0x800, DATA + 0x2000 - 40, FRAME - 300, CODE + 0x40] {
                         let c = Case {
                             start,
@@ -329,6 +354,7 @@ fn the_grid_of_loop_shapes_equals_plain_steps() {
                             counter_first: shape & 1 != 0,
                             flip: shape & 8 != 0,
                             direct: shape & 4 != 0,
+                            for_loop: shape & 16 != 0,
                             value: 0x5A,
                             word: shape & 2 != 0,
                             buffer,
