@@ -182,6 +182,9 @@ fn walk(mem: &Memory, head: u64, taken: bool) -> Option<Path<Entry>> {
                     insns.push((next, Entry::Jump));
                 }
                 pc = next.wrapping_add(4);
+                if pc == head {
+                    break;
+                }
                 continue;
             }
             Insn::BCond { offset, .. } | Insn::Cbz { offset, .. } => {
@@ -388,17 +391,21 @@ fn predicated(ex: &mut Executor<'_, View<'_>>, cond: u8, rd: u8, value: u64) -> 
 }
 
 /// The second operand of a shifted-register instruction, at width `sf`.
-fn shifted(ex: &mut Executor<'_, View<'_>>, rm: u8, sf: bool, shift: Shift, amount: u8) -> Sym {
-    let Ok(b) = operand(ex, rm, sf) else {
-        return Sym::Unknown;
-    };
-    match (b, shift) {
+fn shifted(
+    ex: &mut Executor<'_, View<'_>>,
+    rm: u8,
+    sf: bool,
+    shift: Shift,
+    amount: u8,
+) -> Result<Sym, Fail> {
+    let b = operand(ex, rm, sf)?;
+    Ok(match (b, shift) {
         _ if amount == 0 => b,
         (Sym::Lin(l), Shift::Lsl) => Sym::Lin(l.scaled(1 << amount)),
         _ => constant(b).map_or(Sym::Unknown, |c| {
             konst(shift_reg(c, shift, u32::from(amount), sf), bytes(sf))
         }),
-    }
+    })
 }
 
 /// ADD, ADDS, SUB, SUBS of `a` and `b` at width `sf`, with the flag source if it sets
@@ -465,7 +472,7 @@ fn step(ex: &mut Executor<'_, View<'_>>, pc: u64, i: Insn) -> Result<(), Fail> {
             amount,
         } => {
             let a = operand(ex, rn, sf)?;
-            let b = shifted(ex, rm, sf, shift, amount);
+            let b = shifted(ex, rm, sf, shift, amount)?;
             (rd, sf, arith(ex, op, sf, a, b)?)
         }
         Insn::LogicImm {
@@ -489,7 +496,7 @@ fn step(ex: &mut Executor<'_, View<'_>>, pc: u64, i: Insn) -> Result<(), Fail> {
             amount,
         } => {
             let a = operand(ex, rn, sf)?;
-            let b = shifted(ex, rm, sf, shift, amount);
+            let b = shifted(ex, rm, sf, shift, amount)?;
             let b = match (invert, constant(b)) {
                 (false, _) => b,
                 (true, Some(c)) => konst(!c, bytes(sf)),
