@@ -65,7 +65,7 @@ const PARTS: layering::Parts = &[
         "linux::x86",
         &["decode", "flags", "exec", "fast", "loops", "disasm"],
     ),
-    ("linux::aarch64", &["decode", "exec"]),
+    ("linux::aarch64", &["decode", "exec", "loops"]),
     ("linux::loops", &["symbolic", "exit"]),
     (
         "linux::riscv",

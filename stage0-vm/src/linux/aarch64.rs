@@ -15,9 +15,16 @@
 //! slots it overwrites, and after a system call that writes guest memory (read, getcwd,
 //! uname, wait4, waitid) the next `run` drops the slots of the buffer it names, so
 //! self-modifying code behaves as on hardware. Tests run both paths and compare.
+//!
+//! The cached path also fast-forwards proven counted loops at backward jumps
+//! ([`loops`](mod@loops), over the shared `linux::loops`); the plain path interprets every
+//! instruction and is the reference it is tested against.
 
 pub mod decode;
 mod exec;
+mod loops;
+#[cfg(test)]
+mod loops_tests;
 
 use std::fmt::Write as _;
 
@@ -117,6 +124,8 @@ pub struct Aarch64 {
     cached: bool,
     /// The guest buffers the last system call may have written, to drop from the cache.
     written: [(u64, u64); 2],
+    /// The loop heads seen at backward jumps (see [`loops`](mod@loops)).
+    loops: loops::Loops,
 }
 
 impl Clone for Aarch64 {
@@ -130,6 +139,7 @@ impl Clone for Aarch64 {
             cache: DecodeCache::default(),
             cached: self.cached,
             written: [(0, 0); 2],
+            loops: loops::Loops::default(),
         }
     }
 }
@@ -161,7 +171,14 @@ impl Aarch64 {
         self.nzcv = nzcv & 0xf;
     }
 
-    /// Chooses the cached (default) or the plain fetch-and-decode path.
+    /// Guest instructions counted so far that loop fast-forward applied (whole
+    /// iterations done at once, see the `loops` module) rather than interpreted.
+    pub fn fast_forwarded(&self) -> u64 {
+        self.loops.skipped()
+    }
+
+    /// Chooses the cached (default) or the plain fetch-and-decode path (which never
+    /// fast-forwards).
     pub fn set_cached(&mut self, cached: bool) {
         self.cached = cached;
         self.cache = DecodeCache::default();
@@ -238,6 +255,7 @@ impl Cpu for Aarch64 {
             cache: DecodeCache::default(),
             cached: true,
             written: [(0, 0); 2],
+            loops: loops::Loops::default(),
         }
     }
 
@@ -258,7 +276,13 @@ impl Cpu for Aarch64 {
                 Err(kind) => return (done, self.fault(mem, kind)),
             };
             match self.exec(mem, insn, pc) {
-                Step::Next => done += 1,
+                Step::Next => {
+                    done += 1;
+                    if self.pc <= pc && self.cached && loops::is_jump(&insn) {
+                        // A backward jump: the guest is at a loop head.
+                        done += self.fast_forward(mem, budget - done);
+                    }
+                }
                 Step::Syscall => {
                     self.written = written_buffers(&self.syscall());
                     return (done + 1, Exit::Syscall);

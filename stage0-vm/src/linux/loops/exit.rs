@@ -47,7 +47,7 @@ impl Outcome {
             sign: r & sign != 0,
             carry,
             overflow,
-            parity: (r as u8).count_ones() % 2 == 0,
+            parity: (r as u8).count_ones().is_multiple_of(2),
         }
     }
 
