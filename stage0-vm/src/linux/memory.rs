@@ -296,6 +296,28 @@ impl Memory {
     access!(read_u32, write_u32, u32, 4);
     access!(read_u64, write_u64, u64, 8);
 
+    /// Loads the little-endian value of `size` bytes (1, 2, 4, or 8 for any other) at
+    /// `addr`, zero-extended.
+    pub fn read_sized(&self, addr: u64, size: u8) -> Result<u64, MemFault> {
+        match size {
+            1 => self.read_u8(addr).map(u64::from),
+            2 => self.read_u16(addr).map(u64::from),
+            4 => self.read_u32(addr).map(u64::from),
+            _ => self.read_u64(addr),
+        }
+    }
+
+    /// Stores the low `size` bytes (1, 2, 4, or 8 for any other) of `value` at `addr`,
+    /// little-endian.
+    pub fn write_sized(&mut self, addr: u64, size: u8, value: u64) -> Result<(), MemFault> {
+        match size {
+            1 => self.write_u8(addr, value as u8),
+            2 => self.write_u16(addr, value as u16),
+            4 => self.write_u32(addr, value as u32),
+            _ => self.write_u64(addr, value),
+        }
+    }
+
     /// The `len` bytes at `addr`, if they lie in one region (instruction fetch, system call
     /// buffers). A range that spans two adjacent regions is a fault.
     #[inline]

@@ -94,13 +94,7 @@ impl LoopCpu for View<'_> {
     }
 
     fn store(&mut self, mem: &mut Memory, addr: u64, size: u8, value: u64) -> Result<(), ()> {
-        match size {
-            1 => mem.write_u8(addr, value as u8),
-            2 => mem.write_u16(addr, value as u16),
-            4 => mem.write_u32(addr, value as u32),
-            _ => mem.write_u64(addr, value),
-        }
-        .map_err(|_| ())?;
+        mem.write_sized(addr, size, value).map_err(|_| ())?;
         self.cache.invalidate(addr, u64::from(size));
         Ok(())
     }

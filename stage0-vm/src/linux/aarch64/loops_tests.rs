@@ -8,14 +8,12 @@ use proptest::prelude::*;
 
 use super::Aarch64;
 use crate::linux::cpu::{Cpu, Exit};
+use crate::linux::loops::testing::{
+    same_memory, Tally, BUFFERS, CODE, DATA, FRAME, STACK_TOP, STARTS_AND_BOUNDS, STEPS,
+};
 use crate::linux::memory::Memory;
 
-const CODE: u64 = 0x1000;
-const DATA: u64 = 0x3000;
-const GLOBAL: u64 = DATA;
-const STACK_TOP: u64 = 0x20000;
-/// x13, M2-Planet's locals pointer; the counter is the local at x13 - 8.
-const FRAME: u64 = STACK_TOP - 0x100;
+// x13 is M2-Planet's locals pointer, at FRAME; the counter is the local at x13 - 8.
 /// x18, M2-Planet's stack pointer (pushes and pops of 8 bytes).
 const PUSHES: u64 = FRAME - 64;
 
@@ -216,7 +214,7 @@ fn assemble(c: &Case) -> Vec<u32> {
 
 /// `buffer[counter] = value`.
 fn body(a: &mut Asm, c: &Case) {
-    a.literal(0, true, GLOBAL as u32);
+    a.literal(0, true, DATA as u32);
     a.deref_x0();
     a.push_x0();
     a.counter();
@@ -242,16 +240,8 @@ fn counter_step(a: &mut Asm, c: &Case) {
 }
 
 fn memory(words: &[u32], c: &Case) -> Memory {
-    let mut mem = Memory::new();
-    mem.map(CODE, 0x1000).unwrap();
-    mem.map(DATA, 0x2000).unwrap();
-    mem.map(STACK_TOP - 0x1000, 0x1000).unwrap();
-    for (k, w) in words.iter().enumerate() {
-        mem.write_u32(CODE + 4 * k as u64, *w).unwrap();
-    }
-    mem.write_u64(FRAME - 8, c.start as u64).unwrap();
-    mem.write_u64(GLOBAL, c.buffer).unwrap();
-    mem
+    let code: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
+    crate::linux::loops::testing::memory(&code, c.start, c.buffer, 8)
 }
 
 fn machine(cached: bool) -> Aarch64 {
@@ -284,12 +274,7 @@ fn same(c: &Case) -> Result<u64, TestCaseError> {
     }
     prop_assert_eq!(a.pc(), b.pc());
     prop_assert_eq!(a.nzcv(), b.nzcv());
-    for (base, len) in [(CODE, 0x1000), (DATA, 0x2000), (STACK_TOP - 0x1000, 0x1000)] {
-        prop_assert!(
-            m1.slice(base, len).unwrap() == m2.slice(base, len).unwrap(),
-            "memory at {base:#x} differs"
-        );
-    }
+    same_memory(&m1, &m2)?;
     Ok(a.fast_forwarded())
 }
 
@@ -340,14 +325,14 @@ fn a_clearing_loop_is_fast_forwarded() {
 /// placement: equal to the plain path, and fast-forwarded in a good share of them.
 #[test]
 fn the_grid_of_loop_shapes_equals_plain_steps() {
-    let (mut cases, mut skipped_cases, mut skipped) = (0u64, 0u64, 0u64);
+    let mut tally = Tally::default();
     for cond in 0..10u8 {
-        for step in [1, -1, 2, -3, 0] {
-            for (start, bound) in [(300, -5), (-5, 200), (250, 250), (300, 0)] {
+        for step in STEPS {
+            for (start, bound) in STARTS_AND_BOUNDS {
                 for shape in 0..32u8 {
-                    for buffer in [DATA + 0x800, DATA + 0x2000 - 40, FRAME - 300, CODE + 0x40] {
+                    for buffer in BUFFERS {
                         let c = Case {
-                            start,
+                            start: i64::from(start),
                             bound,
                             step,
                             cond,
@@ -360,20 +345,32 @@ fn the_grid_of_loop_shapes_equals_plain_steps() {
                             buffer,
                             chunks: vec![3000, 17, 5000],
                         };
-                        let n = same(&c).unwrap_or_else(|e| panic!("{c:?}: {e}"));
-                        cases += 1;
-                        skipped += n;
-                        if n > 0 {
-                            skipped_cases += 1;
-                        }
+                        tally.add(&c, same(&c));
                     }
                 }
             }
         }
     }
-    assert!(
-        skipped_cases * 10 > cases,
-        "{skipped_cases} of {cases} cases fast-forwarded"
-    );
-    eprintln!("{skipped_cases} of {cases} cases fast-forwarded, {skipped} instructions");
+    tally.check();
+}
+
+/// The proptest case that caught a miscount: a taken `SKIP_INST` skips its move, so that
+/// iteration runs one instruction fewer than one that falls through.
+#[test]
+fn a_taken_skip_runs_one_instruction_fewer() {
+    let c = Case {
+        start: 0,
+        bound: 81,
+        step: 1,
+        cond: 1,
+        counter_first: false,
+        flip: false,
+        direct: false,
+        for_loop: false,
+        value: 0,
+        word: false,
+        buffer: 14336,
+        chunks: vec![239],
+    };
+    same(&c).unwrap();
 }

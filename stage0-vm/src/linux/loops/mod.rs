@@ -41,6 +41,8 @@ use std::rc::Rc;
 
 pub(crate) mod exit;
 pub(crate) mod symbolic;
+#[cfg(test)]
+pub(crate) mod testing;
 
 use crate::linux::memory::Memory;
 use exit::Exit;

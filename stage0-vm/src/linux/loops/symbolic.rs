@@ -287,13 +287,7 @@ impl<'a, M: LoopCpu> Executor<'a, M> {
                 return Err(());
             }
         }
-        let init = match size {
-            1 => self.mem.read_u8(addr).map(u64::from),
-            2 => self.mem.read_u16(addr).map(u64::from),
-            4 => self.mem.read_u32(addr).map(u64::from),
-            _ => self.mem.read_u64(addr),
-        }
-        .map_err(|_| ())?;
+        let init = self.mem.read_sized(addr, size).map_err(|_| ())?;
         Ok(Sym::Lin(self.input(Loc::Mem { addr, size }, init, size)?))
     }
 
