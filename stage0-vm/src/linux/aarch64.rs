@@ -17,7 +17,7 @@
 //! self-modifying code behaves as on hardware. Tests run both paths and compare.
 //!
 //! The cached path also fast-forwards proven counted loops at backward jumps
-//! ([`loops`](mod@loops), over the shared `linux::loops`); the plain path interprets every
+//! (`loops`, over the shared `linux::loops`); the plain path interprets every
 //! instruction and is the reference it is tested against.
 
 pub mod decode;

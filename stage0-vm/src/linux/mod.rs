@@ -11,7 +11,7 @@
 //!   result. Each instruction set lives in one module of its own and nothing
 //!   architecture-specific lives outside it.
 //!
-//! - [`loops`]: loop fast-forward over any instruction set's symbolic semantics (whole
+//! - `loops`: loop fast-forward over any instruction set's symbolic semantics (whole
 //!   iterations of a proven counted loop applied at once);
 //! - [`elf`]: static ELF executables and the initial process image (segments, heap,
 //!   stack with argc, argv, envp and the auxiliary vector);

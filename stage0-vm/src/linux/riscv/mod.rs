@@ -6,7 +6,7 @@
 //! a0..a5, result in a0, the generic `asm-generic/unistd.h` table). One core serves both
 //! widths, parameterised by `RV64`: [`decode`](mod@decode) turns a word into an instruction, [`exec`]
 //! applies it, [`cache`] keeps decoded instructions per code slot, [`fuse`] runs the
-//! commonest adjacent pairs (stack pushes and pops) as one step, [`loops`](mod@loops)
+//! commonest adjacent pairs (stack pushes and pops) as one step, `loops`
 //! fast-forwards proven counted loops. [`Riscv::run`] (the
 //! [`Cpu::run`] of the trait) executes from the cache; [`Riscv::run_uncached`] fetches and
 //! decodes every instruction again and is the reference the cached path is tested against.
