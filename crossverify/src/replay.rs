@@ -267,6 +267,7 @@ pub fn replay(config: &Config, io: &mut Streams) -> Result<Report, (Report, Diag
         qemu: config.qemu.clone(),
         exec_note: None,
         exec_differed: None,
+        exec_agreed: false,
         native_runner: None,
         multicall: config.multicall.clone(),
         mirror: mirror::Mirror::default(),
@@ -598,8 +599,12 @@ impl Runner<'_, '_> {
         rec.exec = self.exec_note.take();
         rec.output = glance::kept_output(&std::mem::take(&mut self.pending));
         rec.ended = Some(self.progress.started().elapsed());
+        let machines_agreed = std::mem::take(&mut self.exec_agreed);
         if let Some(why) = &self.exec_differed {
             rec.verdict = Verdict::Differed(format!("native and emulated runs: {why}"));
+        } else if machines_agreed && rec.verdict == Verdict::Ran {
+            // Two machines ran the program and every output is identical.
+            rec.verdict = Verdict::Agreed;
         }
         for (i, r) in positions {
             if *r == Role::Output {

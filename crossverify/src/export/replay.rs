@@ -361,7 +361,9 @@ pub fn html(report: &Report, error: Option<&str>) -> String {
         .independent
         .checks
         .iter()
-        .filter(|c| matches!(c.outcome(), Outcome::NotCheckable(_)))
+        .filter(|c| {
+            matches!(c.outcome(), Outcome::NotCheckable(_)) && !report.machines_agreed(c.step)
+        })
         .collect();
     let _ = write!(
         body,

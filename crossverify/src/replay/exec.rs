@@ -348,6 +348,7 @@ impl Runner<'_, '_> {
             differences.push(format!("standard output: {why}"));
         }
         let runner = self.runner_note();
+        self.exec_agreed = differences.is_empty();
         if differences.is_empty() {
             self.exec_note = Some(format!(
                 "native{runner}+emulated agreed{note}, emulated {:.3} ms, native {:.3} ms",

@@ -88,8 +88,9 @@ impl Findings {
         Some(d.hint("the report's '## Differences found by the host compilers' section lists each one; a difference is a finding about the program, not a failure of the replay"))
     }
 
-    /// The lines the report prints under step `n`.
-    pub fn render_step(&self, n: usize, o: &mut String) {
+    /// The lines the report prints under step `n` (`machines_agreed`: two machines ran it
+    /// with identical outputs, so it was checked after all).
+    pub fn render_step(&self, n: usize, machines_agreed: bool, o: &mut String) {
         let Some(c) = self.check(n) else { return };
         let _ = writeln!(
             o,
@@ -107,13 +108,20 @@ impl Findings {
         for (cc, outcome) in &c.results {
             let _ = writeln!(o, "  host cc {cc}: {}", outcome_text(outcome));
         }
-        if c.results.is_empty() {
-            let _ = writeln!(o, "  host cc: none in use, not independently verified");
+        match (c.results.is_empty(), machines_agreed) {
+            (true, true) => {
+                let _ = writeln!(o, "  host cc: none in use (two machines agreed: see exec)");
+            }
+            (true, false) => {
+                let _ = writeln!(o, "  host cc: none in use, not independently verified");
+            }
+            _ => {}
         }
     }
 
-    /// The report's closing sections.
-    pub fn render_sections(&self, o: &mut String) {
+    /// The report's closing sections; `machines_agreed(n)`: step `n` was checked by two
+    /// machines, so it is not listed as unverified.
+    pub fn render_sections(&self, o: &mut String, machines_agreed: &dyn Fn(usize) -> bool) {
         if self.checks.is_empty() {
             return;
         }
@@ -128,15 +136,22 @@ impl Findings {
                 let _ = writeln!(o, "step {}: {}: {why}", s.step, s.program);
             }
         }
+        let unverified: Vec<(&StepCheck, String)> = self
+            .checks
+            .iter()
+            .filter(|s| !machines_agreed(s.step))
+            .filter_map(|s| match s.outcome() {
+                Outcome::NotCheckable(why) => Some((s, why)),
+                _ => None,
+            })
+            .collect();
         let _ = writeln!(
             o,
             "\n## Not independently verified ({} step(s): these ran only the chain's own program; nothing checked them)",
-            c.not_checkable
+            unverified.len()
         );
-        for s in &self.checks {
-            if let Outcome::NotCheckable(why) = s.outcome() {
-                let _ = writeln!(o, "step {}: {}: {why}", s.step, s.program);
-            }
+        for (s, why) in unverified {
+            let _ = writeln!(o, "step {}: {}: {why}", s.step, s.program);
         }
         if let Some(d) = &self.dir {
             let _ = writeln!(

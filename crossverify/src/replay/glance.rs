@@ -5,7 +5,9 @@
 //! It owns the one reading of verdicts every form shares (text final line, JSON `result`,
 //! HTML row colour): a tool step's own verdict (`agreed`, `differed`, `failed`, or `ran`
 //! when one implementation ran it), and for an external step that ran, its host-cc
-//! outcome (`agreed`, `differed`, or `unverified` when nothing checked it). It judges
+//! outcome (`agreed`, `differed`, or `unverified` when nothing checked it), where `agreed`
+//! also stands for two machines' identical runs (`--exec both`) unless a host
+//! compiler's build differed. It judges
 //! nothing anew: the verdicts are made where the steps run.
 
 use std::path::Path;
@@ -22,11 +24,10 @@ pub fn result(r: &StepRecord, check: Option<&StepCheck>) -> (&'static str, Optio
     match (&r.verdict, r.implementation, check.map(StepCheck::outcome)) {
         (Verdict::Differed(why), _, _) => ("differed", Some(why.clone())),
         (Verdict::Failed(s), _, _) => ("failed", Some(format!("exit status {s}"))),
+        // A host compiler's build that differs is a finding even where two machines agreed.
+        (_, Implementation::External, Some(Outcome::Differed(why))) => ("differed", Some(why)),
         (Verdict::Agreed, _, _) => ("agreed", None),
         (Verdict::Ran, Implementation::External, Some(Outcome::Agreed)) => ("agreed", None),
-        (Verdict::Ran, Implementation::External, Some(Outcome::Differed(why))) => {
-            ("differed", Some(why))
-        }
         (Verdict::Ran, Implementation::External, Some(Outcome::NotCheckable(why))) => {
             ("unverified", Some(why))
         }
@@ -59,20 +60,36 @@ pub fn counts(report: &Report) -> Vec<(&'static str, usize)> {
 pub fn final_line(report: &Report, elapsed: Duration) -> String {
     let class = |r: &StepRecord| result(r, report.independent.check(r.number)).0;
     let count = |want: &str| report.steps.iter().filter(|r| class(r) == want).count();
-    let by_tools = report
-        .steps
-        .iter()
-        .filter(|r| class(r) == "agreed" && r.implementation != Implementation::External)
-        .count();
-    let by_host_cc = count("agreed") - by_tools;
+    let agreed = |how: fn(&StepRecord) -> bool| {
+        report
+            .steps
+            .iter()
+            .filter(|r| class(r) == "agreed" && how(r))
+            .count()
+    };
+    let by_tools = agreed(|r| r.implementation != Implementation::External);
+    let by_machines = agreed(StepRecord::machines_agreed);
+    let by_host_cc = count("agreed") - by_tools - by_machines;
+    let kinds: Vec<(usize, &str)> = [
+        (by_tools, "by two implementations"),
+        (by_machines, "by two machines"),
+        (by_host_cc, "by a host compiler's build"),
+    ]
+    .into_iter()
+    .filter(|k| k.0 > 0)
+    .collect();
     let mut parts = Vec::new();
-    const TOOLS: &str = "by two implementations";
-    const HOST_CC: &str = "by a host compiler's build";
-    match (by_tools, by_host_cc) {
-        (0, 0) => {}
-        (n, 0) => parts.push(format!("{n} verified {TOOLS}")),
-        (0, n) => parts.push(format!("{n} verified {HOST_CC}")),
-        (t, h) => parts.push(format!("{} verified ({t} {TOOLS}, {h} {HOST_CC})", t + h)),
+    match kinds.as_slice() {
+        [] => {}
+        [(n, how)] => parts.push(format!("{n} verified {how}")),
+        _ => {
+            let each: Vec<String> = kinds.iter().map(|(n, how)| format!("{n} {how}")).collect();
+            parts.push(format!(
+                "{} verified ({})",
+                count("agreed"),
+                each.join(", ")
+            ));
+        }
     }
     for (word, text) in [("differed", "DIFFERED"), ("failed", "FAILED")] {
         let n = count(word);

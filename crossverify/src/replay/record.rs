@@ -180,7 +180,22 @@ pub struct Summary {
     pub theirs_time: Duration,
 }
 
+impl StepRecord {
+    /// An external program two machines ran (`--exec both`: natively, or through qemu-user,
+    /// and in hexroot's machine) with every output identical.
+    pub fn machines_agreed(&self) -> bool {
+        self.implementation == Implementation::External && self.verdict == Verdict::Agreed
+    }
+}
+
 impl Report {
+    /// Whether step `n` was checked by two machines ([`StepRecord::machines_agreed`]).
+    pub fn machines_agreed(&self, n: usize) -> bool {
+        self.steps
+            .iter()
+            .any(|r| r.number == n && r.machines_agreed())
+    }
+
     /// Counts per kind, agreement and time.
     pub fn summary(&self) -> Summary {
         let mut s = Summary::default();

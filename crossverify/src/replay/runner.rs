@@ -78,6 +78,8 @@ pub struct Runner<'a, 'io> {
     pub(super) exec_note: Option<String>,
     /// What `--exec both` found different in the current step.
     pub(super) exec_differed: Option<String>,
+    /// Whether `--exec both` found the current step's native and emulated runs identical.
+    pub(super) exec_agreed: bool,
     /// The qemu-user the last native start went through, if it was a foreign program.
     pub(super) native_runner: Option<PathBuf>,
     /// The executable that acts as our tools (and pass-through links) by its name.

@@ -91,7 +91,8 @@ impl Report {
             if let Some(t) = r.ended {
                 let _ = writeln!(o, "  ended: {:.3} s after the start", t.as_secs_f64());
             }
-            self.independent.render_step(r.number, &mut o);
+            self.independent
+                .render_step(r.number, r.machines_agreed(), &mut o);
             for (label, files) in [("in ", &r.inputs), ("out", &r.outputs)] {
                 for f in files {
                     let _ = writeln!(
@@ -112,7 +113,8 @@ impl Report {
                 }
             }
         }
-        self.independent.render_sections(&mut o);
+        self.independent
+            .render_sections(&mut o, &|n| self.machines_agreed(n));
         o.push_str("\nmanifest (sha256sum format, paths relative to the root):\n");
         for (path, hash) in &self.manifest {
             match hash {
