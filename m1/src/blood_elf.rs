@@ -5,8 +5,9 @@
 //! the exact text mescc-tools 1.7.0's blood-elf writes for both ELF classes, endiannesses
 //! and digit styles. It does not read files or parse command lines ([`crate::tool`] does).
 
+use crate::config::{DigitStyle, Endian};
 use crate::number::push_digits;
-use crate::{DigitStyle, Endian, Source};
+use crate::source::Source;
 
 /// How to write the footer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

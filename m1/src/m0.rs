@@ -14,10 +14,12 @@ use std::collections::HashMap;
 
 use toolbase::diag::{Diagnostic, Position};
 
+use crate::config::DigitStyle;
 use crate::diagnose::closest;
 use crate::lexer::{Lexer, LineEnd, Token, TokenKind};
 use crate::number::push_byte;
-use crate::{Arch, DigitStyle, Source};
+use crate::source::Source;
+use toolbase::arch::Arch;
 
 /// How to run M0.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
