@@ -17,10 +17,6 @@ struct Binary {
     subcommands: &'static [(&'static str, &'static str)],
 }
 
-fn none() -> Vec<OptionHelp> {
-    Vec::new()
-}
-
 const BINARIES: &[Binary] = &[
     Binary {
         name: "hex0",
@@ -76,7 +72,7 @@ const BINARIES: &[Binary] = &[
     Binary {
         name: "crossverify",
         summary: "rebuild hexroot's seeds by every path and cross-check bootstrap artifacts",
-        options: none,
+        options: crossverify::tool::options,
         subcommands: &[],
     },
 ];
@@ -120,15 +116,7 @@ fn page(b: &Binary) -> Page {
         })
         .collect();
     if b.name == "crossverify" {
-        subcommands.extend(crossverify::tool::subcommand_helps().into_iter().map(
-            |(name, summary, help)| Page {
-                name: name.to_string(),
-                summary: summary.to_string(),
-                help,
-                options: Vec::new(),
-                subcommands: Vec::new(),
-            },
-        ));
+        subcommands.extend(crossverify::tool::subcommand_pages());
     }
     Page {
         name: b.name.to_string(),

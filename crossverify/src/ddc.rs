@@ -875,11 +875,15 @@ Example:
   $ crossverify ddc --root stage0-posix --arch x86 --compiler M2-Planet --host-cc gcc --out ddc-x86   # needs: a stage0-posix checkout
 ";
 
+/// The documented options, from the table that parses them: what `--help` lists, and the
+/// man page's and the completion's options.
+pub fn options() -> Vec<toolbase::help::OptionHelp> {
+    toolbase::help::documented(OPTS)
+}
+
 /// What `--help` prints: the text around the option list, which `OPTS` renders.
 pub fn help() -> String {
-    HELP_HEAD.to_string()
-        + &toolbase::help::option_list(&toolbase::help::documented(OPTS))
-        + HELP_TAIL
+    HELP_HEAD.to_string() + &toolbase::help::option_list(&options()) + HELP_TAIL
 }
 
 /// Runs `crossverify ddc`.

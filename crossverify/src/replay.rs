@@ -1043,11 +1043,15 @@ Examples:
   $ crossverify replay kaem.amd64 --root stage0-posix --tools ours --quiet   # needs: a stage0-posix checkout
 ";
 
+/// The documented options, from the table that parses them: what `--help` lists, and the
+/// man page's and the completion's options.
+pub fn options() -> Vec<toolbase::help::OptionHelp> {
+    toolbase::help::documented(OPTS)
+}
+
 /// What `--help` prints: the text around the option list, which `OPTS` renders.
 pub fn help() -> String {
-    HELP_HEAD.to_string()
-        + &toolbase::help::option_list(&toolbase::help::documented(OPTS))
-        + HELP_TAIL
+    HELP_HEAD.to_string() + &toolbase::help::option_list(&options()) + HELP_TAIL
 }
 
 /// Runs `crossverify replay` with `args` (`args[0]` is the subcommand's name).

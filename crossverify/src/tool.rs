@@ -9,54 +9,78 @@ use std::ffi::OsString;
 
 use toolbase::args::{Arg, NoValue, Opt, Parser};
 use toolbase::cli::{program_name, Streams, ToolMain, EXIT_SUCCESS, EXIT_USAGE};
+use toolbase::help::{OptionHelp, Page};
 
-/// The subcommands, by name, with their entry points and one-line summaries.
-pub const SUBCOMMANDS: &[(&str, ToolMain, &str)] = &[
-    (
-        "seeds",
-        crate::seeds::cli::main,
-        "rebuild the bundled seeds by every path, check SHA256SUMS",
-    ),
-    (
-        "manifest",
-        crate::manifest::main,
-        "write a sha256sum manifest and its report",
-    ),
-    (
-        "compare",
-        crate::compare::cli::main,
-        "decide agreement per artifact across reports",
-    ),
-    (
-        "sign",
-        crate::sign::cli::sign_main,
-        "sign reports with an OpenSSH key (ssh-keygen -Y sign)",
-    ),
-    (
-        "verify",
-        crate::sign::cli::verify_main,
-        "check reports' signatures against allowed signers",
-    ),
-    (
-        "log",
-        crate::tlog::cli::main,
-        "append reports to a transparency log of static files; prove, verify",
-    ),
-    (
-        "explain",
-        crate::explain::cli::main,
-        "show where two artifacts differ",
-    ),
-    (
-        "replay",
-        crate::replay::main,
-        "replay a bootstrap's kaem scripts with hexroot's tools",
-    ),
-    (
-        "ddc",
-        crate::ddc::main,
-        "diverse double-compiling of a compiler the chain builds",
-    ),
+/// A subcommand: its name, entry point, one-line summary and documented options.
+#[derive(Clone, Copy)]
+pub struct Subcommand {
+    /// The word after `crossverify`.
+    pub name: &'static str,
+    /// Its entry point, given the arguments from the subcommand's name on.
+    pub run: ToolMain,
+    /// What it does, in one line (the `--help` list and the man page).
+    pub summary: &'static str,
+    /// Its documented options, from the table its parser reads (the man page and the
+    /// completion list them).
+    pub options: fn() -> Vec<OptionHelp>,
+}
+
+/// The subcommands, in the order `--help` lists them.
+pub const SUBCOMMANDS: &[Subcommand] = &[
+    Subcommand {
+        name: "seeds",
+        run: crate::seeds::cli::main,
+        summary: "rebuild the bundled seeds by every path, check SHA256SUMS",
+        options: crate::seeds::cli::options,
+    },
+    Subcommand {
+        name: "manifest",
+        run: crate::manifest::main,
+        summary: "write a sha256sum manifest and its report",
+        options: crate::manifest::options,
+    },
+    Subcommand {
+        name: "compare",
+        run: crate::compare::cli::main,
+        summary: "decide agreement per artifact across reports",
+        options: crate::compare::cli::options,
+    },
+    Subcommand {
+        name: "sign",
+        run: crate::sign::cli::sign_main,
+        summary: "sign reports with an OpenSSH key (ssh-keygen -Y sign)",
+        options: crate::sign::cli::sign_options,
+    },
+    Subcommand {
+        name: "verify",
+        run: crate::sign::cli::verify_main,
+        summary: "check reports' signatures against allowed signers",
+        options: crate::sign::cli::verify_options,
+    },
+    Subcommand {
+        name: "log",
+        run: crate::tlog::cli::main,
+        summary: "append reports to a transparency log of static files; prove, verify",
+        options: crate::tlog::cli::options,
+    },
+    Subcommand {
+        name: "explain",
+        run: crate::explain::cli::main,
+        summary: "show where two artifacts differ",
+        options: crate::explain::cli::options,
+    },
+    Subcommand {
+        name: "replay",
+        run: crate::replay::main,
+        summary: "replay a bootstrap's kaem scripts with hexroot's tools",
+        options: crate::replay::options,
+    },
+    Subcommand {
+        name: "ddc",
+        run: crate::ddc::main,
+        summary: "diverse double-compiling of a compiler the chain builds",
+        options: crate::ddc::options,
+    },
 ];
 
 const HELP: &str = "\
@@ -119,17 +143,17 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
     match (flag, first.as_ref()) {
         (None, "help") if args.len() > 2 => {
             let name = args[2].to_string_lossy();
-            match SUBCOMMANDS.iter().find(|(n, _, _)| *n == name) {
-                Some((_, run, _)) => run(&[args[2].clone(), OsString::from("--help")], io),
+            match SUBCOMMANDS.iter().find(|s| s.name == name) {
+                Some(sub) => (sub.run)(&[args[2].clone(), OsString::from("--help")], io),
                 None => unknown_subcommand(io, &tool, &name),
             }
         }
         (Some(Flag::Help), _) | (None, "help") => {
             let _ = io.stdout.write_all(HELP.as_bytes());
-            for (name, _, summary) in SUBCOMMANDS {
+            for Subcommand { name, summary, .. } in SUBCOMMANDS {
                 let _ = writeln!(io.stdout, "  {name:<10} {summary}");
             }
-            let options = toolbase::help::option_list(&toolbase::help::documented(OPTS));
+            let options = toolbase::help::option_list(&options());
             let _ = io.stdout.write_all(HELP_OPTIONS.as_bytes());
             let _ = io.stdout.write_all(options.as_bytes());
             let _ = io.stdout.write_all(HELP_TAIL.as_bytes());
@@ -139,20 +163,20 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
             io.version("crossverify");
             EXIT_SUCCESS
         }
-        (None, name) => match SUBCOMMANDS.iter().find(|(n, _, _)| *n == name) {
+        (None, name) => match SUBCOMMANDS.iter().find(|s| s.name == name) {
             // `crossverify SUBCOMMAND --version`: the version of the one binary.
             Some(_) if matches!(&args[2..], [v] if v == "--version" || v == "-V") => {
                 io.version("crossverify");
                 EXIT_SUCCESS
             }
-            Some((_, run, _)) => run(&args[1..], io),
+            Some(sub) => (sub.run)(&args[1..], io),
             None => unknown_subcommand(io, &tool, name),
         },
     }
 }
 
 fn unknown_subcommand(io: &mut Streams, tool: &str, name: &str) -> i32 {
-    let names: Vec<&str> = SUBCOMMANDS.iter().map(|(n, _, _)| *n).collect();
+    let names: Vec<&str> = SUBCOMMANDS.iter().map(|s| s.name).collect();
     io.usage_error(
         tool,
         &format!(
@@ -163,12 +187,18 @@ fn unknown_subcommand(io: &mut Streams, tool: &str, name: &str) -> i32 {
     EXIT_USAGE
 }
 
-/// The summary and `--help` text of every subcommand, as `crossverify SUBCOMMAND --help`
-/// prints it (for the man page and the completion).
-pub fn subcommand_helps() -> Vec<(&'static str, &'static str, String)> {
+/// The documented options of `crossverify` itself, from the table that parses them.
+pub fn options() -> Vec<OptionHelp> {
+    toolbase::help::documented(OPTS)
+}
+
+/// The page of every subcommand for the man page and the completion: its summary, its
+/// `--help` text as `crossverify SUBCOMMAND --help` prints it, and its options from its
+/// table.
+pub fn subcommand_pages() -> Vec<Page> {
     SUBCOMMANDS
         .iter()
-        .map(|&(name, run, summary)| {
+        .map(|sub| {
             let (mut out, mut err) = (Vec::new(), Vec::new());
             let mut io = Streams {
                 stdout: &mut out,
@@ -176,9 +206,18 @@ pub fn subcommand_helps() -> Vec<(&'static str, &'static str, String)> {
                 stdout_is_terminal: false,
                 cwd: None,
             };
-            run(&[OsString::from(name), OsString::from("--help")], &mut io);
+            (sub.run)(
+                &[OsString::from(sub.name), OsString::from("--help")],
+                &mut io,
+            );
             out.extend_from_slice(&err);
-            (name, summary, String::from_utf8_lossy(&out).into_owned())
+            Page {
+                name: sub.name.to_string(),
+                summary: sub.summary.to_string(),
+                help: String::from_utf8_lossy(&out).into_owned(),
+                options: (sub.options)(),
+                subcommands: Vec::new(),
+            }
         })
         .collect()
 }
@@ -220,10 +259,25 @@ mod tests {
             );
         }
         // every subcommand's help is found for the man page
-        let helps = subcommand_helps();
-        assert_eq!(helps.len(), SUBCOMMANDS.len());
-        assert!(helps
-            .iter()
-            .all(|(_, _, h)| h.contains("Usage: crossverify")));
+        let pages = subcommand_pages();
+        assert_eq!(pages.len(), SUBCOMMANDS.len());
+        assert!(pages.iter().all(|p| p.help.contains("Usage: crossverify")));
+    }
+
+    #[test]
+    fn every_subcommand_help_lists_exactly_its_table_options() {
+        // the man page and the completion read the tables; the help renders them
+        for page in subcommand_pages() {
+            let table: std::collections::BTreeSet<String> = page
+                .options
+                .iter()
+                .flat_map(|o| o.names.iter().map(|n| n.to_string()))
+                .collect();
+            let listed: std::collections::BTreeSet<String> =
+                toolbase::help::listed_options(&page.help)
+                    .into_iter()
+                    .collect();
+            assert_eq!(listed, table, "crossverify {}", page.name);
+        }
     }
 }

@@ -8,7 +8,7 @@
 //! assert_eq!(reference::assemble(b"G0", Dialect::X86), None);
 //! ```
 
-use crate::Dialect;
+use crate::lang::Dialect;
 
 /// The bytes of `source` in `dialect`, or `None` where hexroot refuses the input (a `G`/`g`
 /// outside a comment in the dialects whose seeds read it as a digit).

@@ -17,9 +17,12 @@ use std::sync::Arc;
 
 use toolbase::diag::Diagnostic;
 
+use crate::config::{reference_warnings, ByteMode, Config, Dialect};
 use crate::labels::LabelTable;
+use crate::linked::Linked;
 use crate::map::MapEntry;
-use crate::{Arch, ByteMode, Config, Dialect, Linked, Loc};
+use crate::source::Loc;
+use toolbase::arch::Arch;
 
 mod diagnose;
 mod fork;
@@ -31,6 +34,9 @@ use diagnose::ErrorKind;
 pub use fork::Checkpoint;
 use link::Pending;
 use scan::{byte_classes, class};
+
+/// The longest name full hex2 accepts (a 4096th byte is an error).
+const MAX_NAME: usize = 4095;
 
 /// Which pass the engine is in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -240,7 +246,7 @@ impl Linker {
             return Err(self.undefined_error());
         }
         let warnings = match self.config.dialect {
-            Dialect::Full => crate::reference_warnings(&self.config),
+            Dialect::Full => reference_warnings(&self.config),
             _ => String::new(),
         };
         Ok(Linked {

@@ -5,7 +5,7 @@
 
 use std::hash::Hasher;
 
-use crate::Loc;
+use crate::source::Loc;
 
 /// An FxHash-style hasher: multiply-rotate over 8-byte words, with a final fold. Fast for short names; not
 /// resistant to adversarial collisions (inputs are the user's own programs).

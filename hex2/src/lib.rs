@@ -43,16 +43,22 @@
 // once, on the cold path, so their size does not matter.
 #![allow(clippy::result_large_err)]
 
+mod config;
 mod engine;
 pub mod labels;
+mod linked;
 pub mod map;
 pub mod pointer;
 pub mod reference;
+mod source;
 pub mod tool;
 
+pub use config::{reference_warnings, ByteMode, Config, Dialect, Endian};
 pub use engine::{Linker, Pass};
 pub use labels::{LabelDef, LabelTable};
+pub use linked::Linked;
 pub use map::MapEntry;
+pub use source::{Loc, Source};
 pub use toolbase::number::strtoint;
 
 use toolbase::diag::Diagnostic;
@@ -60,126 +66,6 @@ use toolbase::diag::Diagnostic;
 /// A target architecture of hex2 (spec 1.2): the shared table's, with its names, byte
 /// order and seed base address.
 pub use toolbase::arch::{Arch, ARCHES};
-
-/// Byte order of pointers.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Endian {
-    /// Least significant byte first.
-    Little,
-    /// Most significant byte first (the reference's default).
-    Big,
-}
-
-/// How input digits form bytes (spec 1.4).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ByteMode {
-    /// Two hex digits per byte (default).
-    Hex,
-    /// Three octal digits per byte (`-O`).
-    Octal,
-    /// Eight binary digits per byte (`-b`).
-    Binary,
-}
-
-/// Which program's language to follow.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Dialect {
-    /// mescc-tools 1.7.0 `hex2`.
-    Full,
-    /// The stage0-posix seed `hex2-0` of the architecture (seed-tools.md section 3).
-    SeedHex2,
-    /// The stage0-posix seed `hex1` of the architecture: one-character labels
-    /// (seed-tools.md section 2).
-    SeedHex1,
-}
-
-/// Everything that decides how sources link.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Config {
-    /// Target architecture.
-    pub arch: Arch,
-    /// Byte order of pointers (and of RISC-V `.` words).
-    pub endian: Endian,
-    /// Address of the first output byte.
-    pub base_address: u32,
-    /// Input digit style.
-    pub byte_mode: ByteMode,
-    /// Full hex2 or one of the seed forms.
-    pub dialect: Dialect,
-    /// Whether to record the link map (costs memory; off by default).
-    pub map: bool,
-}
-
-impl Config {
-    /// The reference's defaults for `arch`: full hex2, big-endian, base 0, hex digits.
-    pub fn new(arch: Arch) -> Config {
-        Config {
-            arch,
-            endian: Endian::Big,
-            base_address: 0,
-            byte_mode: ByteMode::Hex,
-            dialect: Dialect::Full,
-            map: false,
-        }
-    }
-
-    /// A seed form (`SeedHex1` or `SeedHex2`) of `arch`: little-endian, the seed's fixed
-    /// base address.
-    pub fn seed(dialect: Dialect, arch: Arch) -> Config {
-        Config {
-            arch,
-            endian: Endian::Little,
-            base_address: arch.seed_base_address(),
-            byte_mode: ByteMode::Hex,
-            dialect,
-            map: false,
-        }
-    }
-}
-
-/// One input: its name (for messages and the map) and its bytes.
-#[derive(Clone, Copy, Debug)]
-pub struct Source<'a> {
-    /// The file name as the user gave it.
-    pub name: &'a str,
-    /// The whole text.
-    pub text: &'a [u8],
-}
-
-/// A source location: file index (into [`Linked::files`]), 1-based line and column (bytes).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub struct Loc {
-    /// Index of the file in command-line order.
-    pub file: u32,
-    /// 1-based line.
-    pub line: u32,
-    /// 1-based column in bytes.
-    pub col: u32,
-}
-
-/// The result of a link.
-#[derive(Debug, Clone)]
-pub struct Linked {
-    /// The output bytes.
-    pub bytes: Vec<u8>,
-    /// Every label with its address and definition site.
-    pub labels: LabelTable,
-    /// The link map, sorted by offset (empty unless [`Config::map`]).
-    pub map: Vec<MapEntry>,
-    /// The file names, indexed by [`Loc::file`].
-    pub files: Vec<String>,
-    /// The warnings mescc-tools hex2 prints for this configuration, in its exact text
-    /// (empty for the seed dialects); see [`reference_warnings`].
-    pub warnings: String,
-}
-
-impl Linked {
-    /// `FILE:LINE:COL` of a location.
-    pub fn describe(&self, at: Loc) -> String {
-        let file = self.files.get(at.file as usize).map_or("?", |s| s.as_str());
-        format!("{file}:{}:{}", at.line, at.col)
-    }
-}
 
 /// Links `sources` (in order) into bytes: pass 1 assigns label addresses, pass 2 writes.
 pub fn link(sources: &[Source<'_>], config: &Config) -> Result<Linked, Diagnostic> {
@@ -193,22 +79,6 @@ pub fn link(sources: &[Source<'_>], config: &Config) -> Result<Linked, Diagnosti
         }
     }
     linker.finish()
-}
-
-/// The warnings mescc-tools hex2 prints for this configuration (spec 1.1, steps 1 and 2),
-/// exactly as the reference prints them.
-pub fn reference_warnings(config: &Config) -> String {
-    let mut w = String::new();
-    const BLOCK: &str = ">> WARNING <<\n>> WARNING <<\n>> WARNING <<\n";
-    if !config.arch.is_knight() && config.base_address == 0 {
-        w.push_str(BLOCK);
-        w.push_str("If you are not generating a ROM image this binary will likely not work\n");
-    }
-    if config.endian == Endian::Big && config.arch.is_little_endian_cpu() {
-        w.push_str(BLOCK);
-        w.push_str("You have specified big endian output on likely a little endian processor\nif this is a mistake please pass --little-endian next time\n");
-    }
-    w
 }
 
 #[cfg(test)]

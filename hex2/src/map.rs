@@ -21,7 +21,7 @@ use std::io::{self, Write};
 
 use toolbase::diag::{split_location, Diagnostic};
 
-use crate::Loc;
+use crate::source::Loc;
 
 /// One run of output bytes and the token that produced it.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -7,7 +7,8 @@
 //! location; the engine's `diagnose` adds where the pointer is, the label's
 //! definition and the hint, and its `output` writes the value in the configured byte order.
 
-use crate::{Arch, Dialect};
+use crate::config::Dialect;
+use toolbase::arch::Arch;
 
 /// How a pointer's value is computed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

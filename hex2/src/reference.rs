@@ -24,7 +24,9 @@
 
 use std::collections::HashMap;
 
-use crate::{Arch, ByteMode, Config, Dialect, Endian, Source};
+use crate::config::{ByteMode, Config, Dialect, Endian};
+use crate::source::Source;
+use toolbase::arch::Arch;
 
 /// Why a reference link failed (spec §1.10, without the reference's exact text).
 #[derive(Clone, Debug, PartialEq, Eq)]

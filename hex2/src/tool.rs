@@ -16,8 +16,11 @@ use toolbase::cli::{program_name, Streams, EXIT_FAILURE, EXIT_SUCCESS, EXIT_USAG
 use toolbase::diag::Diagnostic;
 use toolbase::output::OutputFile;
 
-use crate::engine::{Checkpoint, Pass};
-use crate::{reference_warnings, Arch, ByteMode, Config, Dialect, Endian, Linker};
+use crate::config::{reference_warnings, ByteMode, Config, Dialect, Endian};
+use crate::engine::{Checkpoint, Linker, Pass};
+use crate::linked::Linked;
+use toolbase::arch::Arch;
+use toolbase::number::strtoint;
 
 /// Mode full hex2 creates its output with (before umask), as `fopen(…, "w")`.
 pub const CREATE_MODE: u32 = 0o666;
@@ -261,7 +264,7 @@ fn link_files(
     positional: Option<File>,
     tuning: Tuning,
     sink: &mut dyn FnMut(&mut Linker) -> std::io::Result<()>,
-) -> Result<crate::Linked, Diagnostic> {
+) -> Result<Linked, Diagnostic> {
     let chunk = tuning.chunk;
     let mut linker = Linker::new(config);
     let mut buf = Vec::new();
@@ -397,7 +400,7 @@ fn link_files(
 }
 
 /// The end of [`link_files`]: the result without its bytes (already handed out).
-fn finish(linker: Linker) -> Result<crate::Linked, Diagnostic> {
+fn finish(linker: Linker) -> Result<Linked, Diagnostic> {
     let mut linked = linker.finish()?;
     linked.bytes.clear();
     Ok(linked)
@@ -555,7 +558,7 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
                 }
             },
             Value::Base => {
-                config.base_address = crate::strtoint(value.as_encoded_bytes()) as u32;
+                config.base_address = strtoint(value.as_encoded_bytes()) as u32;
             }
             Value::Map => map_path = Some(value),
         }
@@ -900,10 +903,10 @@ mod tests {
         for (tag, texts) in &variants {
             let paths = files(tag, texts);
             let expected = run(&paths, plain, false);
-            let sources: Vec<crate::Source> = paths
+            let sources: Vec<crate::source::Source> = paths
                 .iter()
                 .zip(texts)
-                .map(|(p, t)| crate::Source {
+                .map(|(p, t)| crate::source::Source {
                     name: p.to_str().unwrap(),
                     text: t.as_bytes(),
                 })

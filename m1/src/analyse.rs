@@ -11,13 +11,15 @@
 
 use toolbase::diag::Diagnostic;
 
+use crate::config::Config;
 use crate::diagnose::{Error, ErrorKind, Where};
 use crate::expand::{walk_error, Expanded, Item};
 use crate::express::{by_text, number_of, FAST_FIRST, MAX_PADDING};
 use crate::intern::{Inputs, Table};
 use crate::number::strtoint;
+use crate::source::Source;
 use crate::walk::{visit, Tok, Visit, Walk, T_NL, T_STR};
-use crate::{Arch, Config, Source};
+use toolbase::arch::Arch;
 
 // Record kinds, stored in `Record::state` above the USED bit.
 pub(crate) const USED: u8 = 1;

@@ -5,8 +5,9 @@
 //! the exact text mescc-tools 1.7.0's blood-elf writes for both ELF classes, endiannesses
 //! and digit styles. It does not read files or parse command lines ([`crate::tool`] does).
 
+use crate::config::{DigitStyle, Endian};
 use crate::number::push_digits;
-use crate::{DigitStyle, Endian, Source};
+use crate::source::Source;
 
 /// How to write the footer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -112,223 +113,264 @@ pub fn footer(
         symbols.extend(labels(s.text).map_err(|e| scan_diagnostic(s, e))?);
     }
     let last_entry = entries.last().copied();
-    let mut o = Vec::new();
-    let q = |o: &mut Vec<u8>, value: i32, bytes: usize| {
-        o.push(b'\'');
-        push_digits(o, value, bytes, options.digits, options.endian);
-        o.push(b'\'');
+    let mut w = Writer {
+        o: Vec::new(),
+        options,
     };
-    // A word that is 8 bytes in the 64-bit layout: the value then a zero word.
-    let wide = |o: &mut Vec<u8>, value: i32| {
-        q(o, value, 4);
-        if options.elf64 {
-            o.push(b' ');
-            q(o, 0, 4);
-        }
-    };
-    let pad = |o: &mut Vec<u8>| {
-        if options.elf64 {
-            o.push(b' ');
-            q(o, 0, 4);
-        }
-    };
-    let line = |o: &mut Vec<u8>, s: &str| o.extend_from_slice(s.as_bytes());
-
-    line(&mut o, "# Generated sections\n:ELF_shstr\n");
-    q(&mut o, 0, 1);
-    line(
-        &mut o,
-        "\t# NULL\n:ELF_shstr__text\n\".text\"\n:ELF_shstr__shstr\n\".shstrtab\"\n:ELF_shstr__sym\n\".symtab\"\n:ELF_shstr__str\n\".strtab\"\n\n",
-    );
-
-    line(&mut o, ":ELF_section_headers\n");
-    for (v, w, name) in [
-        (0, false, "sh_name"),
-        (0, false, "sh_type"),
-        (0, true, "sh_flags"),
-        (0, true, "sh_addr"),
-        (0, true, "sh_offset"),
-        (0, true, "sh_size"),
-        (0, false, "sh_link"),
-        (0, false, "sh_info"),
-        (1, true, "sh_addralign"),
-        (0, true, "sh_entsize"),
-    ] {
-        if w {
-            wide(&mut o, v);
-        } else {
-            q(&mut o, v, 4);
-        }
-        line(&mut o, &format!("\t#{name}\n"));
-    }
-    line(&mut o, "\n");
-
+    w.section_names();
+    w.null_section_header();
     let count = (symbols.len() + 1) as i32;
-    let entsize = if options.elf64 { 0x18 } else { 0x10 };
-    struct Header {
-        name: &'static str,
-        ty: i32,
-        flags: i32,
-        addr: &'static str,
-        offset: &'static str,
-        size: &'static str,
-        link: i32,
-        info: i32,
-        entsize: i32,
+    for header in section_headers(count, options.elf64) {
+        w.section_header(&header);
     }
-    let headers = [
-        Header {
-            name: "text",
-            ty: 1,
-            flags: 6,
-            addr: "ELF_text",
-            offset: "ELF_text>ELF_base",
-            size: "ELF_data>ELF_text",
-            link: 0,
-            info: 0,
-            entsize: 0,
-        },
-        Header {
-            name: "shstr",
-            ty: 3,
-            flags: 0,
-            addr: "ELF_shstr",
-            offset: "ELF_shstr>ELF_base",
-            size: "ELF_section_headers>ELF_shstr",
-            link: 0,
-            info: 0,
-            entsize: 0,
-        },
-        Header {
-            name: "str",
-            ty: 3,
-            flags: 0,
-            addr: "ELF_str",
-            offset: "ELF_str>ELF_base",
-            size: "ELF_sym>ELF_str",
-            link: 0,
-            info: 0,
-            entsize: 0,
-        },
-        Header {
-            name: "sym",
-            ty: 2,
-            flags: 0,
-            addr: "ELF_sym",
-            offset: "ELF_sym>ELF_base",
-            size: "ELF_end>ELF_sym",
-            link: 3,
-            info: count,
-            entsize,
-        },
-    ];
-    for h in headers {
-        let label = h.name;
-        line(
-            &mut o,
-            &format!(":ELF_section_header_{label}\n%ELF_shstr__{label}>ELF_shstr\t#sh_name\n"),
-        );
-        q(&mut o, h.ty, 4);
-        line(&mut o, "\t#sh_type\n");
-        wide(&mut o, h.flags);
-        line(&mut o, &format!("\t#sh_flags\n&{}", h.addr));
-        pad(&mut o);
-        line(&mut o, &format!("\t#sh_addr\n%{}", h.offset));
-        pad(&mut o);
-        line(&mut o, &format!("\t#sh_offset\n%{}", h.size));
-        pad(&mut o);
-        line(&mut o, "\t#sh_size\n");
-        q(&mut o, h.link, 4);
-        line(&mut o, "\t#sh_link\n");
-        q(&mut o, h.info, 4);
-        line(&mut o, "\t#sh_info\n");
-        wide(&mut o, 1);
-        line(&mut o, "\t#sh_addralign\n");
-        wide(&mut o, h.entsize);
-        line(&mut o, "\t#sh_entsize\n\n");
-    }
-
-    line(&mut o, "# Generated string table\n:ELF_str\n");
-    q(&mut o, 0, 1);
-    line(&mut o, "\t# NULL string\n");
-    for s in &symbols {
-        o.extend_from_slice(b":ELF_str_");
-        o.extend_from_slice(s);
-        o.extend_from_slice(b"\t\"");
-        o.extend_from_slice(s);
-        o.extend_from_slice(b"\"\n");
-    }
-    line(&mut o, "# END Generated string table\n\n\n");
-
-    line(
-        &mut o,
-        "# Generated symbol table\n:ELF_sym\n# Required NULL symbol entry\n",
-    );
-    if options.elf64 {
-        q(&mut o, 0, 4);
-        line(&mut o, "\t# st_name\n");
-        q(&mut o, 0, 1);
-        line(&mut o, "\t# st_info\n");
-        q(&mut o, 0, 1);
-        line(&mut o, "\t# st_other\n");
-        q(&mut o, 1, 2);
-        line(&mut o, "\t# st_shndx\n");
-        wide(&mut o, 0);
-        line(&mut o, "\t# st_value\n");
-        wide(&mut o, 0);
-        line(&mut o, "\t# st_size\n\n");
-    } else {
-        q(&mut o, 0, 4);
-        line(&mut o, "\t# st_name\n");
-        q(&mut o, 0, 4);
-        line(&mut o, "\t# st_value\n");
-        q(&mut o, 0, 4);
-        line(&mut o, "\t# st_size\n");
-        q(&mut o, 0, 1);
-        line(&mut o, "\t# st_info\n");
-        q(&mut o, 0, 1);
-        line(&mut o, "\t# st_other\n");
-        q(&mut o, 1, 2);
-        line(&mut o, "\t# st_shndx\n\n");
-    }
+    w.string_table(&symbols);
+    w.text("# Generated symbol table\n:ELF_sym\n# Required NULL symbol entry\n");
+    w.null_symbol();
     for s in &symbols {
         let hidden = s.first() == Some(&b'_') && Some(*s) != last_entry;
-        o.extend_from_slice(b"%ELF_str_");
-        o.extend_from_slice(s);
-        o.extend_from_slice(b">ELF_str\t# st_name\n");
-        let other = |o: &mut Vec<u8>| {
-            q(o, 2, 1);
-            o.extend_from_slice(b"\t# st_info (FUNC)\n");
-            q(o, if hidden { 2 } else { 0 }, 1);
-            let name = match (hidden, options.elf64) {
-                (true, _) => "hidden",
-                (false, false) => "default",
-                (false, true) => "other",
-            };
-            o.extend_from_slice(format!("\t# st_other ({name})\n").as_bytes());
-            q(o, 1, 2);
-            o.extend_from_slice(b"\t# st_shndx\n");
-        };
-        if options.elf64 {
-            other(&mut o);
-            o.push(b'&');
-            o.extend_from_slice(s);
-            pad(&mut o);
-            line(&mut o, "\t# st_value\n");
-            wide(&mut o, 0);
-            line(&mut o, "\t# st_size (unknown size)\n\n");
-        } else {
-            o.push(b'&');
-            o.extend_from_slice(s);
-            line(&mut o, "\t#st_value\n");
-            q(&mut o, 0, 4);
-            line(&mut o, "\t# st_size (unknown size)\n");
-            other(&mut o);
-            o.push(b'\n');
+        w.symbol(s, hidden);
+    }
+    w.text("# END Generated symbol table\n\n:ELF_end\n");
+    Ok(w.o)
+}
+
+/// One of the four section headers after the NULL one: its name (`.NAME`'s label part),
+/// its field values and the labels its address, offset and size are computed from.
+struct SectionHeader {
+    name: &'static str,
+    ty: i32,
+    flags: i32,
+    addr: &'static str,
+    offset: &'static str,
+    size: &'static str,
+    link: i32,
+    info: i32,
+    entsize: i32,
+}
+
+/// The section headers of `.text`, `.shstrtab`, `.strtab` and `.symtab` (with its `count`
+/// symbols, the NULL one included), in the reference's order.
+fn section_headers(count: i32, elf64: bool) -> [SectionHeader; 4] {
+    let plain = |name, ty, flags, size| SectionHeader {
+        name,
+        ty,
+        flags,
+        addr: "",
+        offset: "",
+        size,
+        link: 0,
+        info: 0,
+        entsize: 0,
+    };
+    [
+        SectionHeader {
+            addr: "ELF_text",
+            offset: "ELF_text>ELF_base",
+            ..plain("text", 1, 6, "ELF_data>ELF_text")
+        },
+        SectionHeader {
+            addr: "ELF_shstr",
+            offset: "ELF_shstr>ELF_base",
+            ..plain("shstr", 3, 0, "ELF_section_headers>ELF_shstr")
+        },
+        SectionHeader {
+            addr: "ELF_str",
+            offset: "ELF_str>ELF_base",
+            ..plain("str", 3, 0, "ELF_sym>ELF_str")
+        },
+        SectionHeader {
+            addr: "ELF_sym",
+            offset: "ELF_sym>ELF_base",
+            link: 3,
+            info: count,
+            entsize: if elf64 { 0x18 } else { 0x10 },
+            ..plain("sym", 2, 0, "ELF_end>ELF_sym")
+        },
+    ]
+}
+
+/// The footer text being written, in the layout, byte order and digit style of `options`.
+struct Writer<'a> {
+    o: Vec<u8>,
+    options: &'a Options,
+}
+
+impl Writer<'_> {
+    /// Text as it is.
+    fn text(&mut self, s: &str) {
+        self.o.extend_from_slice(s.as_bytes());
+    }
+
+    /// A constant of `bytes` bytes, quoted (`'2A000000'`).
+    fn number(&mut self, value: i32, bytes: usize) {
+        self.o.push(b'\'');
+        let Options { digits, endian, .. } = *self.options;
+        push_digits(&mut self.o, value, bytes, digits, endian);
+        self.o.push(b'\'');
+    }
+
+    /// A word that is 8 bytes in the 64-bit layout: the value then a zero word.
+    fn word(&mut self, value: i32) {
+        self.number(value, 4);
+        self.pad();
+    }
+
+    /// The zero word that widens a 4-byte pointer to 8 bytes in the 64-bit layout.
+    fn pad(&mut self) {
+        if self.options.elf64 {
+            self.o.push(b' ');
+            self.number(0, 4);
         }
     }
-    line(&mut o, "# END Generated symbol table\n\n:ELF_end\n");
-    Ok(o)
+
+    /// The section name table (`.shstrtab`): NULL, `.text`, `.shstrtab`, `.symtab`,
+    /// `.strtab`.
+    fn section_names(&mut self) {
+        self.text("# Generated sections\n:ELF_shstr\n");
+        self.number(0, 1);
+        self.text(
+            "\t# NULL\n:ELF_shstr__text\n\".text\"\n:ELF_shstr__shstr\n\".shstrtab\"\n:ELF_shstr__sym\n\".symtab\"\n:ELF_shstr__str\n\".strtab\"\n\n",
+        );
+    }
+
+    /// The NULL section header that starts the table: zeros, alignment 1.
+    fn null_section_header(&mut self) {
+        self.text(":ELF_section_headers\n");
+        for (v, w, name) in [
+            (0, false, "sh_name"),
+            (0, false, "sh_type"),
+            (0, true, "sh_flags"),
+            (0, true, "sh_addr"),
+            (0, true, "sh_offset"),
+            (0, true, "sh_size"),
+            (0, false, "sh_link"),
+            (0, false, "sh_info"),
+            (1, true, "sh_addralign"),
+            (0, true, "sh_entsize"),
+        ] {
+            if w {
+                self.word(v);
+            } else {
+                self.number(v, 4);
+            }
+            self.text(&format!("\t#{name}\n"));
+        }
+        self.text("\n");
+    }
+
+    /// One section header of [`section_headers`], each field commented with its name.
+    fn section_header(&mut self, h: &SectionHeader) {
+        let label = h.name;
+        self.text(&format!(
+            ":ELF_section_header_{label}\n%ELF_shstr__{label}>ELF_shstr\t#sh_name\n"
+        ));
+        self.number(h.ty, 4);
+        self.text("\t#sh_type\n");
+        self.word(h.flags);
+        self.text(&format!("\t#sh_flags\n&{}", h.addr));
+        self.pad();
+        self.text(&format!("\t#sh_addr\n%{}", h.offset));
+        self.pad();
+        self.text(&format!("\t#sh_offset\n%{}", h.size));
+        self.pad();
+        self.text("\t#sh_size\n");
+        self.number(h.link, 4);
+        self.text("\t#sh_link\n");
+        self.number(h.info, 4);
+        self.text("\t#sh_info\n");
+        self.word(1);
+        self.text("\t#sh_addralign\n");
+        self.word(h.entsize);
+        self.text("\t#sh_entsize\n\n");
+    }
+
+    /// The string table (`.strtab`): the NULL string, then each symbol's name as a
+    /// labelled string.
+    fn string_table(&mut self, symbols: &[&[u8]]) {
+        self.text("# Generated string table\n:ELF_str\n");
+        self.number(0, 1);
+        self.text("\t# NULL string\n");
+        for s in symbols {
+            self.o.extend_from_slice(b":ELF_str_");
+            self.o.extend_from_slice(s);
+            self.o.extend_from_slice(b"\t\"");
+            self.o.extend_from_slice(s);
+            self.o.extend_from_slice(b"\"\n");
+        }
+        self.text("# END Generated string table\n\n\n");
+    }
+
+    /// The NULL symbol the symbol table starts with, in the field order of the layout.
+    fn null_symbol(&mut self) {
+        if self.options.elf64 {
+            self.number(0, 4);
+            self.text("\t# st_name\n");
+            self.number(0, 1);
+            self.text("\t# st_info\n");
+            self.number(0, 1);
+            self.text("\t# st_other\n");
+            self.number(1, 2);
+            self.text("\t# st_shndx\n");
+            self.word(0);
+            self.text("\t# st_value\n");
+            self.word(0);
+            self.text("\t# st_size\n\n");
+        } else {
+            self.number(0, 4);
+            self.text("\t# st_name\n");
+            self.number(0, 4);
+            self.text("\t# st_value\n");
+            self.number(0, 4);
+            self.text("\t# st_size\n");
+            self.number(0, 1);
+            self.text("\t# st_info\n");
+            self.number(0, 1);
+            self.text("\t# st_other\n");
+            self.number(1, 2);
+            self.text("\t# st_shndx\n\n");
+        }
+    }
+
+    /// The symbol-table entry of the function `name` (its value the label's address, its
+    /// size unknown), `hidden` or not, in the field order of the layout.
+    fn symbol(&mut self, name: &[u8], hidden: bool) {
+        self.o.extend_from_slice(b"%ELF_str_");
+        self.o.extend_from_slice(name);
+        self.o.extend_from_slice(b">ELF_str\t# st_name\n");
+        if self.options.elf64 {
+            self.symbol_kind(hidden);
+            self.o.push(b'&');
+            self.o.extend_from_slice(name);
+            self.pad();
+            self.text("\t# st_value\n");
+            self.word(0);
+            self.text("\t# st_size (unknown size)\n\n");
+        } else {
+            self.o.push(b'&');
+            self.o.extend_from_slice(name);
+            self.text("\t#st_value\n");
+            self.number(0, 4);
+            self.text("\t# st_size (unknown size)\n");
+            self.symbol_kind(hidden);
+            self.o.push(b'\n');
+        }
+    }
+
+    /// A symbol's `st_info` (a function), `st_other` (hidden or default visibility) and
+    /// `st_shndx` fields.
+    fn symbol_kind(&mut self, hidden: bool) {
+        self.number(2, 1);
+        self.text("\t# st_info (FUNC)\n");
+        self.number(if hidden { 2 } else { 0 }, 1);
+        let visibility = match (hidden, self.options.elf64) {
+            (true, _) => "hidden",
+            (false, false) => "default",
+            (false, true) => "other",
+        };
+        self.text(&format!("\t# st_other ({visibility})\n"));
+        self.number(1, 2);
+        self.text("\t# st_shndx\n");
+    }
 }
 
 #[cfg(test)]

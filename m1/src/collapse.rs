@@ -5,7 +5,7 @@
 //! walk ([`crate::expand`]) and the diagnostics ([`crate::diagnose`]) build on it.
 
 use crate::lexer::{Lexer, Token, TokenKind};
-use crate::Source;
+use crate::source::Source;
 
 /// A token of the collapsed token list: which source it is in, and the token.
 #[derive(Clone, Copy, Debug)]

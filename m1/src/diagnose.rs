@@ -10,10 +10,11 @@
 use toolbase::diag::{Diagnostic, Position};
 
 use crate::collapse::{locate, At};
+use crate::config::Config;
 use crate::express::{number_of, RangeError, MAX_PADDING};
 use crate::lexer::{TokenKind, MAX_ATOM, MAX_STRING};
 use crate::number::strtoint;
-use crate::{Config, Source};
+use crate::source::Source;
 
 /// An M1 error: what is wrong, and where.
 #[derive(Clone, Copy, Debug)]

@@ -11,15 +11,21 @@
 //! fast [`crate::walk`]; errors and the map use the located walk of [`crate::expand`]. On
 //! large inputs pass 2 runs on a second thread while the calling thread writes the blocks
 //! it produces ([`crate::blocks`]). This module only orchestrates: it runs pass 1 fast, and
-//! again exactly when the fast run met an invalid token. It does not parse command lines.
+//! again exactly when the fast run met an invalid token, and it holds the library entry
+//! points over the two passes ([`assemble`], [`assemble_to`], [`assemble_with_map`],
+//! re-exported at the crate root) and the one wording of a failed output write
+//! (`write_error`). It does not parse command lines.
+
+use std::io::Write;
 
 use toolbase::diag::Diagnostic;
 
 use crate::analyse::analyse_in;
 pub(crate) use crate::analyse::Program;
 pub(crate) use crate::blocks::second_core;
+use crate::config::Config;
 use crate::diagnose::nul_in_token;
-use crate::{Config, Source};
+use crate::source::Source;
 
 /// Pass 1 and expression assignment; every error of the program is found here.
 ///
@@ -39,6 +45,50 @@ pub(crate) fn analyse<'a>(
         Some(p) => Ok(p),
         None => analyse_in(sources, config, true).map(|p| p.expect("exact mode completes")),
     }
+}
+
+/// Assembles `sources` (in order, as one program) into hex2 text.
+pub fn assemble(sources: &[Source<'_>], config: &Config) -> Result<Vec<u8>, Diagnostic> {
+    let mut out = Vec::new();
+    assemble_to(sources, config, &mut out)?;
+    Ok(out)
+}
+
+/// Assembles `sources` and streams the hex2 text to `out`. Every error is found before the
+/// first byte is written, so on `Err` nothing was written (except on a write failure).
+pub fn assemble_to(
+    sources: &[Source<'_>],
+    config: &Config,
+    out: &mut dyn Write,
+) -> Result<(), Diagnostic> {
+    let program = analyse(sources, config)?;
+    program
+        .print(sources, config, out, None)
+        .map_err(|e| write_error(&e))
+}
+
+/// As [`assemble_to`], and also writes the map to `map` in the format of [`crate::map`] (its
+/// header names `output`, the name of the file `out` writes, e.g. M1's `-o`).
+pub fn assemble_with_map(
+    sources: &[Source<'_>],
+    config: &Config,
+    out: &mut dyn Write,
+    map: &mut dyn Write,
+    output: &str,
+) -> Result<(), Diagnostic> {
+    let program = analyse(sources, config)?;
+    program
+        .print(sources, config, out, Some((map, output)))
+        .map_err(|e| write_error(&e))
+}
+
+/// The diagnostic for a failed write of the output (M1's, M0's and blood-elf's).
+#[cold]
+pub(crate) fn write_error(e: &std::io::Error) -> Diagnostic {
+    Diagnostic::new(format!(
+        "cannot write output: {}",
+        toolbase::diag::describe_io_error(e)
+    ))
 }
 
 #[cfg(test)]
@@ -188,7 +238,7 @@ mod tests {
                     fast => assert_eq!(fast, exact, "{src:?} on {arch:?}"),
                 }
                 assert_eq!(
-                    crate::assemble(
+                    assemble(
                         &[Source {
                             name: "t",
                             text: src.as_bytes()

@@ -12,7 +12,7 @@
 use crate::collapse::{At, Collapsed};
 use crate::diagnose::{Error, ErrorKind, Where};
 use crate::lexer::{Token, TokenKind};
-use crate::Source;
+use crate::source::Source;
 use toolbase::diag::Diagnostic;
 
 /// One item of the token list after DEFINE processing.

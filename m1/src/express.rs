@@ -10,8 +10,9 @@
 //! against its reference. Digit writing is [`crate::number`]'s, the location of errors
 //! [`crate::diagnose`]'s.
 
+use crate::config::{Config, DigitStyle};
 use crate::number::{push_byte, strtoint};
-use crate::{Arch, Config, DigitStyle};
+use toolbase::arch::Arch;
 
 /// Largest `<N` padding hexroot expands, in bytes (the reference has no limit; no real
 /// program pads by more than a few bytes).

@@ -36,14 +36,11 @@
 // are cold and leave the hot loops through side fields, so its size costs nothing there.
 #![allow(clippy::result_large_err)]
 
-use std::io::Write;
-
-use toolbase::diag::Diagnostic;
-
 pub(crate) mod analyse;
 pub(crate) mod blocks;
 pub mod blood_elf;
 pub(crate) mod collapse;
+mod config;
 pub(crate) mod diagnose;
 pub(crate) mod engine;
 pub(crate) mod expand;
@@ -55,6 +52,7 @@ pub mod map;
 pub mod number;
 pub(crate) mod print;
 pub mod reference;
+mod source;
 pub mod tool;
 pub(crate) mod walk;
 
@@ -62,87 +60,6 @@ pub(crate) mod walk;
 /// number encoding and string padding, and the two Knight names behave alike.
 pub use toolbase::arch::Arch;
 
-/// Byte order of numbers in the output text.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub enum Endian {
-    /// Most significant byte first (the reference's default).
-    #[default]
-    Big,
-    /// Least significant byte first.
-    Little,
-}
-
-/// How bytes are written in the output text (hex2's `-O` and `-b` read the other two).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub enum DigitStyle {
-    /// Two hex digits per byte (default).
-    #[default]
-    Hex,
-    /// Three octal digits per byte (numbers: per whole value, as the reference).
-    Octal,
-    /// Eight binary digits per byte.
-    Binary,
-}
-
-/// What to assemble for.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub struct Config {
-    /// Instruction set.
-    pub arch: Arch,
-    /// Byte order of numbers.
-    pub endian: Endian,
-    /// Output digit style.
-    pub digits: DigitStyle,
-}
-
-/// One input: its name (for messages and the map) and its bytes.
-#[derive(Clone, Copy, Debug)]
-pub struct Source<'a> {
-    /// The name shown in messages, usually the path given.
-    pub name: &'a str,
-    /// The source text.
-    pub text: &'a [u8],
-}
-
-/// Assembles `sources` (in order, as one program) into hex2 text.
-pub fn assemble(sources: &[Source<'_>], config: &Config) -> Result<Vec<u8>, Diagnostic> {
-    let mut out = Vec::new();
-    assemble_to(sources, config, &mut out)?;
-    Ok(out)
-}
-
-/// Assembles `sources` and streams the hex2 text to `out`. Every error is found before the
-/// first byte is written, so on `Err` nothing was written (except on a write failure).
-pub fn assemble_to(
-    sources: &[Source<'_>],
-    config: &Config,
-    out: &mut dyn Write,
-) -> Result<(), Diagnostic> {
-    let program = engine::analyse(sources, config)?;
-    program
-        .print(sources, config, out, None)
-        .map_err(|e| write_error(&e))
-}
-
-/// As [`assemble_to`], and also writes the map to `map` in the format of [`map`] (its
-/// header names `output`, the name of the file `out` writes, e.g. M1's `-o`).
-pub fn assemble_with_map(
-    sources: &[Source<'_>],
-    config: &Config,
-    out: &mut dyn Write,
-    map: &mut dyn Write,
-    output: &str,
-) -> Result<(), Diagnostic> {
-    let program = engine::analyse(sources, config)?;
-    program
-        .print(sources, config, out, Some((map, output)))
-        .map_err(|e| write_error(&e))
-}
-
-#[cold]
-pub(crate) fn write_error(e: &std::io::Error) -> Diagnostic {
-    Diagnostic::new(format!(
-        "cannot write output: {}",
-        toolbase::diag::describe_io_error(e)
-    ))
-}
+pub use config::{Config, DigitStyle, Endian};
+pub use engine::{assemble, assemble_to, assemble_with_map};
+pub use source::Source;

@@ -14,10 +14,12 @@ use std::collections::HashMap;
 
 use toolbase::diag::{Diagnostic, Position};
 
+use crate::config::DigitStyle;
 use crate::diagnose::closest;
 use crate::lexer::{Lexer, LineEnd, Token, TokenKind};
 use crate::number::push_byte;
-use crate::{Arch, DigitStyle, Source};
+use crate::source::Source;
+use toolbase::arch::Arch;
 
 /// How to run M0.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -131,49 +133,17 @@ fn located(source: &Source<'_>, tok: &Token, message: String) -> Diagnostic {
         })
 }
 
-/// Assembles `source` with `options`.
+/// Assembles `source` with `options`: each token the seed prints on a line of its own,
+/// DEFINEs applying from where they stand.
 pub fn assemble_with(source: &Source<'_>, options: &Options) -> Result<Vec<u8>, Diagnostic> {
     let src = source.text;
     let mut out = Vec::with_capacity(src.len());
     let mut defines: HashMap<&[u8], &[u8]> = HashMap::new();
-    // Comments run to a `\n` only; one without it (at the end of the file) hangs the seed.
-    let last_line = src.iter().rposition(|&c| c == b'\n').map_or(0, |p| p + 1);
-    let mut tokens = Lexer::comments_to_newline(src).filter(|t| match t.kind {
-        TokenKind::Newline(LineEnd::Comment) => t.start >= last_line,
-        TokenKind::Newline(_) => false,
-        _ => true,
-    });
+    let mut tokens = seed_tokens(src);
     let wide = wide(options.arch);
     let mut printed = 0usize;
     while let Some(tok) = tokens.next() {
-        if tok.kind == TokenKind::Newline(LineEnd::Comment) {
-            return Err(located(source, &tok, "comment at the end of the file without a newline".into())
-                .expected("a newline ending the comment")
-                .found("the end of the file")
-                .hint("the seed M0 reads a comment to the next newline and hangs when there is none; end the file with a newline"));
-        }
-        if tok.kind == TokenKind::Atom && tok.end == src.len() {
-            return Err(located(source, &tok, "the last word runs to the end of the file".into())
-                .expected("a space, tab or newline after the last word")
-                .found("the end of the file")
-                .hint("the seed M0 crashes on a word the end of the file cuts off; end the file with a newline"));
-        }
-        if let TokenKind::Str {
-            quote,
-            terminated: false,
-        } = tok.kind
-        {
-            return Err(located(
-                source,
-                &tok,
-                format!("unterminated string: no closing {}", quote as char),
-            )
-            .expected(format!(
-                "a {} closing the string that starts here",
-                quote as char
-            ))
-            .found("the end of the file"));
-        }
+        check_where_the_seed_fails(source, &tok)?;
         let text = tok.text(src);
         match tok.kind {
             TokenKind::Str { quote: b'"', .. } => {
@@ -194,67 +164,138 @@ pub fn assemble_with(source: &Source<'_>, options: &Options) -> Result<Vec<u8>, 
                 defines.insert(name.text(src), value.text(src));
                 continue;
             }
-            _ => {
-                if let Some(value) = defines.get(text) {
-                    out.extend_from_slice(value);
-                } else if let Some(v) = seed_number(&text[1..], wide) {
-                    if express_number(text[0], v, options.arch, &mut out).is_err() {
-                        return Err(located(
-                            source,
-                            &tok,
-                            format!(
-                                "'{}' is not a number form of the {} M0",
-                                String::from_utf8_lossy(text),
-                                options.arch.name()
-                            ),
-                        )
-                        .expected("!N (I-type), @N (S-type), ~N (U-type) or %N (4 bytes)")
-                        .found(String::from_utf8_lossy(text).into_owned()));
-                    }
-                } else if options.pass_unknown
-                    || matches!(
-                        text[0],
-                        b':' | b'!' | b'@' | b'$' | b'~' | b'%' | b'&' | b'^' | b'.' | b'<'
-                    )
-                    || text.iter().all(u8::is_ascii_hexdigit)
-                {
-                    out.extend_from_slice(text);
-                } else {
-                    let names: Vec<&[u8]> = defines.keys().copied().collect();
-                    let shown = String::from_utf8_lossy(text);
-                    let message = match closest(text, &names) {
-                        Some(best) => format!(
-                            "unknown token '{}'; did you mean '{}'?",
-                            shown.escape_debug(),
-                            String::from_utf8_lossy(best).escape_debug()
-                        ),
-                        None => format!("unknown token '{}'", shown.escape_debug()),
-                    };
-                    let hint = if text.last() == Some(&b'\r') {
-                        "the word ends with a carriage return: convert the file's CRLF line endings to LF (or pass --pass-unknown to print it unchanged, as the seed does)"
-                    } else {
-                        "the seed M0 prints unknown words unchanged; pass --pass-unknown to do the same"
-                    };
-                    return Err(located(source, &tok, message)
-                        .expected("a name DEFINEd before this point, a number, a string, a label or pointer, or hex digits")
-                        .found(format!("'{}'", shown.escape_debug()))
-                        .hint(hint));
-                }
-            }
+            _ => print_word(source, &tok, &defines, options, wide, &mut out)?,
         }
         out.push(b'\n');
         printed += 1;
     }
     if printed == 0 {
-        return Err(
-            Diagnostic::new("nothing to assemble: no token besides DEFINEs")
-                .in_file(source.name)
-                .expected("at least one word, number or string to print")
-                .found("an input with no such token")
-                .hint("the seed M0 crashes on an input that prints nothing"),
-        );
+        return Err(nothing_to_assemble(source));
     }
     Ok(out)
+}
+
+/// The tokens of `src` as the seed reads them: words and strings, and only the comment
+/// that runs to the end of the file (comments end at a `\n` only; one without it hangs
+/// the seed), which [`check_where_the_seed_fails`] refuses.
+fn seed_tokens(src: &[u8]) -> impl Iterator<Item = Token> + '_ {
+    let last_line = src.iter().rposition(|&c| c == b'\n').map_or(0, |p| p + 1);
+    Lexer::comments_to_newline(src).filter(move |t| match t.kind {
+        TokenKind::Newline(LineEnd::Comment) => t.start >= last_line,
+        TokenKind::Newline(_) => false,
+        _ => true,
+    })
+}
+
+/// The tokens on which the seed M0 hangs or crashes: a comment the end of the file cuts,
+/// a last word with nothing after it, an unterminated string.
+fn check_where_the_seed_fails(source: &Source<'_>, tok: &Token) -> Result<(), Diagnostic> {
+    if tok.kind == TokenKind::Newline(LineEnd::Comment) {
+        return Err(located(source, tok, "comment at the end of the file without a newline".into())
+            .expected("a newline ending the comment")
+            .found("the end of the file")
+            .hint("the seed M0 reads a comment to the next newline and hangs when there is none; end the file with a newline"));
+    }
+    if tok.kind == TokenKind::Atom && tok.end == source.text.len() {
+        return Err(located(source, tok, "the last word runs to the end of the file".into())
+            .expected("a space, tab or newline after the last word")
+            .found("the end of the file")
+            .hint("the seed M0 crashes on a word the end of the file cuts off; end the file with a newline"));
+    }
+    if let TokenKind::Str {
+        quote,
+        terminated: false,
+    } = tok.kind
+    {
+        return Err(located(
+            source,
+            tok,
+            format!("unterminated string: no closing {}", quote as char),
+        )
+        .expected(format!(
+            "a {} closing the string that starts here",
+            quote as char
+        ))
+        .found("the end of the file"));
+    }
+    Ok(())
+}
+
+/// Prints a word that is not a string or DEFINE: a defined name's value, a number, hex2
+/// syntax or hex digits unchanged (or any word, with [`Options::pass_unknown`]).
+fn print_word(
+    source: &Source<'_>,
+    tok: &Token,
+    defines: &HashMap<&[u8], &[u8]>,
+    options: &Options,
+    wide: bool,
+    out: &mut Vec<u8>,
+) -> Result<(), Diagnostic> {
+    let text = tok.text(source.text);
+    if let Some(value) = defines.get(text) {
+        out.extend_from_slice(value);
+    } else if let Some(v) = seed_number(&text[1..], wide) {
+        if express_number(text[0], v, options.arch, out).is_err() {
+            return Err(located(
+                source,
+                tok,
+                format!(
+                    "'{}' is not a number form of the {} M0",
+                    String::from_utf8_lossy(text),
+                    options.arch.name()
+                ),
+            )
+            .expected("!N (I-type), @N (S-type), ~N (U-type) or %N (4 bytes)")
+            .found(String::from_utf8_lossy(text).into_owned()));
+        }
+    } else if options.pass_unknown
+        || matches!(
+            text[0],
+            b':' | b'!' | b'@' | b'$' | b'~' | b'%' | b'&' | b'^' | b'.' | b'<'
+        )
+        || text.iter().all(u8::is_ascii_hexdigit)
+    {
+        out.extend_from_slice(text);
+    } else {
+        return Err(unknown_token(source, tok, defines));
+    }
+    Ok(())
+}
+
+/// The error for a word that is neither defined, a number, hex2 syntax nor hex digits,
+/// with the closest DEFINE suggested.
+#[cold]
+fn unknown_token(source: &Source<'_>, tok: &Token, defines: &HashMap<&[u8], &[u8]>) -> Diagnostic {
+    let text = tok.text(source.text);
+    let names: Vec<&[u8]> = defines.keys().copied().collect();
+    let shown = String::from_utf8_lossy(text);
+    let message = match closest(text, &names) {
+        Some(best) => format!(
+            "unknown token '{}'; did you mean '{}'?",
+            shown.escape_debug(),
+            String::from_utf8_lossy(best).escape_debug()
+        ),
+        None => format!("unknown token '{}'", shown.escape_debug()),
+    };
+    let hint = if text.last() == Some(&b'\r') {
+        "the word ends with a carriage return: convert the file's CRLF line endings to LF (or pass --pass-unknown to print it unchanged, as the seed does)"
+    } else {
+        "the seed M0 prints unknown words unchanged; pass --pass-unknown to do the same"
+    };
+    located(source, tok, message)
+        .expected("a name DEFINEd before this point, a number, a string, a label or pointer, or hex digits")
+        .found(format!("'{}'", shown.escape_debug()))
+        .hint(hint)
+}
+
+/// The error for an input that prints nothing (only DEFINEs), on which the seed crashes.
+#[cold]
+fn nothing_to_assemble(source: &Source<'_>) -> Diagnostic {
+    Diagnostic::new("nothing to assemble: no token besides DEFINEs")
+        .in_file(source.name)
+        .expected("at least one word, number or string to print")
+        .found("an input with no such token")
+        .hint("the seed M0 crashes on an input that prints nothing")
 }
 
 #[cfg(test)]

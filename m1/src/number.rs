@@ -5,7 +5,7 @@
 //! (spec 2.6: hex and binary per byte, octal per whole value with arithmetic shifts). It knows nothing about sigils or
 //! architectures; those are the expressions' (`express.rs`).
 
-use crate::{DigitStyle, Endian};
+use crate::config::{DigitStyle, Endian};
 
 pub use toolbase::number::strtoint;
 

@@ -13,12 +13,13 @@ use std::io::Write;
 use crate::analyse::{Expr, Program, KIND, K_DEFINE};
 use crate::blocks::{write_in_blocks, OutBuf, Sink, FLUSH_AT};
 use crate::collapse::At;
+use crate::config::{Config, DigitStyle};
 use crate::expand::{Expanded, Item};
 use crate::express::{express_string, number_of, quick_number, FAST_FIRST, LABEL_SECOND};
 use crate::lexer::TokenKind;
 use crate::number::{digits_per_byte, hex_spaced, hex_word, push_digits, strtoint};
+use crate::source::Source;
 use crate::walk::{visit, Tok, Visit};
-use crate::{Config, DigitStyle, Source};
 
 impl Program<'_> {
     /// Pass 2: prints the hex2 text (and the map, when asked for).

@@ -16,8 +16,9 @@
 
 use std::collections::HashMap;
 
+use crate::config::{Config, DigitStyle, Endian};
 use crate::number::strtoint;
-use crate::{Config, DigitStyle, Endian, Source};
+use crate::source::Source;
 
 /// Why a reference run failed (spec §2.7, without the reference's exact text).
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -20,7 +20,11 @@ use toolbase::cli::{program_name, Streams, EXIT_FAILURE, EXIT_SUCCESS, EXIT_USAG
 use toolbase::diag::Diagnostic;
 use toolbase::output::OutputFile;
 
-use crate::{blood_elf, m0, Arch, Config, DigitStyle, Endian, Source};
+use crate::config::{Config, DigitStyle, Endian};
+use crate::engine::{assemble_to, assemble_with_map, second_core, write_error};
+use crate::source::Source;
+use crate::{blood_elf, m0};
+use toolbase::arch::Arch;
 
 /// Mode M1 and blood-elf create their outputs with (before umask), as `fopen(.., "w")`.
 pub const OUTPUT_MODE: u32 = 0o666;
@@ -162,9 +166,7 @@ fn read_whole(path: &std::path::Path) -> std::io::Result<Vec<u8>> {
     let file = std::fs::File::open(path)?;
     let meta = file.metadata()?;
     let len = match usize::try_from(meta.len()) {
-        Ok(len) if meta.is_file() && meta.len() >= SPLIT_READ && crate::engine::second_core() => {
-            len
-        }
+        Ok(len) if meta.is_file() && meta.len() >= SPLIT_READ && second_core() => len,
         _ => {
             let mut bytes = Vec::new();
             (&file).read_to_end(&mut bytes)?;
@@ -271,12 +273,12 @@ pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
             let mut map_file = OutputFile::create(map_at, OUTPUT_MODE)
                 .map_err(|e| Diagnostic::io(map_path, "cannot open map", &e))?;
             let output_name = output.map_or("-".into(), |o| o.to_string_lossy());
-            crate::assemble_with_map(&sources, &config, out, &mut map_file, &output_name)?;
+            assemble_with_map(&sources, &config, out, &mut map_file, &output_name)?;
             map_file
                 .commit()
                 .map_err(|e| Diagnostic::io(map_path, "cannot write map", &e))
         }
-        _ => crate::assemble_to(&sources, &config, out),
+        _ => assemble_to(&sources, &config, out),
     });
     io.finish(result)
 }
@@ -384,7 +386,7 @@ pub fn m0_main(args: &[OsString], io: &mut Streams) -> i32 {
             &options,
         )?;
         emit(io, files.get(1).copied(), M0_OUTPUT_MODE, |out| {
-            out.write_all(&bytes).map_err(|e| crate::write_error(&e))
+            out.write_all(&bytes).map_err(|e| write_error(&e))
         })
     });
     io.finish(result)
@@ -504,7 +506,7 @@ pub fn blood_elf_main(args: &[OsString], io: &mut Streams) -> i32 {
         }
     };
     let result = emit(io, output, OUTPUT_MODE, |out| {
-        out.write_all(&text).map_err(|e| crate::write_error(&e))
+        out.write_all(&text).map_err(|e| write_error(&e))
     });
     io.finish(result)
 }

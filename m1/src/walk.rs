@@ -11,7 +11,7 @@
 //! interpret texts.
 
 use crate::lexer::{MAX_ATOM, MAX_STRING};
-use crate::Source;
+use crate::source::Source;
 
 /// A newline token.
 pub(crate) const T_NL: u8 = 0;

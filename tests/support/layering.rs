@@ -1,6 +1,6 @@
-//! The module layering check shared by the crates that enforce one
-//! (`crossverify/tests/layers.rs`, `stage0-vm/tests/layers.rs`, which include this file
-//! with `#[path]`, so no crate depends on another for it): it reads every module file
+//! The module layering check shared by the crates that enforce one (the `tests/layers.rs`
+//! of crossverify, stage0-vm, hex0, hex2, m1 and toolbase, which include this file with
+//! `#[path]`, so no crate depends on another for it): it reads every module file
 //! under a crate's `src/`, collects the modules each refers to (`crate::…`, `super::…`,
 //! `self::…` and child-module paths, grouped `use` lists included; comments and test
 //! modules are not read), and names the file and line of every reference to a higher
@@ -200,23 +200,50 @@ fn expand(code: &str, prefix: Vec<String>, end: usize) -> (Vec<Vec<String>>, usi
         }
     }
     let inner = &list[..close];
-    let mut out = vec![prefix.clone()];
-    let members = inner
-        .split(',')
+    // The members are what the statement names, not the prefix itself: `use
+    // crate::{m0, tool}` refers to two modules and not to the crate root; `self` among the
+    // members names the prefix.
+    let mut out = Vec::new();
+    // Single-segment members (`{self, Judgement}`) name items of `prefix` itself; longer
+    // ones (`report::{self, Loaded}`, split only at the list's own commas) are read below.
+    let members = top_level_members(inner)
+        .into_iter()
         .map(str::trim)
         .filter(|m| !m.contains("::"));
     out.extend(members.filter(|m| !m.is_empty()).map(|m| {
         let mut p = prefix.clone();
-        p.push(m.split(' ').next().unwrap_or(m).to_string());
+        match m.split(' ').next().unwrap_or(m) {
+            "self" => {}
+            name => p.push(name.to_string()),
+        }
         p
     }));
     for member in paths_in(inner) {
         let mut p = prefix.clone();
-        p.extend(member);
+        p.extend(member.into_iter().filter(|s| s != "self"));
         out.push(p);
     }
-    // Single-segment members (`{self, Judgement}`) name items of `prefix` itself.
     (out, end + 3 + close + 1)
+}
+
+/// The members of a `use` list's inside, split at its own commas (not at those of a
+/// nested list).
+fn top_level_members(inner: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let (mut depth, mut start) = (0, 0);
+    for (i, c) in inner.char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' => depth -= 1,
+            ',' if depth == 0 => {
+                out.push(&inner[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    out.push(&inner[start..]);
+    out
 }
 
 /// The modules each module file refers to, with the first place it does.

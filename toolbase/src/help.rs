@@ -160,8 +160,8 @@ fn roff(text: &str) -> String {
 }
 
 /// The man page (section 1, roff `man` macros) of `page`: NAME from its summary, the
-/// `--help` text verbatim as DESCRIPTION, its options as OPTIONS, and each subcommand's
-/// `--help` text in a section of its own.
+/// `--help` text verbatim as DESCRIPTION, its options (from its table) as OPTIONS, and
+/// each subcommand's `--help` text in a section of its own, followed by its options.
 pub fn man_page(page: &Page, version: &str) -> String {
     let mut out = format!(
         ".TH {} 1 \"\" \"hexroot {version}\" \"hexroot manual\"\n.SH NAME\n{} \\- {}\n",
@@ -174,16 +174,7 @@ pub fn man_page(page: &Page, version: &str) -> String {
     out.push_str(".fi\n");
     if !page.options.is_empty() {
         out.push_str(".SH OPTIONS\n");
-        for o in &page.options {
-            let mut left = o.names.join(", ");
-            if !o.value_name.is_empty() {
-                left = format!("{left} {}", o.value_name);
-            }
-            out.push_str(&format!(".TP\n.B {}", roff(&left)));
-            let help = o.help.lines().collect::<Vec<_>>().join(" ");
-            let mark = if o.hexroot { " (hexroot)" } else { "" };
-            out.push_str(&roff(&format!("{help}{mark}")));
-        }
+        out.push_str(&option_entries(&page.options));
     }
     for sub in &page.subcommands {
         out.push_str(&format!(
@@ -192,6 +183,27 @@ pub fn man_page(page: &Page, version: &str) -> String {
         ));
         out.push_str(&roff(&sub.help));
         out.push_str(".fi\n");
+        if !sub.options.is_empty() {
+            out.push_str(".SS OPTIONS\n");
+            out.push_str(&option_entries(&sub.options));
+        }
+    }
+    out
+}
+
+/// The options as roff tagged paragraphs: the spellings and value name in bold, the help
+/// on one line after them, `(hexroot)` marking hexroot's own.
+fn option_entries(opts: &[OptionHelp]) -> String {
+    let mut out = String::new();
+    for o in opts {
+        let mut left = o.names.join(", ");
+        if !o.value_name.is_empty() {
+            left = format!("{left} {}", o.value_name);
+        }
+        out.push_str(&format!(".TP\n.B {}", roff(&left)));
+        let help = o.help.lines().collect::<Vec<_>>().join(" ");
+        let mark = if o.hexroot { " (hexroot)" } else { "" };
+        out.push_str(&roff(&format!("{help}{mark}")));
     }
     out
 }
@@ -382,6 +394,32 @@ mod tests {
         assert!(man.contains("write the link map (hexroot)"));
         let completion = bash_completion(&page);
         assert!(completion.contains("words=\"-f --file --map\""));
+    }
+
+    #[test]
+    fn man_page_lists_each_subcommands_options_after_its_help() {
+        let run = Page {
+            name: "run".into(),
+            summary: "runs".into(),
+            help: "Usage: t run\n".into(),
+            options: OPTS.to_vec(),
+            subcommands: vec![],
+        };
+        let page = Page {
+            name: "t".into(),
+            summary: "a tool".into(),
+            help: "Usage: t\n".into(),
+            options: vec![],
+            subcommands: vec![run],
+        };
+        let man = man_page(&page, "0");
+        assert!(!man.contains(".SH OPTIONS"), "{man}");
+        assert!(
+            man.contains(
+                ".SH T RUN\n.nf\nUsage: t run\n.fi\n.SS OPTIONS\n.TP\n.B \\-f, \\-\\-file FILE\n"
+            ),
+            "{man}"
+        );
     }
 
     #[test]

@@ -116,11 +116,15 @@ Example:
       --require-log alice.sha256.report bob.sha256.report carol.sha256.report   # needs: three machines' signed, logged reports
 ";
 
+/// The documented options, from the table that parses them: what `--help` lists, and the
+/// man page's and the completion's options.
+pub fn options() -> Vec<toolbase::help::OptionHelp> {
+    toolbase::help::documented(OPTS)
+}
+
 /// What `--help` prints: the text around the option list, which `OPTS` renders.
 fn help() -> String {
-    HELP_HEAD.to_string()
-        + &toolbase::help::option_list(&toolbase::help::documented(OPTS))
-        + HELP_TAIL
+    HELP_HEAD.to_string() + &toolbase::help::option_list(&options()) + HELP_TAIL
 }
 
 /// The report for a command-line argument: the argument itself, or `ARG.report` when the
@@ -153,7 +157,7 @@ struct Options {
 }
 
 /// Parses the command line; `Err(status)` when the run ends here.
-fn options(args: &[OsString], io: &mut Streams) -> Result<Options, i32> {
+fn parse_options(args: &[OsString], io: &mut Streams) -> Result<Options, i32> {
     let tool = "crossverify compare";
     let mut o = Options::default();
     for arg in Parser::new(args.get(1..).unwrap_or(&[]), OPTS) {
@@ -334,7 +338,7 @@ fn split_view(standings: &[Standing], reports: &[Loaded]) -> Option<Diagnostic> 
 
 /// Runs `crossverify compare` with `args` (subcommand name first).
 pub fn main(args: &[OsString], io: &mut Streams) -> i32 {
-    let o = match options(args, io) {
+    let o = match parse_options(args, io) {
         Ok(o) => o,
         Err(status) => return status,
     };

@@ -83,11 +83,15 @@ Example:
   $ crossverify explain --map mine.map theirs.map hex2-mine hex2-theirs   # needs: two differing builds and their 'hex2 --map' maps
 ";
 
+/// The documented options, from the table that parses them: what `--help` lists, and the
+/// man page's and the completion's options.
+pub fn options() -> Vec<toolbase::help::OptionHelp> {
+    toolbase::help::documented(OPTS)
+}
+
 /// What `--help` prints: the text around the option list, which `OPTS` renders.
 fn help() -> String {
-    HELP_HEAD.to_string()
-        + &toolbase::help::option_list(&toolbase::help::documented(OPTS))
-        + HELP_TAIL
+    HELP_HEAD.to_string() + &toolbase::help::option_list(&options()) + HELP_TAIL
 }
 
 fn read(path: &Path, what: &str, io: &mut Streams) -> Option<Vec<u8>> {

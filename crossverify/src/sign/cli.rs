@@ -36,9 +36,9 @@ const OPTS: &[Opt<Flag, Value>] = &[
     Opt::flag(&["-V", "--version"], Flag::Version).doc("print the version and exit"),
 ];
 
-/// The `--help` of the subcommand whose option is `want`: `text` with `{options}`
-/// replaced by the flags and that option, as the table renders them.
-fn help(text: &str, want: Value) -> String {
+/// The documented options of the subcommand whose option is `want`: the flags and that
+/// option, from the table that parses them.
+fn options(want: Value) -> Vec<toolbase::help::OptionHelp> {
     let shown: Vec<_> = OPTS
         .iter()
         .filter(|o| match o.kind {
@@ -47,10 +47,23 @@ fn help(text: &str, want: Value) -> String {
         })
         .copied()
         .collect();
-    text.replace(
-        "{options}",
-        &toolbase::help::option_list(&toolbase::help::documented(&shown)),
-    )
+    toolbase::help::documented(&shown)
+}
+
+/// The documented options of `crossverify sign`: the flags and `--key`.
+pub fn sign_options() -> Vec<toolbase::help::OptionHelp> {
+    options(Value::Key)
+}
+
+/// The documented options of `crossverify verify`: the flags and `--allowed-signers`.
+pub fn verify_options() -> Vec<toolbase::help::OptionHelp> {
+    options(Value::Allowed)
+}
+
+/// The `--help` of the subcommand whose option is `want`: `text` with `{options}`
+/// replaced by its options, as the table renders them.
+fn help(text: &str, want: Value) -> String {
+    text.replace("{options}", &toolbase::help::option_list(&options(want)))
 }
 
 const SIGN_HELP: &str = "\

@@ -10,11 +10,11 @@
 
 use toolbase::diag::{Diagnostic, Position};
 
-use super::scan::MAX_NAME;
-use super::Linker;
+use super::{Linker, MAX_NAME};
 use crate::labels::LabelDef;
+use crate::map::escape;
 use crate::pointer::PointerError;
-use crate::Loc;
+use crate::source::Loc;
 
 /// What is wrong at a location, without its wording (see [`Linker::error`]).
 #[derive(Clone, Copy, Debug)]
@@ -116,11 +116,11 @@ impl Linker {
         match self.labels.get(name) {
             Some(d) => format!(
                 "'{}' is defined at {} (address {:#010x})",
-                crate::map::escape(name),
+                escape(name),
                 self.describe(d.at),
                 d.address
             ),
-            None => format!("'{}' is not defined", crate::map::escape(name)),
+            None => format!("'{}' is not defined", escape(name)),
         }
     }
 
@@ -135,7 +135,7 @@ impl Linker {
         target: LabelDef,
         field_end: u32,
     ) -> Diagnostic {
-        let shown = crate::map::escape(name);
+        let shown = escape(name);
         match e {
             PointerError::UnalignedTarget { target: t } => self
                 .diag_at(at, format!("unaligned branch target '{shown}'"))
@@ -199,7 +199,7 @@ impl Linker {
         let Some((name, uses)) = self.undefined.first() else {
             return Diagnostic::new("internal error: no undefined label");
         };
-        let mut d = Diagnostic::new(format!("undefined label '{}'", crate::map::escape(name)));
+        let mut d = Diagnostic::new(format!("undefined label '{}'", escape(name)));
         if let Some(first) = uses.first() {
             d = self.locate(d, *first);
         }
@@ -213,7 +213,7 @@ impl Linker {
             let others: Vec<String> = self.undefined[1..]
                 .iter()
                 .take(10)
-                .map(|(n, u)| format!("'{}' ({} use(s))", crate::map::escape(n), u.len()))
+                .map(|(n, u)| format!("'{}' ({} use(s))", escape(n), u.len()))
                 .collect();
             d = d.note(format!(
                 "{} other undefined label(s): {}",

@@ -10,8 +10,9 @@
 use std::sync::Arc;
 
 use super::link::define_all;
-use super::{class, Linker, Pass};
-use crate::Dialect;
+use super::scan::class;
+use super::{Linker, Pass};
+use crate::config::Dialect;
 
 /// A place between two chunks of pass 1 where pass 2 can be started by a second linker;
 /// see [`Linker::checkpoint`] and [`Linker::fork`].

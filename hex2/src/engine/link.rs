@@ -11,10 +11,12 @@ use std::sync::Arc;
 
 use toolbase::diag::Diagnostic;
 
-use super::{Def, ErrorKind, Linker};
+use super::diagnose::ErrorKind;
+use super::{Def, Linker};
+use crate::config::Dialect;
 use crate::labels::{LabelDef, LabelTable};
 use crate::pointer::{self, How, Spec};
-use crate::{Dialect, Loc};
+use crate::source::Loc;
 
 /// How many use sites of an undefined label are listed.
 const MAX_USES: usize = 64;

@@ -7,9 +7,10 @@
 //! is [`crate::map`]'s).
 
 use super::Linker;
+use crate::config::Endian;
 use crate::map::MapEntry;
 use crate::pointer::Spec;
-use crate::{Endian, Loc};
+use crate::source::Loc;
 
 impl Linker {
     /// Bytes written so far and not yet taken; lets a caller stream the output.

@@ -9,10 +9,13 @@
 
 use toolbase::diag::Diagnostic;
 
-use super::{ErrorKind, Linker, Pass};
+use super::diagnose::ErrorKind;
+use super::{Linker, Pass, MAX_NAME};
+use crate::config::{ByteMode, Config, Dialect, Endian};
 use crate::map::MapEntry;
 use crate::pointer::{self, How};
-use crate::{Arch, ByteMode, Config, Dialect, Endian, Loc};
+use crate::source::Loc;
+use toolbase::arch::Arch;
 
 /// What a byte means where a token may start: a digit's value (0..=15) or one of these.
 pub(super) mod class {
@@ -25,9 +28,6 @@ pub(super) mod class {
     pub const CARET: u8 = 22;
     pub const DOT: u8 = 23;
 }
-
-/// The longest name full hex2 accepts (a 4096th byte is an error).
-pub(super) const MAX_NAME: usize = 4095;
 
 /// The class of every byte under `config` (a digit's value, or one of [`class`]), and
 /// whether the `^` branch rule applies.
