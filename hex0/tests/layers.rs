@@ -8,8 +8,6 @@
 #[path = "../../tests/support/layering.rs"]
 mod layering;
 
-use std::path::Path;
-
 /// The layers, bottom first (see [`layering::Layers`]).
 const LAYERS: layering::Layers = &[
     ("language", &["lang"]),
@@ -20,7 +18,5 @@ const LAYERS: layering::Layers = &[
 
 #[test]
 fn modules_refer_only_to_their_layer_and_below_without_cycles() {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    let problems = layering::check(&src, LAYERS, &[], &[]);
-    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    layering::assert_layered(env!("CARGO_MANIFEST_DIR"), LAYERS, &[], &[]);
 }

@@ -11,8 +11,6 @@
 #[path = "../../tests/support/layering.rs"]
 mod layering;
 
-use std::path::Path;
-
 /// The layers, bottom first (see [`layering::Layers`]).
 const LAYERS: layering::Layers = &[
     ("settings", &["config", "source"]),
@@ -29,9 +27,7 @@ const LAYERS: layering::Layers = &[
 
 #[test]
 fn modules_refer_only_to_their_layer_and_below_without_cycles() {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    let problems = layering::check(&src, LAYERS, &[], &[]);
-    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    layering::assert_layered(env!("CARGO_MANIFEST_DIR"), LAYERS, &[], &[]);
 }
 
 #[test]

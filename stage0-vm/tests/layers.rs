@@ -13,8 +13,6 @@
 #[path = "../../tests/support/layering.rs"]
 mod layering;
 
-use std::path::Path;
-
 /// The layers, bottom first (see [`layering::Layers`]).
 const LAYERS: layering::Layers = &[
     ("instruction set", &["isa", "asm", "disasm", "fault"]),
@@ -31,9 +29,7 @@ const UNITS: &[&str] = &["machine", "linux"];
 
 #[test]
 fn modules_refer_only_to_their_layer_and_below_without_cycles() {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    let problems = layering::check(&src, LAYERS, UNITS, PARTS);
-    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    layering::assert_layered(env!("CARGO_MANIFEST_DIR"), LAYERS, UNITS, PARTS);
 }
 
 /// Each machine directory's parts, bottom first (see [`layering::check_parts`]).

@@ -379,6 +379,14 @@ fn cycle_from(graph: &BTreeMap<String, Refs>, start: &str) -> Option<Vec<String>
     None
 }
 
+/// Fails, naming every problem [`check`] finds, unless the crate whose manifest directory
+/// is `manifest_dir` keeps its layering (each layer test calls this with
+/// `env!("CARGO_MANIFEST_DIR")`).
+pub fn assert_layered(manifest_dir: &str, layers: Layers, units: &[&str], parts: Parts) {
+    let problems = check(&Path::new(manifest_dir).join("src"), layers, units, parts);
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
 /// Every problem of the crate whose sources are `src`: a module in no layer, a reference
 /// to a higher layer, a cycle (each naming file and line). Empty: the layering holds.
 ///
