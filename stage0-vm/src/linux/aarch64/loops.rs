@@ -75,7 +75,7 @@ impl Aarch64 {
             regs: &mut self.regs,
             cache: &mut self.cache,
         };
-        loops::fast_forward(&mut view, mem, &mut self.loops.0, self.pc, room, path)
+        loops::fast_forward(&mut view, mem, &mut self.loops.0, self.pc, room)
     }
 }
 
@@ -115,6 +115,10 @@ impl LoopCpu for View<'_> {
             Entry::Predicated { cond, rd, value } => predicated(ex, cond, rd, value),
             Entry::Insn(i) => step(ex, pc, i),
         }
+    }
+
+    fn path(mem: &Memory, head: u64) -> Option<Path<Entry>> {
+        path(mem, head)
     }
 }
 

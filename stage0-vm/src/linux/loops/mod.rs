@@ -82,6 +82,9 @@ pub(crate) trait LoopCpu: Sized {
     fn wrote(&mut self, addr: u64, len: u64);
     /// Executes instruction `insn` of the path, at `pc`, symbolically.
     fn step(ex: &mut Executor<'_, Self>, pc: u64, insn: &Self::Insn) -> Result<(), Fail>;
+    /// Reads the path of the loop whose head is `head` from `mem`, if it has a shape the
+    /// instruction set handles.
+    fn path(mem: &Memory, head: u64) -> Option<Path<Self::Insn>>;
 }
 
 /// The loop heads seen, with what is known of them.
@@ -113,13 +116,6 @@ enum Head<I> {
     Path(Rc<Path<I>>, u32, Inductions),
     /// Not a loop this module handles.
     Never,
-}
-
-impl<I> Loops<I> {
-    /// Forgets every path (the code they were decoded from may have changed).
-    pub(crate) fn clear(&mut self) {
-        self.heads.clear();
-    }
 }
 
 /// One iteration's instructions, from the loop head.
@@ -221,7 +217,8 @@ fn prove<M: LoopCpu>(
 
 /// At a backward jump to `head` (the guest is at the start of an iteration), applies as
 /// many whole iterations as are proven safe and fit in `room` instructions; returns the
-/// instructions they count. `path` reads the loop's path at `head` the first time.
+/// instructions they count. The loop's path is read ([`LoopCpu::path`]) the first time,
+/// and again whenever its code bytes changed.
 #[cold]
 pub(crate) fn fast_forward<M: LoopCpu>(
     cpu: &mut M,
@@ -229,14 +226,13 @@ pub(crate) fn fast_forward<M: LoopCpu>(
     loops: &mut Loops<M::Insn>,
     head: u64,
     room: u64,
-    path: impl FnOnce(&Memory, u64) -> Option<Path<M::Insn>>,
 ) -> u64 {
     if matches!(loops.heads.get(&head), Some(Head::Path(p, ..)) if !p.current(mem)) {
         // The loop's code changed since its path was read.
         loops.heads.remove(&head);
     }
     let path = match loops.heads.entry(head).or_insert_with(|| {
-        path(mem, head).map_or(Head::Never, |p| {
+        M::path(mem, head).map_or(Head::Never, |p| {
             Head::Path(Rc::new(p), 0, Rc::from(Vec::new()))
         })
     }) {

@@ -34,20 +34,6 @@ pub(super) struct View<'a, const RV64: bool> {
     pub(super) code: &'a mut CodeCache,
 }
 
-impl<const RV64: bool> View<'_, RV64> {
-    /// At a backward jump to `head`: [`loops::fast_forward`] with RISC-V paths.
-    #[cold]
-    pub(super) fn fast_forward(
-        &mut self,
-        mem: &mut Memory,
-        loops: &mut Loops,
-        head: u64,
-        room: u64,
-    ) -> u64 {
-        loops::fast_forward(self, mem, loops, head, room, path::<RV64>)
-    }
-}
-
 impl<const RV64: bool> LoopCpu for View<'_, RV64> {
     type Insn = Inst;
     const REG_BYTES: u8 = if RV64 { 8 } else { 4 };
@@ -79,6 +65,10 @@ impl<const RV64: bool> LoopCpu for View<'_, RV64> {
 
     fn step(ex: &mut Executor<'_, Self>, pc: u64, insn: &Inst) -> Result<(), Fail> {
         step(ex, pc, insn)
+    }
+
+    fn path(mem: &Memory, head: u64) -> Option<Path<Inst>> {
+        path::<RV64>(mem, head)
     }
 }
 

@@ -260,7 +260,13 @@ impl<const RV64: bool> Cpu for Riscv<RV64> {
                     x,
                     code: &mut self.code,
                 };
-                n += view.fast_forward(mem, &mut self.loops, next, budget - n);
+                n += crate::linux::loops::fast_forward(
+                    &mut view,
+                    mem,
+                    &mut self.loops,
+                    next,
+                    budget - n,
+                );
                 page = u64::MAX;
             }
             pc = next;

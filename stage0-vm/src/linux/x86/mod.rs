@@ -121,7 +121,6 @@ impl Cache {
     /// Drops every cached instruction that overlaps `addr..end`.
     #[cold]
     fn invalidate(&mut self, addr: u64, end: u64) {
-        self.loops.clear();
         if end.wrapping_sub(addr) > CACHE_SLOTS as u64 {
             self.slots.fill(EMPTY);
             return;
@@ -353,7 +352,13 @@ impl<const LONG: bool> X86<LONG> {
                         // A backward jump: the guest is at a loop head.
                         if branch && self.rip < pc {
                             let room = self.limit.saturating_sub(n);
-                            n += self.fast_forward(mem, &mut cache.loops, self.rip, room);
+                            n += crate::linux::loops::fast_forward(
+                                self,
+                                mem,
+                                &mut cache.loops,
+                                self.rip,
+                                room,
+                            );
                         }
                     }
                     Ok(Flow::Syscall) => {

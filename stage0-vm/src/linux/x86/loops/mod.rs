@@ -14,20 +14,6 @@ use crate::linux::memory::Memory;
 /// The loop heads of an x86 processor.
 pub(super) type Loops = loops::Loops<Insn>;
 
-impl<const LONG: bool> X86<LONG> {
-    /// At a backward jump to `head`: [`loops::fast_forward`] with x86 paths.
-    #[cold]
-    pub(super) fn fast_forward(
-        &mut self,
-        mem: &mut Memory,
-        loops: &mut Loops,
-        head: u64,
-        room: u64,
-    ) -> u64 {
-        loops::fast_forward(self, mem, loops, head, room, path::<LONG>)
-    }
-}
-
 impl<const LONG: bool> LoopCpu for X86<LONG> {
     type Insn = Insn;
     const REG_BYTES: u8 = if LONG { 8 } else { 4 };
@@ -54,6 +40,10 @@ impl<const LONG: bool> LoopCpu for X86<LONG> {
 
     fn step(ex: &mut Executor<'_, Self>, pc: u64, insn: &Insn) -> Result<(), Fail> {
         ex.step_x86(pc, insn)
+    }
+
+    fn path(mem: &Memory, head: u64) -> Option<Path<Insn>> {
+        path::<LONG>(mem, head)
     }
 }
 
